@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The kernel/user record layout: THE one definition shared by the BPF programs (bpf/) and the
+ * userspace decoder (src/). Fixed-width fields only, explicit padding, sizes checked on both
+ * sides. Editing this file rebuilds the BPF object (the build tracks it through a depfile).
+ */
+#ifndef SSTRACE_ABI_EVENTS_H
+#define SSTRACE_ABI_EVENTS_H
+
+#if !defined(__bpf__)
+#include <linux/types.h>
+#endif
+
+#ifdef __cplusplus
+#define SSTRACE_ABI_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define SSTRACE_ABI_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* Bumped whenever a record layout or a configuration meaning changes. Also placed in the BPF
+ * object's .rodata (cfg_abi_version) so userspace can refuse a mismatched object. */
+#define SSTRACE_ABI_VERSION 1
+
+/* Record types (values of sstrace_hdr.type). */
+#define SSTRACE_REC_STATE 1   /* a TCP socket entered a state (sstrace -E state ...) */
+#define SSTRACE_REC_DESTROY 2 /* a TCP socket was destroyed (sstrace -E, like ss -E) */
+
+/* TCP states, numbered as the kernel and ss number them (also the bit index in state masks). */
+#define SSTRACE_TCP_ESTABLISHED 1
+#define SSTRACE_TCP_SYN_SENT 2
+#define SSTRACE_TCP_SYN_RECV 3
+#define SSTRACE_TCP_FIN_WAIT1 4
+#define SSTRACE_TCP_FIN_WAIT2 5
+#define SSTRACE_TCP_TIME_WAIT 6
+#define SSTRACE_TCP_CLOSE 7
+#define SSTRACE_TCP_CLOSE_WAIT 8
+#define SSTRACE_TCP_LAST_ACK 9
+#define SSTRACE_TCP_LISTEN 10
+#define SSTRACE_TCP_CLOSING 11
+#define SSTRACE_TCP_MAX_STATES 12
+
+/* Why a socket went to CLOSE (sstrace_event.reason), from sk_err at the transition. */
+#define SSTRACE_REASON_NONE 0     /* not a CLOSE, or a normal close */
+#define SSTRACE_REASON_RESET 1    /* ECONNRESET / EPIPE: reset received */
+#define SSTRACE_REASON_REFUSED 2  /* ECONNREFUSED */
+#define SSTRACE_REASON_TIMEOUT 3  /* ETIMEDOUT */
+#define SSTRACE_REASON_OTHER 4    /* any other sk_err */
+
+/* sstrace_event.flags bits */
+#define SSTRACE_EVF_V6ONLY 0x1 /* AF_INET6 socket with IPV6_V6ONLY */
+
+/* Indexes of the per-CPU counters (map "counters"). */
+#define SSTRACE_CNT_EMITTED 0 /* records committed to the ring buffer */
+#define SSTRACE_CNT_LOST 1    /* records that matched but found the ring buffer full */
+#define SSTRACE_CNT_TW_OVERFLOW 2 /* FIN-WAIT-2/CLOSING -> CLOSE with no timewait socket */
+#define SSTRACE_CNT_MAX 4
+
+/* Every ring-buffer record starts with this header. */
+struct sstrace_hdr {
+	__u16 type;  /* SSTRACE_REC_* */
+	__u16 size;  /* bytes, including this header */
+	__u32 cpu;   /* CPU the record was produced on */
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, nanoseconds */
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_hdr) == 16, "sstrace_hdr layout");
+
+/* One socket observation (both SSTRACE_REC_STATE and SSTRACE_REC_DESTROY). */
+struct sstrace_event {
+	struct sstrace_hdr hdr;
+	__u64 cookie;     /* socket cookie, the value ss -e prints as sk: */
+	__u8 saddr[16];   /* local address, network order; IPv4 in bytes 0-3, rest zero */
+	__u8 daddr[16];   /* peer address, same encoding */
+	__u16 sport;      /* local port, host order */
+	__u16 dport;      /* peer port, host order */
+	__u16 family;     /* AF_INET or AF_INET6 */
+	__u16 protocol;   /* IPPROTO_TCP */
+	__u8 oldstate;    /* state before the transition (SSTRACE_TCP_*); 0 for destroy */
+	__u8 newstate;    /* state entered (SSTRACE_TCP_*; TIME_WAIT is inferred) */
+	__u8 reason;      /* SSTRACE_REASON_*, for transitions into CLOSE */
+	__u8 flags;       /* SSTRACE_EVF_* */
+	__u32 netns_ino;  /* inode of the socket's network namespace */
+	__u32 rqueue;     /* Recv-Q as ss computes it: unread bytes, or accept queue (LISTEN) */
+	__u32 wqueue;     /* Send-Q: unacknowledged bytes, or backlog (LISTEN) */
+	__u32 ifindex;    /* bound device (sk_bound_dev_if), 0 if none */
+	__u32 pid;        /* tgid of the task running when the event fired (context only) */
+	__u32 uid;        /* socket owner uid (sk_uid) */
+	__u32 _pad0;
+	char comm[16];    /* comm of that task */
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) == 112, "sstrace_event layout");
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) % 8 == 0, "sstrace_event alignment");
+SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, cookie) == 16, "cookie offset");
+SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, saddr) == 24, "saddr offset");
+SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, sport) == 56, "sport offset");
+SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, netns_ino) == 68, "netns offset");
+SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, comm) == 96, "comm offset");
+
+#endif /* SSTRACE_ABI_EVENTS_H */

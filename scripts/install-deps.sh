@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Install every build and test dependency of sstrace from Debian 12 packages.
+# Safe to run repeatedly; skips apt when everything is already present.
+set -euo pipefail
+
+pkgs=(
+    build-essential g++ cmake ninja-build pkg-config
+    clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+    libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev googletest
+    iproute2 libbpf-tools python3 procps
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#pkgs[@]} packages already installed"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/options.hpp"
+
+#include "sstrace/error.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <utility>
+
+#ifndef SSTRACE_VERSION
+#define SSTRACE_VERSION "0.0.0"
+#endif
+
+namespace sstrace {
+
+std::string version_text()
+{
+    return fmt::format("sstrace {} (ss utility compatible with iproute2-6.1.0)\n", SSTRACE_VERSION);
+}
+
+std::string help_text()
+{
+    return R"(Usage: sstrace [ OPTIONS ]
+       sstrace [ OPTIONS ] [ FILTER ]
+       sstrace -E [ OPTIONS ] [ state STATE ... ] [ exclude STATE ... ]
+
+ss options (same letters, same meaning as iproute2 ss 6.1):
+   -h, --help          this message
+   -V, --version       output version information
+   -n, --numeric       don't resolve service names
+   -r, --resolve       resolve host names
+   -a, --all           display all sockets
+   -l, --listening     display listening sockets
+   -o, --options       show timer information
+   -e, --extended      show detailed socket information
+   -m, --memory        show socket memory usage
+   -p, --processes     show process using socket
+   -T, --threads       show thread using socket
+   -i, --info          show internal TCP information
+       --tipcinfo      show internal tipc socket information
+   -s, --summary       show socket usage summary
+       --tos           show tos and priority information
+       --cgroup        show cgroup information
+   -b, --bpf           show bpf filter socket information
+   -E, --events        continually display sockets as they are destroyed, or, with state
+                       words, as they enter those states
+   -Z, --context       display task SELinux security contexts
+   -z, --contexts      display task and socket SELinux security contexts
+   -N, --net           switch to the specified network namespace name
+
+   -4, --ipv4          display only IP version 4 sockets
+   -6, --ipv6          display only IP version 6 sockets
+   -0, --packet        display PACKET sockets
+   -t, --tcp           display only TCP sockets
+   -M, --mptcp         display only MPTCP sockets
+   -S, --sctp          display only SCTP sockets
+   -u, --udp           display only UDP sockets
+   -d, --dccp          display only DCCP sockets
+   -w, --raw           display only RAW sockets
+   -x, --unix          display only Unix domain sockets
+       --tipc          display only TIPC sockets
+       --vsock         display only vsock sockets
+       --xdp           display only XDP sockets
+   -f, --family=FAMILY display sockets of type FAMILY
+       FAMILY := {inet|inet6|link|unix|netlink|vsock|tipc|xdp|help}
+
+   -K, --kill          forcibly close sockets, display what was closed
+   -H, --no-header     Suppress header line
+   -O, --oneline       socket's data printed on a single line
+       --inet-sockopt  show various inet socket options
+
+   -A, --query=QUERY, --socket=QUERY
+       QUERY := {all|inet|tcp|mptcp|udp|raw|unix|unix_dgram|unix_stream|unix_seqpacket|packet|netlink|vsock_stream|vsock_dgram|tipc}[,QUERY]
+
+   -D, --diag=FILE     Dump raw information about TCP sockets to FILE
+   -F, --filter=FILE   read filter information from FILE
+       FILTER := [ state STATE-FILTER ] [ EXPRESSION ]
+       STATE-FILTER := {all|connected|synchronized|bucket|big|TCP-STATES}
+         TCP-STATES := {established|syn-sent|syn-recv|fin-wait-{1,2}|time-wait|closed|close-wait|last-ack|listening|closing}
+          connected := {established|syn-sent|syn-recv|fin-wait-{1,2}|time-wait|close-wait|last-ack|closing}
+       synchronized := {established|syn-recv|fin-wait-{1,2}|time-wait|close-wait|last-ack|closing}
+             bucket := {syn-recv|time-wait}
+                big := {established|syn-sent|fin-wait-{1,2}|closed|close-wait|last-ack|listening|closing}
+
+sstrace options (event streams, -E):
+       --all-netns     events of every network namespace, with a Netns column (default:
+                       sstrace's own namespace, or the one -N names)
+       --timestamp     prefix every event row with its wall-clock time (HH:MM:SS.uuuuuu)
+       --transitions   show the state left and the state entered (FIN-WAIT-2 -> TIME-WAIT)
+   -c, --count=N       stop after N event rows
+       --duration=SEC  stop after SEC seconds
+       --ring-size=MiB BPF ring buffer size (power of two, default 8)
+   -v, --verbose       more diagnostics on stderr (repeat: -vv debug, -vvv libbpf debug)
+
+Event streams: `sstrace -E` prints one row per destroyed TCP socket, like ss -E.
+`sstrace -E state STATE ...` prints one row per TCP socket entering one of those states.
+A TIME-WAIT row means the kernel handed the connection to a timewait socket (what the
+TcpExtTW counter counts); no row is printed when tcp_max_tw_buckets left it none. Lost events
+are counted in the kernel and reported on stderr; sstrace keeps running.
+
+Exit status:
+   0    success
+   1    runtime failure (netlink, BPF attach, output), or a filter error as ss reports it
+   2    an ss option or mode that sstrace does not implement yet
+   3    insufficient privileges (needs root, or CAP_BPF + CAP_PERFMON)
+   4    the kernel lacks a required feature (BTF, tracepoints)
+   5    the BPF programs failed to load (run with -v for the verifier's reason)
+   255  bad options or arguments (as ss)
+)";
+}
+
+ParseResult parse_command_line(int argc, const char* const* argv)
+{
+    ParseResult res;
+    Options& o = res.options;
+    CLI::App app{"sstrace", "sstrace"};
+    app.set_help_flag();  // -h is ours: ss's usage text goes to stdout
+    app.allow_windows_style_options(false);
+    app.positionals_at_end(false);
+
+    app.add_flag("-h,--help", o.show_help);
+    app.add_flag("-V,--version", o.show_version);
+    app.add_flag("-v,--verbose", o.verbosity);
+    app.add_flag("-n,--numeric", o.numeric);
+    app.add_flag("-r,--resolve", o.resolve);
+    app.add_flag("-o,--options", o.timers);
+    app.add_flag("-e,--extended", o.extended);
+    app.add_flag("-m,--memory", o.memory);
+    app.add_flag("-p,--processes", o.processes);
+    app.add_flag("-T,--threads", o.threads);
+    app.add_flag("-i,--info", o.info);
+    app.add_flag("--tipcinfo", o.tipcinfo);
+    app.add_flag("-s,--summary", o.summary);
+    app.add_flag("--tos", o.tos);
+    app.add_flag("--cgroup", o.cgroup);
+    app.add_flag("-b,--bpf", o.bpf);
+    app.add_flag("-E,--events", o.events);
+    app.add_flag("-Z,--context", o.context);
+    app.add_flag("-z,--contexts", o.contexts);
+    app.add_flag("-H,--no-header", o.no_header);
+    app.add_flag("-O,--oneline", o.oneline);
+    app.add_flag("--inet-sockopt", o.inet_sockopt);
+    app.add_flag("-K,--kill", o.kill);
+    app.add_option("-N,--net", o.netns);
+    app.add_option("-D,--diag", o.diag_file);
+    app.add_option("-F,--filter", o.filter_file);
+
+    // Order-sensitive selection options: recorded in parse order below.
+    std::vector<std::pair<CLI::Option*, std::string>> selectors;
+    auto sel_flag = [&](const char* names, const char* token) {
+        selectors.emplace_back(app.add_flag(names)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll),
+                               token);
+    };
+    sel_flag("-a,--all", "-a");
+    sel_flag("-l,--listening", "-l");
+    sel_flag("-t,--tcp", "-t");
+    sel_flag("-u,--udp", "-u");
+    sel_flag("-d,--dccp", "-d");
+    sel_flag("-w,--raw", "-w");
+    sel_flag("-x,--unix", "-x");
+    sel_flag("-S,--sctp", "-S");
+    sel_flag("-M,--mptcp", "-M");
+    sel_flag("-0,--packet", "-0");
+    sel_flag("-4,--ipv4", "-4");
+    sel_flag("-6,--ipv6", "-6");
+    sel_flag("--vsock", "--vsock");
+    sel_flag("--tipc", "--tipc");
+    sel_flag("--xdp", "--xdp");
+    std::vector<std::string> families;
+    std::vector<std::string> queries;
+    CLI::Option* fam = app.add_option("-f,--family", families)->take_all()->allow_extra_args(false);
+    CLI::Option* query = app.add_option("-A,--query,--socket", queries)->take_all()->allow_extra_args(false);
+
+    app.add_flag("--all-netns", o.all_netns);
+    app.add_flag("--timestamp", o.timestamp);
+    app.add_flag("--transitions", o.transitions);
+    std::uint64_t count = 0;
+    CLI::Option* count_opt = app.add_option("-c,--count", count)->check(CLI::PositiveNumber);
+    double duration = 0;
+    CLI::Option* dur_opt = app.add_option("--duration", duration)->check(CLI::PositiveNumber);
+    app.add_option("--ring-size", o.ring_mb)->check(CLI::Range(1u, 1024u));
+    app.add_option("FILTER", o.filter_words);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        res.exit_code = kExitUsage;
+        res.message = fmt::format("sstrace: {}\nTry 'sstrace --help' for more information.",
+                                  e.what());
+        return res;
+    }
+
+    // Rebuild the order in which selection options appeared.
+    std::size_t fam_i = 0;
+    std::size_t query_i = 0;
+    for (CLI::Option* opt : app.parse_order()) {
+        if (opt == fam) {
+            o.selection.push_back("-f " + families.at(fam_i++));
+        } else if (opt == query) {
+            o.selection.push_back("-A " + queries.at(query_i++));
+        } else {
+            for (const auto& [sel, token] : selectors) {
+                if (sel == opt) {
+                    o.selection.push_back(token);
+                }
+            }
+        }
+    }
+    for (const auto& token : o.selection) {
+        if (token == "-a") {
+            o.all = true;
+        } else if (token == "-l") {
+            o.listening = true;
+        }
+    }
+    if (o.extended || o.bpf) {
+        o.timers = true;  // as in ss: -e and -b imply -o
+    }
+    if (count_opt->count() > 0) {
+        o.count = count;
+    }
+    if (dur_opt->count() > 0) {
+        o.duration = duration;
+    }
+    if ((o.ring_mb & (o.ring_mb - 1)) != 0) {
+        res.exit_code = kExitUsage;
+        res.message = "sstrace: --ring-size must be a power of two (MiB)";
+    }
+    return res;
+}
+
+}  // namespace sstrace

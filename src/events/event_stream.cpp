@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// sstrace -E: the event loop. One thread: epoll over the ring buffer, a signalfd and a timerfd.
+#include "sstrace/app.hpp"
+#include "sstrace/bpf_session.hpp"
+#include "sstrace/error.hpp"
+#include "sstrace/event_row.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace sstrace {
+
+namespace {
+
+// RAII for a plain file descriptor.
+class Fd {
+public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    ~Fd()
+    {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    Fd& operator=(Fd&& o) noexcept
+    {
+        std::swap(fd_, o.fd_);
+        return *this;
+    }
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+// What -E follows, derived from ss's table/family options.
+struct EventSelection {
+    std::uint16_t family = 0;  // AF_INET, AF_INET6 or 0 for both
+    bool single_table = false; // ss hides Netid when exactly one table is selected
+};
+
+EventSelection select_tables(const Options& opts)
+{
+    EventSelection sel;
+    std::set<std::string> tables;
+    bool v4 = false;
+    bool v6 = false;
+    auto add_query = [&](const std::string& list) {
+        std::stringstream ss(list);
+        std::string id;
+        while (std::getline(ss, id, ',')) {
+            if (!id.empty() && id[0] == '!') {
+                tables.erase(id.substr(1));
+            } else if (id == "all" || id == "inet") {
+                tables.insert({"tcp", "udp"});
+            } else {
+                tables.insert(id);
+            }
+        }
+    };
+    for (const std::string& tok : opts.selection) {
+        if (tok == "-t") {
+            tables.insert("tcp");
+        } else if (tok == "-u") {
+            tables.insert("udp");
+        } else if (tok == "-d" || tok == "-w" || tok == "-x" || tok == "-S" || tok == "-M" ||
+                   tok == "-0" || tok == "--vsock" || tok == "--tipc" || tok == "--xdp") {
+            tables.insert(tok);
+        } else if (tok == "-4" || tok == "-f inet") {
+            v4 = true;
+        } else if (tok == "-6" || tok == "-f inet6") {
+            v6 = true;
+        } else if (tok.rfind("-f ", 0) == 0) {
+            tables.insert(tok);
+        } else if (tok.rfind("-A ", 0) == 0) {
+            add_query(tok.substr(3));
+        }
+    }
+    if (v4 != v6) {
+        sel.family = v4 ? AF_INET : AF_INET6;
+    }
+    if (!tables.empty() && tables.count("tcp") == 0) {
+        if (tables.count("udp") != 0) {
+            throw Error("-E", "UDP destroy events are not implemented yet; sstrace -E follows TCP",
+                        kExitNotImplemented);
+        }
+        throw Error("-E", "no TCP table selected: there are destroy events only for TCP and UDP",
+                    kExitUsage);
+    }
+    if (tables.count("udp") != 0) {
+        spdlog::warn("UDP destroy events are not implemented yet: following TCP only");
+    }
+    sel.single_table = tables.size() == 1;
+    return sel;
+}
+
+void reject_unimplemented(const Options& o)
+{
+    const struct {
+        bool set;
+        const char* name;
+    } flags[] = {
+        {o.extended, "-e"},      {o.timers && !o.extended && !o.bpf, "-o"},
+        {o.memory, "-m"},        {o.processes, "-p"},
+        {o.threads, "-T"},       {o.info, "-i"},
+        {o.tipcinfo, "--tipcinfo"}, {o.summary, "-s"},
+        {o.tos, "--tos"},        {o.cgroup, "--cgroup"},
+        {o.bpf, "-b"},           {o.context, "-Z"},
+        {o.contexts, "-z"},      {o.inet_sockopt, "--inet-sockopt"},
+        {o.kill, "-K"},          {!o.diag_file.empty(), "-D"},
+        {!o.filter_file.empty(), "-F"},
+    };
+    for (const auto& f : flags) {
+        if (f.set) {
+            throw Error("-E", fmt::format("{} is not implemented yet for event streams", f.name),
+                        kExitNotImplemented);
+        }
+    }
+}
+
+std::int64_t clock_ns(clockid_t id)
+{
+    timespec ts{};
+    clock_gettime(id, &ts);
+    return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// Writes all of `buf` to stdout. Returns false when the reader has gone (EPIPE).
+bool write_out(std::string& buf)
+{
+    std::size_t off = 0;
+    while (off < buf.size()) {
+        const ssize_t n = ::write(STDOUT_FILENO, buf.data() + off, buf.size() - off);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EPIPE) {
+                return false;
+            }
+            throw Error::from_errno("writing to stdout", errno);
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    buf.clear();
+    return true;
+}
+
+Fd make_timer(std::int64_t first_ns, std::int64_t interval_ns)
+{
+    Fd fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (fd.get() < 0) {
+        throw Error::from_errno("timerfd_create", errno);
+    }
+    itimerspec its{};
+    its.it_value.tv_sec = first_ns / 1000000000;
+    its.it_value.tv_nsec = first_ns % 1000000000;
+    its.it_interval.tv_sec = interval_ns / 1000000000;
+    its.it_interval.tv_nsec = interval_ns % 1000000000;
+    if (timerfd_settime(fd.get(), 0, &its, nullptr) != 0) {
+        throw Error::from_errno("timerfd_settime", errno);
+    }
+    return fd;
+}
+
+void epoll_add(int ep, int fd)
+{
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        throw Error::from_errno("epoll_ctl", errno);
+    }
+}
+
+}  // namespace
+
+int run_event_stream(const Options& opts)
+{
+    reject_unimplemented(opts);
+    const EventSelection sel = select_tables(opts);
+
+    StateWords words;
+    if (auto err = parse_state_words(opts.filter_words, words)) {
+        std::fprintf(stderr, "%s\n", err->message.c_str());
+        return err->exit_code;
+    }
+    if (words.consumed < opts.filter_words.size()) {
+        throw Error("filter", "filter expressions are not implemented yet (only state words)",
+                    kExitNotImplemented);
+    }
+
+    BpfConfig cfg;
+    const bool state_mode = words.mask.has_value();
+    if (state_mode) {
+        cfg.state_mask = *words.mask & ~state_bit(kStateUnknown);
+        if (cfg.state_mask == 0) {
+            std::fprintf(stderr, "ss: no socket states to show with such filter.\n");
+            return kExitOk;
+        }
+    } else {
+        cfg.destroy = true;
+    }
+    cfg.family = sel.family;
+    cfg.netns_ino = opts.all_netns ? 0 : current_netns_inode();
+    cfg.ring_bytes = std::size_t{opts.ring_mb} << 20;
+    const bool tty = ::isatty(STDOUT_FILENO) != 0;
+    // On a terminal every record wakes the reader (the kernel's adaptive policy). Otherwise
+    // records are committed without wakeups until a quarter of the ring is used, and the loop
+    // drains on its 100 ms timer: far fewer wakeups at high rates.
+    cfg.wakeup_bytes = tty ? 0 : cfg.ring_bytes / 4;
+
+    // Signals are handled through a signalfd: block them before anything else starts.
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    Fd sigfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (sigfd.get() < 0) {
+        throw Error::from_errno("signalfd", errno);
+    }
+
+    BpfSession session(cfg);
+
+    EventLayout layout;
+    layout.timestamp = opts.timestamp;
+    layout.netns = opts.all_netns;
+    layout.netid = !sel.single_table;
+    layout.transitions = opts.transitions;
+    layout.state = opts.transitions || !state_mode || state_count(cfg.state_mask) > 1;
+    layout.states = state_mode ? cfg.state_mask : state_bit(kStateClose);
+    layout.ipv6 = sel.family != AF_INET;
+    layout.resolve = opts.resolve;
+    ServiceNames services(opts.numeric);
+    EventFormatter formatter(layout, services);
+    formatter.set_clock_offset(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
+
+    std::string out;
+    out.reserve(1 << 20);
+    bool header_done = opts.no_header;
+    std::uint64_t printed = 0;
+    std::uint64_t bad_records = 0;
+    const std::uint64_t limit = opts.count.value_or(0);
+    session.set_handler([&](const void* data, std::size_t size) {
+        if (limit != 0 && printed >= limit) {
+            return;
+        }
+        auto ev = decode_event(data, size);
+        if (!ev) {
+            ++bad_records;
+            return;
+        }
+        if (!header_done) {
+            formatter.append_header(out);
+            header_done = true;
+        }
+        formatter.append_row(*ev, out);
+        ++printed;
+    });
+
+    Fd ep(epoll_create1(EPOLL_CLOEXEC));
+    if (ep.get() < 0) {
+        throw Error::from_errno("epoll_create1", errno);
+    }
+    constexpr std::int64_t kTickNs = 100'000'000;
+    Fd tick = make_timer(kTickNs, kTickNs);
+    Fd stop_timer;
+    epoll_add(ep.get(), session.epoll_fd());
+    epoll_add(ep.get(), sigfd.get());
+    epoll_add(ep.get(), tick.get());
+    if (opts.duration) {
+        stop_timer = make_timer(static_cast<std::int64_t>(*opts.duration * 1e9), 0);
+        epoll_add(ep.get(), stop_timer.get());
+    }
+    spdlog::info("following {} ({}); Ctrl-C to stop",
+                 state_mode ? "TCP state entries" : "TCP socket destruction",
+                 opts.all_netns ? "all network namespaces"
+                                : fmt::format("netns inode {}", cfg.netns_ino));
+
+    bool running = true;
+    bool reader_gone = false;
+    std::uint64_t lost_reported = 0;
+    unsigned ticks = 0;
+    auto report_loss = [&]() {
+        const BpfCounters c = session.counters();
+        if (c.lost > lost_reported) {
+            spdlog::warn("{} events lost (ring buffer full); {} lost so far",
+                         c.lost - lost_reported, c.lost);
+            lost_reported = c.lost;
+        }
+    };
+    while (running) {
+        epoll_event evs[4];
+        const int n = epoll_wait(ep.get(), evs, 4, -1);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw Error::from_errno("epoll_wait", errno);
+        }
+        for (int i = 0; i < n; ++i) {
+            const int fd = evs[i].data.fd;
+            if (fd == sigfd.get()) {
+                signalfd_siginfo si{};
+                if (::read(sigfd.get(), &si, sizeof(si)) > 0) {
+                    spdlog::info("signal {}: stopping", si.ssi_signo);
+                }
+                // a second signal kills at once
+                ::signal(SIGINT, SIG_DFL);
+                ::signal(SIGTERM, SIG_DFL);
+                ::signal(SIGHUP, SIG_DFL);
+                pthread_sigmask(SIG_UNBLOCK, &mask, nullptr);
+                running = false;
+            } else if (fd == tick.get() || fd == stop_timer.get()) {
+                std::uint64_t expirations = 0;
+                if (::read(fd, &expirations, sizeof(expirations)) < 0) {
+                    expirations = 0;
+                }
+                if (fd == stop_timer.get()) {
+                    running = false;
+                } else if (++ticks % 10 == 0) {
+                    report_loss();
+                }
+            }
+        }
+        // Drain on every wake-up: ring data, timer ticks (records committed without a
+        // wakeup) and the final pass after a stop request.
+        const int got = session.consume();
+        if (got < 0 && got != -EINTR) {
+            throw Error::from_errno("consuming the ring buffer", got);
+        }
+        if (!out.empty() && !write_out(out)) {
+            reader_gone = true;
+            running = false;
+        }
+        if (limit != 0 && printed >= limit) {
+            running = false;
+        }
+    }
+    if (!reader_gone) {
+        session.consume();
+        if (!out.empty()) {
+            reader_gone = !write_out(out);
+        }
+    }
+    if (reader_gone) {
+        return kExitOk;  // the reader went away: exit quietly, as a filter in a pipe does
+    }
+    const BpfCounters c = session.counters();
+    report_loss();
+    if (bad_records != 0) {
+        spdlog::warn("{} malformed ring-buffer records ignored", bad_records);
+    }
+    std::fprintf(stderr, "sstrace: %llu events seen, %llu printed, %llu lost\n",
+                 static_cast<unsigned long long>(c.emitted + c.lost),
+                 static_cast<unsigned long long>(printed),
+                 static_cast<unsigned long long>(c.lost));
+    return kExitOk;
+}
+
+}  // namespace sstrace
