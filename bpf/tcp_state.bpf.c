@@ -113,8 +113,9 @@ static __always_inline void emit(struct sock *sk, __u16 type, __u16 family, int 
 		BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)e->daddr, sk, __sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		/* explicit sizes: BPF_CORE_READ_INTO on a byte array would copy one byte */
+		bpf_core_read(e->saddr, sizeof(e->saddr), &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(e->daddr, sizeof(e->daddr), &sk->__sk_common.skc_v6_daddr);
 	}
 	e->sport = bpf_ntohs(sk_sport_be(sk));
 	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
@@ -127,7 +128,11 @@ static __always_inline void emit(struct sock *sk, __u16 type, __u16 family, int 
 	if (family == AF_INET6 && BPF_CORE_READ_BITFIELD_PROBED(&sk->__sk_common, skc_ipv6only))
 		e->flags |= SSTRACE_EVF_V6ONLY;
 	e->netns_ino = sk_netns(sk);
-	if (newstate == SSTRACE_TCP_LISTEN) {
+	if (newstate == SSTRACE_TCP_TIME_WAIT) {
+		/* the row stands for the timewait socket, whose queues inet_diag reports as 0 */
+		e->rqueue = 0;
+		e->wqueue = 0;
+	} else if (newstate == SSTRACE_TCP_LISTEN) {
 		/* what inet_diag reports for listeners: accept queue and backlog */
 		e->rqueue = BPF_CORE_READ(sk, sk_ack_backlog);
 		e->wqueue = BPF_CORE_READ(sk, sk_max_ack_backlog);

@@ -215,6 +215,11 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     KernelSymbols syms = read_kernel_symbols();
     if ((cfg.state_mask & (state_bit(kStateTimeWait) | state_bit(kStateClose))) != 0 &&
         syms.tw_timer_handler == 0) {
+        // kallsyms shows zero addresses to unprivileged readers
+        if (::geteuid() != 0) {
+            throw Error("loading BPF programs", "Operation not permitted", kExitNoPrivilege,
+                        "run as root, or grant CAP_BPF, CAP_PERFMON and CAP_SYSLOG");
+        }
         throw Error("reading /proc/kallsyms", "tw_timer_handler is not visible",
                     kExitNoKernelSupport,
                     "TIME-WAIT entries are recognised by that timer; check kernel.kptr_restrict");

@@ -288,6 +288,14 @@ int run_event_stream(const Options& opts)
     epoll_add(ep.get(), session.epoll_fd());
     epoll_add(ep.get(), sigfd.get());
     epoll_add(ep.get(), tick.get());
+    bool running = true;
+    bool reader_gone = false;
+    // A pipe's write end reports EPOLLERR once the reader is gone: stop then, instead of at
+    // the next row (which may never come). Files and terminals cannot be polled; skip them.
+    epoll_event out_ev{};
+    out_ev.events = 0;  // EPOLLERR and EPOLLHUP are always reported
+    out_ev.data.fd = STDOUT_FILENO;
+    const bool watch_stdout = epoll_ctl(ep.get(), EPOLL_CTL_ADD, STDOUT_FILENO, &out_ev) == 0;
     if (opts.duration) {
         stop_timer = make_timer(static_cast<std::int64_t>(*opts.duration * 1e9), 0);
         epoll_add(ep.get(), stop_timer.get());
@@ -297,8 +305,7 @@ int run_event_stream(const Options& opts)
                  opts.all_netns ? "all network namespaces"
                                 : fmt::format("netns inode {}", cfg.netns_ino));
 
-    bool running = true;
-    bool reader_gone = false;
+
     std::uint64_t lost_reported = 0;
     unsigned ticks = 0;
     auto report_loss = [&]() {
@@ -320,7 +327,10 @@ int run_event_stream(const Options& opts)
         }
         for (int i = 0; i < n; ++i) {
             const int fd = evs[i].data.fd;
-            if (fd == sigfd.get()) {
+            if (watch_stdout && fd == STDOUT_FILENO) {
+                reader_gone = true;
+                running = false;
+            } else if (fd == sigfd.get()) {
                 signalfd_siginfo si{};
                 if (::read(sigfd.get(), &si, sizeof(si)) > 0) {
                     spdlog::info("signal {}: stopping", si.ssi_signo);

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Loads every BPF program variant into the running kernel, checks the verifier's instruction
+// counts against a budget, and sees one real event pass through each variant.
+#include "sstrace/app.hpp"
+#include "sstrace/bpf_session.hpp"
+#include "sstrace/error.hpp"
+#include "sstrace/event_row.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+using namespace sstrace;
+
+namespace {
+
+// Privileged tests skip without root, except in CI where a skip would hide a failure.
+void require_root()
+{
+    if (::geteuid() == 0) {
+        return;
+    }
+    const char* ci = std::getenv("CI");
+    if (ci != nullptr && std::string(ci) == "true") {
+        FAIL() << "BPF tests need root, and CI must run them";
+    }
+    GTEST_SKIP() << "BPF tests need root";
+}
+
+// Upper bounds on verified instructions per program (veristat's idea): a change that makes a
+// program much more expensive to verify must be looked at.
+const std::map<std::string, std::uint32_t> kBudget = {
+    {"sst_state_btf", 20000}, {"sst_destroy_btf", 8000}, {"sst_timer_btf", 8000},
+    {"sst_state_tp", 20000},  {"sst_destroy_tp", 8000},  {"sst_timer_tp", 8000},
+};
+
+class Variants : public ::testing::TestWithParam<BpfVariant> {};
+
+BpfConfig everything(BpfVariant v)
+{
+    BpfConfig cfg;
+    cfg.variant = v;
+    cfg.state_mask = kAllStates & ~state_bit(kStateUnknown);
+    cfg.destroy = true;
+    cfg.ring_bytes = 1 << 20;
+    return cfg;
+}
+
+}  // namespace
+
+TEST_P(Variants, LoadsWithinVerifierBudget)
+{
+    require_root();
+    BpfConfig cfg = everything(GetParam());
+    cfg.attach = false;
+    BpfSession s(cfg);
+    EXPECT_EQ(s.variant(), GetParam());
+    const std::string suffix = GetParam() == BpfVariant::Btf ? "_btf" : "_tp";
+    int loaded = 0;
+    for (const auto& p : s.programs()) {
+        const bool ours = p.name.size() > suffix.size() &&
+                          p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+        EXPECT_EQ(p.loaded, ours) << p.name;
+        if (p.loaded) {
+            ++loaded;
+            ASSERT_TRUE(kBudget.count(p.name)) << p.name;
+            EXPECT_GT(p.verified_insns, 0u) << p.name;
+            EXPECT_LE(p.verified_insns, kBudget.at(p.name)) << p.name;
+            std::printf("%s: %u verified instructions\n", p.name.c_str(), p.verified_insns);
+        }
+    }
+    EXPECT_EQ(loaded, 3);
+}
+
+TEST_P(Variants, DeliversAListenEntry)
+{
+    require_root();
+    BpfConfig cfg = everything(GetParam());
+    cfg.destroy = false;
+    cfg.state_mask = state_bit(kStateListen);
+    cfg.netns_ino = current_netns_inode();
+    BpfSession s(cfg);
+
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
+    socklen_t len = sizeof(sin);
+    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len), 0);
+    const unsigned port = ntohs(sin.sin_port);
+    ASSERT_EQ(::listen(fd, 7), 0);
+    ::close(fd);
+
+    bool seen = false;
+    s.set_handler([&](const void* data, std::size_t size) {
+        auto ev = decode_event(data, size);
+        ASSERT_TRUE(ev);
+        if (ev->sport == port && ev->newstate == kStateListen) {
+            EXPECT_EQ(ev->family, AF_INET);
+            EXPECT_EQ(ev->wqueue, 7u);  // the backlog, as ss shows Send-Q for listeners
+            EXPECT_EQ(ev->netns_ino, cfg.netns_ino);
+            seen = true;
+        }
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!seen && std::chrono::steady_clock::now() < deadline) {
+        epoll_event e{};
+        epoll_wait(s.epoll_fd(), &e, 1, 50);
+        ASSERT_GE(s.consume(), 0);
+    }
+    EXPECT_TRUE(seen);
+    EXPECT_GE(s.counters().emitted, 1u);
+    EXPECT_EQ(s.counters().lost, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Bpf, Variants, ::testing::Values(BpfVariant::Btf, BpfVariant::Tracepoint),
+                         [](const auto& info) { return std::string(variant_name(info.param)) == "tp_btf" ? std::string("tp_btf") : std::string("tracepoint"); });
+
+TEST(Bpf, UnprivilegedLoadFailsWithPrivilegeExitCode)
+{
+    require_root();
+    // Drop to nobody in a child: the load must fail with the documented exit code.
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
+            _exit(100);
+        }
+        try {
+            BpfSession s(everything(BpfVariant::Auto));
+            _exit(101);
+        } catch (const Error& e) {
+            _exit(e.exit_code());
+        }
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), kExitNoPrivilege);
+}

@@ -1,0 +1,396 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""End-to-end tests of `sstrace -E` against the running kernel.
+
+Every test makes its own network namespace (deleted afterwards), loads sstrace's BPF programs
+for real, drives loopback traffic there, and compares sstrace's rows with the kernel's own
+truth: the namespace's TcpExtTW counter, `ss -E` watching the same sockets, and the endpoints
+the traffic script saw. Needs root; with CI=true a missing privilege is a failure, not a skip.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SSTRACE = os.environ.get("SSTRACE_BIN", os.path.join(HERE, "..", "..", "build", "sstrace"))
+TRAFFIC = os.path.join(HERE, "traffic.py")
+_seq = 0
+
+
+def need_root(test):
+    if os.geteuid() == 0:
+        return
+    if os.environ.get("CI") == "true":
+        test.fail("end-to-end tests need root, and CI must run them")
+    test.skipTest("needs root")
+
+
+class Netns:
+    """A private network namespace with lo up; deleted on exit."""
+
+    def __init__(self):
+        global _seq
+        _seq += 1
+        self.name = "sstrace-e2e-%d-%d" % (os.getpid(), _seq)
+
+    def __enter__(self):
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"], check=True)
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["ip", "netns", "del", self.name], check=False)
+
+    def cmd(self, *args):
+        return ["ip", "netns", "exec", self.name] + list(args)
+
+    def run(self, *args, **kw):
+        return subprocess.run(self.cmd(*args), capture_output=True, text=True, **kw)
+
+    def traffic(self, scenario, family, port, count):
+        r = self.run(sys.executable, TRAFFIC, scenario, family, str(port), str(count), check=True)
+        return json.loads(r.stdout)
+
+    def counter(self, name):
+        r = self.run("nstat", "-az", name, check=True)
+        for line in r.stdout.splitlines():
+            parts = line.split()
+            if parts and parts[0] == name:
+                return int(parts[1])
+        raise AssertionError("no counter %s in %r" % (name, r.stdout))
+
+    def inode(self):
+        return int(self.run("stat", "-L", "-c", "%i", "/proc/self/ns/net", check=True).stdout)
+
+    def sysctl(self, key, value):
+        self.run("sysctl", "-qw", "%s=%s" % (key, value), check=True)
+
+
+class Tracer:
+    """sstrace (or ss) running in the background with stdout in a file."""
+
+    def __init__(self, argv, ready_marker="following"):
+        self.out_path = "/tmp/sstrace-e2e-%d-%d.out" % (os.getpid(), id(self))
+        self.err_path = self.out_path[:-4] + ".err"
+        self.out = open(self.out_path, "w")
+        self.err = open(self.err_path, "w")
+        self.proc = subprocess.Popen(argv, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
+        if ready_marker:
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                if ready_marker in open(self.err_path).read():
+                    break
+                if self.proc.poll() is not None:
+                    raise AssertionError("tracer exited early: " + open(self.err_path).read())
+                time.sleep(0.02)
+            else:
+                raise AssertionError("tracer not ready: " + open(self.err_path).read())
+
+    def stop(self, sig=signal.SIGINT, settle=0.3):
+        time.sleep(settle)
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.rc = self.proc.wait()
+        self.out.close()
+        self.err.close()
+        self.stdout = open(self.out_path).read()
+        self.stderr = open(self.err_path).read()
+        os.unlink(self.out_path)
+        os.unlink(self.err_path)
+        return self
+
+
+def sstrace(ns, *args):
+    return Tracer(ns.cmd(SSTRACE, "-v", "-n", *args) if ns else [SSTRACE, "-v", "-n"] + list(args))
+
+
+def split_endpoint(text):
+    addr, _, port = text.rpartition(":")
+    if addr.startswith("[") and addr.endswith("]"):
+        addr = addr[1:-1]
+    return addr, port
+
+
+def rows(output):
+    """Data rows as token lists (header dropped)."""
+    lines = [l for l in output.splitlines() if l.strip()]
+    return [l.split() for l in lines if "Local Address:Port" not in l]
+
+
+def tuples(output):
+    """(local addr, local port, peer addr, peer port) of every row, in order."""
+    out = []
+    for r in rows(output):
+        la, lp = split_endpoint(r[-2])
+        pa, pp = split_endpoint(r[-1])
+        out.append((la, lp, pa, pp))
+    return out
+
+
+def summary(stderr):
+    m = re.search(r"(\d+) events seen, (\d+) printed, (\d+) lost", stderr)
+    assert m, "no summary in stderr: %r" % stderr
+    return tuple(int(x) for x in m.groups())
+
+
+def client_tuple(c):
+    return (c["client"][0], str(c["client"][1]), c["server"][0], str(c["server"][1]))
+
+
+def server_tuple(c):
+    return (c["server"][0], str(c["server"][1]), c["client"][0], str(c["client"][1]))
+
+
+class EventStreamTest(unittest.TestCase):
+    def setUp(self):
+        need_root(self)
+
+    def test_time_wait_rows_match_kernel_counter(self):
+        """Each TIME-WAIT row is one TcpExtTW increment: client-close, server-close, RST, v4+v6."""
+        with Netns() as ns:
+            tw0 = ns.counter("TcpExtTW")
+            t = sstrace(ns, "-E", "state", "time-wait")
+            runs = [ns.traffic("client-close", "4", 7001, 4), ns.traffic("server-close", "4", 7002, 3),
+                    ns.traffic("rst", "4", 7003, 3), ns.traffic("client-close", "6", 7004, 2),
+                    ns.traffic("server-close", "6", 7005, 2), ns.traffic("rst", "6", 7006, 2)]
+            t.stop()
+            tw = ns.counter("TcpExtTW") - tw0
+        got = tuples(t.stdout)
+        expected = []
+        for run in runs:
+            for c in run["conns"]:
+                if run["scenario"] == "client-close":
+                    expected.append(client_tuple(c))
+                elif run["scenario"] == "server-close":
+                    expected.append(server_tuple(c))
+        self.assertEqual(tw, 4 + 3 + 2 + 2)
+        self.assertEqual(len(got), tw, t.stdout)
+        self.assertEqual(sorted(got), sorted(expected))
+        # one state selected: the State column is hidden, as ss hides it
+        self.assertTrue(t.stdout.startswith("Netid Recv-Q Send-Q"), t.stdout)
+        self.assertEqual(summary(t.stderr), (tw, tw, 0))
+
+    def test_time_wait_with_full_bucket_table(self):
+        """tcp_max_tw_buckets exhausted: connections that get no timewait socket get no row."""
+        with Netns() as ns:
+            ns.sysctl("net.ipv4.tcp_max_tw_buckets", 3)
+            tw0, of0 = ns.counter("TcpExtTW"), ns.counter("TcpExtTCPTimeWaitOverflow")
+            t = sstrace(ns, "-E", "--transitions", "state", "time-wait")
+            run = ns.traffic("server-close", "4", 7010, 8)
+            t.stop()
+            tw = ns.counter("TcpExtTW") - tw0
+            overflow = ns.counter("TcpExtTCPTimeWaitOverflow") - of0
+        self.assertEqual(tw, 3)
+        self.assertEqual(overflow, 5)
+        got = tuples(t.stdout)
+        self.assertEqual(len(got), tw, t.stdout)
+        self.assertEqual(got, [server_tuple(c) for c in run["conns"][:3]])
+        for r in rows(t.stdout):
+            self.assertEqual(r[1:4], ["FIN-WAIT-2", "->", "TIME-WAIT"], r)
+
+    def test_established_rows_both_sides(self):
+        with Netns() as ns:
+            t = sstrace(ns, "-E", "state", "established")
+            runs = [ns.traffic("client-close", "4", 7020, 3), ns.traffic("rst", "6", 7021, 2)]
+            t.stop()
+        expected = []
+        for run in runs:
+            for c in run["conns"]:
+                expected += [client_tuple(c), server_tuple(c)]
+        self.assertEqual(sorted(tuples(t.stdout)), sorted(expected))
+        for r in rows(t.stdout):
+            self.assertEqual(r[0], "tcp")
+            self.assertEqual(r[1:3], ["0", "0"])  # queues are empty on entering ESTAB
+
+    def test_syn_sent_rows_have_the_chosen_port(self):
+        """SYN-SENT is entered before connect() picks the port; the row must still carry it."""
+        with Netns() as ns:
+            t = sstrace(ns, "-E", "state", "syn-sent")
+            runs = [ns.traffic("client-close", "4", 7030, 3), ns.traffic("refused", "4", 7031, 2),
+                    ns.traffic("server-close", "6", 7032, 2), ns.traffic("refused", "6", 7033, 1)]
+            t.stop()
+        expected = []
+        for run in runs:
+            for c in run["conns"]:
+                ct = client_tuple(c)
+                if run["scenario"] == "refused":  # the failed socket forgets its address
+                    ct = (run["listener"][0],) + ct[1:]
+                expected.append(ct)
+        self.assertEqual(sorted(tuples(t.stdout)), sorted(expected))
+        for r in rows(t.stdout):
+            self.assertEqual(r[1:3], ["0", "1"], r)  # Send-Q 1: the unacknowledged SYN
+
+    def test_destroy_stream_equals_ss_events(self):
+        """sstrace -E and ss -E watching the same sockets print the same rows."""
+        with Netns() as ns:
+            ss = Tracer(ns.cmd("stdbuf", "-oL", "ss", "-E", "-tn"), ready_marker=None)
+            t = sstrace(ns, "-E", "-t")
+            time.sleep(0.3)  # ss has no readiness signal
+            runs = [ns.traffic("client-close", "4", 7040, 3), ns.traffic("server-close", "6", 7041, 2),
+                    ns.traffic("rst", "4", 7042, 2)]
+            t.stop(settle=0.5)
+            ss.stop(signal.SIGTERM, settle=0)
+        mine = sorted(rows(t.stdout))
+        theirs = sorted(rows(ss.stdout))
+        expected_count = sum(2 * len(r["conns"]) + 1 for r in runs)
+        self.assertEqual(len(mine), expected_count, t.stdout)
+        self.assertEqual(mine, theirs)
+        self.assertEqual(t.stdout.splitlines()[0].split(),
+                         ["State", "Recv-Q", "Send-Q", "Local", "Address:Port", "Peer", "Address:Port", "Process"])
+
+    def test_other_namespaces_hidden_unless_all_netns(self):
+        with Netns() as a, Netns() as b:
+            mine = sstrace(a, "-E", "state", "listening")
+            everywhere = sstrace(a, "-E", "--all-netns", "state", "listening")
+            b.traffic("client-close", "4", 7050, 1)
+            a.traffic("client-close", "4", 7051, 1)
+            mine.stop()
+            everywhere.stop()
+            a_ino, b_ino = a.inode(), b.inode()
+        self.assertEqual(tuples(mine.stdout), [("127.0.0.1", "7051", "0.0.0.0", "*")])
+        got = {(r[0], split_endpoint(r[-2])[1]) for r in rows(everywhere.stdout)}
+        self.assertIn((str(a_ino), "7051"), got)
+        self.assertIn((str(b_ino), "7050"), got)
+        self.assertTrue(everywhere.stdout.startswith("Netns "), everywhere.stdout)
+
+    def test_named_namespace_and_family_filter(self):
+        with Netns() as ns:
+            t = Tracer([SSTRACE, "-v", "-n", "-N", ns.name, "-E", "-6", "state", "established"])
+            ns.traffic("client-close", "4", 7060, 2)
+            run6 = ns.traffic("client-close", "6", 7061, 1)
+            t.stop()
+        c = run6["conns"][0]
+        self.assertEqual(sorted(tuples(t.stdout)), sorted([client_tuple(c), server_tuple(c)]))
+
+    def test_count_and_duration_stop_the_run(self):
+        with Netns() as ns:
+            t = sstrace(ns, "-E", "-c", "3", "state", "all")
+            ns.traffic("client-close", "4", 7070, 3)
+            t.proc.wait(timeout=10)
+            t.stop()
+            self.assertEqual(t.rc, 0)
+            self.assertEqual(len(rows(t.stdout)), 3)
+            start = time.time()
+            d = sstrace(ns, "-E", "--duration", "0.5")
+            d.proc.wait(timeout=10)
+            d.stop()
+            self.assertEqual(d.rc, 0)
+            self.assertLess(time.time() - start, 5)
+            self.assertEqual(summary(d.stderr), (0, 0, 0))
+
+    def test_sigterm_keeps_every_row_in_a_file(self):
+        with Netns() as ns:
+            t = sstrace(ns, "-E", "state", "all")
+            ns.traffic("server-close", "4", 7080, 20)
+            t.stop(signal.SIGTERM, settle=0)  # immediately: rows may still be in the ring
+        seen, printed, lost = summary(t.stderr)
+        self.assertEqual(t.rc, 0)
+        self.assertEqual(lost, 0)
+        self.assertEqual(printed, seen)
+        self.assertEqual(len(rows(t.stdout)), printed)
+        self.assertGreaterEqual(printed, 20 * 10)
+
+    def test_closed_pipe_ends_quietly(self):
+        with Netns() as ns:
+            p = subprocess.Popen(" ".join(ns.cmd(SSTRACE, "-E", "-n", "state", "all")) + " | head -n 2",
+                                 shell=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.0)
+            ns.traffic("client-close", "4", 7090, 5)
+            out, err = p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual(len(out.splitlines()), 2)
+        self.assertEqual(err, "")
+
+
+class ErrorsTest(unittest.TestCase):
+    def run_sstrace(self, *args, user=None):
+        argv = [SSTRACE] + list(args)
+        if user:
+            argv = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"] + argv
+        return subprocess.run(argv, capture_output=True, text=True, timeout=20)
+
+    def test_bad_state_name(self):
+        r = self.run_sstrace("-E", "state", "bogus")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (255, "", "ss: wrong state name: bogus\n"))
+
+    def test_missing_state_argument(self):
+        r = self.run_sstrace("-E", "state")
+        self.assertEqual(r.returncode, 255)
+        self.assertEqual(r.stderr, 'Command line is not complete. Try option "help"\n')
+
+    def test_unknown_option(self):
+        r = self.run_sstrace("-E", "--bogus")
+        self.assertEqual(r.returncode, 255)
+        self.assertIn("--bogus", r.stderr.splitlines()[0])
+
+    def test_not_implemented_is_said(self):
+        for args in (["-E", "-p"], ["-E", "dport", "=", ":22"], ["-tan"]):
+            r = self.run_sstrace(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("not implemented yet", r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_no_tcp_table(self):
+        r = self.run_sstrace("-E", "-x")
+        self.assertEqual(r.returncode, 255)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_missing_namespace(self):
+        r = self.run_sstrace("-N", "no-such-ns-sstrace", "-E")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, 'sstrace: Cannot open network namespace "no-such-ns-sstrace": '
+                                   'No such file or directory\n')
+
+    def test_without_privileges(self):
+        need_root(self)
+        r = self.run_sstrace("-E", "state", "time-wait", user=65534)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertTrue(r.stderr.startswith("sstrace: loading BPF programs: Operation not permitted\nhint: "),
+                        r.stderr)
+
+    def test_help_and_version(self):
+        r = self.run_sstrace("-h")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("Exit status:", r.stdout)
+        r = self.run_sstrace("-V")
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("iproute2-6.1.0", r.stdout)
+
+
+def sstrace_prog_ids():
+    """IDs of loaded BPF programs named sst_* (sstrace's)."""
+    if os.geteuid() != 0:
+        return set()
+    r = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True, check=True)
+    return {line.split(":")[0] for line in r.stdout.splitlines() if " name sst_" in line}
+
+
+# sstrace instances that were running before this suite started are not ours to judge
+PROGS_BEFORE = sstrace_prog_ids()
+
+
+class NothingLeftBehindTest(unittest.TestCase):
+    def test_no_sstrace_programs_remain(self):
+        need_root(self)
+        self.assertEqual(sstrace_prog_ids() - PROGS_BEFORE, set())
+        leftover = [n for n in os.listdir("/var/run/netns") if n.startswith("sstrace-e2e-%d-" % os.getpid())] \
+            if os.path.isdir("/var/run/netns") else []
+        self.assertEqual(leftover, [])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--list":
+        for cls in (EventStreamTest, ErrorsTest, NothingLeftBehindTest):
+            for name in unittest.TestLoader().getTestCaseNames(cls):
+                print("%s.%s" % (cls.__name__, name))
+        sys.exit(0)
+    unittest.main(verbosity=2)
