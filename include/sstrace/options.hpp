@@ -53,6 +53,7 @@ struct Options {
     std::optional<std::uint64_t> count;  // -c N
     std::optional<double> duration;      // --duration SECONDS
     unsigned ring_mb = 8;          // --ring-size MiB
+    std::string bpf_variant = "auto";  // --bpf-variant auto|tp_btf|tracepoint
     bool show_help = false;
     bool show_version = false;
 };

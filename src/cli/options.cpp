@@ -91,6 +91,8 @@ sstrace options (event streams, -E):
    -c, --count=N       stop after N event rows
        --duration=SEC  stop after SEC seconds
        --ring-size=MiB BPF ring buffer size (power of two, default 8)
+       --bpf-variant=V auto (tp_btf, falling back to classic tracepoints), tp_btf, or
+                       tracepoint (mounts tracefs for the attach if it is not mounted)
    -v, --verbose       more diagnostics on stderr (repeat: -vv debug, -vvv libbpf debug)
 
 Event streams: `sstrace -E` prints one row per destroyed TCP socket, like ss -E.
@@ -180,6 +182,8 @@ ParseResult parse_command_line(int argc, const char* const* argv)
     double duration = 0;
     CLI::Option* dur_opt = app.add_option("--duration", duration)->check(CLI::PositiveNumber);
     app.add_option("--ring-size", o.ring_mb)->check(CLI::Range(1u, 1024u));
+    app.add_option("--bpf-variant", o.bpf_variant)
+        ->check(CLI::IsMember({"auto", "tp_btf", "tracepoint"}));
     app.add_option("FILTER", o.filter_words);
 
     try {

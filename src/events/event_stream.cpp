@@ -221,6 +221,9 @@ int run_event_stream(const Options& opts)
     cfg.family = sel.family;
     cfg.netns_ino = opts.all_netns ? 0 : current_netns_inode();
     cfg.ring_bytes = std::size_t{opts.ring_mb} << 20;
+    cfg.variant = opts.bpf_variant == "tp_btf"       ? BpfVariant::Btf
+                  : opts.bpf_variant == "tracepoint" ? BpfVariant::Tracepoint
+                                                     : BpfVariant::Auto;
     const bool tty = ::isatty(STDOUT_FILENO) != 0;
     // On a terminal every record wakes the reader (the kernel's adaptive policy). Otherwise
     // records are committed without wakeups until a quarter of the ring is used, and the loop
@@ -300,8 +303,9 @@ int run_event_stream(const Options& opts)
         stop_timer = make_timer(static_cast<std::int64_t>(*opts.duration * 1e9), 0);
         epoll_add(ep.get(), stop_timer.get());
     }
-    spdlog::info("following {} ({}); Ctrl-C to stop",
+    spdlog::info("following {} with {} programs ({}); Ctrl-C to stop",
                  state_mode ? "TCP state entries" : "TCP socket destruction",
+                 variant_name(session.variant()),
                  opts.all_netns ? "all network namespaces"
                                 : fmt::format("netns inode {}", cfg.netns_ino));
 

@@ -22,6 +22,11 @@ TRAFFIC = os.path.join(HERE, "traffic.py")
 _seq = 0
 
 
+def slurp(path):
+    with open(path) as f:
+        return f.read()
+
+
 def need_root(test):
     if os.geteuid() == 0:
         return
@@ -83,13 +88,13 @@ class Tracer:
         if ready_marker:
             deadline = time.time() + 10
             while time.time() < deadline:
-                if ready_marker in open(self.err_path).read():
+                if ready_marker in slurp(self.err_path):
                     break
                 if self.proc.poll() is not None:
-                    raise AssertionError("tracer exited early: " + open(self.err_path).read())
+                    raise AssertionError("tracer exited early: " + slurp(self.err_path))
                 time.sleep(0.02)
             else:
-                raise AssertionError("tracer not ready: " + open(self.err_path).read())
+                raise AssertionError("tracer not ready: " + slurp(self.err_path))
 
     def stop(self, sig=signal.SIGINT, settle=0.3):
         time.sleep(settle)
@@ -102,8 +107,8 @@ class Tracer:
             self.rc = self.proc.wait()
         self.out.close()
         self.err.close()
-        self.stdout = open(self.out_path).read()
-        self.stderr = open(self.err_path).read()
+        self.stdout = slurp(self.out_path)
+        self.stderr = slurp(self.err_path)
         os.unlink(self.out_path)
         os.unlink(self.err_path)
         return self
@@ -196,6 +201,22 @@ class EventStreamTest(unittest.TestCase):
         self.assertEqual(got, [server_tuple(c) for c in run["conns"][:3]])
         for r in rows(t.stdout):
             self.assertEqual(r[1:4], ["FIN-WAIT-2", "->", "TIME-WAIT"], r)
+
+    def test_classic_tracepoint_variant(self):
+        """The fallback programs give the same TIME-WAIT and SYN-SENT rows, and leave tracefs
+        as they found it."""
+        mounted_before = "tracefs" in slurp("/proc/self/mounts")
+        with Netns() as ns:
+            tw0 = ns.counter("TcpExtTW")
+            t = sstrace(ns, "-E", "--bpf-variant", "tracepoint", "state", "time-wait", "state", "syn-sent")
+            run = ns.traffic("client-close", "6", 7015, 3)
+            t.stop()
+            tw = ns.counter("TcpExtTW") - tw0
+        self.assertIn("with tracepoint programs", t.stderr)
+        expected = [client_tuple(c) for c in run["conns"]] * 2
+        self.assertEqual(sorted(tuples(t.stdout)), sorted(expected))
+        self.assertEqual(tw, 3)
+        self.assertEqual("tracefs" in slurp("/proc/self/mounts"), mounted_before)
 
     def test_established_rows_both_sides(self):
         with Netns() as ns:
@@ -298,6 +319,25 @@ class EventStreamTest(unittest.TestCase):
         self.assertEqual(printed, seen)
         self.assertEqual(len(rows(t.stdout)), printed)
         self.assertGreaterEqual(printed, 20 * 10)
+
+    def test_loss_is_counted_and_the_run_goes_on(self):
+        """A stalled reader and a 1 MiB ring: records are lost, counted, reported, and the
+        stream continues (where ss -E exits 255 on ENOBUFS)."""
+        with Netns() as ns:
+            t = sstrace(ns, "-E", "--ring-size", "1", "state", "all")
+            t.proc.send_signal(signal.SIGSTOP)
+            ns.traffic("server-close", "4", 7100, 1500)   # ~15000 records, ~1.7 MB
+            t.proc.send_signal(signal.SIGCONT)
+            time.sleep(1.5)                              # one loss report interval
+            after = ns.traffic("client-close", "4", 7101, 1)
+            t.stop()
+        seen, printed, lost = summary(t.stderr)
+        self.assertEqual(t.rc, 0)
+        self.assertGreater(lost, 0)
+        self.assertEqual(seen, printed + lost)
+        self.assertEqual(len(rows(t.stdout)), printed)
+        self.assertIn("events lost (ring buffer full)", t.stderr)
+        self.assertIn(client_tuple(after["conns"][0]), tuples(t.stdout))
 
     def test_closed_pipe_ends_quietly(self):
         with Netns() as ns:
