@@ -71,9 +71,11 @@ int run_main(int argc, const char* const* argv)
                      "sstrace: socket listings (ss without -E) are not implemented yet\n");
         return kExitNotImplemented;
     } catch (const Error& e) {
-        std::fprintf(stderr, "sstrace: %s\n", e.what());
-        if (!e.hint().empty()) {
-            std::fprintf(stderr, "hint: %s\n", e.hint().c_str());
+        // one line: what failed, why, and what to do about it
+        if (e.hint().empty()) {
+            std::fprintf(stderr, "sstrace: %s\n", e.what());
+        } else {
+            std::fprintf(stderr, "sstrace: %s (%s)\n", e.what(), e.hint().c_str());
         }
         return e.exit_code();
     }

@@ -19,7 +19,7 @@ enum ExitCode : int {
 };
 
 // Thrown for unrecoverable errors; caught once in main, printed as
-// `sstrace: <op>: <reason>` plus an optional `hint:` line.
+// `sstrace: <op>: <reason> (<hint>)` on one line.
 class Error : public std::runtime_error {
 public:
     Error(std::string op, std::string reason, int exit_code = kExitFailure, std::string hint = {})
