@@ -63,6 +63,19 @@ static __always_inline bool sk_wanted(const struct sock *sk, __u16 *family)
 	return true;
 }
 
+/* The inode number of the socket's file, what ss prints as ino:. struct socket is embedded in
+ * struct socket_alloc next to its inode. 0 for an orphaned socket. */
+static __always_inline __u64 sk_inode(const struct sock *sk)
+{
+	struct socket *sock = BPF_CORE_READ(sk, sk_socket);
+	struct socket_alloc *sa;
+
+	if (!sock)
+		return 0;
+	sa = (void *)sock - bpf_core_field_offset(struct socket_alloc, socket);
+	return BPF_CORE_READ(sa, vfs_inode.i_ino);
+}
+
 static __always_inline __u8 close_reason(const struct sock *sk)
 {
 	int err = BPF_CORE_READ(sk, sk_err);
@@ -148,6 +161,7 @@ static __always_inline void emit(struct sock *sk, __u16 type, __u16 family, int 
 	e->uid = BPF_CORE_READ(sk, sk_uid.val);
 	e->_pad0 = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->ino = sk_inode(sk);
 
 	bpf_ringbuf_submit(e, commit_flags());
 	count(SSTRACE_CNT_EMITTED);

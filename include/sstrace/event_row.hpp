@@ -26,6 +26,7 @@ struct EventLayout {
     bool transitions = false;  // State shows `OLD -> NEW`
     bool ipv6 = true;          // IPv6 rows possible: wider address columns
     bool resolve = false;      // -r
+    bool extended = false;     // -e: ` uid:N ino:N sk:COOKIE` after the peer port, as ss -E -e
     StateMask states = kAllStates;  // states rows can show (sizes the State column)
 };
 

@@ -117,7 +117,7 @@ void reject_unimplemented(const Options& o)
         bool set;
         const char* name;
     } flags[] = {
-        {o.extended, "-e"},      {o.timers && !o.extended && !o.bpf, "-o"},
+        {o.timers && !o.extended && !o.bpf, "-o"},
         {o.memory, "-m"},        {o.processes, "-p"},
         {o.threads, "-T"},       {o.info, "-i"},
         {o.tipcinfo, "--tipcinfo"}, {o.summary, "-s"},
@@ -254,6 +254,7 @@ int run_event_stream(const Options& opts)
     layout.states = state_mode ? cfg.state_mask : state_bit(kStateClose);
     layout.ipv6 = sel.family != AF_INET;
     layout.resolve = opts.resolve;
+    layout.extended = opts.extended;
     ServiceNames services(opts.numeric);
     EventFormatter formatter(layout, services);
     formatter.set_clock_offset(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));

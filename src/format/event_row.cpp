@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 
 namespace sstrace {
 
@@ -165,6 +166,13 @@ void EventFormatter::append_row(const sstrace_event& ev, std::string& out)
     put(out, kPeer, peer_text, first);
     put(out, kPport, services_.port_text(ev.dport), first);
 
+    if (layout_.extended) {
+        // ss -E -e: uid only when not root; events have no timers, cgroup or shutdown state
+        if (ev.uid != 0) {
+            fmt::format_to(std::back_inserter(out), " uid:{}", ev.uid);
+        }
+        fmt::format_to(std::back_inserter(out), " ino:{} sk:{:x}", ev.ino, ev.cookie);
+    }
     // No trailing blanks: a stream's last column is not padded.
     while (out.size() > row_start && out.back() == ' ') {
         out.pop_back();

@@ -268,6 +268,21 @@ class EventStreamTest(unittest.TestCase):
         self.assertEqual(t.stdout.splitlines()[0].split(),
                          ["State", "Recv-Q", "Send-Q", "Local", "Address:Port", "Peer", "Address:Port", "Process"])
 
+    def test_extended_destroy_rows_equal_ss_events(self):
+        """-e adds ino: and the socket cookie; ss -E -e prints the same for the same sockets."""
+        with Netns() as ns:
+            ss = Tracer(ns.cmd("stdbuf", "-oL", "ss", "-E", "-tne"), ready_marker=None)
+            t = sstrace(ns, "-E", "-te")
+            time.sleep(0.3)
+            ns.traffic("client-close", "4", 7045, 2)
+            ns.traffic("rst", "6", 7046, 1)
+            t.stop(settle=0.5)
+            ss.stop(signal.SIGTERM, settle=0)
+        mine = sorted(rows(t.stdout))
+        self.assertEqual(len(mine), 2 * 2 + 1 + 2 + 1, t.stdout)
+        self.assertEqual(mine, sorted(rows(ss.stdout)))
+        self.assertTrue(all(r[-2] == "ino:0" and r[-1].startswith("sk:") for r in mine), mine)
+
     def test_other_namespaces_hidden_unless_all_netns(self):
         with Netns() as a, Netns() as b:
             mine = sstrace(a, "-E", "state", "listening")
@@ -373,7 +388,7 @@ class ErrorsTest(unittest.TestCase):
         self.assertIn("--bogus", r.stderr.splitlines()[0])
 
     def test_not_implemented_is_said(self):
-        for args in (["-E", "-p"], ["-E", "dport", "=", ":22"], ["-tan"]):
+        for args in (["-E", "-p"], ["-E", "-o"], ["-E", "dport", "=", ":22"], ["-tan"]):
             r = self.run_sstrace(*args)
             self.assertEqual(r.returncode, 2, args)
             self.assertIn("not implemented yet", r.stderr)

@@ -158,3 +158,22 @@ TEST(EventRow, NetnsAndTimestampColumns)
     // the clock part depends on the local time zone; the fraction and the rest do not
     EXPECT_EQ(row.substr(8), ".001500 4026532245 0      0            127.0.0.1:1           127.0.0.1:2\n");
 }
+
+TEST(EventRow, ExtendedShowsUidInodeAndCookieLikeSsE)
+{
+    EventLayout l;
+    l.state = false;
+    l.netid = false;
+    l.ipv6 = false;
+    l.extended = true;
+    auto e = make_event(AF_INET, "127.0.0.1", 45960, "127.0.0.1", 7777, 0, kStateClose);
+    e.cookie = 0xe7ac0;
+    auto root_owned = render(l, {e}, false);
+    EXPECT_EQ(root_owned, "0      0            127.0.0.1:45960       127.0.0.1:7777  ino:0 sk:e7ac0\n");
+    EXPECT_NE(root_owned.find(":7777  ino:0 sk:e7ac0\n"), std::string::npos) << root_owned;
+    EXPECT_EQ(root_owned.find("uid:"), std::string::npos);
+    e.uid = 1000;
+    e.ino = 2316774;
+    auto user_owned = render(l, {e}, false);
+    EXPECT_NE(user_owned.find(":7777  uid:1000 ino:2316774 sk:e7ac0\n"), std::string::npos) << user_owned;
+}

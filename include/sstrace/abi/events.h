@@ -19,7 +19,7 @@
 
 /* Bumped whenever a record layout or a configuration meaning changes. Also placed in the BPF
  * object's .rodata (cfg_abi_version) so userspace can refuse a mismatched object. */
-#define SSTRACE_ABI_VERSION 1
+#define SSTRACE_ABI_VERSION 2
 
 /* Record types (values of sstrace_hdr.type). */
 #define SSTRACE_REC_STATE 1   /* a TCP socket entered a state (sstrace -E state ...) */
@@ -86,8 +86,9 @@ struct sstrace_event {
 	__u32 uid;        /* socket owner uid (sk_uid) */
 	__u32 _pad0;
 	char comm[16];    /* comm of that task */
+	__u64 ino;        /* inode of the socket's file; 0 once orphaned (as ss -E shows) */
 };
-SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) == 112, "sstrace_event layout");
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) == 120, "sstrace_event layout");
 SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) % 8 == 0, "sstrace_event alignment");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, cookie) == 16, "cookie offset");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, saddr) == 24, "saddr offset");
