@@ -8,6 +8,7 @@
  * same always_inline handlers, which read the socket through CO-RE.
  */
 #include "maps.bpf.h"
+#include "filter.bpf.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_tracing.h>
@@ -95,21 +96,37 @@ static __always_inline __u8 close_reason(const struct sock *sk)
 	}
 }
 
+/* Filter entry for the in-kernel filter program, from the record and a few more fields. */
+static __always_inline bool filter_accepts(const struct sock *sk, const struct sstrace_event *e)
+{
+	struct bc_entry be = {};
+
+	if (!cfg_filter_len)
+		return true;
+	__builtin_memcpy(be.saddr, e->saddr, sizeof(be.saddr));
+	__builtin_memcpy(be.daddr, e->daddr, sizeof(be.daddr));
+	be.sport = e->sport;
+	be.dport = e->dport;
+	be.family = e->family;
+	be.ifindex = e->ifindex;
+	be.userlocks = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
+	be.mark = BPF_CORE_READ(sk, sk_mark);
+	be.cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	return bc_accepts(&be);
+}
+
 /*
- * Reserve, fill and commit one record. `btf` is a compile-time constant: with a BTF pointer the
- * socket cookie is generated if the socket has none yet (the timewait socket inherits it, and
- * ss -e then shows the same sk: value); the classic variant can only read an existing cookie.
+ * Fill one record on the stack, run the filter program, and queue it. `btf` is a compile-time
+ * constant: with a BTF pointer the socket cookie is generated if the socket has none yet (the
+ * timewait socket inherits it, and ss -e then shows the same sk: value); the classic variant
+ * can only read an existing cookie. A rejected event never reaches the ring buffer.
  */
 static __always_inline void emit(struct sock *sk, __u16 type, __u16 family, int oldstate,
 				 int newstate, bool btf)
 {
-	struct sstrace_event *e;
+	struct sstrace_event ev = {};
+	struct sstrace_event *e = &ev;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(SSTRACE_CNT_LOST);
-		return;
-	}
 	e->hdr.type = type;
 	e->hdr.size = sizeof(*e);
 	e->hdr.cpu = bpf_get_smp_processor_id();
@@ -118,9 +135,6 @@ static __always_inline void emit(struct sock *sk, __u16 type, __u16 family, int 
 		e->cookie = bpf_get_socket_cookie(sk);
 	else
 		e->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-
-	__builtin_memset(e->saddr, 0, sizeof(e->saddr));
-	__builtin_memset(e->daddr, 0, sizeof(e->daddr));
 	if (family == AF_INET) {
 		/* 4-byte fields: never read 16 bytes from them */
 		BPF_CORE_READ_INTO((__u32 *)e->saddr, sk, __sk_common.skc_rcv_saddr);
@@ -137,14 +151,11 @@ static __always_inline void emit(struct sock *sk, __u16 type, __u16 family, int 
 	e->oldstate = oldstate;
 	e->newstate = newstate;
 	e->reason = newstate == SSTRACE_TCP_CLOSE ? close_reason(sk) : SSTRACE_REASON_NONE;
-	e->flags = 0;
 	if (family == AF_INET6 && BPF_CORE_READ_BITFIELD_PROBED(&sk->__sk_common, skc_ipv6only))
 		e->flags |= SSTRACE_EVF_V6ONLY;
 	e->netns_ino = sk_netns(sk);
 	if (newstate == SSTRACE_TCP_TIME_WAIT) {
 		/* the row stands for the timewait socket, whose queues inet_diag reports as 0 */
-		e->rqueue = 0;
-		e->wqueue = 0;
 	} else if (newstate == SSTRACE_TCP_LISTEN) {
 		/* what inet_diag reports for listeners: accept queue and backlog */
 		e->rqueue = BPF_CORE_READ(sk, sk_ack_backlog);
@@ -159,11 +170,17 @@ static __always_inline void emit(struct sock *sk, __u16 type, __u16 family, int 
 	e->ifindex = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	e->uid = BPF_CORE_READ(sk, sk_uid.val);
-	e->_pad0 = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->ino = sk_inode(sk);
 
-	bpf_ringbuf_submit(e, commit_flags());
+	if (!filter_accepts(sk, e)) {
+		count(SSTRACE_CNT_FILTERED);
+		return;
+	}
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), commit_flags())) {
+		count(SSTRACE_CNT_LOST);
+		return;
+	}
 	count(SSTRACE_CNT_EMITTED);
 }
 

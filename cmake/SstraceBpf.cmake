@@ -45,7 +45,9 @@ function(sstrace_add_bpf_skeleton target)
     get_target_property(_libbpf_inc PkgConfig::LIBBPF INTERFACE_INCLUDE_DIRECTORIES)
     set(_isystem "")
     foreach(dir IN LISTS _libbpf_inc)
-        list(APPEND _isystem -isystem "${dir}")
+        if(dir)  # empty when libbpf's headers sit in the default /usr/include
+            list(APPEND _isystem -isystem "${dir}")
+        endif()
     endforeach()
 
     set(objs "")

@@ -31,12 +31,16 @@ struct BpfConfig {
     std::uint64_t wakeup_bytes = 0;  // 0 = adaptive wakeups
     BpfVariant variant = BpfVariant::Auto;
     bool attach = true;  // false: open and load only (load tests)
+    // inet_diag filter bytecode run on every event before it is queued (empty: none). At most
+    // SSTRACE_FILTER_MAX bytes; the caller keeps longer programs in userspace.
+    std::vector<std::uint8_t> filter;
 };
 
 struct BpfCounters {
     std::uint64_t emitted = 0;      // records committed by the kernel side
     std::uint64_t lost = 0;         // records dropped because the ring buffer was full
     std::uint64_t tw_overflow = 0;  // FIN-WAIT-2/CLOSING -> CLOSE without a timewait socket
+    std::uint64_t filtered = 0;     // events the in-kernel filter rejected
 };
 
 struct BpfProgramInfo {

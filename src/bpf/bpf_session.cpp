@@ -149,6 +149,12 @@ int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant var
     ro->cfg_tw_timer_fn = need_close_split ? syms.tw_timer_handler : 0;
     ro->cfg_write_timer_fn = need_syn ? syms.tcp_write_timer : 0;
 
+    if (cfg.filter.size() > sizeof(ro->cfg_filter) || cfg.filter.size() % 4 != 0) {
+        return -E2BIG;
+    }
+    std::memcpy(ro->cfg_filter, cfg.filter.data(), cfg.filter.size());
+    ro->cfg_filter_len = static_cast<__u32>(cfg.filter.size());
+
     int err = bpf_map__set_max_entries(skel->maps.events, static_cast<__u32>(cfg.ring_bytes));
     if (err != 0) {
         return err;
@@ -338,6 +344,7 @@ BpfCounters BpfSession::counters() const
     c.emitted = sum(SSTRACE_CNT_EMITTED);
     c.lost = sum(SSTRACE_CNT_LOST);
     c.tw_overflow = sum(SSTRACE_CNT_TW_OVERFLOW);
+    c.filtered = sum(SSTRACE_CNT_FILTERED);
     return c;
 }
 

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <vector>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -122,6 +124,114 @@ TEST_P(Variants, DeliversAListenEntry)
     EXPECT_TRUE(seen);
     EXPECT_GE(s.counters().emitted, 1u);
     EXPECT_EQ(s.counters().lost, 0u);
+}
+
+namespace {
+
+// `sport = :PORT` as inet_diag bytecode: S_COND with an any-address hostcond.
+std::vector<std::uint8_t> sport_filter(unsigned port)
+{
+    std::vector<std::uint8_t> bc(12, 0);
+    bc[0] = 7;   // INET_DIAG_BC_S_COND
+    bc[1] = 12;  // yes: past this op and its hostcond = the end: accept
+    bc[2] = 16;  // no: 4 bytes past the end: reject
+    const std::int32_t p = static_cast<std::int32_t>(port);
+    std::memcpy(&bc[8], &p, sizeof(p));  // hostcond: family 0, prefix 0, port
+    return bc;
+}
+
+int listen_once(unsigned* port)
+{
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0) {
+        return -1;
+    }
+    socklen_t len = sizeof(sin);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+    *port = ntohs(sin.sin_port);
+    ::listen(fd, 1);
+    return fd;
+}
+
+}  // namespace
+
+TEST_P(Variants, InKernelFilterKeepsRejectedEventsOutOfTheRing)
+{
+    require_root();
+    unsigned wanted = 0;
+    unsigned other = 0;
+    const int keep = listen_once(&wanted);  // bound now, listening before the session starts
+    ASSERT_GE(keep, 0);
+    ::close(keep);
+
+    BpfConfig cfg = everything(GetParam());
+    cfg.destroy = false;
+    cfg.state_mask = state_bit(kStateListen);
+    cfg.netns_ino = current_netns_inode();
+    cfg.filter = sport_filter(wanted);
+    BpfSession s(cfg);
+
+    // Reuse the port: a listener on `wanted` passes, one on any other port is rejected.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin.sin_port = htons(static_cast<std::uint16_t>(wanted));
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    const int fd2 = listen_once(&other);
+    ASSERT_GE(fd2, 0);
+    ::close(fd);
+    ::close(fd2);
+
+    std::vector<unsigned> ports;
+    s.set_handler([&](const void* data, std::size_t size) {
+        auto ev = decode_event(data, size);
+        ASSERT_TRUE(ev);
+        ports.push_back(ev->sport);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (ports.empty() && std::chrono::steady_clock::now() < deadline) {
+        epoll_event e{};
+        epoll_wait(s.epoll_fd(), &e, 1, 50);
+        ASSERT_GE(s.consume(), 0);
+    }
+    s.consume();
+    EXPECT_EQ(ports, std::vector<unsigned>{wanted});
+    const BpfCounters c = s.counters();
+    EXPECT_GE(c.filtered, 1u);  // the other listener was rejected in the kernel
+    EXPECT_EQ(c.emitted, 1u);
+}
+
+TEST_P(Variants, FilterProgramsOfTheMaximumSizeLoad)
+{
+    require_root();
+    BpfConfig cfg = everything(GetParam());
+    cfg.attach = false;
+    // the longest program: chains of port comparisons up to SSTRACE_FILTER_MAX bytes
+    cfg.filter.clear();
+    while (cfg.filter.size() + 8 <= SSTRACE_FILTER_MAX) {
+        const std::size_t left = SSTRACE_FILTER_MAX - cfg.filter.size();
+        std::uint8_t op[8] = {2, 8, 0, 0, 0, 0, 0, 0};  // S_GE; port in the next op's `no`
+        const auto no = static_cast<std::uint16_t>(left + 4);
+        std::memcpy(&op[2], &no, 2);
+        const std::uint16_t port = 1;
+        std::memcpy(&op[6], &port, 2);
+        cfg.filter.insert(cfg.filter.end(), op, op + 8);
+    }
+    BpfSession s(cfg);
+    for (const auto& p : s.programs()) {
+        if (p.loaded) {
+            EXPECT_LE(p.verified_insns, kBudget.at(p.name)) << p.name;
+        }
+    }
+    cfg.filter.resize(SSTRACE_FILTER_MAX + 4);
+    EXPECT_THROW(BpfSession{cfg}, Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Bpf, Variants, ::testing::Values(BpfVariant::Btf, BpfVariant::Tracepoint),

@@ -19,7 +19,7 @@
 
 /* Bumped whenever a record layout or a configuration meaning changes. Also placed in the BPF
  * object's .rodata (cfg_abi_version) so userspace can refuse a mismatched object. */
-#define SSTRACE_ABI_VERSION 2
+#define SSTRACE_ABI_VERSION 3
 
 /* Record types (values of sstrace_hdr.type). */
 #define SSTRACE_REC_STATE 1   /* a TCP socket entered a state (sstrace -E state ...) */
@@ -53,7 +53,13 @@
 #define SSTRACE_CNT_EMITTED 0 /* records committed to the ring buffer */
 #define SSTRACE_CNT_LOST 1    /* records that matched but found the ring buffer full */
 #define SSTRACE_CNT_TW_OVERFLOW 2 /* FIN-WAIT-2/CLOSING -> CLOSE with no timewait socket */
+#define SSTRACE_CNT_FILTERED 3 /* events the in-kernel filter program rejected */
 #define SSTRACE_CNT_MAX 4
+
+/* The in-kernel filter: an INET_DIAG_REQ_BYTECODE program (struct inet_diag_bc_op ...), the
+ * same bytes a sock_diag dump request carries, interpreted by the BPF programs for events.
+ * Longer programs are not pushed down (userspace still checks every row). */
+#define SSTRACE_FILTER_MAX 1024
 
 /* Every ring-buffer record starts with this header. */
 struct sstrace_hdr {
