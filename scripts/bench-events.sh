@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bench-events.sh: what following TCP events costs, sstrace against ss -E and tcpstates.
+#
+# Usage (root; build sstrace first: cmake -S . -B build -G Ninja && cmake --build build):
+#   scripts/bench-events.sh [--seconds S] [--threads T] [--mode client-close|server-close|rst]
+#                           [--family 4|6|46] [--ports K] [--runs "LIST"] [--pause S]
+#                           [--sstrace PATH] [--keep DIR]
+#   --runs picks and orders the runs, default:
+#     "base sstrace-E sstrace-tw sstrace-all ss-E tcpstates base"
+#   --keep DIR copies every tool's output and stderr there.
+#
+# In one fresh network namespace (deleted on every exit path, with every process left in it)
+# it runs scripts/churn.c, built here with cc, with the same duration and threads once per run:
+# without a tool ("base"), and under one tool writing to a file. For each run it prints the
+# connection rate and its ratio to the mean of the base runs, the events the namespace's
+# counters say the tool should see, the rows the tool printed, the losses it reported, its CPU
+# time, and churn's CPU time per connection (BPF programs run in the churning tasks' context,
+# so their cost lands there, not in the tool). Loopback only; bounded (about S+6 s per run).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+seconds=5
+threads=2
+mode=client-close
+family=4
+nports=4
+port=19100
+runs="base sstrace-E sstrace-tw sstrace-all ss-E tcpstates base"
+pause=2
+sstrace="$root/build/sstrace"
+keep=""
+
+die() { echo "bench-events: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --seconds) seconds=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --mode) mode=$2; shift 2 ;;
+    --family) family=$2; shift 2 ;;
+    --ports) nports=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --pause) pause=$2; shift 2 ;;
+    --sstrace) sstrace=$2; shift 2 ;;
+    --keep) keep=$2; shift 2 ;;
+    -h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+    esac
+done
+case "$mode" in client-close|server-close|rst) ;; *) die "bad --mode $mode" ;; esac
+case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
+[[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 && "$seconds" -le 60 ]] || die "--seconds 1..60"
+[[ "$threads" =~ ^[0-9]+$ && "$threads" -ge 1 && "$threads" -le 64 ]] || die "--threads 1..64"
+[[ "$nports" =~ ^[0-9]+$ && "$nports" -ge 1 && "$nports" -le 16 ]] || die "--ports 1..16"
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
+for r in $runs; do
+    case "$r" in
+    base|sstrace-E|sstrace-tw|sstrace-all|ss-E|tcpstates) ;;
+    *) die "unknown run $r" ;;
+    esac
+    case "$r" in
+    sstrace-*) [ -x "$sstrace" ] || die "$sstrace not built (cmake --build build)" ;;
+    tcpstates) command -v tcpstates >/dev/null || die "tcpstates missing (apt-get install libbpf-tools)" ;;
+    esac
+done
+for c in cc ip nstat ss stdbuf unshare; do
+    command -v "$c" >/dev/null || die "$c missing (scripts/install-deps.sh)"
+done
+
+ns="sstbench-$$-$RANDOM"
+work=$(mktemp -d /tmp/sstbench.XXXXXX)
+tool_wrapper=""
+tool_pid=""
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$tool_pid" ]; then
+        kill -KILL "$tool_pid" 2>/dev/null || true
+    fi
+    if [ -n "$tool_wrapper" ]; then
+        wait "$tool_wrapper" 2>/dev/null || true
+    fi
+    if ip netns list 2>/dev/null | grep -qw "^$ns"; then
+        local p
+        for p in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -KILL "$p" 2>/dev/null || true
+        done
+        ip netns del "$ns" 2>/dev/null || true
+    fi
+    if [ -n "$keep" ] && [ -d "$work" ]; then
+        mkdir -p "$keep" && cp -a "$work"/. "$keep"/ || true
+    fi
+    rm -rf "$work"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cc -O2 -pthread -o "$work/churn" "$here/churn.c" || die "cannot build churn.c"
+
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+# Only inside the test namespace: ephemeral ports above the server ports, and reuse of
+# TIME-WAIT tuples for new outgoing connections, so a run cannot run out of ports.
+ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="20000 65535" net.ipv4.tcp_tw_reuse=1
+
+nlisteners=$nports
+[ ${#family} -eq 2 ] && nlisteners=$((nports * 2))
+ports_re=$(seq -s '|' "$port" $((port + nports - 1)))
+ports_list=$(seq -s ',' "$port" $((port + nports - 1)))
+
+counters="TcpActiveOpens TcpPassiveOpens TcpAttemptFails TcpEstabResets TcpExtTW TcpExtTWKilled TcpExtTCPTimeWaitOverflow"
+# Absolute values of the namespace's counters, "name value" per line.
+snapshot() {
+    # shellcheck disable=SC2086
+    ip netns exec "$ns" nstat -az $counters | awk 'NR > 1 { print $1, $2 }'
+}
+# delta FILE_BEFORE FILE_AFTER NAME
+delta() {
+    local b a
+    b=$(awk -v n="$3" '$1 == n { print $2 }' "$1")
+    a=$(awk -v n="$3" '$1 == n { print $2 }' "$2")
+    echo $(( ${a:-0} - ${b:-0} ))
+}
+# "0m1.234s 0m0.567s" (bash times, children line) -> user+sys seconds
+times_to_s() {
+    tail -n 1 "$1" | awk '{
+        t = 0
+        for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2] }
+        printf "%.2f", t
+    }'
+}
+
+# Starts a tool in the background: $1 = run name, rest = command. Its own CPU time is written
+# by the wrapper subshell (bash `times`) once it has exited.
+start_tool() {
+    local name=$1; shift
+    rm -f "$work/$name.pid"
+    ( "$@" >"$work/$name.out" 2>"$work/$name.err" &
+      echo $! >"$work/$name.pid"
+      wait $! && rc=0 || rc=$?
+      echo "$rc" >"$work/$name.rc"
+      times >"$work/$name.times" ) &
+    tool_wrapper=$!
+    local i
+    for i in $(seq 100); do
+        [ -s "$work/$name.pid" ] && break
+        sleep 0.05
+    done
+    tool_pid=$(cat "$work/$name.pid")
+}
+
+# Waits until the tool has attached: its BPF event channel is open (an epoll instance, made
+# after attaching), or, for ss, a moment after its netlink subscription.
+wait_ready() {
+    local name=$1 run=$2 i
+    for i in $(seq 150); do
+        kill -0 "$tool_pid" 2>/dev/null || { cat "$work/$name.err" >&2; die "$name exited early"; }
+        case "$run" in
+        ss-E) sleep 0.5; return 0 ;;
+        *) ls -l "/proc/$tool_pid/fd" 2>/dev/null | grep -q eventpoll && { sleep 0.3; return 0; } ;;
+        esac
+        sleep 0.1
+    done
+    die "$name did not attach within 15 s"
+}
+
+stop_tool() {
+    local name=$1 sig=$2 i
+    kill "-$sig" "$tool_pid" 2>/dev/null || true
+    for i in $(seq 100); do
+        kill -0 "$tool_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$tool_pid" 2>/dev/null; then
+        echo "bench-events: $name ignored SIG$sig for 10 s; killing it" >&2
+        kill -KILL "$tool_pid" 2>/dev/null || true
+    fi
+    wait "$tool_wrapper" 2>/dev/null || true
+    tool_pid=""
+    tool_wrapper=""
+}
+
+results=()
+base_rates=()
+run_index=0
+
+run_one() {
+    local run=$1 name sig="" rows="-" lost="-" expected="-" tool_cpu="-" cmd=()
+    run_index=$((run_index + 1))
+    name="$run_index-$run"
+    case "$run" in
+    base) ;;
+    sstrace-E) cmd=(ip netns exec "$ns" "$sstrace" -n -E); sig=INT ;;
+    sstrace-tw) cmd=(ip netns exec "$ns" "$sstrace" -n -E state time-wait); sig=INT ;;
+    sstrace-all) cmd=(ip netns exec "$ns" "$sstrace" -n -E state all); sig=INT ;;
+    # iproute2 6.1 block-buffers ss -E rows written to a file and dies on SIGTERM without
+    # flushing: line buffering makes every row reach the file (one write per row).
+    ss-E) cmd=(ip netns exec "$ns" stdbuf -oL ss -n -E); sig=TERM ;;
+    # tcpstates uses classic tracepoints, which need tracefs: mount it in a private mount
+    # namespace that disappears with the tool. It sees every network namespace.
+    tcpstates) cmd=(unshare --mount --propagation private sh -c
+                    'mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing; exec tcpstates');
+               sig=INT ;;
+    esac
+
+    if [ ${#cmd[@]} -gt 0 ]; then
+        start_tool "$name" "${cmd[@]}"
+        wait_ready "$name" "$run"
+    fi
+    snapshot >"$work/$name.before"
+    ( ip netns exec "$ns" "$work/churn" --seconds "$seconds" --threads "$threads" \
+          --mode "$mode" --family "$family" --port "$port" --ports "$nports" \
+          >"$work/$name.churn" 2>&1 || echo "churn failed: $?" >>"$work/$name.churn"
+      times >"$work/$name.churn.times" )
+    if [ ${#cmd[@]} -gt 0 ]; then
+        sleep 1 # let the tool drain what is still queued
+        stop_tool "$name" "$sig"
+    fi
+    snapshot >"$work/$name.after"
+
+    local conns rate churn_cpu act pas fails resets tw twk ovf estab
+    conns=$(sed -n 's/^churn: \([0-9]*\) connections.*/\1/p' "$work/$name.churn")
+    rate=$(sed -n 's/.* = \([0-9]*\) conn\/s.*/\1/p' "$work/$name.churn")
+    [ -n "$conns" ] && [ -n "$rate" ] || { cat "$work/$name.churn" >&2; die "churn failed in $name"; }
+    churn_cpu=$(times_to_s "$work/$name.churn.times")
+    act=$(delta "$work/$name.before" "$work/$name.after" TcpActiveOpens)
+    pas=$(delta "$work/$name.before" "$work/$name.after" TcpPassiveOpens)
+    fails=$(delta "$work/$name.before" "$work/$name.after" TcpAttemptFails)
+    resets=$(delta "$work/$name.before" "$work/$name.after" TcpEstabResets)
+    tw=$(delta "$work/$name.before" "$work/$name.after" TcpExtTW)
+    twk=$(delta "$work/$name.before" "$work/$name.after" TcpExtTWKilled)
+    ovf=$(delta "$work/$name.before" "$work/$name.after" TcpExtTCPTimeWaitOverflow)
+    estab=$((act - fails))
+
+    case "$run" in
+    sstrace-E|ss-E)
+        # every full socket is destroyed once: both ends of each connection, the listeners
+        expected=$((act + pas + nlisteners)) ;;
+    sstrace-tw)
+        expected=$((tw + twk)) ;;
+    sstrace-all|tcpstates)
+        # SYN-SENT / SYN-RECV, ESTABLISHED on both ends, then per end either an orderly
+        # close (FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT or CLOSE-WAIT, LAST-ACK, CLOSE: three
+        # entries) or a reset (one CLOSE); each listener enters LISTEN and CLOSE.
+        expected=$((act + pas + 2 * estab + 3 * (2 * estab - resets) + resets + 2 * nlisteners)) ;;
+    esac
+    case "$run" in
+    sstrace-*|ss-E)
+        rows=$(grep -cE ":($ports_re)( |$)" "$work/$name.out" || true) ;;
+    tcpstates)
+        rows=$(awk -v ports="$ports_list" 'BEGIN { n = split(ports, a, ","); for (i = 1; i <= n; i++) p[a[i]] = 1 }
+                   NR > 1 && (($5 in p) || ($7 in p)) { c++ } END { print c + 0 }' "$work/$name.out") ;;
+    esac
+    case "$run" in
+    sstrace-*)
+        lost=$(sed -n 's/^sstrace: [0-9]* events seen, [0-9]* printed, \([0-9]*\) lost.*/\1/p' "$work/$name.err")
+        [ -n "$lost" ] || lost="?(no summary)" ;;
+    tcpstates)
+        lost=$(awk '/lost [0-9]+ events/ { for (i = 1; i <= NF; i++) if ($i == "lost") s += $(i + 1) } END { print s + 0 }' "$work/$name.err") ;;
+    ss-E)
+        lost="ENOBUFSx$(grep -c 'No buffer space' "$work/$name.err" || true)" ;;
+    esac
+    if [ -f "$work/$name.times" ]; then
+        tool_cpu=$(times_to_s "$work/$name.times")
+    fi
+    [ "$run" = base ] && base_rates+=("$rate")
+    local us_per_conn
+    us_per_conn=$(awk -v c="$churn_cpu" -v n="$conns" 'BEGIN { printf "%.1f", n ? c * 1e6 / n : 0 }')
+    results+=("$run|$rate|$conns|$expected|$rows|$lost|$tool_cpu|$us_per_conn|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)")
+    printf 'bench-events: %-12s %7s conn/s  %s\n' "$run" "$rate" "$(tail -n 1 "$work/$name.churn")" >&2
+    grep -v '^sstrace: [0-9]* events seen' "$work/$name.err" 2>/dev/null | sed "s/^/  $run stderr: /" | head -n 5 >&2 || true
+}
+
+echo "bench-events: netns $ns, churn --mode $mode --family $family --threads $threads" \
+     "--seconds $seconds, ports $port-$((port + nports - 1)), $(nproc) CPUs, $(uname -r)" >&2
+first=1
+for r in $runs; do
+    [ $first -eq 1 ] || sleep "$pause"
+    first=0
+    run_one "$r"
+done
+
+base_mean=$(printf '%s\n' "${base_rates[@]:-}" | awk 'NF { s += $1; n++ } END { if (n) printf "%.0f", s / n }')
+echo
+echo "churn: mode $mode, family $family, $threads client threads, ${seconds} s per run," \
+     "$nports ports; ratio = conn/s / mean of the base runs (${base_mean:-none})"
+printf '%-12s %8s %6s %9s %9s %9s %13s %8s %10s  %s\n' run conn/s ratio conns expected printed lost \
+       tool-cpu-s churn-us/c counters
+for line in "${results[@]}"; do
+    IFS='|' read -r run rate conns expected rows lost tool_cpu us notes <<<"$line"
+    ratio=$(awk -v r="$rate" -v b="${base_mean:-0}" 'BEGIN { if (b > 0) printf "%.2f", r / b; else print "-" }')
+    printf '%-12s %8s %6s %9s %9s %9s %13s %8s %10s  %s\n' "$run" "$rate" "$ratio" "$conns" \
+           "$expected" "$rows" "$lost" "$tool_cpu" "$us" "$notes"
+done
