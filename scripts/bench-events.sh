@@ -6,9 +6,11 @@
 # Usage (root; build sstrace first: cmake -S . -B build -G Ninja && cmake --build build):
 #   scripts/bench-events.sh [--seconds S] [--threads T] [--mode client-close|server-close|rst]
 #                           [--family 4|6|46] [--ports K] [--runs "LIST"] [--pause S]
-#                           [--sstrace PATH] [--keep DIR]
-#   --runs picks and orders the runs, default:
+#                           [--rounds N] [--sstrace PATH] [--keep DIR]
+#   --runs picks and orders the runs of one round, default:
 #     "base sstrace-E sstrace-tw sstrace-all ss-E tcpstates base"
+#   --rounds N repeats that list N times (default 2); each run's ratio is against the mean
+#     of the base runs of its own round, and the summary gives medians over the rounds.
 #   --keep DIR copies every tool's output and stderr there.
 #
 # In one fresh network namespace (deleted on every exit path, with every process left in it)
@@ -31,6 +33,7 @@ nports=4
 port=19100
 runs="base sstrace-E sstrace-tw sstrace-all ss-E tcpstates base"
 pause=2
+rounds=2
 sstrace="$root/build/sstrace"
 keep=""
 
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
     --ports) nports=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --pause) pause=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --sstrace) sstrace=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     -h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -55,6 +59,7 @@ case "$mode" in client-close|server-close|rst) ;; *) die "bad --mode $mode" ;; e
 case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 && "$seconds" -le 60 ]] || die "--seconds 1..60"
 [[ "$threads" =~ ^[0-9]+$ && "$threads" -ge 1 && "$threads" -le 64 ]] || die "--threads 1..64"
+[[ "$rounds" =~ ^[0-9]+$ && "$rounds" -ge 1 && "$rounds" -le 10 ]] || die "--rounds 1..10"
 [[ "$nports" =~ ^[0-9]+$ && "$nports" -ge 1 && "$nports" -le 16 ]] || die "--ports 1..16"
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
 for r in $runs; do
@@ -112,7 +117,6 @@ ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="20000 65535" net.ip
 
 nlisteners=$nports
 [ ${#family} -eq 2 ] && nlisteners=$((nports * 2))
-ports_re=$(seq -s '|' "$port" $((port + nports - 1)))
 ports_list=$(seq -s ',' "$port" $((port + nports - 1)))
 
 counters="TcpActiveOpens TcpPassiveOpens TcpAttemptFails TcpEstabResets TcpExtTW TcpExtTWKilled TcpExtTCPTimeWaitOverflow"
@@ -188,8 +192,8 @@ stop_tool() {
 }
 
 results=()
-base_rates=()
 run_index=0
+round=0
 
 run_one() {
     local run=$1 name sig="" rows="-" lost="-" expected="-" tool_cpu="-" cmd=()
@@ -253,7 +257,11 @@ run_one() {
     esac
     case "$run" in
     sstrace-*|ss-E)
-        rows=$(grep -cE ":($ports_re)( |$)" "$work/$name.out" || true) ;;
+        # Both see only the test namespace: every row but the header counts. (Matching the
+        # server port would miss the client rows of an abortive close: tcp_disconnect() clears
+        # the peer port and the bound address before the socket is destroyed, so ss -E and
+        # sstrace -E print 0.0.0.0:PORT -> 127.0.0.1:*.)
+        rows=$(grep -vc 'Local Address:Port' "$work/$name.out" || true) ;;
     tcpstates)
         rows=$(awk -v ports="$ports_list" 'BEGIN { n = split(ports, a, ","); for (i = 1; i <= n; i++) p[a[i]] = 1 }
                    NR > 1 && (($5 in p) || ($7 in p)) { c++ } END { print c + 0 }' "$work/$name.out") ;;
@@ -270,10 +278,9 @@ run_one() {
     if [ -f "$work/$name.times" ]; then
         tool_cpu=$(times_to_s "$work/$name.times")
     fi
-    [ "$run" = base ] && base_rates+=("$rate")
     local us_per_conn
     us_per_conn=$(awk -v c="$churn_cpu" -v n="$conns" 'BEGIN { printf "%.1f", n ? c * 1e6 / n : 0 }')
-    results+=("$run|$rate|$conns|$expected|$rows|$lost|$tool_cpu|$us_per_conn|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)")
+    results+=("$round|$run|$rate|$conns|$expected|$rows|$lost|$tool_cpu|$us_per_conn|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)")
     printf 'bench-events: %-12s %7s conn/s  %s\n' "$run" "$rate" "$(tail -n 1 "$work/$name.churn")" >&2
     grep -v '^sstrace: [0-9]* events seen' "$work/$name.err" 2>/dev/null | sed "s/^/  $run stderr: /" | head -n 5 >&2 || true
 }
@@ -281,21 +288,54 @@ run_one() {
 echo "bench-events: netns $ns, churn --mode $mode --family $family --threads $threads" \
      "--seconds $seconds, ports $port-$((port + nports - 1)), $(nproc) CPUs, $(uname -r)" >&2
 first=1
-for r in $runs; do
-    [ $first -eq 1 ] || sleep "$pause"
-    first=0
-    run_one "$r"
+for round in $(seq "$rounds"); do
+    for r in $runs; do
+        [ $first -eq 1 ] || sleep "$pause"
+        first=0
+        run_one "$r"
+    done
 done
 
-base_mean=$(printf '%s\n' "${base_rates[@]:-}" | awk 'NF { s += $1; n++ } END { if (n) printf "%.0f", s / n }')
+# Report: every run, then medians per tool. Ratios are against the mean base rate of the same
+# round, so that a machine that gets busier or quieter between rounds skews less.
+printf '%s\n' "${results[@]}" >"$work/results"
 echo
 echo "churn: mode $mode, family $family, $threads client threads, ${seconds} s per run," \
-     "$nports ports; ratio = conn/s / mean of the base runs (${base_mean:-none})"
-printf '%-12s %8s %6s %9s %9s %9s %13s %8s %10s  %s\n' run conn/s ratio conns expected printed lost \
-       tool-cpu-s churn-us/c counters
-for line in "${results[@]}"; do
-    IFS='|' read -r run rate conns expected rows lost tool_cpu us notes <<<"$line"
-    ratio=$(awk -v r="$rate" -v b="${base_mean:-0}" 'BEGIN { if (b > 0) printf "%.2f", r / b; else print "-" }')
-    printf '%-12s %8s %6s %9s %9s %9s %13s %8s %10s  %s\n' "$run" "$rate" "$ratio" "$conns" \
-           "$expected" "$rows" "$lost" "$tool_cpu" "$us" "$notes"
-done
+     "$nports ports, $rounds round(s), $(nproc) CPUs, $(uname -r)"
+awk -F'|' '
+    { n++; round[n] = $1; run[n] = $2; rate[n] = $3; conns[n] = $4; exp_[n] = $5
+      rows[n] = $6; lost[n] = $7; cpu[n] = $8; us[n] = $9; notes[n] = $10
+      if ($2 == "base") { bsum[$1] += $3; bn[$1]++ } }
+    function median(list,    k, v, m, i, j, t) {
+        m = split(list, v, " ")
+        for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        if (m == 0) return "-"
+        return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+    }
+    END {
+        printf "%-3s %-12s %8s %6s %9s %9s %9s %12s %8s %10s  %s\n", "rnd", "run", "conn/s", "ratio",
+               "conns", "expected", "printed", "lost", "tool-cpu-s", "churn-us/c", "counters"
+        for (i = 1; i <= n; i++) {
+            r = bn[round[i]] ? rate[i] / (bsum[round[i]] / bn[round[i]]) : 0
+            ratio[i] = r
+            printf "%-3s %-12s %8s %6.2f %9s %9s %9s %12s %8s %10s  %s\n", round[i], run[i], rate[i], r,
+                   conns[i], exp_[i], rows[i], lost[i], cpu[i], us[i], notes[i]
+            if (!(run[i] in seen)) { seen[run[i]] = 1; order[++k] = run[i] }
+            rl[run[i]] = rl[run[i]] " " rate[i]; ql[run[i]] = ql[run[i]] " " r
+            ul[run[i]] = ul[run[i]] " " us[i]
+            if (exp_[i] != "-") { te[run[i]] += exp_[i]; tr[run[i]] += rows[i] }
+            if (lost[i] ~ /^[0-9]+$/) tl[run[i]] += lost[i]
+            else if (lost[i] ~ /^ENOBUFSx/) { v = lost[i]; sub("ENOBUFSx", "", v); en[run[i]] += v; has_en[run[i]] = 1 }
+            if (cpu[i] != "-") tc[run[i]] += cpu[i]
+        }
+        print ""
+        print "summary (medians over rounds; totals for events; tool CPU per printed row)"
+        printf "%-12s %8s %6s %10s %10s %12s %10s %10s\n", "run", "conn/s", "ratio", "expected",
+               "printed", "lost", "tool-us/ev", "churn-us/c"
+        for (j = 1; j <= k; j++) {
+            t = order[j]
+            printf "%-12s %8.0f %6.2f %10s %10s %12s %10s %10.1f\n", t, median(rl[t]), median(ql[t]),
+                   (t in te) ? te[t] : "-", (t in tr) ? tr[t] : "-", (t in tl) ? tl[t] : ((t in has_en) ? "ENOBUFSx" en[t] : "-"),
+                   (t in tc && tr[t] > 0) ? sprintf("%.2f", tc[t] * 1e6 / tr[t]) : "-", median(ul[t])
+        }
+    }' "$work/results"
