@@ -12,6 +12,9 @@
 #   --rounds N repeats that list N times (default 2); each run's ratio is against the mean
 #     of the base runs of its own round, and the summary gives medians over the rounds.
 #   --keep DIR copies every tool's output and stderr there.
+#   --no-bpf-stats skips the BPF run-time columns (bpf-ns, bpf-runs per connection). Otherwise
+#     the kernel's BPF run-time statistics are on while the script runs, through
+#     bpf(BPF_ENABLE_STATS): a file descriptor held by a helper; they go off when it exits.
 #
 # In one fresh network namespace (deleted on every exit path, with every process left in it)
 # it runs scripts/churn.c, built here with cc, with the same duration and threads once per run:
@@ -33,6 +36,7 @@ nports=4
 port=19100
 runs="base sstrace-E sstrace-tw sstrace-all ss-E tcpstates base"
 pause=2
+bpf_stats=1
 rounds=2
 sstrace="$root/build/sstrace"
 keep=""
@@ -51,6 +55,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --sstrace) sstrace=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
+    --no-bpf-stats) bpf_stats=0; shift ;;
     -h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
     esac
@@ -80,6 +85,7 @@ ns="sstbench-$$-$RANDOM"
 work=$(mktemp -d /tmp/sstbench.XXXXXX)
 tool_wrapper=""
 tool_pid=""
+stats_pid=""
 
 cleanup() {
     local rc=$?
@@ -89,6 +95,10 @@ cleanup() {
     fi
     if [ -n "$tool_wrapper" ]; then
         wait "$tool_wrapper" 2>/dev/null || true
+    fi
+    if [ -n "$stats_pid" ]; then
+        kill -TERM "$stats_pid" 2>/dev/null || true
+        wait "$stats_pid" 2>/dev/null || true
     fi
     if ip netns list 2>/dev/null | grep -qw "^$ns"; then
         local p
@@ -108,6 +118,52 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 cc -O2 -pthread -o "$work/churn" "$here/churn.c" || die "cannot build churn.c"
+
+# BPF run-time statistics (run_cnt, run_time_ns per program) for as long as a helper holds
+# the file descriptor that bpf(BPF_ENABLE_STATS) returns.
+if [ "$bpf_stats" -eq 1 ]; then
+    command -v bpftool >/dev/null && command -v python3 >/dev/null ||
+        die "bpftool and python3 are needed for the BPF statistics (or pass --no-bpf-stats)"
+    python3 -c '
+import ctypes, platform, signal, sys
+nr = {"x86_64": 321, "aarch64": 280, "riscv64": 280, "ppc64le": 361, "s390x": 351}.get(platform.machine())
+if nr is None:
+    sys.exit("bench-events: no bpf syscall number for " + platform.machine())
+libc = ctypes.CDLL(None, use_errno=True)
+attr = ctypes.create_string_buffer(16)  # bpf_attr.enable_stats.type = BPF_STATS_RUN_TIME (0)
+fd = libc.syscall(nr, 32, attr, 16)      # BPF_ENABLE_STATS
+if fd < 0:
+    sys.exit("bench-events: BPF_ENABLE_STATS failed, errno %d" % ctypes.get_errno())
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+print("ready", flush=True)
+while True:
+    signal.pause()
+' >"$work/stats.ready" &
+    stats_pid=$!
+    for _ in $(seq 50); do
+        [ -s "$work/stats.ready" ] && break
+        kill -0 "$stats_pid" 2>/dev/null || die "cannot enable BPF statistics (try --no-bpf-stats)"
+        sleep 0.1
+    done
+    [ -s "$work/stats.ready" ] || die "BPF statistics helper did not start"
+fi
+
+# "run_cnt run_time_ns" summed over the BPF programs the tool's process holds open.
+bpf_totals() {
+    local pid=$1 fd id cnt=0 ns=0 j c t
+    [ "$bpf_stats" -eq 1 ] || { echo "0 0"; return; }
+    for fd in /proc/"$pid"/fd/*; do
+        [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf-prog" ] || continue
+        id=$(awk '$1 == "prog_id:" { print $2 }' "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null)
+        [ -n "$id" ] || continue
+        j=$(bpftool -j prog show id "$id" 2>/dev/null) || continue
+        c=$(grep -o '"run_cnt":[0-9]*' <<<"$j" | cut -d: -f2 || true)
+        t=$(grep -o '"run_time_ns":[0-9]*' <<<"$j" | cut -d: -f2 || true)
+        cnt=$((cnt + ${c:-0}))
+        ns=$((ns + ${t:-0}))
+    done
+    echo "$cnt $ns"
+}
 
 ip netns add "$ns"
 ip -n "$ns" link set lo up
@@ -218,6 +274,10 @@ run_one() {
         start_tool "$name" "${cmd[@]}"
         wait_ready "$name" "$run"
     fi
+    local bpf_before="0 0" bpf_after="0 0"
+    if [ ${#cmd[@]} -gt 0 ]; then
+        bpf_before=$(bpf_totals "$tool_pid")
+    fi
     snapshot >"$work/$name.before"
     ( ip netns exec "$ns" "$work/churn" --seconds "$seconds" --threads "$threads" \
           --mode "$mode" --family "$family" --port "$port" --ports "$nports" \
@@ -225,6 +285,7 @@ run_one() {
       times >"$work/$name.churn.times" )
     if [ ${#cmd[@]} -gt 0 ]; then
         sleep 1 # let the tool drain what is still queued
+        bpf_after=$(bpf_totals "$tool_pid")
         stop_tool "$name" "$sig"
     fi
     snapshot >"$work/$name.after"
@@ -280,7 +341,14 @@ run_one() {
     fi
     local us_per_conn
     us_per_conn=$(awk -v c="$churn_cpu" -v n="$conns" 'BEGIN { printf "%.1f", n ? c * 1e6 / n : 0 }')
-    results+=("$round|$run|$rate|$conns|$expected|$rows|$lost|$tool_cpu|$us_per_conn|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)")
+    local bpf_ns="-" bpf_runs="-" bc0 bt0 bc1 bt1
+    if [ "$bpf_stats" -eq 1 ] && [ ${#cmd[@]} -gt 0 ] && [ "$run" != ss-E ]; then
+        read -r bc0 bt0 <<<"$bpf_before"
+        read -r bc1 bt1 <<<"$bpf_after"
+        bpf_ns=$(awk -v t=$((bt1 - bt0)) -v n="$conns" 'BEGIN { printf "%.0f", n ? t / n : 0 }')
+        bpf_runs=$(awk -v c=$((bc1 - bc0)) -v n="$conns" 'BEGIN { printf "%.1f", n ? c / n : 0 }')
+    fi
+    results+=("$round|$run|$rate|$conns|$expected|$rows|$lost|$tool_cpu|$us_per_conn|$bpf_ns|$bpf_runs|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)")
     printf 'bench-events: %-12s %7s conn/s  %s\n' "$run" "$rate" "$(tail -n 1 "$work/$name.churn")" >&2
     grep -v '^sstrace: [0-9]* events seen' "$work/$name.err" 2>/dev/null | sed "s/^/  $run stderr: /" | head -n 5 >&2 || true
 }
@@ -304,7 +372,8 @@ echo "churn: mode $mode, family $family, $threads client threads, ${seconds} s p
      "$nports ports, $rounds round(s), $(nproc) CPUs, $(uname -r)"
 awk -F'|' '
     { n++; round[n] = $1; run[n] = $2; rate[n] = $3; conns[n] = $4; exp_[n] = $5
-      rows[n] = $6; lost[n] = $7; cpu[n] = $8; us[n] = $9; notes[n] = $10
+      rows[n] = $6; lost[n] = $7; cpu[n] = $8; us[n] = $9; bns[n] = $10; bruns[n] = $11
+      notes[n] = $12
       if ($2 == "base") { bsum[$1] += $3; bn[$1]++ } }
     function median(list,    k, v, m, i, j, t) {
         m = split(list, v, " ")
@@ -313,29 +382,35 @@ awk -F'|' '
         return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
     }
     END {
-        printf "%-3s %-12s %8s %6s %9s %9s %9s %12s %8s %10s  %s\n", "rnd", "run", "conn/s", "ratio",
-               "conns", "expected", "printed", "lost", "tool-cpu-s", "churn-us/c", "counters"
+        printf "%-3s %-12s %8s %6s %8s %9s %9s %12s %8s %8s %8s %8s  %s\n", "rnd", "run", "conn/s",
+               "ratio", "conns", "expected", "printed", "lost", "tool-cpu", "churn-us", "bpf-ns",
+               "bpf-runs", "counters (per run)"
         for (i = 1; i <= n; i++) {
             r = bn[round[i]] ? rate[i] / (bsum[round[i]] / bn[round[i]]) : 0
             ratio[i] = r
-            printf "%-3s %-12s %8s %6.2f %9s %9s %9s %12s %8s %10s  %s\n", round[i], run[i], rate[i], r,
-                   conns[i], exp_[i], rows[i], lost[i], cpu[i], us[i], notes[i]
+            printf "%-3s %-12s %8s %6.2f %8s %9s %9s %12s %8s %8s %8s %8s  %s\n", round[i], run[i],
+                   rate[i], r, conns[i], exp_[i], rows[i], lost[i], cpu[i], us[i], bns[i], bruns[i],
+                   notes[i]
             if (!(run[i] in seen)) { seen[run[i]] = 1; order[++k] = run[i] }
             rl[run[i]] = rl[run[i]] " " rate[i]; ql[run[i]] = ql[run[i]] " " r
             ul[run[i]] = ul[run[i]] " " us[i]
+            if (bns[i] != "-") { bl[run[i]] = bl[run[i]] " " bns[i]; brl[run[i]] = brl[run[i]] " " bruns[i] }
             if (exp_[i] != "-") { te[run[i]] += exp_[i]; tr[run[i]] += rows[i] }
             if (lost[i] ~ /^[0-9]+$/) tl[run[i]] += lost[i]
             else if (lost[i] ~ /^ENOBUFSx/) { v = lost[i]; sub("ENOBUFSx", "", v); en[run[i]] += v; has_en[run[i]] = 1 }
             if (cpu[i] != "-") tc[run[i]] += cpu[i]
         }
         print ""
-        print "summary (medians over rounds; totals for events; tool CPU per printed row)"
-        printf "%-12s %8s %6s %10s %10s %12s %10s %10s\n", "run", "conn/s", "ratio", "expected",
-               "printed", "lost", "tool-us/ev", "churn-us/c"
+        print "summary: medians over the rounds, events summed. tool-us/ev: the tool CPU time per printed"
+        print "row; churn-us/c: churn CPU time per connection; bpf-ns/c, bpf-runs/c: run time and"
+        print "invocations of the tool BPF programs per connection (all of them, any netns or cause)"
+        printf "%-12s %8s %6s %10s %10s %12s %10s %10s %9s %10s\n", "run", "conn/s", "ratio", "expected",
+               "printed", "lost", "tool-us/ev", "churn-us/c", "bpf-ns/c", "bpf-runs/c"
         for (j = 1; j <= k; j++) {
             t = order[j]
-            printf "%-12s %8.0f %6.2f %10s %10s %12s %10s %10.1f\n", t, median(rl[t]), median(ql[t]),
+            printf "%-12s %8.0f %6.2f %10s %10s %12s %10s %10.1f %9s %10s\n", t, median(rl[t]), median(ql[t]),
                    (t in te) ? te[t] : "-", (t in tr) ? tr[t] : "-", (t in tl) ? tl[t] : ((t in has_en) ? "ENOBUFSx" en[t] : "-"),
-                   (t in tc && tr[t] > 0) ? sprintf("%.2f", tc[t] * 1e6 / tr[t]) : "-", median(ul[t])
+                   (t in tc && tr[t] > 0) ? sprintf("%.2f", tc[t] * 1e6 / tr[t]) : "-", median(ul[t]),
+                   (t in bl) ? median(bl[t]) : "-", (t in brl) ? median(brl[t]) : "-"
         }
     }' "$work/results"
