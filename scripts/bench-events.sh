@@ -148,9 +148,11 @@ while True:
     [ -s "$work/stats.ready" ] || die "BPF statistics helper did not start"
 fi
 
-# "run_cnt run_time_ns" summed over the BPF programs the tool's process holds open.
+# "run_cnt run_time_ns" summed over the BPF programs the tool's process holds open; one line
+# "name run_cnt run_time_ns" per program into file $2.
 bpf_totals() {
     local pid=$1 fd id cnt=0 ns=0 j c t
+    : >"$2"
     [ "$bpf_stats" -eq 1 ] || { echo "0 0"; return; }
     for fd in /proc/"$pid"/fd/*; do
         [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf-prog" ] || continue
@@ -159,6 +161,7 @@ bpf_totals() {
         j=$(bpftool -j prog show id "$id" 2>/dev/null) || continue
         c=$(grep -o '"run_cnt":[0-9]*' <<<"$j" | cut -d: -f2 || true)
         t=$(grep -o '"run_time_ns":[0-9]*' <<<"$j" | cut -d: -f2 || true)
+        echo "$(grep -o '"name":"[^"]*"' <<<"$j" | cut -d'"' -f4) ${c:-0} ${t:-0}" >>"$2"
         cnt=$((cnt + ${c:-0}))
         ns=$((ns + ${t:-0}))
     done
@@ -276,7 +279,7 @@ run_one() {
     fi
     local bpf_before="0 0" bpf_after="0 0"
     if [ ${#cmd[@]} -gt 0 ]; then
-        bpf_before=$(bpf_totals "$tool_pid")
+        bpf_before=$(bpf_totals "$tool_pid" "$work/$name.bpf0")
     fi
     snapshot >"$work/$name.before"
     ( ip netns exec "$ns" "$work/churn" --seconds "$seconds" --threads "$threads" \
@@ -285,7 +288,7 @@ run_one() {
       times >"$work/$name.churn.times" )
     if [ ${#cmd[@]} -gt 0 ]; then
         sleep 1 # let the tool drain what is still queued
-        bpf_after=$(bpf_totals "$tool_pid")
+        bpf_after=$(bpf_totals "$tool_pid" "$work/$name.bpf1")
         stop_tool "$name" "$sig"
     fi
     snapshot >"$work/$name.after"
@@ -347,6 +350,11 @@ run_one() {
         read -r bc1 bt1 <<<"$bpf_after"
         bpf_ns=$(awk -v t=$((bt1 - bt0)) -v n="$conns" 'BEGIN { printf "%.0f", n ? t / n : 0 }')
         bpf_runs=$(awk -v c=$((bc1 - bc0)) -v n="$conns" 'BEGIN { printf "%.1f", n ? c / n : 0 }')
+        awk -v n="$conns" -v run="$round $run" 'NR == FNR { c[$1] = $2; t[$1] = $3; next }
+            { dc = $2 - c[$1]; dt = $3 - t[$1]
+              printf "%-3s %-12s %-18s %9.1f %9.0f %9.0f\n", substr(run, 1, index(run, " ") - 1),
+                     substr(run, index(run, " ") + 1), $1, n ? dc / n : 0, dc ? dt / dc : 0, n ? dt / n : 0 }' \
+            "$work/$name.bpf0" "$work/$name.bpf1" >>"$work/bpf-progs"
     fi
     results+=("$round|$run|$rate|$conns|$expected|$rows|$lost|$tool_cpu|$us_per_conn|$bpf_ns|$bpf_runs|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)")
     printf 'bench-events: %-12s %7s conn/s  %s\n' "$run" "$rate" "$(tail -n 1 "$work/$name.churn")" >&2
@@ -386,13 +394,12 @@ awk -F'|' '
                "ratio", "conns", "expected", "printed", "lost", "tool-cpu", "churn-us", "bpf-ns",
                "bpf-runs", "counters (per run)"
         for (i = 1; i <= n; i++) {
-            r = bn[round[i]] ? rate[i] / (bsum[round[i]] / bn[round[i]]) : 0
-            ratio[i] = r
-            printf "%-3s %-12s %8s %6.2f %8s %9s %9s %12s %8s %8s %8s %8s  %s\n", round[i], run[i],
+            r = bn[round[i]] ? sprintf("%.2f", rate[i] / (bsum[round[i]] / bn[round[i]])) : "-"
+            printf "%-3s %-12s %8s %6s %8s %9s %9s %12s %8s %8s %8s %8s  %s\n", round[i], run[i],
                    rate[i], r, conns[i], exp_[i], rows[i], lost[i], cpu[i], us[i], bns[i], bruns[i],
                    notes[i]
             if (!(run[i] in seen)) { seen[run[i]] = 1; order[++k] = run[i] }
-            rl[run[i]] = rl[run[i]] " " rate[i]; ql[run[i]] = ql[run[i]] " " r
+            rl[run[i]] = rl[run[i]] " " rate[i]; if (r != "-") ql[run[i]] = ql[run[i]] " " r
             ul[run[i]] = ul[run[i]] " " us[i]
             if (bns[i] != "-") { bl[run[i]] = bl[run[i]] " " bns[i]; brl[run[i]] = brl[run[i]] " " bruns[i] }
             if (exp_[i] != "-") { te[run[i]] += exp_[i]; tr[run[i]] += rows[i] }
@@ -408,9 +415,15 @@ awk -F'|' '
                "printed", "lost", "tool-us/ev", "churn-us/c", "bpf-ns/c", "bpf-runs/c"
         for (j = 1; j <= k; j++) {
             t = order[j]
-            printf "%-12s %8.0f %6.2f %10s %10s %12s %10s %10.1f %9s %10s\n", t, median(rl[t]), median(ql[t]),
+            printf "%-12s %8.0f %6s %10s %10s %12s %10s %10.1f %9s %10s\n", t, median(rl[t]), (t in ql) ? sprintf("%.2f", median(ql[t])) : "-",
                    (t in te) ? te[t] : "-", (t in tr) ? tr[t] : "-", (t in tl) ? tl[t] : ((t in has_en) ? "ENOBUFSx" en[t] : "-"),
                    (t in tc && tr[t] > 0) ? sprintf("%.2f", tc[t] * 1e6 / tr[t]) : "-", median(ul[t]),
                    (t in bl) ? median(bl[t]) : "-", (t in brl) ? median(brl[t]) : "-"
         }
     }' "$work/results"
+if [ -s "$work/bpf-progs" ]; then
+    echo
+    echo "BPF programs (runs per connection, ns per run, ns per connection)"
+    printf '%-3s %-12s %-18s %9s %9s %9s\n' rnd run program runs/conn ns/run ns/conn
+    cat "$work/bpf-progs"
+fi
