@@ -255,7 +255,7 @@ run_index=0
 round=0
 
 run_one() {
-    local run=$1 name sig="" rows="-" lost="-" expected="-" tool_cpu="-" cmd=()
+    local run=$1 name sig="" rows="-" lost="-" expected="-" tool_cpu="-" early=0 cmd=()
     run_index=$((run_index + 1))
     name="$run_index-$run"
     case "$run" in
@@ -289,6 +289,8 @@ run_one() {
     if [ ${#cmd[@]} -gt 0 ]; then
         sleep 1 # let the tool drain what is still queued
         bpf_after=$(bpf_totals "$tool_pid" "$work/$name.bpf1")
+        # a tool that is gone already stopped following part of the way (ss -E on ENOBUFS)
+        kill -0 "$tool_pid" 2>/dev/null || early=1
         stop_tool "$name" "$sig"
     fi
     snapshot >"$work/$name.after"
@@ -356,7 +358,9 @@ run_one() {
                      substr(run, index(run, " ") + 1), $1, n ? dc / n : 0, dc ? dt / dc : 0, n ? dt / n : 0 }' \
             "$work/$name.bpf0" "$work/$name.bpf1" >>"$work/bpf-progs"
     fi
-    results+=("$round|$run|$rate|$conns|$expected|$rows|$lost|$tool_cpu|$us_per_conn|$bpf_ns|$bpf_runs|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)")
+    local early_note=""
+    [ $early -eq 0 ] || early_note=" EXITED-EARLY"
+    results+=("$round|$run|$rate|$conns|$expected|$rows|$lost|$tool_cpu|$us_per_conn|$bpf_ns|$bpf_runs|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)$early_note")
     printf 'bench-events: %-12s %7s conn/s  %s\n' "$run" "$rate" "$(tail -n 1 "$work/$name.churn")" >&2
     grep -v '^sstrace: [0-9]* events seen' "$work/$name.err" 2>/dev/null | sed "s/^/  $run stderr: /" | head -n 5 >&2 || true
 }
@@ -399,25 +403,28 @@ awk -F'|' '
                    rate[i], r, conns[i], exp_[i], rows[i], lost[i], cpu[i], us[i], bns[i], bruns[i],
                    notes[i]
             if (!(run[i] in seen)) { seen[run[i]] = 1; order[++k] = run[i] }
-            rl[run[i]] = rl[run[i]] " " rate[i]; if (r != "-") ql[run[i]] = ql[run[i]] " " r
-            ul[run[i]] = ul[run[i]] " " us[i]
-            if (bns[i] != "-") { bl[run[i]] = bl[run[i]] " " bns[i]; brl[run[i]] = brl[run[i]] " " bruns[i] }
             if (exp_[i] != "-") { te[run[i]] += exp_[i]; tr[run[i]] += rows[i] }
             if (lost[i] ~ /^[0-9]+$/) tl[run[i]] += lost[i]
             else if (lost[i] ~ /^ENOBUFSx/) { v = lost[i]; sub("ENOBUFSx", "", v); en[run[i]] += v; has_en[run[i]] = 1 }
             if (cpu[i] != "-") tc[run[i]] += cpu[i]
+            if (notes[i] ~ /EXITED-EARLY/) { early[run[i]]++; continue }
+            rl[run[i]] = rl[run[i]] " " rate[i]; if (r != "-") ql[run[i]] = ql[run[i]] " " r
+            ul[run[i]] = ul[run[i]] " " us[i]
+            if (bns[i] != "-") { bl[run[i]] = bl[run[i]] " " bns[i]; brl[run[i]] = brl[run[i]] " " bruns[i] }
         }
         print ""
         print "summary: medians over the rounds, events summed. tool-us/ev: the tool CPU time per printed"
         print "row; churn-us/c: churn CPU time per connection; bpf-ns/c, bpf-runs/c: run time and"
-        print "invocations of the tool BPF programs per connection (all of them, any netns or cause)"
+        print "invocations of the tool BPF programs per connection (all of them, any netns or cause)."
+        print "Runs whose tool exited before the end (EXITED-EARLY, marked *) count in the event totals"
+        print "only, not in the medians."
         printf "%-12s %8s %6s %10s %10s %12s %10s %10s %9s %10s\n", "run", "conn/s", "ratio", "expected",
                "printed", "lost", "tool-us/ev", "churn-us/c", "bpf-ns/c", "bpf-runs/c"
         for (j = 1; j <= k; j++) {
             t = order[j]
-            printf "%-12s %8.0f %6s %10s %10s %12s %10s %10.1f %9s %10s\n", t, median(rl[t]), (t in ql) ? sprintf("%.2f", median(ql[t])) : "-",
+            printf "%-12s %8s %6s %10s %10s %12s %10s %10s %9s %10s\n", t (early[t] ? "*" early[t] : ""), (t in rl) ? sprintf("%.0f", median(rl[t])) : "-", (t in ql) ? sprintf("%.2f", median(ql[t])) : "-",
                    (t in te) ? te[t] : "-", (t in tr) ? tr[t] : "-", (t in tl) ? tl[t] : ((t in has_en) ? "ENOBUFSx" en[t] : "-"),
-                   (t in tc && tr[t] > 0) ? sprintf("%.2f", tc[t] * 1e6 / tr[t]) : "-", median(ul[t]),
+                   (t in tc && tr[t] > 0) ? sprintf("%.2f", tc[t] * 1e6 / tr[t]) : "-", (t in ul) ? median(ul[t]) : "-",
                    (t in bl) ? median(bl[t]) : "-", (t in brl) ? median(brl[t]) : "-"
         }
     }' "$work/results"
