@@ -18,11 +18,16 @@
 #
 # In one fresh network namespace (deleted on every exit path, with every process left in it)
 # it runs scripts/churn.c, built here with cc, with the same duration and threads once per run:
-# without a tool ("base"), and under one tool writing to a file. For each run it prints the
-# connection rate and its ratio to the mean of the base runs, the events the namespace's
-# counters say the tool should see, the rows the tool printed, the losses it reported, its CPU
-# time, and churn's CPU time per connection (BPF programs run in the churning tasks' context,
-# so their cost lands there, not in the tool). Loopback only; bounded (about S+6 s per run).
+# without a tool ("base"), and under one tool writing to a file:
+#   sstrace-E    sstrace -E                    ss-E       stdbuf -oL ss -E
+#   sstrace-tw   sstrace -E state time-wait    tcpstates  libbpf-tools tcpstates (every netns;
+#   sstrace-all  sstrace -E state all                     its rows are counted by server port)
+# For each run: the connection rate and its ratio to the mean of the base runs of the round,
+# the events the namespace's counters (nstat) say the tool should see, the rows it printed, the
+# losses it reported (sstrace's summary, tcpstates' "lost N events", ss's ENOBUFS), its CPU
+# time, churn's CPU time per connection, and the tool's BPF run time per connection (BPF
+# programs run in the churning tasks' context: their cost shows there, not in the tool's CPU).
+# Loopback only, bounded (about S+5 s per run); stop it with Ctrl-C or SIGTERM.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,7 +61,7 @@ while [ $# -gt 0 ]; do
     --sstrace) sstrace=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --no-bpf-stats) bpf_stats=0; shift ;;
-    -h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -64,6 +69,7 @@ case "$mode" in client-close|server-close|rst) ;; *) die "bad --mode $mode" ;; e
 case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 && "$seconds" -le 60 ]] || die "--seconds 1..60"
 [[ "$threads" =~ ^[0-9]+$ && "$threads" -ge 1 && "$threads" -le 64 ]] || die "--threads 1..64"
+[[ "$pause" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--pause takes seconds"
 [[ "$rounds" =~ ^[0-9]+$ && "$rounds" -ge 1 && "$rounds" -le 10 ]] || die "--rounds 1..10"
 [[ "$nports" =~ ^[0-9]+$ && "$nports" -ge 1 && "$nports" -le 16 ]] || die "--ports 1..16"
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
