@@ -430,8 +430,9 @@ awk -F'|' '
             t = order[j]
             printf "%-12s %8s %6s %10s %10s %12s %10s %10s %9s %10s\n", t (early[t] ? "*" early[t] : ""), (t in rl) ? sprintf("%.0f", median(rl[t])) : "-", (t in ql) ? sprintf("%.2f", median(ql[t])) : "-",
                    (t in te) ? te[t] : "-", (t in tr) ? tr[t] : "-", (t in tl) ? tl[t] : ((t in has_en) ? "ENOBUFSx" en[t] : "-"),
-                   (t in tc && tr[t] > 0) ? sprintf("%.2f", tc[t] * 1e6 / tr[t]) : "-", (t in ul) ? median(ul[t]) : "-",
-                   (t in bl) ? median(bl[t]) : "-", (t in brl) ? median(brl[t]) : "-"
+                   (t in tc && tr[t] > 0) ? sprintf("%.2f", tc[t] * 1e6 / tr[t]) : "-", (t in ul) ? sprintf("%.1f", median(ul[t])) : "-",
+                   (t in bl) ? sprintf("%.0f", median(bl[t])) : "-",
+                   (t in brl) ? sprintf("%.1f", median(brl[t])) : "-"
         }
     }' "$work/results"
 if [ -s "$work/bpf-progs" ]; then
