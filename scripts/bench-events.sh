@@ -114,7 +114,7 @@ cleanup() {
         ip netns del "$ns" 2>/dev/null || true
     fi
     if [ -n "$keep" ] && [ -d "$work" ]; then
-        mkdir -p "$keep" && cp -a "$work"/. "$keep"/ || true
+        { mkdir -p "$keep" && cp -a "$work"/. "$keep"/; } || true
     fi
     rm -rf "$work"
     exit "$rc"
@@ -128,8 +128,9 @@ cc -O2 -pthread -o "$work/churn" "$here/churn.c" || die "cannot build churn.c"
 # BPF run-time statistics (run_cnt, run_time_ns per program) for as long as a helper holds
 # the file descriptor that bpf(BPF_ENABLE_STATS) returns.
 if [ "$bpf_stats" -eq 1 ]; then
-    command -v bpftool >/dev/null && command -v python3 >/dev/null ||
+    if ! command -v bpftool >/dev/null || ! command -v python3 >/dev/null; then
         die "bpftool and python3 are needed for the BPF statistics (or pass --no-bpf-stats)"
+    fi
     python3 -c '
 import ctypes, platform, signal, sys
 nr = {"x86_64": 321, "aarch64": 280, "riscv64": 280, "ppc64le": 361, "s390x": 351}.get(platform.machine())
@@ -217,8 +218,7 @@ start_tool() {
       echo "$rc" >"$work/$name.rc"
       times >"$work/$name.times" ) &
     tool_wrapper=$!
-    local i
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         [ -s "$work/$name.pid" ] && break
         sleep 0.05
     done
@@ -228,12 +228,20 @@ start_tool() {
 # Waits until the tool has attached: its BPF event channel is open (an epoll instance, made
 # after attaching), or, for ss, a moment after its netlink subscription.
 wait_ready() {
-    local name=$1 run=$2 i
-    for i in $(seq 150); do
+    local name=$1 run=$2
+    for _ in $(seq 150); do
         kill -0 "$tool_pid" 2>/dev/null || { cat "$work/$name.err" >&2; die "$name exited early"; }
         case "$run" in
         ss-E) sleep 0.5; return 0 ;;
-        *) ls -l "/proc/$tool_pid/fd" 2>/dev/null | grep -q eventpoll && { sleep 0.3; return 0; } ;;
+        *)
+            local fd
+            for fd in /proc/"$tool_pid"/fd/*; do
+                if [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:[eventpoll]" ]; then
+                    sleep 0.3
+                    return 0
+                fi
+            done
+            ;;
         esac
         sleep 0.1
     done
@@ -241,9 +249,9 @@ wait_ready() {
 }
 
 stop_tool() {
-    local name=$1 sig=$2 i
+    local name=$1 sig=$2
     kill "-$sig" "$tool_pid" 2>/dev/null || true
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         kill -0 "$tool_pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -304,7 +312,10 @@ run_one() {
     local conns rate churn_cpu act pas fails resets tw twk ovf estab
     conns=$(sed -n 's/^churn: \([0-9]*\) connections.*/\1/p' "$work/$name.churn")
     rate=$(sed -n 's/.* = \([0-9]*\) conn\/s.*/\1/p' "$work/$name.churn")
-    [ -n "$conns" ] && [ -n "$rate" ] || { cat "$work/$name.churn" >&2; die "churn failed in $name"; }
+    if [ -z "$conns" ] || [ -z "$rate" ]; then
+        cat "$work/$name.churn" >&2
+        die "churn failed in $name"
+    fi
     churn_cpu=$(times_to_s "$work/$name.churn.times")
     act=$(delta "$work/$name.before" "$work/$name.after" TcpActiveOpens)
     pas=$(delta "$work/$name.before" "$work/$name.after" TcpPassiveOpens)
