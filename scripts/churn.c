@@ -12,8 +12,10 @@
  *   client-close  the client closes first and its socket ends in TIME-WAIT
  *   server-close  the server closes first and the server side ends in TIME-WAIT
  *   rst           the client aborts with SO_LINGER {1, 0}: a RST, no TIME-WAIT anywhere
- * It stops after S seconds or N connections, whichever comes first, closes its listeners and
- * prints one line: "churn: C connections in S s = R conn/s (F failed)".
+ * It stops after S seconds (default 5) or N connections (default 0: no limit), whichever comes
+ * first, closes its listeners and prints one line:
+ *   churn: C connections in S s = R conn/s (F failed, L listeners, T client threads)
+ * Defaults: 2 threads, client-close, ports 7100..7103, IPv4.
  * It only ever connects to 127.0.0.1 and ::1, and refuses a server port that lies inside the
  * namespace's ip_local_port_range (run it in a private network namespace; see the script).
  */
