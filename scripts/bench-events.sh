@@ -1,0 +1,454 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bench-events.sh: what following TCP events costs, sstrace against ss -E and tcpstates.
+#
+# Usage (root; build sstrace first: cmake -S . -B build -G Ninja && cmake --build build):
+#   scripts/bench-events.sh [--seconds S] [--threads T] [--mode client-close|server-close|rst]
+#                           [--family 4|6|46] [--ports K] [--runs "LIST"] [--pause S]
+#                           [--rounds N] [--sstrace PATH] [--keep DIR]
+#   --runs picks and orders the runs of one round, default:
+#     "base sstrace-E sstrace-tw sstrace-all ss-E tcpstates base"
+#   --rounds N repeats that list N times (default 2); each run's ratio is against the mean
+#     of the base runs of its own round, and the summary gives medians over the rounds.
+#   --keep DIR copies every tool's output and stderr there.
+#   --no-bpf-stats skips the BPF run-time columns (bpf-ns, bpf-runs per connection). Otherwise
+#     the kernel's BPF run-time statistics are on while the script runs, through
+#     bpf(BPF_ENABLE_STATS): a file descriptor held by a helper; they go off when it exits.
+#
+# In one fresh network namespace (deleted on every exit path, with every process left in it)
+# it runs scripts/churn.c, built here with cc, with the same duration and threads once per run:
+# without a tool ("base"), and under one tool writing to a file:
+#   sstrace-E    sstrace -E                    ss-E       stdbuf -oL ss -E
+#   sstrace-tw   sstrace -E state time-wait    tcpstates  libbpf-tools tcpstates (every netns;
+#   sstrace-all  sstrace -E state all                     its rows are counted by server port)
+# For each run: the connection rate and its ratio to the mean of the base runs of the round,
+# the events the namespace's counters (nstat) say the tool should see, the rows it printed, the
+# losses it reported (sstrace's summary, tcpstates' "lost N events", ss's ENOBUFS), its CPU
+# time, churn's CPU time per connection, and the tool's BPF run time per connection (BPF
+# programs run in the churning tasks' context: their cost shows there, not in the tool's CPU).
+# Loopback only, bounded (about S+5 s per run); stop it with Ctrl-C or SIGTERM.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+seconds=5
+threads=2
+mode=client-close
+family=4
+nports=4
+port=19100
+runs="base sstrace-E sstrace-tw sstrace-all ss-E tcpstates base"
+pause=2
+bpf_stats=1
+rounds=2
+sstrace="$root/build/sstrace"
+keep=""
+
+die() { echo "bench-events: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --seconds) seconds=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --mode) mode=$2; shift 2 ;;
+    --family) family=$2; shift 2 ;;
+    --ports) nports=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --pause) pause=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --sstrace) sstrace=$2; shift 2 ;;
+    --keep) keep=$2; shift 2 ;;
+    --no-bpf-stats) bpf_stats=0; shift ;;
+    -h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+    esac
+done
+case "$mode" in client-close|server-close|rst) ;; *) die "bad --mode $mode" ;; esac
+case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
+[[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 && "$seconds" -le 60 ]] || die "--seconds 1..60"
+[[ "$threads" =~ ^[0-9]+$ && "$threads" -ge 1 && "$threads" -le 64 ]] || die "--threads 1..64"
+[[ "$pause" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--pause takes seconds"
+[[ "$rounds" =~ ^[0-9]+$ && "$rounds" -ge 1 && "$rounds" -le 10 ]] || die "--rounds 1..10"
+[[ "$nports" =~ ^[0-9]+$ && "$nports" -ge 1 && "$nports" -le 16 ]] || die "--ports 1..16"
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
+for r in $runs; do
+    case "$r" in
+    base|sstrace-E|sstrace-tw|sstrace-all|ss-E|tcpstates) ;;
+    *) die "unknown run $r" ;;
+    esac
+    case "$r" in
+    sstrace-*) [ -x "$sstrace" ] || die "$sstrace not built (cmake --build build)" ;;
+    tcpstates) command -v tcpstates >/dev/null || die "tcpstates missing (apt-get install libbpf-tools)" ;;
+    esac
+done
+for c in cc ip nstat ss stdbuf unshare; do
+    command -v "$c" >/dev/null || die "$c missing (scripts/install-deps.sh)"
+done
+
+ns="sstbench-$$-$RANDOM"
+work=$(mktemp -d /tmp/sstbench.XXXXXX)
+tool_wrapper=""
+tool_pid=""
+stats_pid=""
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$tool_pid" ]; then
+        kill -KILL "$tool_pid" 2>/dev/null || true
+    fi
+    if [ -n "$tool_wrapper" ]; then
+        wait "$tool_wrapper" 2>/dev/null || true
+    fi
+    if [ -n "$stats_pid" ]; then
+        kill -TERM "$stats_pid" 2>/dev/null || true
+        wait "$stats_pid" 2>/dev/null || true
+    fi
+    if ip netns list 2>/dev/null | grep -qw "^$ns"; then
+        local p
+        for p in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -KILL "$p" 2>/dev/null || true
+        done
+        ip netns del "$ns" 2>/dev/null || true
+    fi
+    if [ -n "$keep" ] && [ -d "$work" ]; then
+        { mkdir -p "$keep" && cp -a "$work"/. "$keep"/; } || true
+    fi
+    rm -rf "$work"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cc -O2 -pthread -o "$work/churn" "$here/churn.c" || die "cannot build churn.c"
+
+# BPF run-time statistics (run_cnt, run_time_ns per program) for as long as a helper holds
+# the file descriptor that bpf(BPF_ENABLE_STATS) returns.
+if [ "$bpf_stats" -eq 1 ]; then
+    if ! command -v bpftool >/dev/null || ! command -v python3 >/dev/null; then
+        die "bpftool and python3 are needed for the BPF statistics (or pass --no-bpf-stats)"
+    fi
+    python3 -c '
+import ctypes, platform, signal, sys
+nr = {"x86_64": 321, "aarch64": 280, "riscv64": 280, "ppc64le": 361, "s390x": 351}.get(platform.machine())
+if nr is None:
+    sys.exit("bench-events: no bpf syscall number for " + platform.machine())
+libc = ctypes.CDLL(None, use_errno=True)
+attr = ctypes.create_string_buffer(16)  # bpf_attr.enable_stats.type = BPF_STATS_RUN_TIME (0)
+fd = libc.syscall(nr, 32, attr, 16)      # BPF_ENABLE_STATS
+if fd < 0:
+    sys.exit("bench-events: BPF_ENABLE_STATS failed, errno %d" % ctypes.get_errno())
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+print("ready", flush=True)
+while True:
+    signal.pause()
+' >"$work/stats.ready" &
+    stats_pid=$!
+    for _ in $(seq 50); do
+        [ -s "$work/stats.ready" ] && break
+        kill -0 "$stats_pid" 2>/dev/null || die "cannot enable BPF statistics (try --no-bpf-stats)"
+        sleep 0.1
+    done
+    [ -s "$work/stats.ready" ] || die "BPF statistics helper did not start"
+fi
+
+# "run_cnt run_time_ns" summed over the BPF programs the tool's process holds open; one line
+# "name run_cnt run_time_ns" per program into file $2.
+bpf_totals() {
+    local pid=$1 fd id cnt=0 ns=0 j c t
+    : >"$2"
+    [ "$bpf_stats" -eq 1 ] || { echo "0 0"; return; }
+    for fd in /proc/"$pid"/fd/*; do
+        [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf-prog" ] || continue
+        id=$(awk '$1 == "prog_id:" { print $2 }' "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null)
+        [ -n "$id" ] || continue
+        j=$(bpftool -j prog show id "$id" 2>/dev/null) || continue
+        c=$(grep -o '"run_cnt":[0-9]*' <<<"$j" | cut -d: -f2 || true)
+        t=$(grep -o '"run_time_ns":[0-9]*' <<<"$j" | cut -d: -f2 || true)
+        echo "$(grep -o '"name":"[^"]*"' <<<"$j" | cut -d'"' -f4) ${c:-0} ${t:-0}" >>"$2"
+        cnt=$((cnt + ${c:-0}))
+        ns=$((ns + ${t:-0}))
+    done
+    echo "$cnt $ns"
+}
+
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+# Only inside the test namespace: ephemeral ports above the server ports, and reuse of
+# TIME-WAIT tuples for new outgoing connections, so a run cannot run out of ports.
+ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="20000 65535" net.ipv4.tcp_tw_reuse=1
+
+nlisteners=$nports
+[ ${#family} -eq 2 ] && nlisteners=$((nports * 2))
+ports_list=$(seq -s ',' "$port" $((port + nports - 1)))
+
+counters="TcpActiveOpens TcpPassiveOpens TcpAttemptFails TcpEstabResets TcpExtTW TcpExtTWKilled TcpExtTCPTimeWaitOverflow"
+# Absolute values of the namespace's counters, "name value" per line.
+snapshot() {
+    # shellcheck disable=SC2086
+    ip netns exec "$ns" nstat -az $counters | awk 'NR > 1 { print $1, $2 }'
+}
+# delta FILE_BEFORE FILE_AFTER NAME
+delta() {
+    local b a
+    b=$(awk -v n="$3" '$1 == n { print $2 }' "$1")
+    a=$(awk -v n="$3" '$1 == n { print $2 }' "$2")
+    echo $(( ${a:-0} - ${b:-0} ))
+}
+# "0m1.234s 0m0.567s" (bash times, children line) -> user+sys seconds
+times_to_s() {
+    tail -n 1 "$1" | awk '{
+        t = 0
+        for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2] }
+        printf "%.2f", t
+    }'
+}
+
+# Starts a tool in the background: $1 = run name, rest = command. Its own CPU time is written
+# by the wrapper subshell (bash `times`) once it has exited.
+start_tool() {
+    local name=$1; shift
+    rm -f "$work/$name.pid"
+    ( "$@" >"$work/$name.out" 2>"$work/$name.err" &
+      echo $! >"$work/$name.pid"
+      wait $! && rc=0 || rc=$?
+      echo "$rc" >"$work/$name.rc"
+      times >"$work/$name.times" ) &
+    tool_wrapper=$!
+    for _ in $(seq 100); do
+        [ -s "$work/$name.pid" ] && break
+        sleep 0.05
+    done
+    tool_pid=$(cat "$work/$name.pid")
+}
+
+# Waits until the tool has attached: its BPF event channel is open (an epoll instance, made
+# after attaching), or, for ss, a moment after its netlink subscription.
+wait_ready() {
+    local name=$1 run=$2
+    for _ in $(seq 150); do
+        kill -0 "$tool_pid" 2>/dev/null || { cat "$work/$name.err" >&2; die "$name exited early"; }
+        case "$run" in
+        ss-E) sleep 0.5; return 0 ;;
+        *)
+            local fd
+            for fd in /proc/"$tool_pid"/fd/*; do
+                if [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:[eventpoll]" ]; then
+                    sleep 0.3
+                    return 0
+                fi
+            done
+            ;;
+        esac
+        sleep 0.1
+    done
+    die "$name did not attach within 15 s"
+}
+
+stop_tool() {
+    local name=$1 sig=$2
+    kill "-$sig" "$tool_pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$tool_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$tool_pid" 2>/dev/null; then
+        echo "bench-events: $name ignored SIG$sig for 10 s; killing it" >&2
+        kill -KILL "$tool_pid" 2>/dev/null || true
+    fi
+    wait "$tool_wrapper" 2>/dev/null || true
+    tool_pid=""
+    tool_wrapper=""
+}
+
+results=()
+run_index=0
+round=0
+
+run_one() {
+    local run=$1 name sig="" rows="-" lost="-" expected="-" tool_cpu="-" early=0 cmd=()
+    run_index=$((run_index + 1))
+    name="$run_index-$run"
+    case "$run" in
+    base) ;;
+    sstrace-E) cmd=(ip netns exec "$ns" "$sstrace" -n -E); sig=INT ;;
+    sstrace-tw) cmd=(ip netns exec "$ns" "$sstrace" -n -E state time-wait); sig=INT ;;
+    sstrace-all) cmd=(ip netns exec "$ns" "$sstrace" -n -E state all); sig=INT ;;
+    # iproute2 6.1 block-buffers ss -E rows written to a file and dies on SIGTERM without
+    # flushing: line buffering makes every row reach the file (one write per row).
+    ss-E) cmd=(ip netns exec "$ns" stdbuf -oL ss -n -E); sig=TERM ;;
+    # tcpstates uses classic tracepoints, which need tracefs: mount it in a private mount
+    # namespace that disappears with the tool. It sees every network namespace.
+    tcpstates) cmd=(unshare --mount --propagation private sh -c
+                    'mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing; exec tcpstates');
+               sig=INT ;;
+    esac
+
+    if [ ${#cmd[@]} -gt 0 ]; then
+        start_tool "$name" "${cmd[@]}"
+        wait_ready "$name" "$run"
+    fi
+    local bpf_before="0 0" bpf_after="0 0"
+    if [ ${#cmd[@]} -gt 0 ]; then
+        bpf_before=$(bpf_totals "$tool_pid" "$work/$name.bpf0")
+    fi
+    snapshot >"$work/$name.before"
+    ( ip netns exec "$ns" "$work/churn" --seconds "$seconds" --threads "$threads" \
+          --mode "$mode" --family "$family" --port "$port" --ports "$nports" \
+          >"$work/$name.churn" 2>&1 || echo "churn failed: $?" >>"$work/$name.churn"
+      times >"$work/$name.churn.times" )
+    if [ ${#cmd[@]} -gt 0 ]; then
+        sleep 1 # let the tool drain what is still queued
+        bpf_after=$(bpf_totals "$tool_pid" "$work/$name.bpf1")
+        # a tool that is gone already stopped following part of the way (ss -E on ENOBUFS)
+        kill -0 "$tool_pid" 2>/dev/null || early=1
+        stop_tool "$name" "$sig"
+    fi
+    snapshot >"$work/$name.after"
+
+    local conns rate churn_cpu act pas fails resets tw twk ovf estab
+    conns=$(sed -n 's/^churn: \([0-9]*\) connections.*/\1/p' "$work/$name.churn")
+    rate=$(sed -n 's/.* = \([0-9]*\) conn\/s.*/\1/p' "$work/$name.churn")
+    if [ -z "$conns" ] || [ -z "$rate" ]; then
+        cat "$work/$name.churn" >&2
+        die "churn failed in $name"
+    fi
+    churn_cpu=$(times_to_s "$work/$name.churn.times")
+    act=$(delta "$work/$name.before" "$work/$name.after" TcpActiveOpens)
+    pas=$(delta "$work/$name.before" "$work/$name.after" TcpPassiveOpens)
+    fails=$(delta "$work/$name.before" "$work/$name.after" TcpAttemptFails)
+    resets=$(delta "$work/$name.before" "$work/$name.after" TcpEstabResets)
+    tw=$(delta "$work/$name.before" "$work/$name.after" TcpExtTW)
+    twk=$(delta "$work/$name.before" "$work/$name.after" TcpExtTWKilled)
+    ovf=$(delta "$work/$name.before" "$work/$name.after" TcpExtTCPTimeWaitOverflow)
+    estab=$((act - fails))
+
+    case "$run" in
+    sstrace-E|ss-E)
+        # every full socket is destroyed once: both ends of each connection, the listeners
+        expected=$((act + pas + nlisteners)) ;;
+    sstrace-tw)
+        expected=$((tw + twk)) ;;
+    sstrace-all|tcpstates)
+        # SYN-SENT / SYN-RECV, ESTABLISHED on both ends, then per end either an orderly
+        # close (FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT or CLOSE-WAIT, LAST-ACK, CLOSE: three
+        # entries) or a reset (one CLOSE); each listener enters LISTEN and CLOSE.
+        expected=$((act + pas + 2 * estab + 3 * (2 * estab - resets) + resets + 2 * nlisteners)) ;;
+    esac
+    case "$run" in
+    sstrace-*|ss-E)
+        # Both see only the test namespace: every row but the header counts. (Matching the
+        # server port would miss the client rows of an abortive close: tcp_disconnect() clears
+        # the peer port and the bound address before the socket is destroyed, so ss -E and
+        # sstrace -E print 0.0.0.0:PORT -> 127.0.0.1:*.)
+        rows=$(grep -vc 'Local Address:Port' "$work/$name.out" || true) ;;
+    tcpstates)
+        rows=$(awk -v ports="$ports_list" 'BEGIN { n = split(ports, a, ","); for (i = 1; i <= n; i++) p[a[i]] = 1 }
+                   NR > 1 && (($5 in p) || ($7 in p)) { c++ } END { print c + 0 }' "$work/$name.out") ;;
+    esac
+    case "$run" in
+    sstrace-*)
+        lost=$(sed -n 's/^sstrace: [0-9]* events seen, [0-9]* printed, \([0-9]*\) lost.*/\1/p' "$work/$name.err")
+        [ -n "$lost" ] || lost="?(no summary)" ;;
+    tcpstates)
+        lost=$(awk '/lost [0-9]+ events/ { for (i = 1; i <= NF; i++) if ($i == "lost") s += $(i + 1) } END { print s + 0 }' "$work/$name.err") ;;
+    ss-E)
+        lost="ENOBUFSx$(grep -c 'No buffer space' "$work/$name.err" || true)" ;;
+    esac
+    if [ -f "$work/$name.times" ]; then
+        tool_cpu=$(times_to_s "$work/$name.times")
+    fi
+    local us_per_conn
+    us_per_conn=$(awk -v c="$churn_cpu" -v n="$conns" 'BEGIN { printf "%.1f", n ? c * 1e6 / n : 0 }')
+    local bpf_ns="-" bpf_runs="-" bc0 bt0 bc1 bt1
+    if [ "$bpf_stats" -eq 1 ] && [ ${#cmd[@]} -gt 0 ] && [ "$run" != ss-E ]; then
+        read -r bc0 bt0 <<<"$bpf_before"
+        read -r bc1 bt1 <<<"$bpf_after"
+        bpf_ns=$(awk -v t=$((bt1 - bt0)) -v n="$conns" 'BEGIN { printf "%.0f", n ? t / n : 0 }')
+        bpf_runs=$(awk -v c=$((bc1 - bc0)) -v n="$conns" 'BEGIN { printf "%.1f", n ? c / n : 0 }')
+        awk -v n="$conns" -v run="$round $run" 'NR == FNR { c[$1] = $2; t[$1] = $3; next }
+            { dc = $2 - c[$1]; dt = $3 - t[$1]
+              printf "%-3s %-12s %-18s %9.1f %9.0f %9.0f\n", substr(run, 1, index(run, " ") - 1),
+                     substr(run, index(run, " ") + 1), $1, n ? dc / n : 0, dc ? dt / dc : 0, n ? dt / n : 0 }' \
+            "$work/$name.bpf0" "$work/$name.bpf1" >>"$work/bpf-progs"
+    fi
+    local early_note=""
+    [ $early -eq 0 ] || early_note=" EXITED-EARLY"
+    results+=("$round|$run|$rate|$conns|$expected|$rows|$lost|$tool_cpu|$us_per_conn|$bpf_ns|$bpf_runs|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)$early_note")
+    printf 'bench-events: %-12s %7s conn/s  %s\n' "$run" "$rate" "$(tail -n 1 "$work/$name.churn")" >&2
+    grep -v '^sstrace: [0-9]* events seen' "$work/$name.err" 2>/dev/null | sed "s/^/  $run stderr: /" | head -n 5 >&2 || true
+}
+
+echo "bench-events: netns $ns, churn --mode $mode --family $family --threads $threads" \
+     "--seconds $seconds, ports $port-$((port + nports - 1)), $(nproc) CPUs, $(uname -r)" >&2
+first=1
+for round in $(seq "$rounds"); do
+    for r in $runs; do
+        [ $first -eq 1 ] || sleep "$pause"
+        first=0
+        run_one "$r"
+    done
+done
+
+# Report: every run, then medians per tool. Ratios are against the mean base rate of the same
+# round, so that a machine that gets busier or quieter between rounds skews less.
+printf '%s\n' "${results[@]}" >"$work/results"
+echo
+echo "churn: mode $mode, family $family, $threads client threads, ${seconds} s per run," \
+     "$nports ports, $rounds round(s), $(nproc) CPUs, $(uname -r)"
+awk -F'|' '
+    { n++; round[n] = $1; run[n] = $2; rate[n] = $3; conns[n] = $4; exp_[n] = $5
+      rows[n] = $6; lost[n] = $7; cpu[n] = $8; us[n] = $9; bns[n] = $10; bruns[n] = $11
+      notes[n] = $12
+      if ($2 == "base") { bsum[$1] += $3; bn[$1]++ } }
+    function median(list,    k, v, m, i, j, t) {
+        m = split(list, v, " ")
+        for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        if (m == 0) return "-"
+        return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+    }
+    END {
+        printf "%-3s %-12s %8s %6s %8s %9s %9s %12s %8s %8s %8s %8s  %s\n", "rnd", "run", "conn/s",
+               "ratio", "conns", "expected", "printed", "lost", "tool-cpu", "churn-us", "bpf-ns",
+               "bpf-runs", "counters (per run)"
+        for (i = 1; i <= n; i++) {
+            r = bn[round[i]] ? sprintf("%.2f", rate[i] / (bsum[round[i]] / bn[round[i]])) : "-"
+            printf "%-3s %-12s %8s %6s %8s %9s %9s %12s %8s %8s %8s %8s  %s\n", round[i], run[i],
+                   rate[i], r, conns[i], exp_[i], rows[i], lost[i], cpu[i], us[i], bns[i], bruns[i],
+                   notes[i]
+            if (!(run[i] in seen)) { seen[run[i]] = 1; order[++k] = run[i] }
+            if (exp_[i] != "-") { te[run[i]] += exp_[i]; tr[run[i]] += rows[i] }
+            if (lost[i] ~ /^[0-9]+$/) tl[run[i]] += lost[i]
+            else if (lost[i] ~ /^ENOBUFSx/) { v = lost[i]; sub("ENOBUFSx", "", v); en[run[i]] += v; has_en[run[i]] = 1 }
+            if (cpu[i] != "-") tc[run[i]] += cpu[i]
+            if (notes[i] ~ /EXITED-EARLY/) { early[run[i]]++; continue }
+            rl[run[i]] = rl[run[i]] " " rate[i]; if (r != "-") ql[run[i]] = ql[run[i]] " " r
+            ul[run[i]] = ul[run[i]] " " us[i]
+            if (bns[i] != "-") { bl[run[i]] = bl[run[i]] " " bns[i]; brl[run[i]] = brl[run[i]] " " bruns[i] }
+        }
+        print ""
+        print "summary: medians over the rounds, events summed. tool-us/ev: the tool CPU time per printed"
+        print "row; churn-us/c: churn CPU time per connection; bpf-ns/c, bpf-runs/c: run time and"
+        print "invocations of the tool BPF programs per connection (all of them, any netns or cause)."
+        print "Runs whose tool exited before the end (EXITED-EARLY, marked *) count in the event totals"
+        print "only, not in the medians."
+        printf "%-12s %8s %6s %10s %10s %12s %10s %10s %9s %10s\n", "run", "conn/s", "ratio", "expected",
+               "printed", "lost", "tool-us/ev", "churn-us/c", "bpf-ns/c", "bpf-runs/c"
+        for (j = 1; j <= k; j++) {
+            t = order[j]
+            printf "%-12s %8s %6s %10s %10s %12s %10s %10s %9s %10s\n", t (early[t] ? "*" early[t] : ""), (t in rl) ? sprintf("%.0f", median(rl[t])) : "-", (t in ql) ? sprintf("%.2f", median(ql[t])) : "-",
+                   (t in te) ? te[t] : "-", (t in tr) ? tr[t] : "-", (t in tl) ? tl[t] : ((t in has_en) ? "ENOBUFSx" en[t] : "-"),
+                   (t in tc && tr[t] > 0) ? sprintf("%.2f", tc[t] * 1e6 / tr[t]) : "-", (t in ul) ? sprintf("%.1f", median(ul[t])) : "-",
+                   (t in bl) ? sprintf("%.0f", median(bl[t])) : "-",
+                   (t in brl) ? sprintf("%.1f", median(brl[t])) : "-"
+        }
+    }' "$work/results"
+if [ -s "$work/bpf-progs" ]; then
+    echo
+    echo "BPF programs (runs per connection, ns per run, ns per connection)"
+    printf '%-3s %-12s %-18s %9s %9s %9s\n' rnd run program runs/conn ns/run ns/conn
+    cat "$work/bpf-progs"
+fi
