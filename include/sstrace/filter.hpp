@@ -57,6 +57,16 @@ struct SockView {
 SockView make_inet_view(int family, const std::uint8_t* saddr, unsigned sport,
                         const std::uint8_t* daddr, unsigned dport);
 
+}  // namespace sstrace::filter
+
+struct sstrace_event;
+
+namespace sstrace::filter {
+
+// The view of an eBPF event record (sstrace -E): family, addresses, ports, bound device.
+// Marks and cgroups are not in the record and read as 0.
+SockView make_event_view(const ::sstrace_event& ev);
+
 // --- AST -------------------------------------------------------------------------------------
 
 enum class NodeKind : std::uint8_t {

@@ -278,3 +278,29 @@ TEST(EvalOther, EmptyFilterMatchesAll)
 }
 
 }  // namespace
+
+#include "sstrace/abi/events.h"
+
+namespace {
+
+TEST(EventView, FromRecord)
+{
+    sstrace_event ev{};
+    ev.family = AF_INET6;
+    ev.saddr[15] = 1;  // ::1
+    ev.daddr[10] = 0xff;
+    ev.daddr[11] = 0xff;
+    ev.daddr[12] = 127;
+    ev.daddr[15] = 1;  // ::ffff:127.0.0.1
+    ev.sport = 8443;
+    ev.dport = 56150;
+    ev.ifindex = zoo::kV0Index;
+    const SockView v = make_event_view(ev);
+    EXPECT_TRUE(must_parse("src [::1]:8443 and dport = :56150").matches(v));
+    EXPECT_TRUE(must_parse("dst 127.0.0.1").matches(v));  // v4-mapped peer
+    EXPECT_TRUE(must_parse("dev v0").matches(v));
+    EXPECT_FALSE(must_parse("src 127.0.0.1").matches(v));
+    EXPECT_FALSE(must_parse("sport < :8443").matches(v));
+}
+
+}  // namespace
