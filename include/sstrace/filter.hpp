@@ -191,7 +191,7 @@ struct ParseResult {
     Filter filter;                     // empty() when there is no expression
     std::optional<FilterError> error;  // set: print it and exit with error->exit_code
     // Family of the last operand with a family (a prefix such as `inet6:`, or a forced family):
-    // ss resets its family selection to it.
+    // ss resets its family selection to it (and parses the later operands in that family).
     std::optional<int> family_reset;
 };
 

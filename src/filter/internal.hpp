@@ -11,7 +11,10 @@ namespace sstrace::filter::detail {
 
 // Operand parsers. On failure they return nullopt and append the lines ss prints before its
 // generic message (possibly none) to `err`.
-std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port,
+// `preferred_family` is ss's preferred_family at that point: an operand with a family (a prefix
+// such as `inet6:`, or the family in force) sets `family_reset`, and ss then parses every later
+// operand with that family too.
+std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port, int preferred_family,
                                        const ParseOptions& opts, std::string& err,
                                        std::optional<int>& family_reset);
 std::optional<unsigned> parse_devcond(const std::string& tok, const ParseOptions& opts);

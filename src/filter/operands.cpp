@@ -232,18 +232,31 @@ bool starts_with(const std::string& s, std::string_view p)
 
 namespace detail {
 
-std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port,
+std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port, int preferred_family,
                                        const ParseOptions& opts, std::string& err,
                                        std::optional<int>& family_reset)
 {
     HostCond h;
-    int fam = opts.preferred_family;
+    int fam = preferred_family;
     std::string s = tok;
 
-    if (fam == AF_UNIX || starts_with(s, "unix:")) {
-        if (starts_with(s, "unix:")) {
-            s.erase(0, 5);
+    // an explicit family prefix overrides the family in force
+    static constexpr struct {
+        std::string_view prefix;
+        int family;
+    } kPrefixes[] = {
+        {"unix:", AF_UNIX},       {"link:", AF_PACKET}, {"netlink:", AF_NETLINK},
+        {"vsock:", AF_VSOCK},     {"inet:", AF_INET},   {"inet6:", AF_INET6},
+    };
+    for (const auto& p : kPrefixes) {
+        if (starts_with(s, p.prefix)) {
+            s.erase(0, p.prefix.size());
+            fam = p.family;
+            break;
         }
+    }
+
+    if (fam == AF_UNIX) {
         h.family = AF_UNIX;
         h.pattern = s;
         h.bits = static_cast<int>(std::min<std::size_t>(s.size(), 1u << 20) * 8);
@@ -251,10 +264,7 @@ std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port,
         return h;
     }
 
-    if (fam == AF_PACKET || starts_with(s, "link:")) {
-        if (starts_with(s, "link:")) {
-            s.erase(0, 5);
-        }
+    if (fam == AF_PACKET) {
         h.family = AF_PACKET;
         const std::size_t colon = s.find(':');
         if (colon != std::string::npos) {
@@ -283,10 +293,7 @@ std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port,
         return h;
     }
 
-    if (fam == AF_NETLINK || starts_with(s, "netlink:")) {
-        if (starts_with(s, "netlink:")) {
-            s.erase(0, 8);
-        }
+    if (fam == AF_NETLINK) {
         h.family = AF_NETLINK;
         const std::size_t colon = s.find(':');
         if (colon != std::string::npos) {
@@ -313,10 +320,7 @@ std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port,
         return h;
     }
 
-    if (fam == AF_VSOCK || starts_with(s, "vsock:")) {
-        if (starts_with(s, "vsock:")) {
-            s.erase(0, 6);
-        }
+    if (fam == AF_VSOCK) {
         h.family = AF_VSOCK;
         std::optional<std::string> port;
         if (is_port) {
@@ -342,18 +346,6 @@ std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port,
         }
         family_reset = AF_VSOCK;
         return h;
-    }
-
-    if (fam == AF_INET || starts_with(s, "inet:")) {
-        fam = AF_INET;
-        if (starts_with(s, "inet:")) {
-            s.erase(0, 5);
-        }
-    } else if (fam == AF_INET6 || starts_with(s, "inet6:")) {
-        fam = AF_INET6;
-        if (starts_with(s, "inet6:")) {
-            s.erase(0, 6);
-        }
     }
 
     std::string addr = s;

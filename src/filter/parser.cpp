@@ -162,7 +162,7 @@ struct ParseFailure {};
 class Parser {
 public:
     Parser(std::span<const std::string> words, std::FILE* file, const ParseOptions& opts)
-        : reader_(words, file), opts_(opts)
+        : reader_(words, file), opts_(opts), preferred_family_(opts.preferred_family)
     {
     }
 
@@ -301,10 +301,13 @@ private:
             return;
         }
         std::string msg;
-        auto h = detail::parse_hostcond(w, context_ == Tok::Sport || context_ == Tok::Dport, opts_,
-                                        msg, family_reset_);
+        auto h = detail::parse_hostcond(w, context_ == Tok::Sport || context_ == Tok::Dport,
+                                        preferred_family_, opts_, msg, family_reset_);
         if (!h) {
             fail(msg + "Cannot parse dst/src address.\n", 1, false);
+        }
+        if (family_reset_) {
+            preferred_family_ = *family_reset_;  // sticky for the operands that follow
         }
         t.type = Tok::HostCondTok;
         t.host = std::move(*h);
@@ -510,6 +513,7 @@ private:
     Token tok_;
     bool have_ = false;
     Tok context_ = Tok::End;
+    int preferred_family_;
     std::size_t depth_ = 1;  // bison's initial state
     std::optional<FilterError> error_;
     std::optional<int> family_reset_;

@@ -176,6 +176,27 @@ TEST(ParseTree, FamilyPrefixResetsFamily)
     EXPECT_EQ(parse_cmd("src inet:1.2.3.4 or src inet6:[::1]").family_reset, AF_INET6);
 }
 
+TEST(ParseTree, FamilyStaysInForceForLaterOperands)
+{
+    // ss 6.1: once an operand selected a family, later operands without a prefix use it
+    auto r = parse_cmd("src inet6:[::1] or src 127.0.0.1");
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->message,
+              "Error: an inet prefix is expected rather than \"127.0.0.1\".\nCannot parse dst/src address.\n");
+    r = parse_cmd("src link:ip or src 127.0.0.1");
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->message, "Cannot parse dst/src address.\n");
+    // a later unix: operand turns port words into globs: no port error, but a syntax error
+    r = parse_cmd("sport unix:/x sport = :22 0x2/0x2");
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->exit_code, 255);
+    // an explicit prefix still overrides
+    EXPECT_EQ(parse_cmd("src inet:1.2.3.4 or src inet6:[::1]").filter.to_string(),
+              "(or (src inet:1.2.3.4/32:*) (src inet6:[::1]/128:*))");
+    EXPECT_EQ(parse_cmd("src netlink:rtnl or sport = :kernel").filter.to_string(),
+              "(or (src netlink:0x0:*) (src netlink:*:0))");
+}
+
 TEST(ParseTree, OtherFamilies)
 {
     EXPECT_EQ(parse_cmd("src unix:@*").filter.to_string(), "(src unix:@*)");
