@@ -228,6 +228,12 @@ bool starts_with(const std::string& s, std::string_view p)
     return s.compare(0, p.size(), p) == 0;
 }
 
+// A port word after sport/dport may start with one ':'.
+std::string strip_colon(const std::string& s)
+{
+    return starts_with(s, ":") ? s.substr(1) : s;
+}
+
 }  // namespace
 
 namespace detail {
@@ -266,9 +272,10 @@ std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port, int
 
     if (fam == AF_PACKET) {
         h.family = AF_PACKET;
-        const std::size_t colon = s.find(':');
+        // after sport/dport the whole operand is the port (an ifindex or interface name)
+        const std::size_t colon = is_port ? 0 : s.find(':');
         if (colon != std::string::npos) {
-            const std::string port = s.substr(colon + 1);
+            const std::string port = is_port ? strip_colon(s) : s.substr(colon + 1);
             s.erase(colon);
             if (!port.empty() && port != "*") {
                 int v = 0;
@@ -295,9 +302,10 @@ std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port, int
 
     if (fam == AF_NETLINK) {
         h.family = AF_NETLINK;
-        const std::size_t colon = s.find(':');
+        // after sport/dport the whole operand is the port id (or `kernel`)
+        const std::size_t colon = is_port ? 0 : s.find(':');
         if (colon != std::string::npos) {
-            const std::string port = s.substr(colon + 1);
+            const std::string port = is_port ? strip_colon(s) : s.substr(colon + 1);
             s.erase(colon);
             if (!port.empty() && port != "*") {
                 int v = 0;
@@ -324,7 +332,7 @@ std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port, int
         h.family = AF_VSOCK;
         std::optional<std::string> port;
         if (is_port) {
-            port = s;
+            port = strip_colon(s);
         } else if (const std::size_t colon = s.find(':'); colon != std::string::npos) {
             port = s.substr(colon + 1);
             s.erase(colon);
@@ -337,7 +345,7 @@ std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port, int
             // ss stores the u32 in its int port field
             h.port = static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
         }
-        if (!s.empty() && s != "*") {
+        if (!is_port && !s.empty() && s != "*") {
             h.bits = 32;
             if (!to_unsigned(s, 0xffffffffUL, v)) {
                 return std::nullopt;
@@ -474,6 +482,10 @@ std::optional<std::pair<std::uint32_t, std::uint32_t>> parse_markmask(const std:
 std::optional<std::uint64_t> parse_cgroupcond(const std::string& tok, const ParseOptions& opts,
                                               std::string& err)
 {
+    if (tok.empty()) {
+        err += "Invalid cgroup2 path\n";
+        return std::nullopt;
+    }
     if (!opts.resolvers.cgroup) {
         err += "Failed to get cgroup2 ID: No such file or directory\n";
         return std::nullopt;

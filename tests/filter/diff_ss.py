@@ -47,15 +47,19 @@ def main():
         cases.append(data.decode("utf-8", "replace").split("\n"))
     for _ in range(count):
         cases.append([rng.choice(VOCAB) for _ in range(rng.randint(1, 7))])
+    flags = [([], []), (["-4"], ["-4"]), (["-6"], ["-6"]), (["-x"], ["-x"]), (["-0"], ["-0"]),
+             (["-f", "netlink"], ["--netlink"]), (["--vsock"], ["--vsock"]), (["-u"], ["-u"])]
     bad = 0
-    for words in cases:
-        if any(w.startswith("-") and w not in (":-1",) for w in words[:1]):
-            continue  # ss would take it for an option
-        theirs = norm(*run(["ss", "-tan", "--"] + words))
-        ours = norm(*run([cli, "--"] + words))
+    for i, words in enumerate(cases):
+        ss_flags, our_flags = flags[0] if i < len(cases) // 2 else rng.choice(flags)
+        base = ["ss", "-uan"] if ss_flags == ["-u"] else ["ss", "-tan"] + ss_flags
+        theirs = norm(*run(base + ["--"] + words))
+        ours = norm(*run([cli] + our_flags + ["--"] + words))
+        if theirs[0] == 0 and ours == (0, ""):
+            continue  # parsed; ss may still complain about the dump itself
         if theirs != ours:
             bad += 1
-            print("DIFF", words, "\n  ss:  ", theirs, "\n  ours:", ours)
+            print("DIFF", ss_flags, words, "\n  ss:  ", theirs, "\n  ours:", ours)
     print(f"{len(cases)} cases, {bad} differences")
     return 1 if bad else 0
 

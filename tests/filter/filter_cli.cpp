@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Test driver: `filter_cli [-4|-6|-x|-u] WORDS...` parses WORDS like `ss -tan WORDS` (system
+// Test driver: `filter_cli [-4|-6|-x|-0|--netlink|--vsock|-u] WORDS...` parses WORDS like `ss -tan WORDS` (system
 // resolvers) and behaves like ss on errors (stderr text, exit code); on success prints the tree.
 // Used for differential runs against /usr/bin/ss (tests/filter/diff_ss.py).
 #include "sstrace/filter.hpp"
@@ -25,6 +25,12 @@ int main(int argc, char** argv)
             po.preferred_family = AF_INET6;
         } else if (a == "-x") {
             po.preferred_family = AF_UNIX;
+        } else if (a == "-0") {
+            po.preferred_family = AF_PACKET;
+        } else if (a == "--netlink") {
+            po.preferred_family = AF_NETLINK;
+        } else if (a == "--vsock") {
+            po.preferred_family = AF_VSOCK;
         } else if (a == "-u") {
             po.udp = true;
             po.tcp = false;

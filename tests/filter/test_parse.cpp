@@ -215,6 +215,20 @@ TEST(ParseTree, OtherFamilies)
     ParseOptions nl = zoo::lab_options();
     nl.preferred_family = AF_NETLINK;
     EXPECT_EQ(parse_cmd("sport = :kernel", nl).filter.to_string(), "(src netlink:*:0)");
+    EXPECT_EQ(parse_cmd("sport = kernel", nl).filter.to_string(), "(src netlink:*:0)");
+    EXPECT_EQ(parse_cmd("sport = :5", nl).filter.to_string(), "(src netlink:*:5)");
+    EXPECT_TRUE(parse_cmd("sport = ::5", nl).error);
+
+    ParseOptions vs = zoo::lab_options();
+    vs.preferred_family = AF_VSOCK;  // --vsock: after sport/dport only a port, ':' optional
+    EXPECT_EQ(parse_cmd("sport = :22", vs).filter.to_string(), "(src vsock:*:22)");
+    EXPECT_EQ(parse_cmd("sport = 22", vs).filter.to_string(), "(src vsock:*:22)");
+
+    ParseOptions pk = zoo::lab_options();
+    pk.preferred_family = AF_PACKET;  // -0: after sport/dport an ifindex or interface name
+    EXPECT_EQ(parse_cmd("sport = :lo", pk).filter.to_string(), "(src link:*:1)");
+    EXPECT_EQ(parse_cmd("sport = 3", pk).filter.to_string(), "(src link:*:3)");
+    EXPECT_TRUE(parse_cmd("sport = :ip", pk).error);
 
     ParseOptions v4 = zoo::lab_options();
     v4.preferred_family = AF_INET;  // -4
@@ -280,6 +294,11 @@ const ErrorCase kErrors[] = {
     {"src link:ip:nosuchdev", "Cannot parse dst/src address.\n", 1},
     {"src netlink:rtnl:foo", "Cannot parse dst/src address.\n", 1},
     {"src vsock:x", "Cannot parse dst/src address.\n", 1},
+    {"sport = link:ip", "Cannot parse dst/src address.\n", 1},  // after sport: a port only
+    {"dport netlink:rtnl", "Cannot parse dst/src address.\n", 1},
+    {"sport = vsock:", "Cannot parse dst/src address.\n", 1},
+    {"sport = link::ip", "Cannot parse dst/src address.\n", 1},
+    {"cgroup '\\'", "Invalid cgroup2 path\nCannot parse cgroup .\n", 1},
 };
 
 TEST(ParseErrors, MessagesAndExitCodes)
