@@ -60,6 +60,31 @@ def main():
         if theirs != ours:
             bad += 1
             print("DIFF", ss_flags, words, "\n  ss:  ", theirs, "\n  ours:", ours)
+    # -F: argv words first, then the file's lines (comments, '0' lines, long lines, escapes)
+    import tempfile
+    for _ in range(count // 4):
+        lines = []
+        for _ in range(rng.randint(0, 4)):
+            kind = rng.random()
+            if kind < 0.1:
+                lines.append("# " + rng.choice(VOCAB))
+            elif kind < 0.2:
+                lines.append("0 " + rng.choice(VOCAB))
+            elif kind < 0.25:
+                lines.append(" " * rng.choice([1010, 1020, 1021, 1022, 1023]) + "autobound")
+            else:
+                lines.append(" ".join(rng.choice(VOCAB) for _ in range(rng.randint(0, 4))))
+        text = "\n".join(lines) + rng.choice(["", "\n"])
+        with tempfile.NamedTemporaryFile("w", delete=False) as f:
+            f.write(text)
+        words = [rng.choice(VOCAB) for _ in range(rng.randint(0, 3))]
+        theirs = norm(*run(["ss", "-tan", "-F", f.name, "--"] + words))
+        ours = norm(*run([cli, "-F", f.name, "--"] + words))
+        os.unlink(f.name)
+        cases.append(words)
+        if not (theirs[0] == 0 and ours == (0, "")) and theirs != ours:
+            bad += 1
+            print("DIFF -F", repr(text[:200]), words, "\n  ss:  ", theirs, "\n  ours:", ours)
     print(f"{len(cases)} cases, {bad} differences")
     return 1 if bad else 0
 

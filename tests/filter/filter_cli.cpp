@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Test driver: `filter_cli [-4|-6|-x|-0|--netlink|--vsock|-u] WORDS...` parses WORDS like `ss -tan WORDS` (system
+// Test driver: `filter_cli [-F FILE] [-4|-6|-x|-0|--netlink|--vsock|-u] WORDS...` parses WORDS like `ss -tan WORDS` (system
 // resolvers) and behaves like ss on errors (stderr text, exit code); on success prints the tree.
 // Used for differential runs against /usr/bin/ss (tests/filter/diff_ss.py).
 #include "sstrace/filter.hpp"
@@ -16,10 +16,18 @@ int main(int argc, char** argv)
     using namespace sstrace::filter;
     ParseOptions po;
     po.udp = false;
+    std::FILE* file = nullptr;
     int i = 1;
     for (; i < argc; ++i) {
         const std::string a = argv[i];
-        if (a == "-4") {
+        if (a == "-F" && i + 1 < argc) {
+            std::optional<FilterError> err;
+            file = open_filter_file(argv[++i], err);
+            if (err) {
+                std::fputs(err->message.c_str(), stderr);
+                return err->exit_code;
+            }
+        } else if (a == "-4") {
             po.preferred_family = AF_INET;
         } else if (a == "-6") {
             po.preferred_family = AF_INET6;
@@ -48,7 +56,7 @@ int main(int argc, char** argv)
         return err->exit_code;
     }
     words.erase(words.begin(), words.begin() + static_cast<std::ptrdiff_t>(sw.consumed));
-    const ParseResult r = parse(words, nullptr, po);
+    const ParseResult r = parse(words, file, po);
     if (r.error) {
         std::fputs(r.error->message.c_str(), stderr);
         if (r.error->usage) {
