@@ -421,3 +421,46 @@ TEST_F(SockDiagE2E, RandomExpressionsMatchSs)
 }
 
 }  // namespace
+
+namespace {
+
+// A host name with an IPv4 and an IPv6 address becomes a jump chain mixing both families; the
+// kernel must accept it and give the union of the two single-address filters.
+TEST_F(SockDiagE2E, MultiAddressHostChainInTheKernel)
+{
+    ParseOptions po;
+    po.udp = false;
+    po.resolvers.host = [](const std::string& name, int family) {
+        std::vector<HostAddr> out;
+        if (name == "both") {
+            HostAddr a;
+            a.family = family;
+            a.bits = family == AF_INET ? 32 : 128;
+            inet_pton(family, family == AF_INET ? "127.0.0.1" : "::1", a.bytes.data());
+            out.push_back(a);
+        }
+        return out;
+    };
+    for (const char* port : {"8443", "8080", "*"}) {
+        const std::string text = std::string("src both:") + port;
+        SCOPED_TRACE(text);
+        const ParseResult r = parse(std::vector<std::string>{"src", text.substr(4)}, nullptr, po);
+        ASSERT_FALSE(r.error) << r.error->message;
+        const auto bc = compile_bytecode(r.filter);
+        ASSERT_TRUE(bc);
+        std::vector<std::string> ours;
+        ASSERT_EQ(dump(AF_INET, bc, Filter{}, ours), 0);  // kernel filtering only
+        ASSERT_EQ(dump(AF_INET6, bc, Filter{}, ours), 0);
+        std::vector<std::string> theirs;
+        int status = 0;
+        ASSERT_TRUE(run_ss({"src", std::string("127.0.0.1:") + port, "or", "src",
+                            std::string("[::1]:") + port},
+                           theirs, status));
+        std::sort(ours.begin(), ours.end());
+        std::sort(theirs.begin(), theirs.end());
+        EXPECT_FALSE(ours.empty());
+        EXPECT_EQ(ours, theirs);
+    }
+}
+
+}  // namespace
