@@ -654,10 +654,11 @@ Resolvers Resolvers::system()
     r.service = system_service;
     r.host = system_host;
     r.ifindex = [](const std::string& name) -> unsigned {
-        if (name.size() >= IF_NAMESIZE) {
-            return 0;
+        unsigned idx = name.size() < IF_NAMESIZE ? if_nametoindex(name.c_str()) : 0;
+        if (idx == 0 && std::sscanf(name.c_str(), "if%u", &idx) != 1) {
+            idx = 0;  // iproute2 also reads the `ifN` names it prints for unknown indexes
         }
-        return if_nametoindex(name.c_str());
+        return idx;
     };
     r.cgroup = system_cgroup;
     return r;

@@ -18,7 +18,7 @@ VOCAB = ["sport", "dport", "src", "dst", "dev", "fwmark", "cgroup", "autobound",
          "[::1]", "[::1]:8443", "[::1", "::1", "::1/128", "*", "*:80", "*abc", "[]", "any",
          "default", "any/8", "inet:127.0.0.1:8080", "inet6:[::1]", "localhost", "localhost:ssh",
          "nosuchhost.invalid", "1.2.3.4.5", "127.0.0.1/33", "10.0.0.0/255.0.0.0", "0x7f.1",
-         "lo", "nosuchdev", "7", "-1", "0x2a", "0x2/0x2", "zz", "1/", "/", "/nonexistent",
+         "lo", "nosuchdev", "if5", "if0", "ifx", "7", "-1", "0x2a", "0x2/0x2", "zz", "1/", "/", "/nonexistent",
          "foo", "state", "(sport", "sport=:22", "\\(", "a\\ b", "\\", "unix:/x", "link:ip",
          "netlink:rtnl", "vsock:1:2", "sport = :22", "( sport = :22 or dport = :22 )"]
 

@@ -488,3 +488,25 @@ TEST(ParseOptionsTest, EphemeralRangeForAutobound)
 }
 
 }  // namespace
+
+#include <net/if.h>
+
+namespace {
+
+TEST(SystemResolvers, InterfacesAndServices)
+{
+    const Resolvers r = Resolvers::system();
+    EXPECT_EQ(r.ifindex("lo"), if_nametoindex("lo"));
+    EXPECT_EQ(r.ifindex("if7"), 7u);  // the names ss prints for unknown indexes
+    EXPECT_EQ(r.ifindex("if0"), 0u);
+    EXPECT_EQ(r.ifindex("nosuchdev"), 0u);
+    if (auto ssh = r.service("ssh", "tcp")) {
+        EXPECT_EQ(*ssh, 22);
+    }
+    EXPECT_FALSE(r.service("no-such-service-x", "tcp"));
+    std::string err;
+    EXPECT_FALSE(r.cgroup("/nonexistent/cgroup/path", err));
+    EXPECT_EQ(err, "Failed to get cgroup2 ID: No such file or directory\n");
+}
+
+}  // namespace
