@@ -216,7 +216,7 @@ bool netlink_proto(const std::string& s, std::uint32_t& out)
         }
     }
     unsigned long v = 0;
-    if (!to_unsigned(s, 0xffffffffUL, v)) {
+    if (!to_unsigned(s, 0xff, v)) {  // protocol numbers are 0-255
         return false;
     }
     out = static_cast<std::uint32_t>(v);

@@ -20,7 +20,14 @@ VOCAB = ["sport", "dport", "src", "dst", "dev", "fwmark", "cgroup", "autobound",
          "nosuchhost.invalid", "1.2.3.4.5", "127.0.0.1/33", "10.0.0.0/255.0.0.0", "0x7f.1",
          "lo", "nosuchdev", "if5", "if0", "ifx", "7", "-1", "0x2a", "0x2/0x2", "zz", "1/", "/", "/nonexistent",
          "foo", "state", "(sport", "sport=:22", "\\(", "a\\ b", "\\", "unix:/x", "link:ip",
-         "netlink:rtnl", "vsock:1:2", "sport = :22", "( sport = :22 or dport = :22 )"]
+         "netlink:rtnl", "vsock:1:2", "sport = :22", "( sport = :22 or dport = :22 )",
+         "fe80::/10", "::ffff:127.0.0.1/96", "[::1]:", "[::1]:*", "1.2.3.4:", "1.2.3.4:*",
+         "1.2.3.4/24:80", "1.2.3.4:80/24", "10/8", "+1.2.3.4", "1.2.3.4/0x18", "1.2.3.4/024",
+         "1.2.3.4/-1", "1.2.3.4/255.255.0.255", "0/0", "1.2.3.4/", "/24", ":/x", "inet:",
+         "inet6:", "inet:*", "inet6:[::1", "unix:", "link:", "link:*:*", "vsock:", "fwmark",
+         "0x100000000", "4294967295", "-0", "0/0", "1/2/3", "zz/1", "1.2.3.4%lo", "[::1%lo]",
+         ":domain", ":https", "domain", "ip6-localhost", "localhost6", "::", "[::]", "0",
+         ":0", ":+22", ": 22", ":22 ", "a\\b", "\\\\", "#", "0 or"]
 
 
 def run(cmd):

@@ -298,6 +298,9 @@ const ErrorCase kErrors[] = {
     {"dport netlink:rtnl", "Cannot parse dst/src address.\n", 1},
     {"sport = vsock:", "Cannot parse dst/src address.\n", 1},
     {"sport = link::ip", "Cannot parse dst/src address.\n", 1},
+    {"src netlink:256", "Cannot parse dst/src address.\n", 1},  // netlink protocols: 0-255
+    {"src netlink:RTNL", "Cannot parse dst/src address.\n", 1},
+    {"src link:65536", "Cannot parse dst/src address.\n", 1},
     {"cgroup '\\'", "Invalid cgroup2 path\nCannot parse cgroup .\n", 1},
 };
 
