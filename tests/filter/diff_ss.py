@@ -43,6 +43,11 @@ def norm(rc, err):
 
 def main():
     cli = sys.argv[1]
+    try:
+        subprocess.run(["ss", "-V"], stdout=subprocess.DEVNULL, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        print("no ss to compare with")
+        return 77
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 4)
     cases = []
