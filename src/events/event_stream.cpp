@@ -198,8 +198,7 @@ struct FilterSetup {
 
 // Parses the FILTER expression as ss does at start-up: errors print ss's text (and its usage
 // after a syntax error) and give ss's exit code.
-FilterSetup compile_filter(const Options& opts, std::size_t consumed,
-                                const EventSelection& sel)
+FilterSetup compile_filter(const Options& opts, std::size_t consumed, const EventSelection& sel)
 {
     FilterSetup out;
     out.family = sel.family;
