@@ -604,14 +604,18 @@ std::string cgroup2_mount()
     return {};
 }
 
+// The cgroup v2 id of PATH as ss finds it: the file handle of PATH itself (relative to the cwd
+// or absolute); failing that, of MOUNT + "/" + PATH under the cgroup2 mount, whose errno is
+// then the one reported. Any path with an 8-byte handle gives an id (`/` is the root
+// filesystem's, matching no socket).
 std::optional<std::uint64_t> system_cgroup(const std::string& path, std::string& error)
 {
-    auto try_at = [&](int dirfd, std::uint64_t& id) -> int {
+    auto handle_of = [](const std::string& p, std::uint64_t& id) -> int {
         std::array<unsigned char, sizeof(file_handle) + sizeof(std::uint64_t)> raw{};
         auto* fh = reinterpret_cast<file_handle*>(raw.data());
         fh->handle_bytes = sizeof(std::uint64_t);
         int mnt_id = 0;
-        if (name_to_handle_at(dirfd, path.c_str(), fh, &mnt_id, 0) < 0) {
+        if (name_to_handle_at(AT_FDCWD, p.c_str(), fh, &mnt_id, 0) < 0) {
             return errno;
         }
         if (fh->handle_bytes != sizeof(std::uint64_t)) {
@@ -621,18 +625,10 @@ std::optional<std::uint64_t> system_cgroup(const std::string& path, std::string&
         return 0;
     };
     std::uint64_t id = 0;
-    int rc = path.empty() ? ENOENT : try_at(AT_FDCWD, id);
+    int rc = handle_of(path, id);
     if (rc > 0) {
-        const std::string mnt = cgroup2_mount();
-        if (!mnt.empty()) {
-            const int fd = ::open(mnt.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fd >= 0) {
-                const int rc2 = path.empty() ? ENOENT : try_at(fd, id);
-                ::close(fd);
-                if (rc2 <= 0) {
-                    rc = rc2;
-                }
-            }
+        if (const std::string mnt = cgroup2_mount(); !mnt.empty()) {
+            rc = handle_of(mnt + "/" + path, id);
         }
     }
     if (rc == -1) {

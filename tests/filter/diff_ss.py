@@ -27,7 +27,8 @@ VOCAB = ["sport", "dport", "src", "dst", "dev", "fwmark", "cgroup", "autobound",
          "inet6:", "inet:*", "inet6:[::1", "unix:", "link:", "link:*:*", "vsock:", "fwmark",
          "0x100000000", "4294967295", "-0", "0/0", "1/2/3", "zz/1", "1.2.3.4%lo", "[::1%lo]",
          ":domain", ":https", "domain", "ip6-localhost", "localhost6", "::", "[::]", "0",
-         ":0", ":+22", ": 22", ":22 ", "a\\b", "\\\\", "#", "0 or"]
+         ":0", ":+22", ": 22", ":22 ", "a\\b", "\\\\", "#", "0 or",
+         "/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys", "/tmp", "cgroup"]
 
 
 def run(cmd):
