@@ -118,9 +118,8 @@ static __always_inline __u8 close_reason(const struct sock *sk, bool btf)
 	}
 }
 
-/* Filter entry for the in-kernel filter program, from the record and a few more fields. */
-static __always_inline bool filter_accepts(const struct sock *sk, const struct sstrace_event *e,
-					   bool btf)
+/* The in-kernel filter program's view of a record (userspace re-checks the same fields). */
+static __always_inline bool filter_accepts(const struct sstrace_event *e)
 {
 	struct bc_entry be = {};
 
@@ -132,14 +131,9 @@ static __always_inline bool filter_accepts(const struct sock *sk, const struct s
 	be.dport = e->dport;
 	be.family = e->family;
 	be.ifindex = e->ifindex;
-	if (btf) {
-		be.userlocks = BPF_CORE_READ_BITFIELD(sk, sk_userlocks);
-		be.cgroup_id = sk->sk_cgrp_data.cgroup->kn->id;
-	} else {
-		be.userlocks = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
-		be.cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
-	}
-	be.mark = KREAD(btf, sk, sk_mark);
+	be.userlocks = e->userlocks;
+	be.cgroup_id = e->cgroup_id;
+	be.mark = e->mark;
 	return bc_accepts(&be);
 }
 
@@ -205,8 +199,16 @@ static __always_inline void emit(struct sock *sk, __u16 type, __u16 family, int 
 	e->uid = KREAD(btf, sk, sk_uid.val);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->ino = sk_inode(sk);
+	e->mark = KREAD(btf, sk, sk_mark);
+	if (btf) {
+		e->userlocks = BPF_CORE_READ_BITFIELD(sk, sk_userlocks);
+		e->cgroup_id = sk->sk_cgrp_data.cgroup->kn->id;
+	} else {
+		e->userlocks = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
+		e->cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+	}
 
-	if (!filter_accepts(sk, e, btf)) {
+	if (!filter_accepts(e)) {
 		count(SSTRACE_CNT_FILTERED);
 		return;
 	}

@@ -4,6 +4,7 @@
 #include "sstrace/bpf_session.hpp"
 #include "sstrace/error.hpp"
 #include "sstrace/event_row.hpp"
+#include "sstrace/filter.hpp"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -125,7 +126,6 @@ void reject_unimplemented(const Options& o)
         {o.bpf, "-b"},           {o.context, "-Z"},
         {o.contexts, "-z"},      {o.inet_sockopt, "--inet-sockopt"},
         {o.kill, "-K"},          {!o.diag_file.empty(), "-D"},
-        {!o.filter_file.empty(), "-F"},
     };
     for (const auto& f : flags) {
         if (f.set) {
@@ -190,6 +190,57 @@ void epoll_add(int ep, int fd)
     }
 }
 
+struct FilterSetup {
+    filter::Filter filter;
+    std::uint16_t family = 0;
+    std::optional<int> exit_code;  // set: stop with it (the message is printed)
+};
+
+// Parses the FILTER expression as ss does at start-up: errors print ss's text (and its usage
+// after a syntax error) and give ss's exit code.
+FilterSetup compile_filter(const Options& opts, std::size_t consumed, const EventSelection& sel)
+{
+    FilterSetup out;
+    out.family = sel.family;
+    filter::ParseOptions po;
+    po.preferred_family = sel.family;
+    po.tcp = true;
+    po.udp = !sel.single_table;  // ss looks service names up for every selected table
+    std::optional<filter::FilterError> err;
+    std::FILE* file = nullptr;
+    if (!opts.filter_file.empty()) {
+        file = filter::open_filter_file(opts.filter_file, err);
+    }
+    filter::ParseResult res;
+    if (!err) {
+        const std::span<const std::string> rest(opts.filter_words.data() + consumed,
+                                                opts.filter_words.size() - consumed);
+        res = filter::parse(rest, file, po);
+        err = res.error;
+    }
+    if (file != nullptr && file != stdin) {
+        std::fclose(file);
+    }
+    if (err) {
+        std::fputs(err->message.c_str(), stderr);
+        if (err->usage) {
+            std::fputs(help_text().c_str(), stderr);
+        }
+        out.exit_code = err->exit_code;
+        return out;
+    }
+    if (res.family_reset) {
+        if (*res.family_reset != AF_INET && *res.family_reset != AF_INET6) {
+            throw Error("-E", "the filter selects a non-inet family; events exist for TCP only",
+                        kExitNotImplemented);
+        }
+        out.family = static_cast<std::uint16_t>(*res.family_reset);
+    }
+    spdlog::debug("filter: {}", res.filter.to_string());
+    out.filter = std::move(res.filter);
+    return out;
+}
+
 }  // namespace
 
 int run_event_stream(const Options& opts)
@@ -202,9 +253,16 @@ int run_event_stream(const Options& opts)
         std::fprintf(stderr, "%s\n", err->message.c_str());
         return err->exit_code;
     }
-    if (words.consumed < opts.filter_words.size()) {
-        throw Error("filter", "filter expressions are not implemented yet (only state words)",
-                    kExitNotImplemented);
+    // The expression (argv after the state words, then -F), checked per event in userspace.
+    filter::Filter expr;
+    std::uint16_t family = sel.family;
+    if (words.consumed < opts.filter_words.size() || !opts.filter_file.empty()) {
+        FilterSetup compiled = compile_filter(opts, words.consumed, sel);
+        if (compiled.exit_code) {
+            return *compiled.exit_code;
+        }
+        expr = std::move(compiled.filter);
+        family = compiled.family;
     }
 
     BpfConfig cfg;
@@ -218,7 +276,18 @@ int run_event_stream(const Options& opts)
     } else {
         cfg.destroy = true;
     }
-    cfg.family = sel.family;
+    cfg.family = family;
+    // The same bytecode a dump would send with INET_DIAG_REQ_BYTECODE runs in the BPF programs,
+    // so events the expression rejects never cross the ring buffer. Rows are still checked in
+    // userspace (as ss re-checks dump rows): the bytecode does not express everything.
+    if (!expr.empty()) {
+        if (auto bc = filter::compile_bytecode(expr); bc && bc->size() <= SSTRACE_FILTER_MAX) {
+            cfg.filter = std::move(*bc);
+            spdlog::info("filter runs in the kernel ({} bytes of bytecode)", cfg.filter.size());
+        } else {
+            spdlog::info("filter runs in userspace only (it cannot be compiled to bytecode)");
+        }
+    }
     cfg.netns_ino = opts.all_netns ? 0 : current_netns_inode();
     cfg.ring_bytes = std::size_t{opts.ring_mb} << 20;
     cfg.variant = opts.bpf_variant == "tp_btf"       ? BpfVariant::Btf
@@ -252,7 +321,7 @@ int run_event_stream(const Options& opts)
     layout.transitions = opts.transitions;
     layout.state = opts.transitions || !state_mode || state_count(cfg.state_mask) > 1;
     layout.states = state_mode ? cfg.state_mask : state_bit(kStateClose);
-    layout.ipv6 = sel.family != AF_INET;
+    layout.ipv6 = family != AF_INET;
     layout.resolve = opts.resolve;
     layout.extended = opts.extended;
     ServiceNames services(opts.numeric);
@@ -272,6 +341,9 @@ int run_event_stream(const Options& opts)
         auto ev = decode_event(data, size);
         if (!ev) {
             ++bad_records;
+            return;
+        }
+        if (!expr.empty() && !expr.matches(filter::make_event_view(*ev))) {
             return;
         }
         if (!header_done) {
@@ -383,6 +455,9 @@ int run_event_stream(const Options& opts)
     }
     const BpfCounters c = session.counters();
     report_loss();
+    if (!cfg.filter.empty()) {
+        spdlog::info("{} events rejected by the filter in the kernel", c.filtered);
+    }
     if (bad_records != 0) {
         spdlog::warn("{} malformed ring-buffer records ignored", bad_records);
     }

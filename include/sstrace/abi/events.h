@@ -19,7 +19,7 @@
 
 /* Bumped whenever a record layout or a configuration meaning changes. Also placed in the BPF
  * object's .rodata (cfg_abi_version) so userspace can refuse a mismatched object. */
-#define SSTRACE_ABI_VERSION 3
+#define SSTRACE_ABI_VERSION 4
 
 /* Record types (values of sstrace_hdr.type). */
 #define SSTRACE_REC_STATE 1   /* a TCP socket entered a state (sstrace -E state ...) */
@@ -90,11 +90,14 @@ struct sstrace_event {
 	__u32 ifindex;    /* bound device (sk_bound_dev_if), 0 if none */
 	__u32 pid;        /* tgid of the task running when the event fired (context only) */
 	__u32 uid;        /* socket owner uid (sk_uid) */
-	__u32 _pad0;
+	__u32 mark;       /* SO_MARK (sk_mark) */
 	char comm[16];    /* comm of that task */
 	__u64 ino;        /* inode of the socket's file; 0 once orphaned (as ss -E shows) */
+	__u64 cgroup_id;  /* cgroup v2 id of the socket (what `cgroup PATH` filters compare) */
+	__u8 userlocks;   /* sk_userlocks: SOCK_BINDPORT_LOCK (8) set = port bound explicitly */
+	__u8 _pad1[7];
 };
-SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) == 120, "sstrace_event layout");
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) == 136, "sstrace_event layout");
 SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) % 8 == 0, "sstrace_event alignment");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, cookie) == 16, "cookie offset");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, saddr) == 24, "saddr offset");
