@@ -146,7 +146,8 @@ ParseResult parse_command_line(int argc, const char* const* argv)
     app.add_flag("-K,--kill", o.kill);
     app.add_option("-N,--net", o.netns);
     app.add_option("-D,--diag", o.diag_file);
-    app.add_option("-F,--filter", o.filter_file);
+    std::vector<std::string> filter_files;
+    app.add_option("-F,--filter", filter_files)->take_all()->allow_extra_args(false);
 
     // Order-sensitive selection options: recorded in parse order below.
     std::vector<std::pair<CLI::Option*, std::string>> selectors;
@@ -193,6 +194,15 @@ ParseResult parse_command_line(int argc, const char* const* argv)
         res.message = fmt::format("sstrace: {}\nTry 'sstrace --help' for more information.",
                                   e.what());
         return res;
+    }
+
+    if (filter_files.size() > 1) {
+        res.exit_code = kExitUsage;
+        res.message = "More than one filter file";  // ss's words
+        return res;
+    }
+    if (!filter_files.empty()) {
+        o.filter_file = filter_files.front();
     }
 
     // Rebuild the order in which selection options appeared.

@@ -93,3 +93,11 @@ TEST(Options, HelpAndVersion)
     EXPECT_NE(help_text().find("Exit status:"), std::string::npos);
     EXPECT_NE(version_text().find("iproute2-6.1.0"), std::string::npos);
 }
+
+TEST(Options, OneFilterFileOnly)
+{
+    auto r = parse({"-F", "a", "-F", "b"});
+    EXPECT_EQ(r.exit_code, 255);
+    EXPECT_EQ(r.message, "More than one filter file");
+    EXPECT_EQ(parse({"-F", "-"}).options.filter_file, "-");
+}
