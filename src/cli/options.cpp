@@ -96,19 +96,21 @@ sstrace options (event streams, -E):
    -v, --verbose       more diagnostics on stderr (repeat: -vv debug, -vvv libbpf debug)
 
 Event streams: `sstrace -E` prints one row per destroyed TCP socket, like ss -E.
-`sstrace -E state STATE ...` prints one row per TCP socket entering one of those states.
+`sstrace -E state STATE ... [EXPRESSION]` prints one row per TCP socket entering one of
+those states. The EXPRESSION (and -F FILE) is ss's filter language; it runs in the kernel
+when it compiles to inet_diag bytecode (not with dev), and every row is checked again.
 A TIME-WAIT row means the kernel handed the connection to a timewait socket (what the
 TcpExtTW counter counts); no row is printed when tcp_max_tw_buckets left it none. Lost events
 are counted in the kernel and reported on stderr; sstrace keeps running.
 
 Exit status:
    0    success
-   1    runtime failure (netlink, BPF attach, output), or a filter error as ss reports it
+   1    runtime failure (netlink, BPF attach, output), or a filter operand error (as ss)
    2    an ss option or mode that sstrace does not implement yet
    3    insufficient privileges (needs root, or CAP_BPF + CAP_PERFMON)
    4    the kernel lacks a required feature (BTF, tracepoints)
    5    the BPF programs failed to load (run with -v for the verifier's reason)
-   255  bad options or arguments (as ss)
+   255  bad options or arguments, or a filter syntax error (as ss)
 )";
 }
 
