@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app.hpp"
 
+#include "sstrace/dump.hpp"
 #include "sstrace/error.hpp"
 #include "sstrace/log.hpp"
 
@@ -67,9 +68,7 @@ int run_main(int argc, const char* const* argv)
         if (opts.events) {
             return run_event_stream(opts);
         }
-        std::fprintf(stderr,
-                     "sstrace: socket listings (ss without -E) are not implemented yet\n");
-        return kExitNotImplemented;
+        return run_dump(opts);
     } catch (const Error& e) {
         std::fprintf(stderr, "sstrace: %s\n", e.what());
         if (!e.hint().empty()) {

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Socket listings: `sstrace` without -E behaves as iproute2 6.1's `ss`.
+#pragma once
+
+#include "sstrace/inet_format.hpp"
+#include "sstrace/options.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+namespace sstrace {
+
+// What a filter expression can look at, for every row before it is printed.
+struct SockRow {
+    int family = 0;          // AF_INET, AF_INET6, AF_UNIX, AF_PACKET, AF_NETLINK
+    int protocol = 0;        // IPPROTO_* for inet, socket type for unix/packet, nl protocol
+    int state = 0;
+    InetAddr local;          // inet only
+    InetAddr peer;           // inet only
+    unsigned local_port = 0; // inet port; packet: ifindex; netlink: portid
+    unsigned peer_port = 0;
+    unsigned ifindex = 0;
+    std::uint32_t mark = 0;
+    std::uint64_t cgroup_id = 0;
+    std::uint64_t inode = 0;
+    std::string_view unix_path;  // unix: name as printed (`@` for abstract), empty if unbound
+};
+
+// A per-row predicate (the filter expression); rows for which it returns false are skipped.
+using RowPredicate = std::function<bool(const SockRow&)>;
+
+// Runs a listing; returns the exit code. `predicate` may be empty.
+int run_dump(const Options& opts, const RowPredicate& predicate = {});
+
+}  // namespace sstrace

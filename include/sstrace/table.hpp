@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// ss's buffered table: every field is buffered, column widths are measured over a block of
+// rows (header included), then the block is rendered (compact when stdout is not a tty, spread
+// over the screen width on a tty), as iproute2 6.1 does.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sstrace {
+
+// The ten columns of ss 6.1. Index 8 carries the header `Process` but receives everything after
+// the peer port (users, timers, -e, -i ...); index 9 is header-less and always empty.
+enum Column : int {
+    kColNetid = 0,
+    kColState,
+    kColRecvQ,
+    kColSendQ,
+    kColLocalAddr,
+    kColLocalPort,
+    kColPeerAddr,
+    kColPeerPort,
+    kColExt,
+    kColTail,
+    kColCount,
+};
+
+struct ColumnWidths {
+    std::array<int, kColCount> width{};
+};
+
+// Column widths as ss computes them. `max_len` is the longest token per column (0 for
+// disabled ones), `screen_width` < 0 means compact (not a tty).
+ColumnWidths compute_widths(const std::array<std::size_t, kColCount>& max_len,
+                            const std::array<bool, kColCount>& disabled, int screen_width);
+
+// The width of stdout when it is a terminal, -1 otherwise (6.1 ignores $COLUMNS).
+int stdout_screen_width();
+
+class Table {
+public:
+    // `flush_bytes`: render once this many bytes of tokens are buffered (ss: ~5 MiB).
+    Table(std::FILE* out, int screen_width, std::size_t flush_bytes = 5u << 20);
+
+    void set_disabled(Column c, bool disabled) { disabled_[c] = disabled; }
+    bool disabled(Column c) const { return disabled_[c]; }
+
+    // Buffers the header row.
+    void add_header();
+
+    // One row: the text of every column (disabled columns are ignored).
+    void add_row(const std::array<std::string, kColCount>& fields);
+    void add_row(const std::array<std::string_view, kColCount>& fields);
+
+    // Renders what is buffered.
+    void flush();
+
+    std::size_t rows_rendered() const { return rows_rendered_; }
+
+private:
+    void push(Column c, std::string_view text);
+    void end_row();
+
+    std::FILE* out_;
+    int screen_width_;
+    std::size_t flush_bytes_;
+    std::array<bool, kColCount> disabled_{};
+    std::array<std::size_t, kColCount> max_len_{};
+    std::string data_;
+    std::vector<std::uint32_t> lengths_;  // one per token, enabled columns of each row in order
+    std::size_t rows_rendered_ = 0;
+    std::string out_buf_;
+};
+
+}  // namespace sstrace

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/table.hpp"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace sstrace {
+
+namespace {
+
+struct ColumnSpec {
+    std::string_view header;
+    bool align_right;
+    std::string_view ldelim;
+};
+
+constexpr std::array<ColumnSpec, kColCount> kColumns{{
+    {"Netid", false, ""},
+    {"State", false, " "},
+    {"Recv-Q", false, " "},
+    {"Send-Q", false, " "},
+    {"Local Address:", true, " "},
+    {"Port", false, ""},
+    {"Peer Address:", true, " "},
+    {"Port", false, ""},
+    {"Process", false, ""},
+    {"", false, ""},
+}};
+
+}  // namespace
+
+ColumnWidths compute_widths(const std::array<std::size_t, kColCount>& max_len,
+                            const std::array<bool, kColCount>& disabled, int screen_width)
+{
+    ColumnWidths w;
+    const bool compact = screen_width < 0;
+    const int screen = compact ? INT_MAX : screen_width;
+    bool first = true;
+    for (int c = 0; c < kColCount; ++c) {
+        if (disabled[static_cast<std::size_t>(c)]) {
+            continue;
+        }
+        const auto ml = static_cast<int>(max_len[static_cast<std::size_t>(c)]);
+        int width = ml;
+        if (!first && ml != 0) {
+            width = ml + static_cast<int>(kColumns[static_cast<std::size_t>(c)].ldelim.size());
+        }
+        width = std::min(width, screen);
+        w.width[static_cast<std::size_t>(c)] = width;
+        if (width != 0) {
+            first = false;
+        }
+    }
+    if (compact) {
+        return w;
+    }
+    // Spread the free space of each screen line over the columns of that line; the remainder
+    // goes one character per column from the rightmost column of the line leftwards.
+    auto spread = [&](int from, int to, int pad, int cols) {
+        if (cols <= 0 || pad <= 0) {
+            return;
+        }
+        const int spacing = pad / cols;
+        int rem = pad % cols;
+        for (int t = to; t >= from; --t) {
+            if (disabled[static_cast<std::size_t>(t)]) {
+                continue;
+            }
+            w.width[static_cast<std::size_t>(t)] += spacing;
+            if (rem > 0) {
+                ++w.width[static_cast<std::size_t>(t)];
+                --rem;
+            }
+        }
+    };
+    int len = 0;
+    int linecols = 0;
+    int line_start = 0;
+    for (int c = 0; c < kColCount; ++c) {
+        if (disabled[static_cast<std::size_t>(c)]) {
+            continue;
+        }
+        const int cw = w.width[static_cast<std::size_t>(c)];
+        if (len + cw > screen) {
+            spread(line_start, c - 1, screen - len, linecols);
+            line_start = c;
+            len = 0;
+            linecols = 0;
+        }
+        len += cw;
+        ++linecols;
+    }
+    spread(line_start, kColCount - 1, screen - len, linecols);
+    return w;
+}
+
+int stdout_screen_width()
+{
+    if (::isatty(STDOUT_FILENO) == 0) {
+        return -1;
+    }
+    winsize ws{};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0) {
+        return -1;
+    }
+    return ws.ws_col;
+}
+
+Table::Table(std::FILE* out, int screen_width, std::size_t flush_bytes)
+    : out_(out), screen_width_(screen_width), flush_bytes_(flush_bytes)
+{
+}
+
+void Table::push(Column c, std::string_view text)
+{
+    if (disabled_[c]) {
+        return;
+    }
+    data_.append(text);
+    lengths_.push_back(static_cast<std::uint32_t>(text.size()));
+    max_len_[c] = std::max(max_len_[c], text.size());
+}
+
+void Table::end_row()
+{
+    if (data_.size() >= flush_bytes_) {
+        flush();
+    }
+}
+
+void Table::add_header()
+{
+    for (int c = 0; c < kColCount; ++c) {
+        push(static_cast<Column>(c), kColumns[static_cast<std::size_t>(c)].header);
+    }
+    end_row();
+}
+
+void Table::add_row(const std::array<std::string, kColCount>& fields)
+{
+    for (int c = 0; c < kColCount; ++c) {
+        push(static_cast<Column>(c), fields[static_cast<std::size_t>(c)]);
+    }
+    end_row();
+}
+
+void Table::add_row(const std::array<std::string_view, kColCount>& fields)
+{
+    for (int c = 0; c < kColCount; ++c) {
+        push(static_cast<Column>(c), fields[static_cast<std::size_t>(c)]);
+    }
+    end_row();
+}
+
+void Table::flush()
+{
+    if (lengths_.empty()) {
+        return;
+    }
+    const ColumnWidths w = compute_widths(max_len_, disabled_, screen_width_);
+    std::vector<int> enabled;
+    for (int c = 0; c < kColCount; ++c) {
+        if (!disabled_[static_cast<std::size_t>(c)]) {
+            enabled.push_back(c);
+        }
+    }
+    out_buf_.clear();
+    std::size_t pos = 0;
+    std::size_t col_i = 0;
+    auto pad = [&](int n) {
+        if (n > 0) {
+            out_buf_.append(static_cast<std::size_t>(n), ' ');
+        }
+    };
+    for (const std::uint32_t len : lengths_) {
+        const int c = enabled[col_i];
+        const ColumnSpec& spec = kColumns[static_cast<std::size_t>(c)];
+        const int width = w.width[static_cast<std::size_t>(c)];
+        int printed = 0;
+        if (col_i != 0) {
+            out_buf_.append(spec.ldelim);
+            printed = static_cast<int>(spec.ldelim.size());
+        }
+        if (spec.align_right) {
+            const int left = width - static_cast<int>(len) - printed;
+            pad(left);
+            printed += std::max(left, 0);
+        }
+        out_buf_.append(data_, pos, len);
+        printed += static_cast<int>(len);
+        if (!spec.align_right) {
+            pad(width - printed);
+        }
+        pos += len;
+        if (++col_i == enabled.size()) {
+            col_i = 0;
+            out_buf_.push_back('\n');
+            ++rows_rendered_;
+        }
+        if (out_buf_.size() >= (1u << 16)) {
+            std::fwrite(out_buf_.data(), 1, out_buf_.size(), out_);
+            out_buf_.clear();
+        }
+    }
+    std::fwrite(out_buf_.data(), 1, out_buf_.size(), out_);
+    out_buf_.clear();
+    data_.clear();
+    lengths_.clear();
+    max_len_.fill(0);
+}
+
+}  // namespace sstrace
