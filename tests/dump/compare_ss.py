@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Golden comparison: `ss ARGS` (iproute2 6.1, the oracle) against `sstrace ARGS`.
+
+Builds a private network namespace with a socket zoo (zoo.py), runs both programs inside it on
+the same sockets and compares stdout, stderr and the exit status byte for byte. Fields that
+change between two reads (timer countdowns, rtt samples and other tcp_info clocks, ss's own
+netlink socket) are masked, and only for the commands that show them.
+
+Usage: compare_ss.py PATH/TO/sstrace [-v] [-k FILTER]
+Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN). Without root it fails when CI=true, else skips (77).
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+# (args, mask) — mask: None (byte exact) or "volatile" (timers/tcp_info clocks masked, the
+# whitespace of the affected lines normalised) or "self" (ss's own netlink socket masked).
+CASES = [
+    ("-tan", None), ("-tanp", None), ("-tan -e", None), ("-tanie", "volatile"),
+    ("-tanmo", "volatile"), ("-tanm", None), ("-s", None), ("-x -a", None), ("-uan", None),
+    ("-ltn -O", None), ("-H -tan", None), ("-tan state time-wait", None), ("", None),
+    ("-t", None), ("-tr", None), ("-ta", None), ("-ua", None), ("-tln", None),
+    ("-A tcp,udp -an", None), ("-a -A all,!tcp,!unix", "self"), ("-4tln", None),
+    ("-6tln", None), ("-tn exclude established", None), ("-tn state connected", None),
+    ("-tn state synchronized", None), ("-tn state bucket", None), ("-tn state big", None),
+    ("-tn state listening state close-wait", None), ("-tn state closed", None),
+    ("-tn state syn-rcv", None), ("-tln state all", None), ("-tn --tos", None),
+    ("-tln --cgroup", None), ("-tln --inet-sockopt", None), ("-tln --inet-sockopt -O", None),
+    ("-tn -T", None), ("-xae", None), ("-xm", None), ("-xp", None), ("-xa -m -e", None),
+    ("-uae", None), ("-uampi", None), ("-wae", None), ("-wa", None), ("-wan", None),
+    ("-0ae", None), ("-0am", None), ("-0ab", None), ("-0a", None), ("-0aeO", None),
+    ("-f netlink -e", "self"), ("-f netlink -m", "self"), ("-f netlink -n", "self"),
+    ("-f netlink", "self"), ("-4 -x", None), ("-x state established state listening -4", None),
+    ("-f bogus", None), ("-A bogus", None), ("-A all,!all", None), ("-u -D -", None),
+    ("-Z", None), ("-tan state bogus", None), ("-tan state", None), ("-tlne", None),
+    ("-tlneO", None), ("-tlnp", None), ("-tlnT", None), ("-ua -n -e", None),
+    ("-an -f inet6", None), ("-a -f link", None), ("-A raw -a", None), ("-A packet", None),
+    ("-A p_raw", None), ("-A u_str -a", None), ("-A unix_dgram -a", None), ("-lx", None),
+    ("-lu", None), ("-lw", None), ("-tlnr", None), ("-tnlo", None), ("-ton", "volatile"),
+    ("-tnoe", "volatile"), ("-tni", "volatile"), ("-tnio", "volatile"), ("-uni", None),
+    ("-unm", None), ("-a", "self"), ("-an", "self"), ("-ln", "self"), ("-s -tl", None),
+    ("-A inet -a", None), ("-A tcp -a -6", None), ("-ta -4", None), ("-tanO -m", None),
+    ("-f help", None), ("-tan state TIME-WAIT", None), ("-xa state listening", None),
+    ("-tanK state syn-sent", None),
+]
+
+VOLATILE_PATTERNS = [
+    (re.compile(r"timer:\(([a-z]+),[^,)]*,\d+\)"), r"timer:(\1,T,N)"),
+    (re.compile(r"\b(rtt|rcv_rtt|minrtt|ato|rto):[\d./]+"), r"\1:X"),
+    (re.compile(r"\b(lastsnd|lastrcv|lastack|busy|delivered|segs_out|segs_in|data_segs_out|"
+                r"data_segs_in|bytes_sent|bytes_acked|bytes_received|bytes_retrans|rcv_space|"
+                r"rcv_ssthresh|unacked|retrans|lost|snd_wnd|cwnd|ssthresh|backoff|app_limited)"
+                r"(:[\d/]+(ms)?)?"), r"\1:X"),
+    (re.compile(r"\b(send|pacing_rate|delivery_rate) [\d.]+[kMGT]?bps(/[\d.]+[kMGT]?bps)?"), r"\1 R"),
+    (re.compile(r"bbr:\([^)]*\)"), "bbr:(X)"),
+]
+
+
+def mask_volatile(text):
+    out = []
+    for line in text.split("\n"):
+        new = line
+        for pat, rep in VOLATILE_PATTERNS:
+            new = pat.sub(rep, new)
+        if new != line or "\t" in line:
+            new = re.sub(r"[ ]+", " ", new).rstrip()
+        out.append(new)
+    return "\n".join(out)
+
+
+def mask_self(text):
+    out = []
+    for line in text.split("\n"):
+        if re.search(r"tcpdiag:(ss/\d+|\d+)\s", line + " ") or re.search(r"\b4:\d+\s", line):
+            line = re.sub(r"ss/\d+", "ss/PID", line)
+            line = re.sub(r"^(nl\s+UNCONN\s+|)\d+", r"\1Q", line)
+            line = re.sub(r"\b4:\d+", "4:PID", line)
+        out.append(re.sub(r"[ ]+", " ", line).rstrip())
+    return "\n".join(out)
+
+
+def sh(cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, **kw)
+
+
+def setup_netns(ns):
+    sh(["ip", "netns", "add", ns])
+    ip = ["ip", "-n", ns]
+    sh(ip + ["link", "set", "lo", "up"])
+    sh(ip + ["link", "add", "v0", "type", "veth", "peer", "name", "v1"])
+    sh(ip + ["link", "set", "v0", "up"])
+    sh(ip + ["link", "set", "v1", "up"])
+    sh(ip + ["addr", "add", "10.99.0.1/24", "dev", "v0"])
+    sh(ip + ["addr", "add", "fe80::1/64", "dev", "v0", "nodad"])
+    sh(ip + ["neigh", "replace", "10.99.0.2", "lladdr", "02:00:00:00:00:02", "dev", "v0",
+             "nud", "permanent"])
+    sh(ip + ["neigh", "replace", "fe80::2", "lladdr", "02:00:00:00:00:02", "dev", "v0",
+             "nud", "permanent"])
+
+
+def main():
+    args = sys.argv[1:]
+    verbose = "-v" in args
+    only = None
+    if "-k" in args:
+        only = args[args.index("-k") + 1]
+    sstrace = os.path.abspath(args[0])
+    if os.geteuid() != 0:
+        print("compare_ss: needs root")
+        return 1 if os.environ.get("CI") == "true" else 77
+    ss = shutil.which("ss") or "/usr/bin/ss"
+    ns = f"sstrace-dump-{os.getpid()}"
+    work = tempfile.mkdtemp(prefix="sstrace-dump-")
+    os.chmod(work, 0o755)
+    # Run sstrace under the name "ss", so that its own netlink socket and -p rows carry the
+    # same command name as the oracle's.
+    fake_ss = os.path.join(work, "bin", "ss")
+    os.makedirs(os.path.dirname(fake_ss))
+    shutil.copy(sstrace, fake_ss)
+    zoo = None
+    passed, failed = [], []
+    try:
+        setup_netns(ns)
+        enter = ["nsenter", f"--net=/run/netns/{ns}"]
+        zoo = subprocess.Popen(enter + [sys.executable, os.path.join(os.path.dirname(
+            os.path.abspath(__file__)), "zoo.py"), work], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True)
+        line = zoo.stdout.readline()
+        if line.strip() != "READY":
+            print("compare_ss: the socket zoo did not start")
+            return 1
+        env = dict(os.environ)
+        env.pop("COLUMNS", None)
+        for argstr, mask in CASES:
+            if only is not None and only != argstr:
+                continue
+            argv = argstr.split()
+            if "K" in argstr and "-tanK" in argstr:
+                # -K destroys sockets: compare on fresh SYN-SENT sockets only once, the oracle
+                # kills them; sstrace then must print just the header.
+                pass
+            ref = sh(enter + [ss] + argv, check=False, capture_output=True, env=env)
+            got = sh(enter + [fake_ss] + argv, check=False, capture_output=True, env=env)
+            r_out, g_out = ref.stdout.decode(errors="replace"), got.stdout.decode(errors="replace")
+            r_err, g_err = ref.stderr.decode(errors="replace"), got.stderr.decode(errors="replace")
+            r_err = r_err.replace(ss, "ss")
+            g_err = g_err.replace(fake_ss, "ss")
+            if argstr == "-tanK state syn-sent":
+                # The oracle killed the SYN-SENT sockets first: sstrace sees none.
+                r_out = r_out.split("\n")[0] + "\n"
+            if mask == "volatile":
+                r_out, g_out = mask_volatile(r_out), mask_volatile(g_out)
+            elif mask == "self":
+                r_out, g_out = mask_self(r_out), mask_self(g_out)
+            ok = (r_out == g_out and r_err == g_err and ref.returncode == got.returncode)
+            (passed if ok else failed).append(argstr)
+            if not ok and verbose:
+                print(f"--- FAIL: ss {argstr} (exit {ref.returncode} vs {got.returncode})")
+                import difflib
+                for d in difflib.unified_diff((r_out + "\n[stderr]\n" + r_err).split("\n"),
+                                              (g_out + "\n[stderr]\n" + g_err).split("\n"),
+                                              "ss", "sstrace", lineterm="", n=1):
+                    print(repr(d) if verbose else d)
+    finally:
+        if zoo is not None:
+            zoo.kill()
+            zoo.wait()
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"compare_ss: {len(passed)} of {len(passed) + len(failed)} option combinations "
+          f"byte-identical to ss")
+    for f in failed:
+        print(f"  FAIL: ss {f}")
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
