@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,7 +65,9 @@ public:
 
 private:
     void push(Column c, std::string_view text);
-    void end_row();
+    void begin_row();
+    template <typename Fields>
+    void add_fields(const Fields& fields);
 
     std::FILE* out_;
     int screen_width_;
@@ -73,6 +76,7 @@ private:
     std::array<std::size_t, kColCount> max_len_{};
     std::string data_;
     std::vector<std::uint32_t> lengths_;  // one per token, enabled columns of each row in order
+    std::optional<std::size_t> pending_ext_;
     std::size_t rows_rendered_ = 0;
     std::string out_buf_;
 };

@@ -38,9 +38,6 @@
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
 #endif
-#ifndef INET_DIAG_REQ_PROTOCOL
-#define INET_DIAG_REQ_PROTOCOL 2
-#endif
 #ifndef SOCK_DESTROY
 #define SOCK_DESTROY 21
 #endif
@@ -246,7 +243,7 @@ private:
         req->r.idiag_ext = ext;
         if (ext_proto) {
             auto* rta = reinterpret_cast<rtattr*>(buf.data() + sizeof(Req));
-            rta->rta_type = INET_DIAG_REQ_PROTOCOL;
+            rta->rta_type = 3;  // INET_DIAG_REQ_PROTOCOL
             rta->rta_len = static_cast<unsigned short>(RTA_LENGTH(sizeof(std::uint32_t)));
             const auto p = static_cast<std::uint32_t>(protocol);
             std::memcpy(RTA_DATA(rta), &p, sizeof(p));
@@ -343,7 +340,7 @@ private:
             const int rc = diag_.dump(req.data(), req.size(), [&](const nlmsghdr* h) {
                 return inet_message(h, protocol);
             });
-            if (rc == -ENOENT && family == AF_INET && protocol == IPPROTO_DCCP) {
+            if (rc == -ENOENT && protocol == IPPROTO_DCCP) {
                 // ss 6.1 retries with the legacy DCCPDIAG_GETSOCK, which this kernel rejects.
                 std::fputs("RTNETLINK answers: Invalid argument\n", stderr);
                 return;
@@ -1098,7 +1095,7 @@ void print_summary()
     std::printf("\n");
     std::printf("Transport Total     IP        IPv6\n");
     auto row = [](const char* name, long long v4, long long v6) {
-        std::printf("%s\t  %-9lld %-9lld %-9lld \n", name, v4 + v6, v4, v6);
+        std::printf("%s\t  %-9lld %-9lld %-9lld\n", name, v4 + v6, v4, v6);
     };
     const long long raw4 = s4["RAW.inuse"];
     const long long raw6 = s6["RAW6.inuse"];

@@ -71,7 +71,12 @@ int DiagSocket::dump(const void* req, std::size_t len,
         for (auto* h = reinterpret_cast<const nlmsghdr*>(buf_.data()); NLMSG_OK(h, remaining);
              h = NLMSG_NEXT(h, remaining)) {
             if (h->nlmsg_type == NLMSG_DONE) {
-                return 0;
+                // A dump that fails once started reports the error in NLMSG_DONE.
+                int err = 0;
+                if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
+                    std::memcpy(&err, NLMSG_DATA(h), sizeof(err));
+                }
+                return err < 0 ? err : 0;
             }
             if (h->nlmsg_type == NLMSG_ERROR) {
                 const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));

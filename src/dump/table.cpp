@@ -124,8 +124,14 @@ void Table::push(Column c, std::string_view text)
     max_len_[c] = std::max(max_len_[c], text.size());
 }
 
-void Table::end_row()
+// ss measures a field when the next one starts. The Ext text of a row is therefore measured
+// only when the following row begins, and that of the very last row never is.
+void Table::begin_row()
 {
+    if (pending_ext_) {
+        max_len_[kColExt] = std::max(max_len_[kColExt], *pending_ext_);
+        pending_ext_.reset();
+    }
     if (data_.size() >= flush_bytes_) {
         flush();
     }
@@ -133,27 +139,31 @@ void Table::end_row()
 
 void Table::add_header()
 {
+    begin_row();
     for (int c = 0; c < kColCount; ++c) {
         push(static_cast<Column>(c), kColumns[static_cast<std::size_t>(c)].header);
     }
-    end_row();
 }
 
-void Table::add_row(const std::array<std::string, kColCount>& fields)
+template <typename Fields>
+void Table::add_fields(const Fields& fields)
 {
+    begin_row();
     for (int c = 0; c < kColCount; ++c) {
+        if (c == kColExt) {
+            const std::string_view text = fields[static_cast<std::size_t>(c)];
+            data_.append(text);
+            lengths_.push_back(static_cast<std::uint32_t>(text.size()));
+            pending_ext_ = text.size();
+            continue;
+        }
         push(static_cast<Column>(c), fields[static_cast<std::size_t>(c)]);
     }
-    end_row();
 }
 
-void Table::add_row(const std::array<std::string_view, kColCount>& fields)
-{
-    for (int c = 0; c < kColCount; ++c) {
-        push(static_cast<Column>(c), fields[static_cast<std::size_t>(c)]);
-    }
-    end_row();
-}
+void Table::add_row(const std::array<std::string, kColCount>& fields) { add_fields(fields); }
+
+void Table::add_row(const std::array<std::string_view, kColCount>& fields) { add_fields(fields); }
 
 void Table::flush()
 {
@@ -210,6 +220,7 @@ void Table::flush()
     data_.clear();
     lengths_.clear();
     max_len_.fill(0);
+    pending_ext_.reset();
 }
 
 }  // namespace sstrace

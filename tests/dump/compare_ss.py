@@ -21,7 +21,7 @@ import tempfile
 # (args, mask) — mask: None (byte exact) or "volatile" (timers/tcp_info clocks masked, the
 # whitespace of the affected lines normalised) or "self" (ss's own netlink socket masked).
 CASES = [
-    ("-tan", None), ("-tanp", None), ("-tan -e", None), ("-tanie", "volatile"),
+    ("-tan", None), ("-tanp", None), ("-tan -e", "volatile"), ("-tanie", "volatile"),
     ("-tanmo", "volatile"), ("-tanm", None), ("-s", None), ("-x -a", None), ("-uan", None),
     ("-ltn -O", None), ("-H -tan", None), ("-tan state time-wait", None), ("", None),
     ("-t", None), ("-tr", None), ("-ta", None), ("-ua", None), ("-tln", None),
