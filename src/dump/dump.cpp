@@ -109,8 +109,11 @@ std::string netlink_proto_name(int proto, bool numeric)
     return std::to_string(proto);
 }
 
-std::string ethertype_name(unsigned proto)
+std::string ethertype_name(unsigned proto, bool numeric)
 {
+    if (numeric) {
+        return fmt::format("[{}]", proto);
+    }
     static const std::map<unsigned, const char*> kNames{
         {0x0001, "802_3"},  {0x0002, "ax25"},    {0x0004, "802_2"},    {0x0005, "snap"},
         {0x0060, "loop"},   {0x0800, "ip"},      {0x0805, "x25"},      {0x0806, "arp"},
@@ -838,7 +841,7 @@ private:
         clear_fields();
         state_fields(type == SOCK_RAW ? "p_raw" : "p_dgr", kStateClose,
                      mem_n > SK_MEMINFO_RMEM_ALLOC ? mem[SK_MEMINFO_RMEM_ALLOC] : 0, 0);
-        fields_[kColLocalAddr] = r->pdiag_num == 3 ? std::string("*") : ethertype_name(r->pdiag_num);
+        fields_[kColLocalAddr] = r->pdiag_num == 3 ? std::string("*") : ethertype_name(r->pdiag_num, o_.numeric);
         fields_[kColLocalAddr] += ':';
         fields_[kColLocalPort] = row.ifindex == 0 ? std::string("*") : ifname(row.ifindex);
         fields_[kColPeerAddr] = "*";
