@@ -16,7 +16,8 @@
 namespace sstrace {
 
 // The ten columns of ss 6.1. Index 8 carries the header `Process` but receives everything after
-// the peer port (users, timers, -e, -i ...); index 9 is header-less and always empty.
+// the peer port (users, timers, -e, -i ...); index 9 is header-less, always empty, and enabled
+// never enabled in 6.1 (it disables "its" Process column, which is this one).
 enum Column : int {
     kColNetid = 0,
     kColState,
@@ -76,7 +77,8 @@ private:
     std::array<std::size_t, kColCount> max_len_{};
     std::string data_;
     std::vector<std::uint32_t> lengths_;  // one per token, enabled columns of each row in order
-    std::optional<std::size_t> pending_ext_;
+    int pending_col_ = -1;
+    std::size_t pending_len_ = 0;
     std::size_t rows_rendered_ = 0;
     std::string out_buf_;
 };

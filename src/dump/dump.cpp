@@ -150,6 +150,7 @@ public:
     {
         table_.set_disabled(kColNetid, (sel_.tables & (sel_.tables - 1)) == 0);
         table_.set_disabled(kColState, (sel_.states & (sel_.states - 1)) == 0);
+        table_.set_disabled(kColTail, true);  // 6.1 never enables it
         if (!o_.no_header) {
             table_.add_header();
         }

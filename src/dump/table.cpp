@@ -66,7 +66,7 @@ ColumnWidths compute_widths(const std::array<std::size_t, kColCount>& max_len,
         const int spacing = pad / cols;
         int rem = pad % cols;
         for (int t = to; t >= from; --t) {
-            if (disabled[static_cast<std::size_t>(t)]) {
+            if (disabled[static_cast<std::size_t>(t)] || w.width[static_cast<std::size_t>(t)] == 0) {
                 continue;
             }
             w.width[static_cast<std::size_t>(t)] += spacing;
@@ -84,6 +84,9 @@ ColumnWidths compute_widths(const std::array<std::size_t, kColCount>& max_len,
             continue;
         }
         const int cw = w.width[static_cast<std::size_t>(c)];
+        if (cw == 0) {
+            continue;  // empty columns take no share of the spare space
+        }
         if (len + cw > screen) {
             spread(line_start, c - 1, screen - len, linecols);
             line_start = c;
@@ -124,13 +127,15 @@ void Table::push(Column c, std::string_view text)
     max_len_[c] = std::max(max_len_[c], text.size());
 }
 
-// ss measures a field when the next one starts. The Ext text of a row is therefore measured
-// only when the following row begins, and that of the very last row never is.
+// ss measures a field when the next one starts. The last field of a row (the Ext text unless
+// the Process tail column is enabled by -p) is therefore measured only when the following row
+// begins, and that of the very last row never is.
 void Table::begin_row()
 {
-    if (pending_ext_) {
-        max_len_[kColExt] = std::max(max_len_[kColExt], *pending_ext_);
-        pending_ext_.reset();
+    if (pending_col_ >= 0) {
+        auto& ml = max_len_[static_cast<std::size_t>(pending_col_)];
+        ml = std::max(ml, pending_len_);
+        pending_col_ = -1;
     }
     if (data_.size() >= flush_bytes_) {
         flush();
@@ -149,12 +154,17 @@ template <typename Fields>
 void Table::add_fields(const Fields& fields)
 {
     begin_row();
+    int last = kColCount - 1;
+    while (last > 0 && disabled_[static_cast<std::size_t>(last)]) {
+        --last;
+    }
     for (int c = 0; c < kColCount; ++c) {
-        if (c == kColExt) {
+        if (c == last) {
             const std::string_view text = fields[static_cast<std::size_t>(c)];
             data_.append(text);
             lengths_.push_back(static_cast<std::uint32_t>(text.size()));
-            pending_ext_ = text.size();
+            pending_col_ = c;
+            pending_len_ = text.size();
             continue;
         }
         push(static_cast<Column>(c), fields[static_cast<std::size_t>(c)]);
@@ -220,7 +230,7 @@ void Table::flush()
     data_.clear();
     lengths_.clear();
     max_len_.fill(0);
-    pending_ext_.reset();
+    pending_col_ = -1;
 }
 
 }  // namespace sstrace

@@ -50,6 +50,11 @@ CASES = [
     ("-tanK state syn-sent", None),
 ]
 
+# Terminal rendering: (columns, args), run on a pty of that width.
+TTY_CASES = [(cols, args) for cols in (40, 80, 120, 211)
+             for args in ("-tan", "-tanp", "-tan state listening", "-xa", "-uae", "-0a", "-tln -e",
+                          "-H -ta")]
+
 VOLATILE_PATTERNS = [
     (re.compile(r"timer:\(([a-z]+),[^,)]*,\d+\)"), r"timer:(\1,T,N)"),
     (re.compile(r"\b(rtt|rcv_rtt|minrtt|ato|rto):[\d./]+"), r"\1:X"),
@@ -83,6 +88,32 @@ def mask_self(text):
             line = re.sub(r"\b4:\d+", "4:PID", line)
         out.append(re.sub(r"[ ]+", " ", line).rstrip())
     return "\n".join(out)
+
+
+def run_on_pty(cmd, cols, env):
+    """Runs cmd with stdout on a pty `cols` wide; returns (stdout bytes, exit status)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    attrs = termios.tcgetattr(slave)
+    attrs[1] &= ~termios.OPOST  # keep "\n" as it is
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    proc = subprocess.Popen(cmd, stdout=slave, stderr=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return out, proc.wait()
 
 
 def sh(cmd, check=True, **kw):
@@ -183,6 +214,24 @@ def main():
                                               (g_out + "\n[stderr]\n" + g_err).split("\n"),
                                               "ss", "sstrace", lineterm="", n=1):
                     print(repr(d) if verbose else d)
+        for cols, argstr in TTY_CASES:
+            name = f"{argstr} (tty {cols} columns)"
+            if only is not None and only != name:
+                continue
+            for attempt in range(3):
+                r_out, r_rc = run_on_pty(enter + [ss] + argstr.split(), cols, env)
+                g_out, g_rc = run_on_pty(enter + [fake_ss] + argstr.split(), cols, env)
+                ok = r_out == g_out and r_rc == g_rc
+                if ok:
+                    break
+                time.sleep(0.5)
+            (passed if ok else failed).append(name)
+            if ok and attempt > 0:
+                retried.append(name)
+            if not ok and verbose:
+                print(f"--- FAIL: ss {name}")
+                print(r_out.decode(errors="replace"))
+                print(g_out.decode(errors="replace"))
     finally:
         if zoo is not None:
             zoo.kill()

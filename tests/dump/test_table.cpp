@@ -68,6 +68,7 @@ TEST(Table, LastRowExtIsNotMeasured)
     Table t(f, -1);
     t.set_disabled(kColNetid, true);
     t.set_disabled(kColState, true);
+    t.set_disabled(kColTail, true);
     t.add_header();
     t.add_row(row("", "0     ", "0     ", "1.2.3.4:", "5", "1.2.3.4:", "6", " abcdefghij"));
     t.add_row(row("", "0     ", "0     ", "1.2.3.4:", "5", "1.2.3.4:", "6", " abcdefghijklmnop"));
@@ -99,6 +100,7 @@ TEST(Widths, TtyLinesSumToScreenWidth)
     std::array<bool, kColCount> disabled{};
     disabled[kColNetid] = true;
     disabled[kColState] = true;
+    disabled[kColTail] = true;
     for (const int screen : {50, 80, 120}) {
         const ColumnWidths w = compute_widths(max, disabled, screen);
         int total = 0;
