@@ -47,6 +47,12 @@ CASES = [
     ("-unm", None), ("-a", "self"), ("-an", "self"), ("-ln", "self"), ("-s -tl", None),
     ("-A inet -a", None), ("-A tcp -a -6", None), ("-ta -4", None), ("-tanO -m", None),
     ("-f help", None), ("-tan state TIME-WAIT", None), ("-xa state listening", None),
+    ("-tanpT", None), ("-tlnpe", None), ("-uap", None), ("-ua -e", None), ("-xaep", None),
+    ("-xaeO -m", None), ("-0aeb -O", None), ("-tlnO -m -e", None), ("-tao", "volatile"),
+    ("-tano -i", "volatile"), ("-tanie -O", "volatile"), ("-6 -a", None), ("-4 -a -n", None),
+    ("-A tcp,u_str -a -e", "volatile"), ("-f unix -f inet -a", None), ("-tan state established -e", None),
+    ("-x -0 -a", None), ("-M", None), ("-S -a", None), ("-d -a", None),
+    ("--vsock -a", None), ("--xdp -a", None), ("--tipc -a", None),
     ("-tanK state syn-sent", None),
 ]
 
@@ -161,7 +167,7 @@ def main():
         enter = ["nsenter", f"--net=/run/netns/{ns}"]
         zoo = subprocess.Popen(enter + [sys.executable, os.path.join(os.path.dirname(
             os.path.abspath(__file__)), "zoo.py"), work], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, text=True, start_new_session=True)
         line = zoo.stdout.readline()
         if line.strip() != "READY":
             print("compare_ss: the socket zoo did not start")
@@ -176,7 +182,7 @@ def main():
                 if "-s" in argv:
                     # `sockets: used` drops only after the RCU-deferred release of the previous
                     # command's own netlink socket.
-                    time.sleep(0.3)
+                    time.sleep(0.5 + attempt)
                 if argstr == "-tanK state syn-sent":
                     # -K destroys what it lists: the oracle lists the sockets without -K, sstrace
                     # kills them, and afterwards ss must find none left.
@@ -184,6 +190,8 @@ def main():
                              check=False, capture_output=True, env=env)
                 else:
                     ref = sh(enter + [ss] + argv, check=False, capture_output=True, env=env)
+                if "-s" in argv:
+                    time.sleep(0.5 + attempt)
                 got = sh(enter + [fake_ss] + argv, check=False, capture_output=True, env=env)
                 if argstr == "-tanK state syn-sent":
                     after = sh(enter + [ss, "-tanH", "state", "syn-sent"], check=False,
@@ -234,7 +242,10 @@ def main():
                 print(g_out.decode(errors="replace"))
     finally:
         if zoo is not None:
-            zoo.kill()
+            try:
+                os.killpg(zoo.pid, signal.SIGKILL)  # the zoo and its forked child
+            except ProcessLookupError:
+                pass
             zoo.wait()
         subprocess.run(["ip", "netns", "del", ns], check=False)
         shutil.rmtree(work, ignore_errors=True)

@@ -158,6 +158,41 @@ g = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16)
 g.bind((0, 0))
 keep.append(g)
 
+# a pending (not accepted) connection on the abstract listener: `peers:` with -e
+pend = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+pend.connect(b"\0sstrace-zoo-abstract-" + str(os.getpid()).encode())
+keep.append(pend)
+
+# keepalive timer on an established client
+ka, _ = pair(l80, socket.AF_INET, "127.0.0.1", 80, [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)])
+
+# a second thread (for -T) and a forked child sharing the :22 listener and owning
+# sockets as an unprivileged user (uid: with -e)
+import threading
+threading.Thread(target=lambda: time.sleep(3600), daemon=True).start()
+r, w = os.pipe()
+child = os.fork()
+if child == 0:
+    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the zoo
+    os.close(r)
+    os.setgid(65534)
+    os.setuid(65534)
+    own = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    own.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    own.bind(("127.0.0.1", 6001))
+    own.listen(3)
+    ou = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    ou.connect(("::1", 123))
+    os.write(w, b"x")
+    while True:
+        time.sleep(3600)
+os.close(w)
+os.read(r, 1)
+
 time.sleep(0.3)
 print("READY", flush=True)
-sys.stdin.read()
+try:
+    sys.stdin.read()
+finally:
+    os.kill(child, 9)
+    os.waitpid(child, 0)
