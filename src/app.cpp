@@ -63,7 +63,15 @@ int run_main(int argc, const char* const* argv)
     bridge_libbpf_logging();
     try {
         if (!opts.netns.empty()) {
-            enter_named_netns(opts.netns);
+            try {
+                enter_named_netns(opts.netns);
+            } catch (const Error& e) {
+                if (opts.events) {
+                    throw;
+                }
+                std::fprintf(stderr, "%s\n", e.what());  // ss's own wording, no prefix
+                return e.exit_code();
+            }
         }
         if (opts.events) {
             return run_event_stream(opts);

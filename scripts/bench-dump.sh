@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Times `ss` (iproute2) against `sstrace` for socket listings on 10k and 100k TCP sockets held
+# in a private network namespace (loopback only). Prints wall time (best of RUNS), the time
+# ratio sstrace/ss and the peak RSS of each (from /usr/bin/time -v).
+#
+# Usage: scripts/bench-dump.sh [path/to/sstrace] [counts...]   (root; default counts 10000 100000)
+set -euo pipefail
+
+SSTRACE=$(realpath "${1:-build/sstrace}")
+shift || true
+COUNTS=("$@")
+[ ${#COUNTS[@]} -eq 0 ] && COUNTS=(10000 100000)
+SS=${SS:-/usr/bin/ss}
+RUNS=${RUNS:-5}
+NS="sstrace-bench-$$"
+HOLDER_PID=""
+
+cleanup() {
+    if [ -n "$HOLDER_PID" ]; then
+        kill "$HOLDER_PID" 2>/dev/null || true
+        wait "$HOLDER_PID" 2>/dev/null || true
+    fi
+    ip netns del "$NS" 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+[ "$(id -u)" -eq 0 ] || { echo "bench-dump: needs root" >&2; exit 1; }
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+ip netns exec "$NS" sysctl -qw net.core.somaxconn=65535
+ip netns exec "$NS" sysctl -qw net.ipv4.tcp_max_syn_backlog=65535
+
+# One listener per 20000 pairs; each pair gives two ESTAB sockets.
+# Pairs of ESTAB sockets over loopback, spread over worker processes so that each stays below
+# the open-files limit (which an unprivileged container may not raise).
+HOLDER=$(cat <<'PY'
+import os, resource, socket, sys
+n = int(sys.argv[1])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+per_worker = max(1, (hard - 100) // 2)  # pairs per process
+pairs = n // 2
+workers = []
+port = 200  # below the ephemeral range, so no client port takes it
+start = 0
+while start < pairs:
+    count = min(per_worker, pairs - start)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        keep = []
+        l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        l.bind(("127.0.0.1", port)); l.listen(4096); keep.append(l)
+        for _ in range(count):
+            c = socket.socket(); c.connect(("127.0.0.1", port))
+            a, _ = l.accept(); keep += [c, a]
+        os.write(w, b"x")
+        os.read(0, 1)  # until the parent goes away
+        os._exit(0)
+    os.close(w)
+    os.read(r, 1)
+    workers.append(pid)
+    start += count
+    port += 1
+print("READY", flush=True)
+try:
+    sys.stdin.read()
+finally:
+    for pid in workers:
+        os.kill(pid, 9)
+PY
+)
+
+measure() {  # prints "seconds rss_kB" of the fastest of RUNS runs
+    local best="" rss="" tmp
+    tmp=$(mktemp)
+    for _ in $(seq "$RUNS"); do
+        local t0 t1 ns
+        t0=$(date +%s%N)
+        /usr/bin/time -f '%M' -o "$tmp" nsenter --net="/run/netns/$NS" "$@" >/dev/null
+        t1=$(date +%s%N)
+        ns=$((t1 - t0))
+        if [ -z "$best" ] || [ "$ns" -lt "$best" ]; then best=$ns; rss=$(tail -1 "$tmp"); fi
+    done
+    rm -f "$tmp"
+    awk -v ns="$best" -v rss="$rss" 'BEGIN { printf "%.3f %s\n", ns / 1e9, rss }'
+}
+
+printf '%-8s %-8s %10s %10s %8s %12s %12s\n' sockets args ss_s sstrace_s ratio ss_rss_kB sstrace_rss_kB
+for n in "${COUNTS[@]}"; do
+    coproc HOLD { ip netns exec "$NS" python3 -c "$HOLDER" "$n"; }
+    HOLDER_PID=$HOLD_PID
+    read -r ready <&"${HOLD[0]}"
+    [ "$ready" = READY ] || { echo "bench-dump: holder failed" >&2; exit 1; }
+    for args in -tan -tanp -tani; do
+        read -r s_t s_rss < <(measure "$SS" "$args")
+        read -r t_t t_rss < <(measure "$SSTRACE" "$args")
+        ratio=$(awk "BEGIN{ if ($s_t > 0) printf \"%.2f\", $t_t / $s_t; else print \"n/a\" }")
+        printf '%-8s %-8s %10s %10s %8s %12s %12s\n' "$n" "$args" "$s_t" "$t_t" "$ratio" "$s_rss" "$t_rss"
+    done
+    kill "$HOLDER_PID" 2>/dev/null || true
+    wait "$HOLDER_PID" 2>/dev/null || true
+    HOLDER_PID=""
+    sleep 1
+done
