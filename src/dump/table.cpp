@@ -229,7 +229,7 @@ void Table::flush()
     out_buf_.clear();
     data_.clear();
     lengths_.clear();
-    max_len_.fill(0);
+    // Column widths only grow: ss keeps the measured lengths across blocks.
     pending_col_ = -1;
 }
 
