@@ -72,6 +72,9 @@ int run_main(int argc, const char* const* argv)
                 std::fprintf(stderr, "%s\n", e.what());  // ss's own wording, no prefix
                 return e.exit_code();
             }
+            if (!opts.events && netns_private_mounts(opts.netns) != 0) {
+                return kExitFailure;
+            }
         }
         if (opts.events) {
             return run_event_stream(opts);

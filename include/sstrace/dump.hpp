@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace sstrace {
@@ -29,6 +30,10 @@ struct SockRow {
 
 // A per-row predicate (the filter expression); rows for which it returns false are skipped.
 using RowPredicate = std::function<bool(const SockRow&)>;
+
+// After setns() into the named namespace: private mount namespace, fresh /sys, /etc/netns/NAME
+// bind mounts, as ss -N does. Returns 0, or -1 after printing ss's message.
+int netns_private_mounts(const std::string& name);
 
 // Runs a listing; returns the exit code. `predicate` may be empty.
 int run_dump(const Options& opts, const RowPredicate& predicate = {});

@@ -163,6 +163,7 @@ void CgroupPaths::walk()
     walked_ = true;
     std::FILE* f = ::setmntent("/proc/mounts", "r");
     if (f == nullptr) {
+        std::fputs("Failed to find cgroup2 mount\n", stderr);
         return;
     }
     while (mntent* m = ::getmntent(f)) {
@@ -173,6 +174,8 @@ void CgroupPaths::walk()
     }
     ::endmntent(f);
     if (mount_.empty()) {
+        // ss looks for the mount once to build its id cache, then again for every lookup.
+        std::fputs("Failed to find cgroup2 mount\n", stderr);
         return;
     }
     // Depth-first walk; a cgroup's id is its kernfs inode number.
