@@ -1121,6 +1121,29 @@ int run_dump(const Options& opts, const RowPredicate& predicate)
         std::fputs("ss: SELinux is not enabled.\n", stderr);
         return 1;
     }
+    // -F FILE: opened while options are parsed, as ss does; its words follow the argv FILTER.
+    std::vector<std::string> file_words;
+    if (!opts.filter_file.empty()) {
+        std::FILE* fp = opts.filter_file == "-" ? stdin : std::fopen(opts.filter_file.c_str(), "r");
+        if (fp == nullptr) {
+            std::fprintf(stderr, "fopen filter file: %s\n", std::strerror(errno));
+            return kExitUsage;
+        }
+        char line[1024];
+        while (std::fgets(line, sizeof(line), fp) != nullptr) {
+            if (line[0] == '#' || line[0] == '0') {
+                continue;  // ss skips comment lines, and (a quirk) lines starting with 0
+            }
+            std::istringstream words(line);
+            std::string w;
+            while (words >> w) {
+                file_words.push_back(w);
+            }
+        }
+        if (fp != stdin) {
+            std::fclose(fp);
+        }
+    }
     SelectionResult sel = build_selection(opts);
     if (sel.exit_code && sel.with_usage) {
         if (!sel.message.empty()) {
@@ -1142,7 +1165,8 @@ int run_dump(const Options& opts, const RowPredicate& predicate)
         }
         return *sel.exit_code;
     }
-    if (!opts.filter_file.empty() || (!sel.expression.empty() && !predicate)) {
+    sel.expression.insert(sel.expression.end(), file_words.begin(), file_words.end());
+    if (!sel.expression.empty() && !predicate) {
         std::fputs("sstrace: filter expressions are not implemented yet\n", stderr);
         return kExitNotImplemented;
     }

@@ -53,6 +53,8 @@ CASES = [
     ("-A tcp,u_str -a -e", "volatile"), ("-f unix -f inet -a", None), ("-tan state established -e", None),
     ("-x -0 -a", None), ("-M", None), ("-S -a", None), ("-d -a", None),
     ("--vsock -a", None), ("--xdp -a", None), ("--tipc -a", None),
+    ("--bogus", None), ("-Q", None), ("-tB", None), ("--bpf-maps", None), ("-tan -Q", None),
+    ("-F /nonexistent/sstrace-filter", None), ("-tln -F /dev/null", None),
     ("-tanK state syn-sent", None),
 ]
 
