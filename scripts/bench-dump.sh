@@ -37,8 +37,9 @@ ip netns exec "$NS" sysctl -qw net.ipv4.tcp_max_syn_backlog=65535
 # Pairs of ESTAB sockets over loopback, spread over worker processes so that each stays below
 # the open-files limit (which an unprivileged container may not raise).
 HOLDER=$(cat <<'PY'
-import os, resource, socket, sys
+import ctypes, os, resource, signal, socket, sys
 n = int(sys.argv[1])
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 per_worker = max(1, (hard - 100) // 2)  # pairs per process
@@ -51,6 +52,7 @@ while start < pairs:
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the holder
         os.close(r)
         keep = []
         l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -92,7 +94,7 @@ measure() {  # prints "seconds rss_kB" of the fastest of RUNS runs
 
 printf '%-8s %-8s %10s %10s %8s %12s %12s\n' sockets args ss_s sstrace_s ratio ss_rss_kB sstrace_rss_kB
 for n in "${COUNTS[@]}"; do
-    coproc HOLD { ip netns exec "$NS" python3 -c "$HOLDER" "$n"; }
+    coproc HOLD { exec nsenter --net="/run/netns/$NS" python3 -c "$HOLDER" "$n"; }
     HOLDER_PID=$HOLD_PID
     read -r ready <&"${HOLD[0]}"
     [ "$ready" = READY ] || { echo "bench-dump: holder failed" >&2; exit 1; }

@@ -42,6 +42,11 @@ struct TcpInfoInput {
     bool numeric = false;
 };
 
+// ` md5keys:ADDR/PLEN=KEY,...` from an INET_DIAG_MD5SIG payload (an array of
+// struct tcp_diag_md5sig). Key bytes that are not printable, and `\`, space and comma, are
+// written as `\ooo`. Printed inside the row (the 6.8+ fix; 6.1 wrote keys straight to stdout).
+void append_md5keys(std::string& out, const void* data, std::size_t len);
+
 // The tcp_info items (` ts sack bbr wscale:... rto:... ...`).
 void append_tcp_info(std::string& out, const TcpInfoInput& in);
 

@@ -32,6 +32,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -127,6 +128,24 @@ std::string ethertype_name(unsigned proto, bool numeric)
         return it->second;
     }
     return fmt::format("[{}]", proto);
+}
+
+// Parses a whole string as an unsigned number in `base`; no exceptions (malformed -> nullopt).
+std::optional<unsigned long long> parse_num(std::string_view text, int base)
+{
+    if (text.empty() || text.size() > 32) {
+        return std::nullopt;
+    }
+    char buf[40];
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long v = std::strtoull(buf, &end, base);
+    if (errno != 0 || end != buf + text.size()) {
+        return std::nullopt;
+    }
+    return v;
 }
 
 struct FileCloser {
@@ -536,7 +555,7 @@ private:
             append_tcp_info(ext, in);
         }
         if (attrs_.has(INET_DIAG_MD5SIG)) {
-            append_md5(ext);
+            append_md5keys(ext, attrs_.data(INET_DIAG_MD5SIG), attrs_.len(INET_DIAG_MD5SIG));
         }
         if (attrs_.has(INET_DIAG_ULP_INFO)) {
             AttrTable ulp;
@@ -545,35 +564,6 @@ private:
                 const auto* s = static_cast<const char*>(ulp.data(INET_ULP_INFO_NAME));
                 ext += " tcp-ulp-";
                 ext.append(s, strnlen(s, ulp.len(INET_ULP_INFO_NAME)));
-            }
-        }
-    }
-
-    void append_md5(std::string& ext)
-    {
-        const auto* p = static_cast<const char*>(attrs_.data(INET_DIAG_MD5SIG));
-        const std::size_t len = attrs_.len(INET_DIAG_MD5SIG);
-        ext += " md5keys:";
-        for (std::size_t off = 0; off + sizeof(tcp_diag_md5sig) <= len;
-             off += sizeof(tcp_diag_md5sig)) {
-            tcp_diag_md5sig sig{};
-            std::memcpy(&sig, p + off, sizeof(sig));
-            if (off != 0) {
-                ext += ',';
-            }
-            InetAddr a;
-            a.family = sig.tcpm_family;
-            std::memcpy(a.bytes, sig.tcpm_addr, sig.tcpm_family == AF_INET6 ? 16 : 4);
-            char host[INET6_ADDRSTRLEN] = {};
-            ::inet_ntop(a.family, a.bytes, host, sizeof(host));
-            appendf(ext, "%s/%d=", host, static_cast<int>(sig.tcpm_prefixlen));
-            for (unsigned i = 0; i < sig.tcpm_keylen && i < sizeof(sig.tcpm_key); ++i) {
-                const unsigned char c = sig.tcpm_key[i];
-                if (std::isprint(c) != 0 && c != '\\' && c != ' ' && c != ',') {
-                    ext += static_cast<char>(c);
-                } else {
-                    appendf(ext, "\\%03o", c);
-                }
             }
         }
     }
@@ -620,10 +610,18 @@ private:
             return false;
         }
         for (std::size_t i = 0; i < words; ++i) {
-            const auto w = static_cast<std::uint32_t>(std::stoul(addr.substr(i * 8, 8), nullptr, 16));
-            std::memcpy(a.bytes + i * 4, &w, 4);
+            const auto w = parse_num(std::string_view(addr).substr(i * 8, 8), 16);
+            if (!w) {
+                return false;
+            }
+            const auto word = static_cast<std::uint32_t>(*w);
+            std::memcpy(a.bytes + i * 4, &word, 4);
         }
-        port = static_cast<unsigned>(std::stoul(p, nullptr, 16));
+        const auto pv = parse_num(p, 16);
+        if (!pv) {
+            return false;
+        }
+        port = static_cast<unsigned>(*pv);
         return true;
     }
 
@@ -641,7 +639,18 @@ private:
             if (!(ls >> sl >> loc >> rem >> st >> queues >> tr >> retr >> uid >> timeout >> inode)) {
                 continue;
             }
-            const int state = static_cast<int>(std::stoul(st, nullptr, 16));
+            const auto st_num = parse_num(st, 16);
+            const std::size_t colon = queues.find(':');
+            const auto inode_num = parse_num(inode, 10);
+            if (!st_num || *st_num >= kStateCount || colon == std::string::npos || !inode_num) {
+                continue;
+            }
+            const auto wq_num = parse_num(std::string_view(queues).substr(0, colon), 16);
+            const auto rq_num = parse_num(std::string_view(queues).substr(colon + 1), 16);
+            if (!wq_num || !rq_num) {
+                continue;
+            }
+            const int state = static_cast<int>(*st_num);
             if ((sel_.states & state_bit(state)) == 0) {
                 continue;
             }
@@ -653,13 +662,12 @@ private:
                 !parse_hex_addr(rem, family, row.peer, row.peer_port)) {
                 continue;
             }
-            row.inode = std::stoull(inode);
+            row.inode = *inode_num;
             if (pred_ && !pred_(row)) {
                 continue;
             }
-            const std::size_t colon = queues.find(':');
-            const long long wq = std::stoll(queues.substr(0, colon), nullptr, 16);
-            const long long rq = std::stoll(queues.substr(colon + 1), nullptr, 16);
+            const auto wq = static_cast<long long>(*wq_num);
+            const auto rq = static_cast<long long>(*rq_num);
             clear_fields();
             state_fields("raw", state, rq, wq);
             inet_addr_fields(kColLocalAddr, kColLocalPort, row.local, row.local_port, 0, false, true);
@@ -1077,7 +1085,8 @@ long long snmp_curr_estab()
         std::string v;
         while (hs >> h && vs >> v) {
             if (h == "CurrEstab") {
-                return std::stoll(v);
+                const auto n = parse_num(v, 10);
+                return n ? static_cast<long long>(*n) : 0;
             }
         }
     }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/ext_format.hpp"
 
+#include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -311,6 +313,30 @@ void append_tcp_info(std::string& out, const TcpInfoInput& in)
     }
     u32("rcv_ooopack", ti.tcpi_rcv_ooopack);
     u32("snd_wnd", ti.tcpi_snd_wnd);
+}
+
+void append_md5keys(std::string& out, const void* data, std::size_t len)
+{
+    const auto* p = static_cast<const char*>(data);
+    out += " md5keys:";
+    for (std::size_t off = 0; off + sizeof(tcp_diag_md5sig) <= len; off += sizeof(tcp_diag_md5sig)) {
+        tcp_diag_md5sig sig{};
+        std::memcpy(&sig, p + off, sizeof(sig));
+        if (off != 0) {
+            out += ',';
+        }
+        char host[INET6_ADDRSTRLEN] = {};
+        ::inet_ntop(sig.tcpm_family, sig.tcpm_addr, host, sizeof(host));
+        appendf(out, "%s/%d=", host, static_cast<int>(sig.tcpm_prefixlen));
+        for (unsigned i = 0; i < sig.tcpm_keylen && i < sizeof(sig.tcpm_key); ++i) {
+            const unsigned char c = sig.tcpm_key[i];
+            if (std::isprint(c) != 0 && c != '\\' && c != ' ' && c != ',') {
+                out += static_cast<char>(c);
+            } else {
+                appendf(out, "\\%03o", static_cast<unsigned>(c));
+            }
+        }
+    }
 }
 
 }  // namespace sstrace

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/ext_format.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <linux/inet_diag.h>
+#include <linux/tcp.h>
+#include <sys/socket.h>
+
+#include <cstring>
 
 #include <array>
 #include <cstdint>
@@ -86,6 +92,25 @@ TEST(Skmem, FullAndShort)
     s.clear();
     append_skmem(s, std::span<const std::uint32_t>(full.data(), 7));
     EXPECT_EQ(s, " skmem:(r832,rb212992,t0,tb212992,f3264,w0,o0)");
+}
+
+TEST(Md5Keys, EscapesAndJoins)
+{
+    tcp_diag_md5sig sigs[2]{};
+    sigs[0].tcpm_family = AF_INET;
+    sigs[0].tcpm_prefixlen = 32;
+    sigs[0].tcpm_keylen = 6;
+    const std::uint8_t v4[4] = {127, 0, 0, 1};
+    std::memcpy(sigs[0].tcpm_addr, v4, 4);
+    std::memcpy(sigs[0].tcpm_key, "a b,\\\x01", 6);
+    sigs[1].tcpm_family = AF_INET6;
+    sigs[1].tcpm_prefixlen = 128;
+    sigs[1].tcpm_keylen = 3;
+    sigs[1].tcpm_addr[3] = htonl(1);
+    std::memcpy(sigs[1].tcpm_key, "key", 3);
+    std::string s;
+    append_md5keys(s, sigs, sizeof(sigs));
+    EXPECT_EQ(s, " md5keys:127.0.0.1/32=a\\040b\\054\\134\\001,::1/128=key");
 }
 
 TEST(Appendf, Formats)
