@@ -16,7 +16,13 @@ RUNS=${RUNS:-5}
 NS="sstrace-bench-$$"
 HOLDER_PID=""
 
+# Benchmark a private copy, so that a rebuild during the run cannot disturb it.
+BIN_DIR=$(mktemp -d)
+cp "$SSTRACE" "$BIN_DIR/sstrace"
+SSTRACE="$BIN_DIR/sstrace"
+
 cleanup() {
+    rm -rf "$BIN_DIR"
     if [ -n "$HOLDER_PID" ]; then
         kill "$HOLDER_PID" 2>/dev/null || true
         wait "$HOLDER_PID" 2>/dev/null || true

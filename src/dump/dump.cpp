@@ -351,10 +351,56 @@ private:
         }
     }
 
+    // TCPDIAG_FILE: replays a -D dump instead of asking the kernel (TCP only). Like ss, it
+    // stops at the first NLMSG_DONE, so only the IPv4 half of a dump is shown.
+    void replay_tcpdiag_file(const char* path)
+    {
+        std::unique_ptr<std::FILE, FileCloser> fp(std::fopen(path, "r"));
+        if (!fp) {
+            std::fprintf(stderr, "fopen($TCPDIAG_FILE): %s\n", std::strerror(errno));
+            return;
+        }
+        std::vector<char> buf(16384);
+        for (;;) {
+            auto* h = reinterpret_cast<nlmsghdr*>(buf.data());
+            if (std::fread(h, 1, sizeof(*h), fp.get()) != sizeof(*h)) {
+                if (std::feof(fp.get()) != 0) {
+                    std::fputs("Unexpected EOF reading $TCPDIAG_FILE", stderr);
+                }
+                return;
+            }
+            if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > buf.size()) {
+                return;
+            }
+            const std::size_t rest = NLMSG_ALIGN(h->nlmsg_len - sizeof(*h));
+            if (std::fread(h + 1, 1, rest, fp.get()) != rest) {
+                if (std::feof(fp.get()) != 0) {
+                    std::fputs("Unexpected EOF reading $TCPDIAG_FILE", stderr);
+                }
+                return;
+            }
+            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                return;
+            }
+            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+                return;
+            }
+            replaying_ = true;
+            inet_message(h, IPPROTO_TCP);
+            replaying_ = false;
+        }
+    }
+
     void show_inet(int protocol, const char* service_proto)
     {
         proto_for_services_ = service_proto;
         last_proto_ = service_proto;
+        if (protocol == IPPROTO_TCP) {
+            if (const char* file = std::getenv("TCPDIAG_FILE")) {
+                replay_tcpdiag_file(file);
+                return;
+            }
+        }
         for (const int family : inet_families()) {
             if (aborted_) {
                 return;
@@ -400,7 +446,7 @@ private:
     int inet_message(const nlmsghdr* h, int protocol)
     {
         const auto* r = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
-        if (!sel_.has_family(r->idiag_family)) {
+        if (!replaying_ && !sel_.has_family(r->idiag_family)) {
             return 0;
         }
         parse_attrs(attrs_, r + 1, h->nlmsg_len - NLMSG_LENGTH(sizeof(*r)));
@@ -1044,6 +1090,7 @@ private:
     bool show_options_ = false;
     bool show_users_ = false;
     bool aborted_ = false;
+    bool replaying_ = false;
 };
 
 // ---- -s -------------------------------------------------------------------------------

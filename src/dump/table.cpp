@@ -115,6 +115,9 @@ int stdout_screen_width()
 Table::Table(std::FILE* out, int screen_width, std::size_t flush_bytes)
     : out_(out), screen_width_(screen_width), flush_bytes_(flush_bytes)
 {
+    // Reserved, not touched: no doubling copies (and no RSS peak) while a block fills up.
+    data_.reserve(flush_bytes_ + (64u << 10));
+    lengths_.reserve(flush_bytes_ / 8);
 }
 
 void Table::push(Column c, std::string_view text)

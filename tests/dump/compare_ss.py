@@ -275,6 +275,24 @@ def main():
             if not ok and verbose:
                 print(f"--- FAIL: ss {argstr}\n{files[0]}\n{files[1]}")
 
+        # TCPDIAG_FILE: both replay the same dump file (written by ss -D), so even the
+        # volatile tcp_info fields are identical input.
+        dump_file = os.path.join(work, "replay.bin")
+        sh(enter + [ss, "-tanmi", "--tos", "-D", dump_file], check=False, capture_output=True)
+        for argstr in ("-tan", "-tanie", "-tanmo", "-tn --tos -e", "-ta -O -i -m", "-t"):
+            name = f"TCPDIAG_FILE {argstr}"
+            if only is not None and only != name:
+                continue
+            renv = dict(env, TCPDIAG_FILE=dump_file)
+            ref = sh(enter + [ss] + argstr.split(), check=False, capture_output=True, env=renv)
+            got = sh(enter + [fake_ss] + argstr.split(), check=False, capture_output=True, env=renv)
+            ok = (ref.stdout == got.stdout and ref.stderr == got.stderr
+                  and ref.returncode == got.returncode)
+            (passed if ok else failed).append(name)
+            if not ok and verbose:
+                print(f"--- FAIL: {name}\n{ref.stdout.decode()}{ref.stderr.decode()}"
+                      f"--- sstrace\n{got.stdout.decode()}{got.stderr.decode()}")
+
         for cols, argstr in TTY_CASES:
             name = f"{argstr} (tty {cols} columns)"
             if only is not None and only != name:
