@@ -66,6 +66,7 @@ public:
 
 private:
     void push(Column c, std::string_view text);
+    void store_length(std::size_t len);
     void begin_row();
     template <typename Fields>
     void add_fields(const Fields& fields);
@@ -76,7 +77,11 @@ private:
     std::array<bool, kColCount> disabled_{};
     std::array<std::size_t, kColCount> max_len_{};
     std::string data_;
-    std::vector<std::uint32_t> lengths_;  // one per token, enabled columns of each row in order
+    // One length per token (enabled columns of each row, in order); kLongToken marks a token
+    // whose length is in long_lengths_.
+    static constexpr std::uint16_t kLongToken = 0xFFFF;
+    std::vector<std::uint16_t> lengths_;
+    std::vector<std::size_t> long_lengths_;
     int pending_col_ = -1;
     std::size_t pending_len_ = 0;
     std::size_t rows_rendered_ = 0;

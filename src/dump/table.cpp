@@ -117,7 +117,17 @@ Table::Table(std::FILE* out, int screen_width, std::size_t flush_bytes)
 {
     // Reserved, not touched: no doubling copies (and no RSS peak) while a block fills up.
     data_.reserve(flush_bytes_ + (64u << 10));
-    lengths_.reserve(flush_bytes_ / 8);
+    lengths_.reserve(flush_bytes_ / 4);
+}
+
+void Table::store_length(std::size_t len)
+{
+    if (len < kLongToken) {
+        lengths_.push_back(static_cast<std::uint16_t>(len));
+    } else {
+        lengths_.push_back(kLongToken);
+        long_lengths_.push_back(len);
+    }
 }
 
 void Table::push(Column c, std::string_view text)
@@ -126,7 +136,7 @@ void Table::push(Column c, std::string_view text)
         return;
     }
     data_.append(text);
-    lengths_.push_back(static_cast<std::uint32_t>(text.size()));
+    store_length(text.size());
     max_len_[c] = std::max(max_len_[c], text.size());
 }
 
@@ -165,7 +175,7 @@ void Table::add_fields(const Fields& fields)
         if (c == last) {
             const std::string_view text = fields[static_cast<std::size_t>(c)];
             data_.append(text);
-            lengths_.push_back(static_cast<std::uint32_t>(text.size()));
+            store_length(text.size());
             pending_col_ = c;
             pending_len_ = text.size();
             continue;
@@ -198,7 +208,9 @@ void Table::flush()
             out_buf_.append(static_cast<std::size_t>(n), ' ');
         }
     };
-    for (const std::uint32_t len : lengths_) {
+    std::size_t long_i = 0;
+    for (const std::uint16_t short_len : lengths_) {
+        const std::size_t len = short_len == kLongToken ? long_lengths_[long_i++] : short_len;
         const int c = enabled[col_i];
         const ColumnSpec& spec = kColumns[static_cast<std::size_t>(c)];
         const int width = w.width[static_cast<std::size_t>(c)];
@@ -232,6 +244,7 @@ void Table::flush()
     out_buf_.clear();
     data_.clear();
     lengths_.clear();
+    long_lengths_.clear();
     // Column widths only grow: ss keeps the measured lengths across blocks.
     pending_col_ = -1;
 }

@@ -113,3 +113,27 @@ TEST(Widths, TtyLinesSumToScreenWidth)
 
 }  // namespace
 }  // namespace sstrace
+
+namespace sstrace {
+namespace {
+
+TEST(Table, TokensLongerThan64KiB)
+{
+    std::FILE* f = std::tmpfile();
+    ASSERT_NE(f, nullptr);
+    Table t(f, -1);
+    t.set_disabled(kColNetid, true);
+    t.set_disabled(kColState, true);
+    t.set_disabled(kColTail, true);
+    const std::string big(70000, 'x');
+    t.add_row(row("", "0", "0", "a:", "1", "b:", "2", big.c_str()));
+    t.add_row(row("", "0", "0", "a:", "1", "b:", "2", "y"));
+    const std::string out = render(t, f);
+    EXPECT_EQ(out.size(), 2u * (11 + 70000 + 1));  // the second row is padded to 70000
+    EXPECT_EQ(out.substr(0, 12), "0 0 a:1 b:2x");
+    EXPECT_EQ(out.substr(70012, 13), "0 0 a:1 b:2y ");
+    std::fclose(f);
+}
+
+}  // namespace
+}  // namespace sstrace
