@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 namespace sstrace {
 
@@ -31,11 +33,22 @@ struct SockRow {
 // A per-row predicate (the filter expression); rows for which it returns false are skipped.
 using RowPredicate = std::function<bool(const SockRow&)>;
 
+// What a filter expression turns into.
+struct DumpFilter {
+    RowPredicate row;                         // checked for every row of every table
+    std::vector<std::uint8_t> inet_bytecode;  // INET_DIAG_REQ_BYTECODE for inet dumps, or empty
+};
+
+// Builds the filter from the expression words (those after the state words, then the words of
+// the -F file). Returns the filter, or an exit code after printing ss's error message.
+using FilterBuilder = std::function<std::variant<DumpFilter, int>(const std::vector<std::string>&)>;
+
+// Runs a listing; returns the exit code. Without a builder, an expression is refused with
+// "filter expressions are not implemented yet" (exit 2).
+int run_dump(const Options& opts, const FilterBuilder& build_filter = {});
+
 // After setns() into the named namespace: private mount namespace, fresh /sys, /etc/netns/NAME
 // bind mounts, as ss -N does. Returns 0, or -1 after printing ss's message.
 int netns_private_mounts(const std::string& name);
-
-// Runs a listing; returns the exit code. `predicate` may be empty.
-int run_dump(const Options& opts, const RowPredicate& predicate = {});
 
 }  // namespace sstrace

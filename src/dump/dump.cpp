@@ -154,10 +154,11 @@ struct FileCloser {
 
 class Dumper {
 public:
-    Dumper(const Options& opts, const Selection& sel, const RowPredicate& pred)
+    Dumper(const Options& opts, const Selection& sel, const DumpFilter& filter)
         : o_(opts),
           sel_(sel),
-          pred_(pred),
+          pred_(filter.row),
+          bytecode_(filter.inet_bytecode),
           table_(stdout, stdout_screen_width()),
           services_(opts.numeric)
     {
@@ -239,7 +240,8 @@ private:
             inet_diag_req_v2 r;
         };
         const bool ext_proto = protocol > 255;
-        const std::size_t attr_len = ext_proto ? RTA_SPACE(sizeof(std::uint32_t)) : 0;
+        const std::size_t bc_len = bytecode_.empty() ? 0 : RTA_SPACE(bytecode_.size());
+        const std::size_t attr_len = bc_len + (ext_proto ? RTA_SPACE(sizeof(std::uint32_t)) : 0);
         std::vector<char> buf(sizeof(Req) + attr_len, 0);
         auto* req = reinterpret_cast<Req*>(buf.data());
         req->nlh.nlmsg_len = static_cast<std::uint32_t>(buf.size());
@@ -264,8 +266,14 @@ private:
             ext |= 1u << (INET_DIAG_TCLASS - 1);
         }
         req->r.idiag_ext = ext;
-        if (ext_proto) {
+        if (!bytecode_.empty()) {
             auto* rta = reinterpret_cast<rtattr*>(buf.data() + sizeof(Req));
+            rta->rta_type = INET_DIAG_REQ_BYTECODE;
+            rta->rta_len = static_cast<unsigned short>(RTA_LENGTH(bytecode_.size()));
+            std::memcpy(RTA_DATA(rta), bytecode_.data(), bytecode_.size());
+        }
+        if (ext_proto) {
+            auto* rta = reinterpret_cast<rtattr*>(buf.data() + sizeof(Req) + bc_len);
             rta->rta_type = 3;  // INET_DIAG_REQ_PROTOCOL
             rta->rta_len = static_cast<unsigned short>(RTA_LENGTH(sizeof(std::uint32_t)));
             const auto p = static_cast<std::uint32_t>(protocol);
@@ -1075,6 +1083,7 @@ private:
     const Options& o_;
     Selection sel_;
     const RowPredicate& pred_;
+    const std::vector<std::uint8_t>& bytecode_;
     Table table_;
     ServiceNames services_;
     DiagSocket diag_;
@@ -1171,7 +1180,7 @@ void print_summary()
 
 }  // namespace
 
-int run_dump(const Options& opts, const RowPredicate& predicate)
+int run_dump(const Options& opts, const FilterBuilder& build_filter)
 {
     if (opts.context || opts.contexts) {
         std::fputs("ss: SELinux is not enabled.\n", stderr);
@@ -1222,9 +1231,17 @@ int run_dump(const Options& opts, const RowPredicate& predicate)
         return *sel.exit_code;
     }
     sel.expression.insert(sel.expression.end(), file_words.begin(), file_words.end());
-    if (!sel.expression.empty() && !predicate) {
-        std::fputs("sstrace: filter expressions are not implemented yet\n", stderr);
-        return kExitNotImplemented;
+    DumpFilter filter;
+    if (!sel.expression.empty()) {
+        if (!build_filter) {
+            std::fputs("sstrace: filter expressions are not implemented yet\n", stderr);
+            return kExitNotImplemented;
+        }
+        auto built = build_filter(sel.expression);
+        if (const int* code = std::get_if<int>(&built)) {
+            return *code;
+        }
+        filter = std::move(std::get<DumpFilter>(built));
     }
     if (!opts.diag_file.empty()) {
         if (!sel.selection.has_table(kDbTcp)) {
@@ -1240,12 +1257,12 @@ int run_dump(const Options& opts, const RowPredicate& predicate)
             }
             out = file.get();
         }
-        Dumper d(opts, sel.selection, predicate);
+        Dumper d(opts, sel.selection, filter);
         d.raw_tcp_dump(out);
         std::fflush(out);
         return 0;
     }
-    Dumper d(opts, sel.selection, predicate);
+    Dumper d(opts, sel.selection, filter);
     d.setup_columns();
     d.run();
     std::fflush(stdout);
