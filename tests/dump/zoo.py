@@ -150,7 +150,19 @@ p.setsockopt(socket.SOL_SOCKET, 26, fprog)  # SO_ATTACH_FILTER
 keep.append(p)
 keep.append(socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800)))
 
+# packet with a TPACKET_V2 rx ring and a fanout group
+SOL_PACKET, PACKET_VERSION, PACKET_RX_RING, PACKET_FANOUT = 263, 10, 5, 18
+pr = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x86DD))
+pr.setsockopt(SOL_PACKET, PACKET_VERSION, 1)
+pr.setsockopt(SOL_PACKET, PACKET_RX_RING, struct.pack("IIII", 4096, 2, 2048, 4))
+pr.bind(("lo", 0x86DD))
+pr.setsockopt(SOL_PACKET, PACKET_FANOUT, 7 | (1 << 16))  # id 7, type lb
+keep.append(pr)
+
 # netlink
+nc = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+nc.connect((0, 0))
+keep.append(nc)
 n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
 n.bind((0, 0))
 keep.append(n)
