@@ -46,8 +46,10 @@ int stdout_screen_width();
 
 class Table {
 public:
-    // `flush_bytes`: render once this many bytes of tokens are buffered (ss: ~5 MiB).
-    Table(std::FILE* out, int screen_width, std::size_t flush_bytes = 5u << 20);
+    // `chunk_bytes`: the usable size of one of ss's buffer chunks; a block is rendered once
+    // kMaxChunks of them are in use (ss: 1 MiB chunks less a 16-byte header, 5 chunks).
+    static constexpr std::size_t kMaxChunks = 5;
+    Table(std::FILE* out, int screen_width, std::size_t chunk_bytes = (1u << 20) - 16);
 
     void set_disabled(Column c, bool disabled) { disabled_[c] = disabled; }
     bool disabled(Column c) const { return disabled_[c]; }
@@ -67,13 +69,16 @@ public:
 private:
     void push(Column c, std::string_view text);
     void store_length(std::size_t len);
+    void account(std::size_t len);
     void begin_row();
     template <typename Fields>
     void add_fields(const Fields& fields);
 
     std::FILE* out_;
     int screen_width_;
-    std::size_t flush_bytes_;
+    std::size_t chunk_bytes_;
+    std::size_t chunks_ = 1;
+    std::size_t chunk_used_ = 0;
     std::array<bool, kColCount> disabled_{};
     std::array<std::size_t, kColCount> max_len_{};
     std::string data_;

@@ -112,16 +112,30 @@ int stdout_screen_width()
     return ws.ws_col;
 }
 
-Table::Table(std::FILE* out, int screen_width, std::size_t flush_bytes)
-    : out_(out), screen_width_(screen_width), flush_bytes_(flush_bytes)
+Table::Table(std::FILE* out, int screen_width, std::size_t chunk_bytes)
+    : out_(out), screen_width_(screen_width), chunk_bytes_(chunk_bytes)
 {
     // Reserved, not touched: no doubling copies (and no RSS peak) while a block fills up.
-    data_.reserve(flush_bytes_ + (64u << 10));
-    lengths_.reserve(flush_bytes_ / 4);
+    data_.reserve(chunk_bytes_ * kMaxChunks);
+    lengths_.reserve(chunk_bytes_ * kMaxChunks / 8);
+}
+
+// ss stores each token as a 2-byte length plus the text, padded to an even size, in 1 MiB
+// chunks (16 bytes of which are the chunk header); it renders once 5 chunks are in use when the
+// next row starts. The header-less tail column stores an empty token in every row.
+void Table::account(std::size_t len)
+{
+    const std::size_t cost = 2 + len + (len & 1);
+    if (chunk_used_ + cost > chunk_bytes_) {
+        ++chunks_;
+        chunk_used_ = 0;
+    }
+    chunk_used_ += cost;
 }
 
 void Table::store_length(std::size_t len)
 {
+    account(len);
     if (len < kLongToken) {
         lengths_.push_back(static_cast<std::uint16_t>(len));
     } else {
@@ -150,7 +164,7 @@ void Table::begin_row()
         ml = std::max(ml, pending_len_);
         pending_col_ = -1;
     }
-    if (data_.size() >= flush_bytes_) {
+    if (chunks_ >= kMaxChunks) {
         flush();
     }
 }
@@ -160,6 +174,9 @@ void Table::add_header()
     begin_row();
     for (int c = 0; c < kColCount; ++c) {
         push(static_cast<Column>(c), kColumns[static_cast<std::size_t>(c)].header);
+    }
+    if (disabled_[kColTail]) {
+        account(0);
     }
 }
 
@@ -181,6 +198,9 @@ void Table::add_fields(const Fields& fields)
             continue;
         }
         push(static_cast<Column>(c), fields[static_cast<std::size_t>(c)]);
+    }
+    if (disabled_[kColTail]) {
+        account(0);
     }
 }
 
@@ -245,6 +265,8 @@ void Table::flush()
     data_.clear();
     lengths_.clear();
     long_lengths_.clear();
+    chunks_ = 1;
+    chunk_used_ = 0;
     // Column widths only grow: ss keeps the measured lengths across blocks.
     pending_col_ = -1;
 }
