@@ -137,3 +137,32 @@ TEST(Table, TokensLongerThan64KiB)
 
 }  // namespace
 }  // namespace sstrace
+
+namespace sstrace {
+namespace {
+
+// The header of `ss -tan state listening` on ptys 50, 80 and 120 columns wide
+// (spec/samples/tty_render.txt); the header alone has the same column widths as that listing.
+TEST(Table, TtyHeaderMatchesSamples)
+{
+    const std::pair<int, std::string> cases[] = {
+        {50, "Recv-Q Send-Q Local Address:Port Peer Address:PortProcess" + std::string(43, ' ')},
+        {80, "Recv-Q    Send-Q       Local Address:Port       Peer Address:Port    Process    "},
+        {120, "Recv-Q          Send-Q                   Local Address:Port                   "
+              "Peer Address:Port         Process         "},
+    };
+    for (const auto& [cols, expected] : cases) {
+        std::FILE* f = std::tmpfile();
+        ASSERT_NE(f, nullptr);
+        Table t(f, cols);
+        t.set_disabled(kColNetid, true);
+        t.set_disabled(kColState, true);
+        t.set_disabled(kColTail, true);
+        t.add_header();
+        EXPECT_EQ(render(t, f), expected + "\n") << cols << " columns";
+        std::fclose(f);
+    }
+}
+
+}  // namespace
+}  // namespace sstrace
