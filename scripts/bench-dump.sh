@@ -83,19 +83,29 @@ finally:
 PY
 )
 
-measure() {  # prints "seconds rss_kB" of the fastest of RUNS runs
-    local best="" rss="" tmp
+run_once() {  # prints "nanoseconds rss_kB" of one run
+    local tmp=$1 t0 t1
+    shift
+    t0=$(date +%s%N)
+    /usr/bin/time -f '%M' -o "$tmp" nsenter --net="/run/netns/$NS" "$@" >/dev/null
+    t1=$(date +%s%N)
+    echo "$((t1 - t0)) $(tail -1 "$tmp")"
+}
+
+# Runs ss and sstrace alternately RUNS times (so that load from elsewhere hits both alike) and
+# prints "ss_seconds ss_rss sstrace_seconds sstrace_rss" of the fastest run of each.
+measure_pair() {
+    local args=$1 tmp best_s="" rss_s="" best_t="" rss_t="" ns kb
     tmp=$(mktemp)
     for _ in $(seq "$RUNS"); do
-        local t0 t1 ns
-        t0=$(date +%s%N)
-        /usr/bin/time -f '%M' -o "$tmp" nsenter --net="/run/netns/$NS" "$@" >/dev/null
-        t1=$(date +%s%N)
-        ns=$((t1 - t0))
-        if [ -z "$best" ] || [ "$ns" -lt "$best" ]; then best=$ns; rss=$(tail -1 "$tmp"); fi
+        read -r ns kb < <(run_once "$tmp" "$SS" "$args")
+        if [ -z "$best_s" ] || [ "$ns" -lt "$best_s" ]; then best_s=$ns; rss_s=$kb; fi
+        read -r ns kb < <(run_once "$tmp" "$SSTRACE" "$args")
+        if [ -z "$best_t" ] || [ "$ns" -lt "$best_t" ]; then best_t=$ns; rss_t=$kb; fi
     done
     rm -f "$tmp"
-    awk -v ns="$best" -v rss="$rss" 'BEGIN { printf "%.3f %s\n", ns / 1e9, rss }'
+    awk -v a="$best_s" -v b="$rss_s" -v c="$best_t" -v d="$rss_t" \
+        'BEGIN { printf "%.3f %s %.3f %s\n", a / 1e9, b, c / 1e9, d }'
 }
 
 printf '%-8s %-8s %10s %10s %8s %12s %12s\n' sockets args ss_s sstrace_s ratio ss_rss_kB sstrace_rss_kB
@@ -105,8 +115,7 @@ for n in "${COUNTS[@]}"; do
     read -r ready <&"${HOLD[0]}"
     [ "$ready" = READY ] || { echo "bench-dump: holder failed" >&2; exit 1; }
     for args in -tan -tanp -tani; do
-        read -r s_t s_rss < <(measure "$SS" "$args")
-        read -r t_t t_rss < <(measure "$SSTRACE" "$args")
+        read -r s_t s_rss t_t t_rss < <(measure_pair "$args")
         ratio=$(awk "BEGIN{ if ($s_t > 0) printf \"%.2f\", $t_t / $s_t; else print \"n/a\" }")
         printf '%-8s %-8s %10s %10s %8s %12s %12s\n' "$n" "$args" "$s_t" "$t_t" "$ratio" "$s_rss" "$t_rss"
     done
