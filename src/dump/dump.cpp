@@ -15,6 +15,7 @@
 #include <linux/inet_diag.h>
 #include <linux/rtnetlink.h>
 #include <linux/tcp.h>
+#include <linux/mptcp.h>
 #include <linux/netlink_diag.h>
 #include <linux/packet_diag.h>
 #include <linux/sock_diag.h>
@@ -46,8 +47,6 @@
 namespace sstrace {
 
 namespace {
-
-constexpr std::uint16_t kMagicSeq = 0;  // sequence numbers are set by DiagSocket
 
 std::uint64_t cookie_of(const std::uint32_t cookie[2])
 {
@@ -423,12 +422,13 @@ private:
                 return;
             }
             if (rc < 0 && rc != -ENOENT && rc != -EOPNOTSUPP && !aborted_) {
-                spdlog_dump_error(rc);
+                print_dump_error(rc);
             }
         }
     }
 
-    static void spdlog_dump_error(int rc)
+    // A dump that the kernel refused with something else than "no such table".
+    static void print_dump_error(int rc)
     {
         std::fprintf(stderr, "RTNETLINK answers: %s\n", std::strerror(-rc));
     }
@@ -490,7 +490,7 @@ private:
                 return rc;
             }
         }
-        int netproto = protocol == IPPROTO_MPTCP ? IPPROTO_MPTCP : protocol;
+        int netproto = protocol;
         if (attrs_.has(INET_DIAG_PROTOCOL)) {
             netproto = *static_cast<const std::uint8_t*>(attrs_.data(INET_DIAG_PROTOCOL));
         }
@@ -619,6 +619,64 @@ private:
                 ext += " tcp-ulp-";
                 ext.append(s, strnlen(s, ulp.len(INET_ULP_INFO_NAME)));
             }
+            if (ulp.has(INET_ULP_INFO_MPTCP)) {
+                AttrTable sub;
+                parse_attrs(sub, ulp.data(INET_ULP_INFO_MPTCP), ulp.len(INET_ULP_INFO_MPTCP));
+                append_mptcp_subflow(ext, sub);
+            }
+        }
+    }
+
+    // MPTCP subflow details; 6.1 prints the sequence numbers in hex.
+    static void append_mptcp_subflow(std::string& ext, const AttrTable& sub)
+    {
+        auto u32 = [&](int type) {
+            std::uint32_t v = 0;
+            std::memcpy(&v, sub.data(type), std::min(sizeof(v), sub.len(type)));
+            return v;
+        };
+        auto u8 = [&](int type) {
+            return sub.len(type) >= 1 ? *static_cast<const std::uint8_t*>(sub.data(type)) : 0;
+        };
+        if (sub.has(MPTCP_SUBFLOW_ATTR_FLAGS)) {
+            const std::uint32_t flags = u32(MPTCP_SUBFLOW_ATTR_FLAGS);
+            static constexpr std::pair<std::uint32_t, char> kCaps[] = {
+                {MPTCP_SUBFLOW_FLAG_MCAP_REM, 'M'}, {MPTCP_SUBFLOW_FLAG_MCAP_LOC, 'm'},
+                {MPTCP_SUBFLOW_FLAG_JOIN_REM, 'J'}, {MPTCP_SUBFLOW_FLAG_JOIN_LOC, 'j'},
+                {MPTCP_SUBFLOW_FLAG_BKUP_REM, 'B'}, {MPTCP_SUBFLOW_FLAG_BKUP_LOC, 'b'},
+                {MPTCP_SUBFLOW_FLAG_FULLY_ESTABLISHED, 'e'}, {MPTCP_SUBFLOW_FLAG_CONNECTED, 'c'},
+                {MPTCP_SUBFLOW_FLAG_MAPVALID, 'v'},
+            };
+            if (flags != 0) {
+                ext += " flags:";
+                for (const auto& [bit, ch] : kCaps) {
+                    if ((flags & bit) != 0) {
+                        ext += ch;
+                    }
+                }
+            }
+        }
+        if (sub.has(MPTCP_SUBFLOW_ATTR_TOKEN_REM) && sub.has(MPTCP_SUBFLOW_ATTR_TOKEN_LOC) &&
+            sub.has(MPTCP_SUBFLOW_ATTR_ID_REM) && sub.has(MPTCP_SUBFLOW_ATTR_ID_LOC)) {
+            appendf(ext, " token:%04x(id:%u)/%04x(id:%u)", u32(MPTCP_SUBFLOW_ATTR_TOKEN_REM),
+                    static_cast<unsigned>(u8(MPTCP_SUBFLOW_ATTR_ID_REM)),
+                    u32(MPTCP_SUBFLOW_ATTR_TOKEN_LOC),
+                    static_cast<unsigned>(u8(MPTCP_SUBFLOW_ATTR_ID_LOC)));
+        }
+        if (sub.has(MPTCP_SUBFLOW_ATTR_MAP_SEQ)) {
+            std::uint64_t seq = 0;
+            std::memcpy(&seq, sub.data(MPTCP_SUBFLOW_ATTR_MAP_SEQ),
+                        std::min(sizeof(seq), sub.len(MPTCP_SUBFLOW_ATTR_MAP_SEQ)));
+            appendf(ext, " seq:%llx", static_cast<unsigned long long>(seq));
+        }
+        if (sub.has(MPTCP_SUBFLOW_ATTR_MAP_SFSEQ)) {
+            appendf(ext, " sfseq:%x", u32(MPTCP_SUBFLOW_ATTR_MAP_SFSEQ));
+        }
+        if (sub.has(MPTCP_SUBFLOW_ATTR_SSN_OFFSET)) {
+            appendf(ext, " ssnoff:%x", u32(MPTCP_SUBFLOW_ATTR_SSN_OFFSET));
+        }
+        if (sub.has(MPTCP_SUBFLOW_ATTR_MAP_DATALEN)) {
+            appendf(ext, " maplen:%x", u32(MPTCP_SUBFLOW_ATTR_MAP_DATALEN));
         }
     }
 
@@ -1266,7 +1324,6 @@ int run_dump(const Options& opts, const FilterBuilder& build_filter)
     d.setup_columns();
     d.run();
     std::fflush(stdout);
-    (void)kMagicSeq;
     return 0;
 }
 

@@ -51,7 +51,7 @@ CASES = [
     ("-xaeO -m", None), ("-0aeb -O", None), ("-tlnO -m -e", None), ("-tao", "volatile"),
     ("-tano -i", "volatile"), ("-tanie -O", "volatile"), ("-6 -a", None), ("-4 -a -n", None),
     ("-A tcp,u_str -a -e", "volatile"), ("-f unix -f inet -a", None), ("-tan state established -e", None),
-    ("-x -0 -a", None), ("-M", None), ("-S -a", None), ("-d -a", None),
+    ("-x -0 -a", None), ("-M", None), ("-Ma", None), ("-Mln", None), ("-Man -e", None), ("-A mptcp,tcp -an", None), ("-S -a", None), ("-d -a", None),
     ("--vsock -a", None), ("--xdp -a", None), ("--tipc -a", None),
     ("--bogus", None), ("-Q", None), ("-tB", None), ("--bpf-maps", None), ("-tan -Q", None),
     ("-F /nonexistent/sstrace-filter", None), ("-tln -F /dev/null", None),

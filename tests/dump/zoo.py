@@ -58,6 +58,19 @@ pair(l22, socket.AF_INET, "127.0.0.1", 22,
 pair(l9000, socket.AF_INET, "127.0.0.1", 9000)
 pair(l80, socket.AF_INET, "127.0.0.1", 80)
 
+# MPTCP listener and connection (when the kernel has MPTCP)
+try:
+    ml = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+    ml.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ml.bind(("127.0.0.1", 6262))
+    ml.listen(4)
+    mc = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+    mc.connect(("127.0.0.1", 6262))
+    ma, _ = ml.accept()
+    keep.extend([ml, mc, ma])
+except OSError:
+    pass
+
 # FIN-WAIT-2 / CLOSE-WAIT
 l7500 = tcp_listen(socket.AF_INET, "127.0.0.1", 7500, backlog=5)
 c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
