@@ -294,10 +294,11 @@ private:
     {
         fields_[kColNetid] = netid;
         fields_[kColState] = std::string(state_name(state));
+        // ss keeps the queues in an int: values above INT_MAX print negative there too.
         fields_[kColRecvQ].clear();
-        appendf(fields_[kColRecvQ], "%-6lld", rq);
+        appendf(fields_[kColRecvQ], "%-6d", static_cast<int>(static_cast<std::uint32_t>(rq)));
         fields_[kColSendQ].clear();
-        appendf(fields_[kColSendQ], "%-6lld", wq);
+        appendf(fields_[kColSendQ], "%-6d", static_cast<int>(static_cast<std::uint32_t>(wq)));
     }
 
     const std::string& ifname(unsigned ifindex)
