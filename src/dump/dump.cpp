@@ -454,6 +454,9 @@ private:
 
     int inet_message(const nlmsghdr* h, int protocol)
     {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+            return 0;  // truncated: nothing to show
+        }
         const auto* r = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
         if (!replaying_ && !sel_.has_family(r->idiag_family)) {
             return 0;
@@ -819,6 +822,9 @@ private:
 
     int unix_message(const nlmsghdr* h)
     {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(unix_diag_msg))) {
+            return 0;  // truncated: nothing to show
+        }
         const auto* r = static_cast<const unix_diag_msg*>(NLMSG_DATA(h));
         const int type = r->udiag_type;
         if ((type == SOCK_STREAM && !sel_.has_table(kDbUnixStream)) ||
@@ -929,6 +935,9 @@ private:
 
     int packet_message(const nlmsghdr* h)
     {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(packet_diag_msg))) {
+            return 0;  // truncated: nothing to show
+        }
         const auto* r = static_cast<const packet_diag_msg*>(NLMSG_DATA(h));
         parse_attrs(attrs_, r + 1, h->nlmsg_len - NLMSG_LENGTH(sizeof(*r)));
         if (!attrs_.has(PACKET_DIAG_MEMINFO)) {
@@ -1091,6 +1100,9 @@ private:
 
     int netlink_message(const nlmsghdr* h)
     {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(netlink_diag_msg))) {
+            return 0;  // truncated: nothing to show
+        }
         const auto* r = static_cast<const netlink_diag_msg*>(NLMSG_DATA(h));
         parse_attrs(attrs_, r + 1, h->nlmsg_len - NLMSG_LENGTH(sizeof(*r)));
         unsigned groups = 0;
