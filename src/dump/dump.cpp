@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <array>
 #include <cctype>
@@ -409,6 +410,14 @@ private:
                 return;
             }
         }
+        if (protocol == IPPROTO_TCP && proc_forced("PROC_NET_TCP")) {
+            show_proc_inet(IPPROTO_TCP, "PROC_NET_TCP", "net/tcp", "PROC_NET_TCP6", "net/tcp6");
+            return;
+        }
+        if (protocol == IPPROTO_UDP && proc_forced("PROC_NET_UDP")) {
+            show_proc_inet(IPPROTO_UDP, "PROC_NET_UDP", "net/udp", "PROC_NET_UDP6", "net/udp6");
+            return;
+        }
         for (const int family : inet_families()) {
             if (aborted_) {
                 return;
@@ -690,25 +699,48 @@ private:
     {
         proto_for_services_ = "raw";
         last_proto_ = "raw";
-        bool netlink_ok = true;
-        for (const int family : inet_families()) {
-            auto req = inet_request(family, IPPROTO_RAW);
-            const int rc = diag_.dump(req.data(), req.size(), [&](const nlmsghdr* h) {
-                return inet_message(h, IPPROTO_RAW);
-            });
-            if (rc < 0) {
-                netlink_ok = false;
-                break;
+        if (!proc_forced("PROC_NET_RAW")) {
+            bool netlink_ok = true;
+            for (const int family : inet_families()) {
+                auto req = inet_request(family, IPPROTO_RAW);
+                const int rc = diag_.dump(req.data(), req.size(), [&](const nlmsghdr* h) {
+                    return inet_message(h, IPPROTO_RAW);
+                });
+                if (rc < 0) {
+                    netlink_ok = false;
+                    break;
+                }
+            }
+            if (netlink_ok) {
+                return;
             }
         }
-        if (netlink_ok) {
-            return;
+        show_proc_inet(IPPROTO_RAW, "PROC_NET_RAW", "net/raw", "PROC_NET_RAW6", "net/raw6");
+    }
+
+    // ss reads /proc text instead of netlink when PROC_ROOT or the table's PROC_NET_* is set.
+    static bool proc_forced(const char* env)
+    {
+        return std::getenv(env) != nullptr || std::getenv("PROC_ROOT") != nullptr;
+    }
+
+    static std::string proc_path(const char* env, const char* name)
+    {
+        if (const char* p = std::getenv(env)) {
+            return p;
         }
+        const char* root = std::getenv("PROC_ROOT");
+        return fmt::format("{}/{}", root != nullptr ? root : "/proc", name);
+    }
+
+    void show_proc_inet(int protocol, const char* env4, const char* name4, const char* env6,
+                        const char* name6)
+    {
         if (sel_.has_family(AF_INET)) {
-            proc_raw("/proc/net/raw", AF_INET);
+            proc_inet(proc_path(env4, name4), AF_INET, protocol);
         }
         if (sel_.has_family(AF_INET6)) {
-            proc_raw("/proc/net/raw6", AF_INET6);
+            proc_inet(proc_path(env6, name6), AF_INET6, protocol);
         }
     }
 
@@ -741,24 +773,28 @@ private:
         return true;
     }
 
-    void proc_raw(const char* path, int family)
+    // One /proc/net/{tcp,udp,raw}[6] file, as ss's /proc path prints it.
+    void proc_inet(const std::string& path, int family, int protocol)
     {
         std::ifstream in(path);
         if (!in) {
             return;
         }
+        const long hz = ::sysconf(_SC_CLK_TCK) > 0 ? ::sysconf(_SC_CLK_TCK) : 100;
         std::string line;
         std::getline(in, line);  // header
         while (std::getline(in, line)) {
             std::istringstream ls(line);
-            std::string sl, loc, rem, st, queues, tr, retr, uid, timeout, inode;
-            if (!(ls >> sl >> loc >> rem >> st >> queues >> tr >> retr >> uid >> timeout >> inode)) {
+            std::string sl, loc, rem, st, queues, timer, retr, uid, probes, inode;
+            if (!(ls >> sl >> loc >> rem >> st >> queues >> timer >> retr >> uid >> probes >> inode)) {
                 continue;
             }
             const auto st_num = parse_num(st, 16);
             const std::size_t colon = queues.find(':');
+            const std::size_t tcolon = timer.find(':');
             const auto inode_num = parse_num(inode, 10);
-            if (!st_num || *st_num >= kStateCount || colon == std::string::npos || !inode_num) {
+            if (!st_num || *st_num >= kStateCount || colon == std::string::npos ||
+                tcolon == std::string::npos || !inode_num) {
                 continue;
             }
             const auto wq_num = parse_num(std::string_view(queues).substr(0, colon), 16);
@@ -772,7 +808,7 @@ private:
             }
             SockRow row;
             row.family = family;
-            row.protocol = IPPROTO_RAW;
+            row.protocol = protocol;
             row.state = state;
             if (!parse_hex_addr(loc, family, row.local, row.local_port) ||
                 !parse_hex_addr(rem, family, row.peer, row.peer_port)) {
@@ -782,14 +818,78 @@ private:
             if (pred_ && !pred_(row)) {
                 continue;
             }
-            const auto wq = static_cast<long long>(*wq_num);
-            const auto rq = static_cast<long long>(*rq_num);
             clear_fields();
-            state_fields("raw", state, rq, wq);
-            inet_addr_fields(kColLocalAddr, kColLocalPort, row.local, row.local_port, 0, false, true);
-            inet_addr_fields(kColPeerAddr, kColPeerPort, row.peer, row.peer_port, 0, false, true);
-            append_users(fields_[kColExt], row.inode);
+            const char* netid = protocol == IPPROTO_TCP ? "tcp" : protocol == IPPROTO_UDP ? "udp" : "raw";
+            state_fields(netid, state, static_cast<long long>(*rq_num), static_cast<long long>(*wq_num));
+            const bool raw = protocol == IPPROTO_RAW;
+            inet_addr_fields(kColLocalAddr, kColLocalPort, row.local, row.local_port, 0, false, raw);
+            inet_addr_fields(kColPeerAddr, kColPeerPort, row.peer, row.peer_port, 0, false, raw);
+            std::string& ext = fields_[kColExt];
+            append_users(ext, row.inode);
+            if (protocol == IPPROTO_TCP) {
+                proc_tcp_ext(ext, ls, timer, tcolon, retr, uid, probes, *inode_num, hz);
+            }
             emit_row();
+        }
+    }
+
+    // The TCP extras of the /proc path: timers, -e (uid, ino, the kernel's socket pointer) and
+    // the few tcp_info-like fields the text carries.
+    void proc_tcp_ext(std::string& ext, std::istringstream& rest, const std::string& timer,
+                      std::size_t tcolon, const std::string& retr, const std::string& uid_text,
+                      const std::string& probes_text, unsigned long long inode, long hz)
+    {
+        std::string refcnt, pointer;
+        long long rto = 0, ato = 0, qack = 0, cwnd = 2, ssthresh = -1;
+        const bool full = static_cast<bool>(rest >> refcnt >> pointer >> rto >> ato >> qack >> cwnd >> ssthresh);
+        if (!full) {
+            rto = 0;
+            cwnd = 2;
+            ssthresh = -1;
+            ato = 0;
+            qack = 0;
+        }
+        const auto tr = parse_num(std::string_view(timer).substr(0, tcolon), 16).value_or(0);
+        const auto when = parse_num(std::string_view(timer).substr(tcolon + 1), 16).value_or(0);
+        const auto retrans = parse_num(retr, 16).value_or(0);
+        const auto probes = parse_num(probes_text, 10).value_or(0);
+        const auto uid = parse_num(uid_text, 10).value_or(0);
+        if (show_options_) {
+            const auto ms = (when * 1000 + static_cast<unsigned long long>(hz) - 1) /
+                            static_cast<unsigned long long>(hz);
+            append_timer(ext, static_cast<unsigned>(tr), ms,
+                         static_cast<unsigned>(tr != 1 ? probes : retrans));
+        }
+        if (o_.extended) {
+            if (uid != 0) {
+                appendf(ext, " uid:%llu", uid);
+            }
+            appendf(ext, " ino:%llu", inode);
+            const auto sk = parse_num(pointer, 16).value_or(0);
+            appendf(ext, " sk:%llx", sk);
+        }
+        if (o_.info) {
+            const double rto_s = rto != 3 * hz ? static_cast<double>(rto) / static_cast<double>(hz) : 0;
+            if (rto_s != 0) {
+                appendf(ext, " rto:%g", rto_s);
+            }
+            if (ato != 0) {
+                appendf(ext, " ato:%g", static_cast<double>(ato) / static_cast<double>(hz));
+            }
+            const long long q = qack / 2;
+            if (q != 0) {
+                appendf(ext, " qack:%lld", q);
+            }
+            if ((q & 1) != 0) {
+                ext += " bidir";
+            }
+            if (cwnd != 0) {
+                appendf(ext, " cwnd:%lld", cwnd);
+            }
+            if (ssthresh != -1 && ssthresh != 0) {
+                appendf(ext, " ssthresh:%lld", ssthresh);
+            }
+            ext += " reordering:0";
         }
     }
 

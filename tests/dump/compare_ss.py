@@ -293,6 +293,39 @@ def main():
                 print(f"--- FAIL: {name}\n{ref.stdout.decode()}{ref.stderr.decode()}"
                       f"--- sstrace\n{got.stdout.decode()}{got.stderr.decode()}")
 
+        # The /proc text path, forced by PROC_NET_* or PROC_ROOT.
+        for var, value, argstr, mask in (
+                ("PROC_NET_TCP", "/proc/net/tcp", "-tan", None),
+                ("PROC_NET_TCP", "/proc/net/tcp", "-tane", None),
+                ("PROC_NET_TCP", "/proc/net/tcp", "-tanp", None),
+                ("PROC_NET_TCP", "/proc/net/tcp", "-tanio", "volatile"),
+                ("PROC_NET_UDP", "/proc/net/udp", "-uan", None),
+                ("PROC_NET_UDP", "/proc/net/udp", "-ua -e -p", None),
+                ("PROC_NET_RAW", "/proc/net/raw", "-wa", None),
+                ("PROC_ROOT", "/proc", "-A tcp,udp,raw -an", None)):
+            name = f"{var}={value} {argstr}"
+            if only is not None and only != name:
+                continue
+            penv = dict(env, **{var: value})
+            for attempt in range(3):
+                ref = sh(enter + [ss] + argstr.split(), check=False, capture_output=True, env=penv)
+                got = sh(enter + [fake_ss] + argstr.split(), check=False, capture_output=True,
+                         env=penv)
+                r_out, g_out = ref.stdout.decode(), got.stdout.decode()
+                if mask == "volatile":
+                    r_out, g_out = mask_volatile(r_out), mask_volatile(g_out)
+                ok = (r_out == g_out and ref.stderr == got.stderr
+                      and ref.returncode == got.returncode)
+                if ok:
+                    break
+                time.sleep(0.5)
+            (passed if ok else failed).append(name)
+            if ok and attempt > 0:
+                retried.append(name)
+            if not ok and verbose:
+                print(f"--- FAIL: {name}\n{r_out}{ref.stderr.decode()}--- sstrace\n{g_out}"
+                      f"{got.stderr.decode()}")
+
         for cols, argstr in TTY_CASES:
             name = f"{argstr} (tty {cols} columns)"
             if only is not None and only != name:
