@@ -191,22 +191,22 @@ public:
                             table_bit(kDbUnixSeqpacket))) != 0) {
             show_unix();
         }
-        if (sel_.has_table(kDbRaw) && !aborted_) {
+        if (sel_.has_table(kDbRaw)) {
             show_raw();
         }
-        if (sel_.has_table(kDbUdp) && !aborted_) {
+        if (sel_.has_table(kDbUdp)) {
             show_inet(IPPROTO_UDP, "udp");
         }
-        if (sel_.has_table(kDbTcp) && !aborted_) {
+        if (sel_.has_table(kDbTcp)) {
             show_inet(IPPROTO_TCP, "tcp");
         }
-        if (sel_.has_table(kDbDccp) && !aborted_) {
+        if (sel_.has_table(kDbDccp)) {
             show_inet(IPPROTO_DCCP, last_proto_);
         }
-        if (sel_.has_table(kDbSctp) && !aborted_) {
+        if (sel_.has_table(kDbSctp)) {
             show_inet(IPPROTO_SCTP, last_proto_);
         }
-        if (sel_.has_table(kDbMptcp) && !aborted_) {
+        if (sel_.has_table(kDbMptcp)) {
             show_inet(IPPROTO_MPTCP, last_proto_);
         }
         table_.flush();
@@ -418,22 +418,29 @@ private:
             show_proc_inet(IPPROTO_UDP, "PROC_NET_UDP", "net/udp", "PROC_NET_UDP6", "net/udp6");
             return;
         }
+        kill_failed_ = false;
         for (const int family : inet_families()) {
-            if (aborted_) {
-                return;
-            }
             auto req = inet_request(family, protocol);
             const int rc = diag_.dump(req.data(), req.size(), [&](const nlmsghdr* h) {
                 return inet_message(h, protocol);
             });
+            if (rc == 0) {
+                continue;
+            }
             if (rc == -ENOENT && protocol == IPPROTO_DCCP) {
                 // ss 6.1 retries with the legacy DCCPDIAG_GETSOCK, which this kernel rejects.
                 std::fputs("RTNETLINK answers: Invalid argument\n", stderr);
                 return;
             }
-            if (rc < 0 && rc != -ENOENT && rc != -EOPNOTSUPP && !aborted_) {
+            if (!kill_failed_ && rc != -ENOENT && rc != -EOPNOTSUPP) {
                 print_dump_error(rc);
             }
+            // A failed dump (a refused SOCK_DESTROY included) ends this table, as in ss; for UDP
+            // ss then lists the table from /proc.
+            if (protocol == IPPROTO_UDP) {
+                show_proc_inet(IPPROTO_UDP, "PROC_NET_UDP", "net/udp", "PROC_NET_UDP6", "net/udp6");
+            }
+            return;
         }
     }
 
@@ -499,7 +506,7 @@ private:
             }
             if (rc < 0) {
                 std::fprintf(stderr, "SOCK_DESTROY answers: %s\n", std::strerror(-rc));
-                aborted_ = true;
+                kill_failed_ = true;
                 return rc;
             }
         }
@@ -1269,7 +1276,7 @@ private:
     const char* last_proto_ = "tcp";
     bool show_options_ = false;
     bool show_users_ = false;
-    bool aborted_ = false;
+    bool kill_failed_ = false;
     bool replaying_ = false;
 };
 
