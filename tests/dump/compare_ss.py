@@ -293,6 +293,22 @@ def main():
                 print(f"--- FAIL: {name}\n{ref.stdout.decode()}{ref.stderr.decode()}"
                       f"--- sstrace\n{got.stdout.decode()}{got.stderr.decode()}")
 
+        # -K without CAP_NET_ADMIN: every SOCK_DESTROY is refused; nothing is destroyed.
+        for argstr in ("-Kan -A tcp,udp", "-Ktn", "-Kun -a"):
+            name = f"{argstr} (as nobody)"
+            if only is not None and only != name:
+                continue
+            nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            ref = sh(enter + nobody + [ss] + argstr.split(), check=False, capture_output=True)
+            got = sh(enter + nobody + [fake_ss] + argstr.split(), check=False,
+                     capture_output=True)
+            ok = (ref.stdout, ref.stderr, ref.returncode) == (got.stdout, got.stderr,
+                                                              got.returncode)
+            (passed if ok else failed).append(name)
+            if not ok and verbose:
+                print(f"--- FAIL: {name}\n{ref.stdout.decode()}{ref.stderr.decode()}--- sstrace"
+                      f"\n{got.stdout.decode()}{got.stderr.decode()}")
+
         # The /proc text path, forced by PROC_NET_* or PROC_ROOT.
         for var, value, argstr, mask in (
                 ("PROC_NET_TCP", "/proc/net/tcp", "-tan", None),
