@@ -217,11 +217,19 @@ public:
     {
         for (const int family : inet_families()) {
             auto req = inet_request(family, IPPROTO_TCP);
-            diag_.dump(req.data(), req.size(), [](const nlmsghdr*) { return 0; }, out);
+            diag().dump(req.data(), req.size(), [](const nlmsghdr*) { return 0; }, out);
         }
     }
 
 private:
+    DiagSocket& diag()
+    {
+        if (!diag_) {
+            diag_ = std::make_unique<DiagSocket>();
+        }
+        return *diag_;
+    }
+
     std::vector<int> inet_families() const
     {
         if (sel_.preferred_family == AF_INET6) {
@@ -421,7 +429,7 @@ private:
         kill_failed_ = false;
         for (const int family : inet_families()) {
             auto req = inet_request(family, protocol);
-            const int rc = diag_.dump(req.data(), req.size(), [&](const nlmsghdr* h) {
+            const int rc = diag().dump(req.data(), req.size(), [&](const nlmsghdr* h) {
                 return inet_message(h, protocol);
             });
             if (rc == 0) {
@@ -710,7 +718,7 @@ private:
             bool netlink_ok = true;
             for (const int family : inet_families()) {
                 auto req = inet_request(family, IPPROTO_RAW);
-                const int rc = diag_.dump(req.data(), req.size(), [&](const nlmsghdr* h) {
+                const int rc = diag().dump(req.data(), req.size(), [&](const nlmsghdr* h) {
                     return inet_message(h, IPPROTO_RAW);
                 });
                 if (rc < 0) {
@@ -924,7 +932,7 @@ private:
         if (o_.extended) {
             req.r.udiag_show |= UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS;
         }
-        diag_.dump(&req, sizeof(req), [&](const nlmsghdr* h) { return unix_message(h); });
+        diag().dump(&req, sizeof(req), [&](const nlmsghdr* h) { return unix_message(h); });
     }
 
     int unix_message(const nlmsghdr* h)
@@ -1037,7 +1045,67 @@ private:
         req.r.sdiag_family = AF_PACKET;
         req.r.pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER |
                            PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT;
-        diag_.dump(&req, sizeof(req), [&](const nlmsghdr* h) { return packet_message(h); });
+        if (proc_forced("PROC_NET_PACKET")) {
+            proc_packet(proc_path("PROC_NET_PACKET", "net/packet"));
+            return;
+        }
+        if (diag().dump(&req, sizeof(req), [&](const nlmsghdr* h) { return packet_message(h); }) < 0) {
+            proc_packet(proc_path("PROC_NET_PACKET", "net/packet"));
+        }
+    }
+
+    // /proc/net/packet, as ss reads it (6.1 checks the packet type before reading it, so
+    // the /proc path never filters p_raw/p_dgr; nor does it know the socket cookie).
+    void proc_packet(const std::string& path)
+    {
+        std::FILE* fp = std::fopen(path.c_str(), "r");
+        if (fp == nullptr) {
+            return;
+        }
+        std::unique_ptr<std::FILE, FileCloser> closer(fp);
+        char line[256];
+        if (std::fgets(line, sizeof(line), fp) == nullptr) {
+            return;
+        }
+        while (std::fgets(line, sizeof(line), fp) != nullptr) {
+            unsigned long long sk = 0;
+            int type = 0;
+            unsigned prot = 0;
+            int iface = 0;
+            int running = 0;
+            unsigned rq = 0;
+            unsigned uid = 0;
+            unsigned ino = 0;
+            if (std::sscanf(line, "%llx %*d %d %x %d %d %u %u %u", &sk, &type, &prot, &iface,
+                            &running, &rq, &uid, &ino) != 8) {
+                continue;
+            }
+            SockRow row;
+            row.family = AF_PACKET;
+            row.protocol = static_cast<int>(prot);
+            row.state = kStateClose;
+            row.inode = ino;
+            row.ifindex = static_cast<unsigned>(iface);
+            row.local_port = row.ifindex;
+            if (pred_ && !pred_(row)) {
+                continue;
+            }
+            clear_fields();
+            state_fields(type == SOCK_RAW ? "p_raw" : "p_dgr", kStateClose, rq, 0);
+            fields_[kColLocalAddr] = prot == 3 ? std::string("*") : ethertype_name(prot, o_.numeric);
+            fields_[kColLocalAddr] += ':';
+            fields_[kColLocalPort] = iface == 0 ? std::string("*") : ifname(row.ifindex);
+            fields_[kColPeerAddr] = "*";
+            std::string& ext = fields_[kColExt];
+            append_users(ext, ino);
+            if (o_.extended) {
+                if (uid != 0) {
+                    appendf(ext, " uid:%u", uid);
+                }
+                appendf(ext, " ino:%u sk:0", ino);
+            }
+            emit_row();
+        }
     }
 
     int packet_message(const nlmsghdr* h)
@@ -1175,7 +1243,58 @@ private:
         req.r.sdiag_family = AF_NETLINK;
         req.r.sdiag_protocol = NDIAG_PROTO_ALL;
         req.r.ndiag_show = NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO;
-        diag_.dump(&req, sizeof(req), [&](const nlmsghdr* h) { return netlink_message(h); });
+        if (proc_forced("PROC_NET_NETLINK")) {
+            proc_netlink(proc_path("PROC_NET_NETLINK", "net/netlink"));
+            return;
+        }
+        if (diag().dump(&req, sizeof(req), [&](const nlmsghdr* h) { return netlink_message(h); }) < 0) {
+            proc_netlink(proc_path("PROC_NET_NETLINK", "net/netlink"));
+        }
+    }
+
+    // /proc/net/netlink: no peer, the kernel's socket pointer and dump flag as sk= and cb=.
+    void proc_netlink(const std::string& path)
+    {
+        std::FILE* fp = std::fopen(path.c_str(), "r");
+        if (fp == nullptr) {
+            return;
+        }
+        std::unique_ptr<std::FILE, FileCloser> closer(fp);
+        char line[256];
+        if (std::fgets(line, sizeof(line), fp) == nullptr) {
+            return;
+        }
+        while (std::fgets(line, sizeof(line), fp) != nullptr) {
+            unsigned long long sk = 0;
+            int prot = 0;
+            long long pid = 0;
+            unsigned groups = 0;
+            int rq = 0;
+            int wq = 0;
+            unsigned long long cb = 0;
+            if (std::sscanf(line, "%llx %d %lld %x %d %d %llx", &sk, &prot, &pid, &groups, &rq,
+                            &wq, &cb) != 7) {
+                continue;
+            }
+            const auto portid = static_cast<int>(static_cast<std::uint32_t>(pid));
+            SockRow row;
+            row.family = AF_NETLINK;
+            row.protocol = prot;
+            row.state = kStateClose;
+            row.local_port = static_cast<unsigned>(portid);
+            if (pred_ && !pred_(row)) {
+                continue;
+            }
+            clear_fields();
+            state_fields("nl", kStateClose, rq, wq);
+            fields_[kColLocalAddr] = netlink_proto_name(prot, o_.numeric) + ":";
+            fields_[kColLocalPort] = netlink_proc_name(portid);
+            fields_[kColPeerAddr] = "*";
+            if (o_.extended) {
+                appendf(fields_[kColExt], " sk=%llx cb=%llx groups=0x%08x", sk, cb, groups);
+            }
+            emit_row();
+        }
     }
 
     std::string netlink_proc_name(int pid)
@@ -1264,7 +1383,7 @@ private:
     const std::vector<std::uint8_t>& bytecode_;
     Table table_;
     ServiceNames services_;
-    DiagSocket diag_;
+    std::unique_ptr<DiagSocket> diag_;  // opened on first use: the /proc paths need none
     std::unique_ptr<DiagSocket> kill_sock_;
     SocketUsers users_;
     CgroupPaths cgroups_;

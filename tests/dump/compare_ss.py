@@ -318,7 +318,12 @@ def main():
                 ("PROC_NET_UDP", "/proc/net/udp", "-uan", None),
                 ("PROC_NET_UDP", "/proc/net/udp", "-ua -e -p", None),
                 ("PROC_NET_RAW", "/proc/net/raw", "-wa", None),
-                ("PROC_ROOT", "/proc", "-A tcp,udp,raw -an", None)):
+                ("PROC_ROOT", "/proc", "-A tcp,udp,raw -an", None),
+                ("PROC_NET_PACKET", "/proc/net/packet", "-0ae", None),
+                ("PROC_NET_PACKET", "/proc/net/packet", "-A p_dgr -p", None),
+                ("PROC_NET_NETLINK", "/proc/net/netlink", "-f netlink -e", None),
+                ("PROC_ROOT", "/proc", "-f netlink -n", None),
+                ("PROC_ROOT", "/proc", "-0a -e -m", None)):
             name = f"{var}={value} {argstr}"
             if only is not None and only != name:
                 continue
