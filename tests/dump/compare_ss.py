@@ -323,7 +323,12 @@ def main():
                 ("PROC_NET_PACKET", "/proc/net/packet", "-A p_dgr -p", None),
                 ("PROC_NET_NETLINK", "/proc/net/netlink", "-f netlink -e", None),
                 ("PROC_ROOT", "/proc", "-f netlink -n", None),
-                ("PROC_ROOT", "/proc", "-0a -e -m", None)):
+                ("PROC_ROOT", "/proc", "-0a -e -m", None),
+                ("PROC_NET_UNIX", "/proc/net/unix", "-xa", None),
+                ("PROC_NET_UNIX", "/proc/net/unix", "-xlp", None),
+                ("PROC_NET_UNIX", "/proc/net/unix", "-A u_dgr,u_seq -a", None),
+                ("PROC_ROOT", "/proc", "-a", None),
+                ("PROC_ROOT", "/proc", "-an -e", None)):
             name = f"{var}={value} {argstr}"
             if only is not None and only != name:
                 continue
