@@ -149,6 +149,25 @@ std::optional<unsigned long long> parse_num(std::string_view text, int base)
     return v;
 }
 
+// A /proc file as ss opens it: $ENV if set, else $PROC_ROOT (or /proc) followed by `name`.
+std::string proc_file(const char* env, const char* name)
+{
+    if (const char* p = std::getenv(env)) {
+        return p;
+    }
+    const char* root = std::getenv("PROC_ROOT");
+    return fmt::format("{}/{}", root != nullptr ? root : "/proc", name);
+}
+
+ServiceNames make_services(bool numeric)
+{
+    const std::string path = proc_file("PROC_IP_LOCAL_PORT_RANGE", "sys/net/ipv4/ip_local_port_range");
+    if (auto r = read_ephemeral_range(path.c_str())) {
+        return ServiceNames(numeric, r->first, r->second);
+    }
+    return ServiceNames(numeric, 1024, 4999);
+}
+
 struct FileCloser {
     void operator()(std::FILE* f) const { std::fclose(f); }
 };
@@ -161,7 +180,7 @@ public:
           pred_(filter.row),
           bytecode_(filter.inet_bytecode),
           table_(stdout, stdout_screen_width()),
-          services_(opts.numeric)
+          services_(make_services(opts.numeric))
     {
         show_options_ = opts.timers;
         show_users_ = opts.processes || opts.threads;
@@ -743,14 +762,7 @@ private:
         return std::getenv(env) != nullptr || std::getenv("PROC_ROOT") != nullptr;
     }
 
-    static std::string proc_path(const char* env, const char* name)
-    {
-        if (const char* p = std::getenv(env)) {
-            return p;
-        }
-        const char* root = std::getenv("PROC_ROOT");
-        return fmt::format("{}/{}", root != nullptr ? root : "/proc", name);
-    }
+    static std::string proc_path(const char* env, const char* name) { return proc_file(env, name); }
 
     void show_proc_inet(int protocol, const char* env4, const char* name4, const char* env6,
                         const char* name6)
@@ -1522,7 +1534,7 @@ std::map<std::string, long long> read_keyed(const char* path)
 
 long long snmp_curr_estab()
 {
-    std::ifstream in("/proc/net/snmp");
+    std::ifstream in(proc_file("PROC_NET_SNMP", "net/snmp"));
     std::string head;
     std::string vals;
     while (std::getline(in, head)) {
@@ -1545,8 +1557,8 @@ long long snmp_curr_estab()
 
 void print_summary()
 {
-    auto s4 = read_keyed("/proc/net/sockstat");
-    auto s6 = read_keyed("/proc/net/sockstat6");
+    auto s4 = read_keyed(proc_file("PROC_NET_SOCKSTAT", "net/sockstat").c_str());
+    auto s6 = read_keyed(proc_file("PROC_NET_SOCKSTAT6", "net/sockstat6").c_str());
     const long long estab = snmp_curr_estab();
     const long long tcp4 = s4["TCP.inuse"];
     const long long tcp6 = s6["TCP6.inuse"];

@@ -309,6 +309,33 @@ def main():
                 print(f"--- FAIL: {name}\n{ref.stdout.decode()}{ref.stderr.decode()}--- sstrace"
                       f"\n{got.stdout.decode()}{got.stderr.decode()}")
 
+        # -s from a synthetic /proc (deterministic counters, all of them non-zero).
+        fake_proc = os.path.join(work, "proc")
+        os.makedirs(os.path.join(fake_proc, "net"))
+        with open(os.path.join(fake_proc, "net", "sockstat"), "w") as f:
+            f.write("sockets: used 1234\nTCP: inuse 30 orphan 2 tw 12 alloc 41 mem 9\n"
+                    "UDP: inuse 7 mem 1\nUDPLITE: inuse 0\nRAW: inuse 3\nFRAG: inuse 1 memory 0\n")
+        with open(os.path.join(fake_proc, "net", "sockstat6"), "w") as f:
+            f.write("TCP6: inuse 9\nUDP6: inuse 5\nUDPLITE6: inuse 0\nRAW6: inuse 2\n"
+                    "FRAG6: inuse 4 memory 0\n")
+        with open(os.path.join(fake_proc, "net", "snmp"), "w") as f:
+            f.write("Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens "
+                    "AttemptFails EstabResets CurrEstab InSegs\n"
+                    "Tcp: 1 200 120000 -1 10 10 0 0 17 100\n")
+        for argstr in ("-s", "-s -H -t state listening"):
+            name = f"PROC_ROOT=synthetic {argstr}"
+            if only is not None and only != name:
+                continue
+            penv = dict(env, PROC_ROOT=fake_proc)
+            ref = sh([ss] + argstr.split(), check=False, capture_output=True, env=penv)
+            got = sh([fake_ss] + argstr.split(), check=False, capture_output=True, env=penv)
+            ok = (ref.stdout, ref.stderr, ref.returncode) == (got.stdout, got.stderr,
+                                                              got.returncode)
+            (passed if ok else failed).append(name)
+            if not ok and verbose:
+                print(f"--- FAIL: {name}\n{ref.stdout.decode()}{ref.stderr.decode()}--- sstrace"
+                      f"\n{got.stdout.decode()}{got.stderr.decode()}")
+
         # The /proc text path, forced by PROC_NET_* or PROC_ROOT.
         for var, value, argstr, mask in (
                 ("PROC_NET_TCP", "/proc/net/tcp", "-tan", None),
