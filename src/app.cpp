@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app.hpp"
 
+#include "sstrace/dump.hpp"
 #include "sstrace/error.hpp"
 #include "sstrace/log.hpp"
 
@@ -62,14 +63,23 @@ int run_main(int argc, const char* const* argv)
     bridge_libbpf_logging();
     try {
         if (!opts.netns.empty()) {
-            enter_named_netns(opts.netns);
+            try {
+                enter_named_netns(opts.netns);
+            } catch (const Error& e) {
+                if (opts.events) {
+                    throw;
+                }
+                std::fprintf(stderr, "%s\n", e.what());  // ss's own wording, no prefix
+                return e.exit_code();
+            }
+            if (!opts.events && netns_private_mounts(opts.netns) != 0) {
+                return kExitFailure;
+            }
         }
         if (opts.events) {
             return run_event_stream(opts);
         }
-        std::fprintf(stderr,
-                     "sstrace: socket listings (ss without -E) are not implemented yet\n");
-        return kExitNotImplemented;
+        return run_dump(opts);
     } catch (const Error& e) {
         // one line: what failed, why, and what to do about it
         if (e.hint().empty()) {

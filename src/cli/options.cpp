@@ -2,6 +2,7 @@
 #include "sstrace/options.hpp"
 
 #include "sstrace/error.hpp"
+#include "sstrace/ss_usage.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -193,6 +194,46 @@ ParseResult parse_command_line(int argc, const char* const* argv)
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         res.exit_code = kExitUsage;
+        // An option ss does not know either: ss's getopt wording and usage text.
+        if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+            const std::string what = e.what();
+            constexpr std::string_view kFlags = "dhaletuwxnro460spTbEmMivVzZKHSO";
+            constexpr std::string_view kWithArg = "fADFNc";
+            std::string bad_message;
+            for (int i = 1; i < argc && bad_message.empty(); ++i) {
+                const std::string_view arg = argv[i];
+                if (arg.size() > 2 && arg.substr(0, 2) == "--") {
+                    const std::string_view name = arg.substr(0, arg.find('='));
+                    if (what.find(std::string(name)) != std::string::npos) {
+                        bad_message = fmt::format("ss: unrecognized option '{}'", name);
+                    }
+                    continue;
+                }
+                if (arg.size() < 2 || arg[0] != '-') {
+                    continue;
+                }
+                for (std::size_t k = 1; k < arg.size(); ++k) {
+                    if (kWithArg.find(arg[k]) != std::string_view::npos) {
+                        if (k + 1 == arg.size()) {
+                            ++i;  // the option's value is the next word
+                        }
+                        break;
+                    }
+                    if (kFlags.find(arg[k]) == std::string_view::npos) {
+                        bad_message = fmt::format("ss: invalid option -- '{}'", arg[k]);
+                        break;
+                    }
+                }
+            }
+            if (!bad_message.empty()) {
+                std::string usage = ss_usage_text();
+                if (!usage.empty() && usage.back() == '\n') {
+                    usage.pop_back();  // the caller adds the newline
+                }
+                res.message = bad_message + "\n" + usage;
+                return res;
+            }
+        }
         res.message = fmt::format("sstrace: {}\nTry 'sstrace --help' for more information.",
                                   e.what());
         return res;

@@ -40,6 +40,13 @@ std::optional<std::string> resolve_host(const InetAddr& addr)
         sin->sin_family = AF_INET;
         std::memcpy(&sin->sin_addr, addr.bytes, 4);
         len = sizeof(sockaddr_in);
+    } else if (std::all_of(addr.bytes, addr.bytes + 10, [](std::uint8_t b) { return b == 0; }) &&
+               addr.bytes[10] == 0xff && addr.bytes[11] == 0xff) {
+        // v4-mapped: the resolver is asked about the IPv4 address, as ss does.
+        auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+        sin->sin_family = AF_INET;
+        std::memcpy(&sin->sin_addr, addr.bytes + 12, 4);
+        len = sizeof(sockaddr_in);
     } else {
         auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
         sin6->sin6_family = AF_INET6;
