@@ -9,7 +9,6 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 namespace sstrace {
@@ -39,13 +38,9 @@ struct DumpFilter {
     std::vector<std::uint8_t> inet_bytecode;  // INET_DIAG_REQ_BYTECODE for inet dumps, or empty
 };
 
-// Builds the filter from the expression words (those after the state words, then the words of
-// the -F file). Returns the filter, or an exit code after printing ss's error message.
-using FilterBuilder = std::function<std::variant<DumpFilter, int>(const std::vector<std::string>&)>;
-
-// Runs a listing; returns the exit code. Without a builder, an expression is refused with
-// "filter expressions are not implemented yet" (exit 2).
-int run_dump(const Options& opts, const FilterBuilder& build_filter = {});
+// Runs a listing; returns the exit code. The FILTER expression (and -F) is ss's filter language:
+// compiled to INET_DIAG_REQ_BYTECODE for inet dumps where ss compiles it, and checked on every row.
+int run_dump(const Options& opts);
 
 // After setns() into the named namespace: private mount namespace, fresh /sys, /etc/netns/NAME
 // bind mounts, as ss -N does. Returns 0, or -1 after printing ss's message.

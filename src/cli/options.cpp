@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 #ifndef SSTRACE_VERSION
@@ -190,8 +191,30 @@ ParseResult parse_command_line(int argc, const char* const* argv)
         ->check(CLI::IsMember({"auto", "tp_btf", "tracepoint"}));
     app.add_option("FILTER", o.filter_words);
 
+    // CLI11 2.1 reads a value written `[...]` as a list: it strips the brackets and splits at
+    // commas, so `src [::1]` would reach the filter as `src ::1`. Words starting with '[' get
+    // a marker CLI11 leaves alone, removed again below.
+    constexpr char kShield = '\x1f';
+    std::vector<std::string> shielded(argv, argv + argc);
+    std::vector<const char*> args;
+    for (std::string& a : shielded) {
+        if (!a.empty() && a.front() == '[') {
+            a.insert(a.begin(), kShield);
+        }
+        args.push_back(a.c_str());
+    }
+    auto unshield = [&](std::string& v) {
+        if (!v.empty() && v.front() == kShield) {
+            v.erase(v.begin());
+        }
+    };
     try {
-        app.parse(argc, argv);
+        app.parse(argc, args.data());
+        for (auto* list : {&o.filter_words, &families, &queries, &filter_files}) {
+            std::for_each(list->begin(), list->end(), unshield);
+        }
+        unshield(o.netns);
+        unshield(o.diag_file);
     } catch (const CLI::ParseError& e) {
         res.exit_code = kExitUsage;
         // An option ss does not know either: ss's getopt wording and usage text.

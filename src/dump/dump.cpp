@@ -6,6 +6,7 @@
 #include "proc_users.hpp"
 #include "sstrace/error.hpp"
 #include "sstrace/ext_format.hpp"
+#include "sstrace/filter.hpp"
 #include "sstrace/selection.hpp"
 #include "sstrace/ss_usage.hpp"
 #include "sstrace/table.hpp"
@@ -430,6 +431,9 @@ private:
 
     void show_inet(int protocol, const char* service_proto)
     {
+        if (!sel_.has_family(AF_INET) && !sel_.has_family(AF_INET6)) {
+            return;  // e.g. a `unix:` operand narrowed the families: ss skips inet tables
+        }
         proto_for_services_ = service_proto;
         last_proto_ = service_proto;
         if (protocol == IPPROTO_TCP) {
@@ -1584,35 +1588,83 @@ void print_summary()
     std::printf("\n");
 }
 
+// What the filter language sees of a row.
+filter::SockView sock_view(const SockRow& r)
+{
+    filter::SockView v;
+    v.family = r.family;
+    std::copy(std::begin(r.local.bytes), std::end(r.local.bytes), v.local.begin());
+    std::copy(std::begin(r.peer.bytes), std::end(r.peer.bytes), v.remote.begin());
+    v.lport = r.local_port;
+    v.rport = r.peer_port;
+    if (r.family == AF_NETLINK) {
+        v.lport = static_cast<std::int32_t>(r.local_port);  // portids are signed: -1 is `*`
+        v.rport = static_cast<std::int32_t>(r.peer_port);
+    }
+    v.ifindex = r.ifindex;
+    v.mark = r.mark;
+    v.cgroup_id = r.cgroup_id;
+    if (r.family == AF_UNIX && !r.unix_path.empty()) {
+        v.unix_path = std::string(r.unix_path);
+    }
+    if (r.family == AF_PACKET || r.family == AF_NETLINK) {
+        v.proto = static_cast<std::uint32_t>(r.protocol);
+    }
+    return v;
+}
+
+// The filter as ss builds it: the FILTER words, then the -F lines, parsed in the selection's
+// context; a family prefix in the expression narrows the families to that one. Returns an exit
+// code after printing ss's message, or nullopt with `out` set.
+std::optional<int> build_dump_filter(SelectionResult& sel, std::FILE* file, DumpFilter& out)
+{
+    filter::ParseOptions po;
+    po.preferred_family = sel.selection.preferred_family;
+    po.tcp = sel.selection.has_table(kDbTcp);
+    po.udp = sel.selection.has_table(kDbUdp);
+    filter::ParseResult res = filter::parse(sel.expression, file, po);
+    if (res.error) {
+        std::fputs(res.error->message.c_str(), stderr);
+        if (res.error->usage) {
+            std::fputs(ss_usage_text(), stderr);
+        }
+        return res.error->exit_code;
+    }
+    if (res.filter.empty()) {
+        return std::nullopt;
+    }
+    if (res.family_reset) {
+        sel.selection.families = family_bit(*res.family_reset);
+    }
+    auto f = std::make_shared<filter::Filter>(std::move(res.filter));
+    if (auto bc = filter::compile_bytecode(*f)) {
+        out.inet_bytecode = std::move(*bc);
+    }
+    out.row = [f](const SockRow& r) { return f->matches(sock_view(r)); };
+    return std::nullopt;
+}
+
 }  // namespace
 
-int run_dump(const Options& opts, const FilterBuilder& build_filter)
+int run_dump(const Options& opts)
 {
     if (opts.context || opts.contexts) {
         std::fputs("ss: SELinux is not enabled.\n", stderr);
         return 1;
     }
-    // -F FILE: opened while options are parsed, as ss does; its words follow the argv FILTER.
-    std::vector<std::string> file_words;
+    // -F FILE is opened while options are parsed, as ss does; its lines are read by the filter
+    // parser after the argv words, as one stream.
+    std::optional<filter::FilterError> file_error;
+    std::unique_ptr<std::FILE, FileCloser> filter_file;
+    std::FILE* filter_fp = nullptr;
     if (!opts.filter_file.empty()) {
-        std::FILE* fp = opts.filter_file == "-" ? stdin : std::fopen(opts.filter_file.c_str(), "r");
-        if (fp == nullptr) {
-            std::fprintf(stderr, "fopen filter file: %s\n", std::strerror(errno));
-            return kExitUsage;
+        filter_fp = filter::open_filter_file(opts.filter_file, file_error);
+        if (file_error) {
+            std::fputs(file_error->message.c_str(), stderr);
+            return file_error->exit_code;
         }
-        char line[1024];
-        while (std::fgets(line, sizeof(line), fp) != nullptr) {
-            if (line[0] == '#' || line[0] == '0') {
-                continue;  // ss skips comment lines, and (a quirk) lines starting with 0
-            }
-            std::istringstream words(line);
-            std::string w;
-            while (words >> w) {
-                file_words.push_back(w);
-            }
-        }
-        if (fp != stdin) {
-            std::fclose(fp);
+        if (filter_fp != stdin) {
+            filter_file.reset(filter_fp);
         }
     }
     SelectionResult sel = build_selection(opts);
@@ -1636,18 +1688,11 @@ int run_dump(const Options& opts, const FilterBuilder& build_filter)
         }
         return *sel.exit_code;
     }
-    sel.expression.insert(sel.expression.end(), file_words.begin(), file_words.end());
     DumpFilter filter;
-    if (!sel.expression.empty()) {
-        if (!build_filter) {
-            std::fputs("sstrace: filter expressions are not implemented yet\n", stderr);
-            return kExitNotImplemented;
-        }
-        auto built = build_filter(sel.expression);
-        if (const int* code = std::get_if<int>(&built)) {
+    if (!sel.expression.empty() || filter_fp != nullptr) {
+        if (auto code = build_dump_filter(sel, filter_fp, filter)) {
             return *code;
         }
-        filter = std::move(std::get<DumpFilter>(built));
     }
     if (!opts.diag_file.empty()) {
         if (!sel.selection.has_table(kDbTcp)) {

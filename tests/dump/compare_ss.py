@@ -12,6 +12,7 @@ Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN). Without root it fails when CI=true, e
 """
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -56,6 +57,49 @@ CASES = [
     ("--bogus", None), ("-Q", None), ("-tB", None), ("--bpf-maps", None), ("-tan -Q", None),
     ("-F /nonexistent/sstrace-filter", None), ("-tln -F /dev/null", None),
     ("-tanK state syn-sent", None),
+]
+
+# Filter expressions (issue 4), split with shell rules: every operator and spelling, every
+# operand form, nesting, negation, service names, unix globs, -F, and ss's errors.
+FILTER_CASES = [
+    "-tan sport = :22", "-tan sport == :22", "-tan sport eq :ssh", "-tan dport = :22",
+    "-tan sport != :22", "-tan sport ne :22", "-tan sport neq :22", "-tan dport > :8000",
+    "-tan dport gt :8000", "-tan sport < :1000", "-tan sport lt :1000", "-tan sport >= :8080",
+    "-tan sport ge :8080", "-tan sport geq :8080", "-tan sport <= :80", "-tan sport le :80",
+    "-tan sport leq :80", "-tan sport :22", "-tan sport 22", "-tan sport = :0x16",
+    "-tan sport = :026", "-tan 'sport = :'", "-tan sport = :-1", "-tan sport = :65536",
+    "-tan sport = :http-alt", "-tan dport = :https", "-ta sport = :http",
+    "-tan src 127.0.0.1", "-tan src = 127.0.0.1", "-tan dst 127.0.0.1", "-tan dst 127.1",
+    "-tan src 127.0.0.1/8", "-tan src 127/8", "-tan dst 10.99.0/24", "-tan src 0.0.0.0",
+    "-tan 'src [::1]'", "-tan 'src [::1]:8443'", "-tan 'dst [::ffff:127.0.0.1]'",
+    "-tan 'src [::]/0'", "-tan src '*'", "-tan 'src *:22'", "-tan src :8080",
+    "-tan src 127.0.0.1:8080", "-tan src localhost", "-tan src inet:127.0.0.1",
+    "-tan 'src inet6:[::1]'", "-tan src 'inet6:*'", "-tan 'dst [fe80::2]'",
+    "-tan sport = :22 or sport = :80", "-tan sport = :22 || sport = :80",
+    "-tan sport = :22 | sport = :80", "-tan sport = :22 and dport = :22",
+    "-tan sport = :8080 && dst 127.0.0.1", "-tan sport = :8080 & dst 127.0.0.1",
+    "-tan sport = :8080 dst 127.0.0.1", "-tan not sport = :22", "-tan ! sport = :22",
+    "-tan '( sport = :22 or sport = :80 )'", "-tan '! ( sport = :22 or dport = :22 )'",
+    "-tan 'sport = :22 or sport = :80 and dport = :22'",
+    "-tan 'dport = :22 and sport = :80 or sport = :22'",
+    "-tan '( sport = :8080 or sport = :80 ) and ( dport > :1024 or dport = :0 )'",
+    "-tan 'not ( not sport = :22 )'", "-tan dev lo", "-tan dev = lo", "-tan dev v0",
+    "-tan dev != lo", "-tan dev 1", "-tan 'dev lo or sport = :22'", "-tan fwmark 0x2a",
+    "-tan fwmark = 42", "-tan fwmark 0x2a/0xff", "-tan fwmark != 0x2a", "-tan autobound",
+    "-tan not autobound", "-tan cgroup /sys/fs/cgroup/unified", "-tan cgroup /",
+    "-tan state established sport = :22", "-tan state listening src 0.0.0.0",
+    "-tan exclude listening dport = :22", "-uan sport = :5353", "-uan src [::1]",
+    "-uan dport = :mdns", "-xa src '*zoo*'", "-xa src '*ZOO.SOCK'", "-xa dst '*'",
+    "-xa src 'unix:@*'", "-xa autobound", "-A unix_stream -a src :0", "-0a src link:ip",
+    "-0a src 'link:*:lo'", "-f netlink -a src netlink:rtnl", "-a src inet:127.0.0.1",
+    "-an 'src unix:*zoo*'", "-tan -4 src 0.0.0.0/0", "-tan -6 'src [::]/0'",
+    # errors
+    "-tan 'sport = :abc'", "-tan 'sport ='", "-tan '( sport = :22'", "-tan 'sport = :22 )'",
+    "-tan 'sport = :ssh and'", "-tan sport = :ssh dport", "-tan dst 1.2.3.4.5",
+    "-tan dst nosuchhost.invalid", "-tan foo", "-tan src 127.0.0.1/33", "-tan 'src [::1'",
+    "-tan dev nosuchdev", "-tan fwmark zz", "-tan cgroup /nonexistent",
+    "-tn sport = :22 state established", "-tan '(sport = :22)'", "-tan sport=:22",
+    "-tan dst != 127.0.0.1",
 ]
 
 # Terminal rendering: (columns, args), run on a pty of that width.
@@ -198,10 +242,10 @@ def main():
             return 1
         env = dict(os.environ)
         env.pop("COLUMNS", None)
-        for argstr, mask in CASES:
+        for argstr, mask in CASES + [(f, None) for f in FILTER_CASES]:
             if only is not None and only != argstr:
                 continue
-            argv = argstr.split()
+            argv = shlex.split(argstr)
             for attempt in range(3):
                 if "-s" in argv:
                     # `sockets: used` drops only after the RCU-deferred release of the previous

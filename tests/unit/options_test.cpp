@@ -104,3 +104,12 @@ TEST(Options, OneFilterFileOnly)
     EXPECT_EQ(r.message, "More than one filter file");
     EXPECT_EQ(parse({"-F", "-"}).options.filter_file, "-");
 }
+
+TEST(Options, BracketedWordsReachTheFilterUnchanged)
+{
+    // CLI11 would read `[...]` as a list; ss filters need IPv6 operands in brackets
+    auto r = parse({"-tan", "src", "[::1]", "dst", "[::ffff:127.0.0.1]:80", "[1,2]"});
+    ASSERT_EQ(r.exit_code, 0) << r.message;
+    EXPECT_EQ(r.options.filter_words,
+              (std::vector<std::string>{"src", "[::1]", "dst", "[::ffff:127.0.0.1]:80", "[1,2]"}));
+}
