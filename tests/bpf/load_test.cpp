@@ -7,6 +7,8 @@
 #include "sstrace/event_row.hpp"
 
 #include <arpa/inet.h>
+#include "../common/require.hpp"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -24,19 +26,6 @@
 using namespace sstrace;
 
 namespace {
-
-// Privileged tests skip without root, except in CI where a skip would hide a failure.
-void require_root()
-{
-    if (::geteuid() == 0) {
-        return;
-    }
-    const char* ci = std::getenv("CI");
-    if (ci != nullptr && std::string(ci) == "true") {
-        FAIL() << "BPF tests need root, and CI must run them";
-    }
-    GTEST_SKIP() << "BPF tests need root";
-}
 
 // Upper bounds on verified instructions per program (veristat's idea): a change that makes a
 // program much more expensive to verify must be looked at.
@@ -61,7 +50,7 @@ BpfConfig everything(BpfVariant v)
 
 TEST_P(Variants, LoadsWithinVerifierBudget)
 {
-    require_root();
+    SSTRACE_REQUIRE_ROOT();
     BpfConfig cfg = everything(GetParam());
     cfg.attach = false;
     BpfSession s(cfg);
@@ -85,7 +74,7 @@ TEST_P(Variants, LoadsWithinVerifierBudget)
 
 TEST_P(Variants, DeliversAListenEntry)
 {
-    require_root();
+    SSTRACE_REQUIRE_ROOT();
     BpfConfig cfg = everything(GetParam());
     cfg.destroy = false;
     cfg.state_mask = state_bit(kStateListen);
@@ -160,7 +149,7 @@ int listen_once(unsigned* port)
 
 TEST_P(Variants, InKernelFilterKeepsRejectedEventsOutOfTheRing)
 {
-    require_root();
+    SSTRACE_REQUIRE_ROOT();
     unsigned wanted = 0;
     unsigned other = 0;
     const int keep = listen_once(&wanted);  // bound now, listening before the session starts
@@ -210,7 +199,7 @@ TEST_P(Variants, InKernelFilterKeepsRejectedEventsOutOfTheRing)
 
 TEST_P(Variants, FilterProgramsOfTheMaximumSizeLoad)
 {
-    require_root();
+    SSTRACE_REQUIRE_ROOT();
     BpfConfig cfg = everything(GetParam());
     cfg.attach = false;
     // the longest program: chains of port comparisons up to SSTRACE_FILTER_MAX bytes
@@ -239,7 +228,7 @@ INSTANTIATE_TEST_SUITE_P(Bpf, Variants, ::testing::Values(BpfVariant::Btf, BpfVa
 
 TEST(Bpf, UnprivilegedLoadFailsWithPrivilegeExitCode)
 {
-    require_root();
+    SSTRACE_REQUIRE_ROOT();
     // Drop to nobody in a child: the load must fail with the documented exit code.
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);

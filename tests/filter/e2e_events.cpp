@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/require.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -46,9 +48,7 @@ const std::string kSstrace = SSTRACE_BINARY;
 
 TEST(EventsFilter, ErrorsAsSs)
 {
-    if (::geteuid() != 0) {
-        GTEST_SKIP() << "needs root";
-    }
+    SSTRACE_REQUIRE_ROOT();
     Output o = run(kSstrace + " -E 'sport = :abc' 2>&1");
     EXPECT_EQ(o.status, 1);
     EXPECT_EQ(o.text, "Error: \"abc\" does not look like a port.\nCannot parse dst/src address.\n");
@@ -88,9 +88,7 @@ void connect_and_close(unsigned port)
 
 TEST(EventsFilter, OnlyMatchingEventsArePrinted)
 {
-    if (::geteuid() != 0) {
-        GTEST_SKIP() << "needs root";
-    }
+    SSTRACE_REQUIRE_ROOT();
     ASSERT_EQ(::unshare(CLONE_NEWNET), 0);
     ASSERT_EQ(std::system("ip link set lo up"), 0);
     // the filter comes half from argv, half from a -F file (one stream)
@@ -110,9 +108,7 @@ TEST(EventsFilter, OnlyMatchingEventsArePrinted)
     connect_and_close(9999);
     t.join();
     ::unlink(path);
-    if (out.status != 0) {
-        GTEST_SKIP() << "sstrace -E could not run here (BPF?): status " << out.status;
-    }
+    ASSERT_EQ(out.status, 0) << out.text;
     EXPECT_NE(out.text.find("127.0.0.1:9999"), std::string::npos) << out.text;
     EXPECT_EQ(out.text.find(":9998"), std::string::npos) << out.text;
     int rows = 0;

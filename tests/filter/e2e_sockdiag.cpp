@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../common/require.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -276,12 +278,8 @@ class SockDiagE2E : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        if (::geteuid() != 0) {
-            GTEST_SKIP() << "needs root (unshare CLONE_NEWNET, SO_MARK)";
-        }
-        if (std::system("ss -V >/dev/null 2>&1") != 0) {
-            GTEST_SKIP() << "no ss to compare with";
-        }
+        SSTRACE_REQUIRE(::geteuid() == 0, "needs root (unshare CLONE_NEWNET, SO_MARK)");
+        SSTRACE_REQUIRE(std::system("ss -V >/dev/null 2>&1") == 0, "no ss to compare with");
         static bool entered = false;
         if (!entered) {
             ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << std::strerror(errno);
