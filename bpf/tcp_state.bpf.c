@@ -252,6 +252,12 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	if (!sk_wanted(sk, &family, btf))
 		return;
 
+	/* A timewait socket copies the cookie its full socket had when it was created, which is
+	 * before the CLOSE event we emit its row from. Generating the cookie when the connection
+	 * is established makes the row's sk: the one ss -e shows for the TIME-WAIT socket. */
+	if (btf && newstate == SSTRACE_TCP_ESTABLISHED)
+		bpf_get_socket_cookie(sk);
+
 	if (oldstate == SSTRACE_TCP_SYN_SENT && cfg_write_timer_fn) {
 		/* connect() failed before the SYN went out: report the pending entry now */
 		__u64 key = (__u64)sk;

@@ -184,6 +184,25 @@ class EventStreamTest(unittest.TestCase):
         self.assertTrue(t.stdout.startswith("Netid Recv-Q Send-Q"), t.stdout)
         self.assertEqual(summary(t.stderr), (tw, tw, 0))
 
+    def test_time_wait_cookie_is_the_timewait_sockets(self):
+        """With -e, a TIME-WAIT row's sk: is the cookie ss -e shows for the timewait socket."""
+        with Netns() as ns:
+            t = sstrace(ns, "-E", "-e", "state", "time-wait")
+            run = ns.traffic("client-close", "4", 7008, 2)
+            t.stop()
+            listing = ns.run("ss", "-tanHe", "state", "time-wait", check=True).stdout
+        theirs = {}
+        for line in listing.splitlines():
+            f = line.split()
+            theirs[(split_endpoint(f[2]), split_endpoint(f[3]))] = [x for x in f if x.startswith("sk:")][0]
+        mine = {}
+        for r in rows(t.stdout):
+            mine[(split_endpoint(r[-4]), split_endpoint(r[-3]))] = r[-1]
+        self.assertEqual(len(mine), 2, t.stdout)
+        for c in run["conns"]:
+            key = ((c["client"][0], str(c["client"][1])), (c["server"][0], str(c["server"][1])))
+            self.assertEqual(mine[key], theirs[key])
+
     def test_time_wait_with_full_bucket_table(self):
         """tcp_max_tw_buckets exhausted: connections that get no timewait socket get no row."""
         with Netns() as ns:
