@@ -761,6 +761,34 @@ private:
     }
 
     // ss reads /proc text instead of netlink when PROC_ROOT or the table's PROC_NET_* is set.
+    // The table from a sock_diag dump, or from the /proc text ss falls back to: when
+    // PROC_NET_<X> (or PROC_ROOT) forces it, or when the dump fails.
+    template <typename OnMessage, typename ReadProc>
+    void dump_or_proc(const void* req, std::size_t len, OnMessage&& on_message, const char* env,
+                      const char* proc_rel, ReadProc&& read_proc)
+    {
+        if (proc_forced(env) || diag().dump(req, len, on_message) < 0) {
+            read_proc(proc_path(env, proc_rel));
+        }
+    }
+
+    // Calls fn(line) for every line of a /proc socket table after its header line.
+    template <typename Fn>
+    static void for_each_proc_line(const std::string& path, Fn&& fn)
+    {
+        std::unique_ptr<std::FILE, FileCloser> fp(std::fopen(path.c_str(), "r"));
+        if (!fp) {
+            return;
+        }
+        char line[256];
+        if (std::fgets(line, sizeof(line), fp.get()) == nullptr) {
+            return;
+        }
+        while (std::fgets(line, sizeof(line), fp.get()) != nullptr) {
+            fn(static_cast<const char*>(line));
+        }
+    }
+
     static bool proc_forced(const char* env)
     {
         return std::getenv(env) != nullptr || std::getenv("PROC_ROOT") != nullptr;
@@ -1158,29 +1186,16 @@ private:
         req.r.sdiag_family = AF_PACKET;
         req.r.pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER |
                            PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT;
-        if (proc_forced("PROC_NET_PACKET")) {
-            proc_packet(proc_path("PROC_NET_PACKET", "net/packet"));
-            return;
-        }
-        if (diag().dump(&req, sizeof(req), [&](const nlmsghdr* h) { return packet_message(h); }) < 0) {
-            proc_packet(proc_path("PROC_NET_PACKET", "net/packet"));
-        }
+        dump_or_proc(&req, sizeof(req), [&](const nlmsghdr* h) { return packet_message(h); },
+                     "PROC_NET_PACKET", "net/packet",
+                     [&](const std::string& path) { proc_packet(path); });
     }
 
     // /proc/net/packet, as ss reads it (6.1 checks the packet type before reading it, so
     // the /proc path never filters p_raw/p_dgr; nor does it know the socket cookie).
     void proc_packet(const std::string& path)
     {
-        std::FILE* fp = std::fopen(path.c_str(), "r");
-        if (fp == nullptr) {
-            return;
-        }
-        std::unique_ptr<std::FILE, FileCloser> closer(fp);
-        char line[256];
-        if (std::fgets(line, sizeof(line), fp) == nullptr) {
-            return;
-        }
-        while (std::fgets(line, sizeof(line), fp) != nullptr) {
+        for_each_proc_line(path, [&](const char* line) {
             unsigned long long sk = 0;
             int type = 0;
             unsigned prot = 0;
@@ -1191,7 +1206,7 @@ private:
             unsigned ino = 0;
             if (std::sscanf(line, "%llx %*d %d %x %d %d %u %u %u", &sk, &type, &prot, &iface,
                             &running, &rq, &uid, &ino) != 8) {
-                continue;
+                return;
             }
             SockRow row;
             row.family = AF_PACKET;
@@ -1201,7 +1216,7 @@ private:
             row.ifindex = static_cast<unsigned>(iface);
             row.local_port = row.ifindex;
             if (pred_ && !pred_(row)) {
-                continue;
+                return;
             }
             clear_fields();
             state_fields(type == SOCK_RAW ? "p_raw" : "p_dgr", kStateClose, rq, 0);
@@ -1218,7 +1233,7 @@ private:
                 appendf(ext, " ino:%u sk:0", ino);
             }
             emit_row();
-        }
+        });
     }
 
     int packet_message(const nlmsghdr* h)
@@ -1356,28 +1371,15 @@ private:
         req.r.sdiag_family = AF_NETLINK;
         req.r.sdiag_protocol = NDIAG_PROTO_ALL;
         req.r.ndiag_show = NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO;
-        if (proc_forced("PROC_NET_NETLINK")) {
-            proc_netlink(proc_path("PROC_NET_NETLINK", "net/netlink"));
-            return;
-        }
-        if (diag().dump(&req, sizeof(req), [&](const nlmsghdr* h) { return netlink_message(h); }) < 0) {
-            proc_netlink(proc_path("PROC_NET_NETLINK", "net/netlink"));
-        }
+        dump_or_proc(&req, sizeof(req), [&](const nlmsghdr* h) { return netlink_message(h); },
+                     "PROC_NET_NETLINK", "net/netlink",
+                     [&](const std::string& path) { proc_netlink(path); });
     }
 
     // /proc/net/netlink: no peer, the kernel's socket pointer and dump flag as sk= and cb=.
     void proc_netlink(const std::string& path)
     {
-        std::FILE* fp = std::fopen(path.c_str(), "r");
-        if (fp == nullptr) {
-            return;
-        }
-        std::unique_ptr<std::FILE, FileCloser> closer(fp);
-        char line[256];
-        if (std::fgets(line, sizeof(line), fp) == nullptr) {
-            return;
-        }
-        while (std::fgets(line, sizeof(line), fp) != nullptr) {
+        for_each_proc_line(path, [&](const char* line) {
             unsigned long long sk = 0;
             int prot = 0;
             long long pid = 0;
@@ -1387,7 +1389,7 @@ private:
             unsigned long long cb = 0;
             if (std::sscanf(line, "%llx %d %lld %x %d %d %llx", &sk, &prot, &pid, &groups, &rq,
                             &wq, &cb) != 7) {
-                continue;
+                return;
             }
             const auto portid = static_cast<int>(static_cast<std::uint32_t>(pid));
             SockRow row;
@@ -1396,7 +1398,7 @@ private:
             row.state = kStateClose;
             row.local_port = static_cast<unsigned>(portid);
             if (pred_ && !pred_(row)) {
-                continue;
+                return;
             }
             clear_fields();
             state_fields("nl", kStateClose, rq, wq);
@@ -1407,7 +1409,7 @@ private:
                 appendf(fields_[kColExt], " sk=%llx cb=%llx groups=0x%08x", sk, cb, groups);
             }
             emit_row();
-        }
+        });
     }
 
     std::string netlink_proc_name(int pid)
