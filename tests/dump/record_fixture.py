@@ -8,6 +8,7 @@ of each case in REPLAY_CASES. tests/dump/replay_test.py runs sstrace on the same
 privileges and without live sockets, so the formatters are checked on recorded kernel data.
 """
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,8 +42,10 @@ def main():
         print("recorded %s and %d goldens" % (dump, len(REPLAY_CASES)))
     finally:
         if zoo is not None:
-            zoo.stdin.close()
-            zoo.kill()
+            try:
+                os.killpg(zoo.pid, signal.SIGKILL)  # the zoo forks: end its whole session
+            except ProcessLookupError:
+                pass
             zoo.wait()
         subprocess.run(["ip", "netns", "del", ns], check=False)
         subprocess.run(["rm", "-rf", work], check=False)
