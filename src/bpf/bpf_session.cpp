@@ -16,7 +16,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace sstrace {
 
@@ -120,11 +119,6 @@ bool kernel_has_btf()
     btf__free(vmlinux);
     return true;
 }
-
-struct Loaded {
-    SkelPtr skel;
-    BpfVariant variant;
-};
 
 // Opens, configures and loads one variant. Returns the libbpf error (negative errno) on failure.
 int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant variant,

@@ -5,6 +5,8 @@
 #include "sstrace/error.hpp"
 #include "sstrace/event_row.hpp"
 #include "sstrace/filter.hpp"
+#include "sstrace/selection.hpp"
+#include "sstrace/ss_usage.hpp"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -19,8 +21,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <set>
-#include <sstream>
+#include <bit>
 #include <utility>
 
 namespace sstrace {
@@ -51,65 +52,53 @@ private:
     int fd_;
 };
 
-// What -E follows, derived from ss's table/family options.
+// What -E follows, from ss's own selection model (tables, families; the state words are
+// read separately: in a stream they select the states entered).
 struct EventSelection {
-    std::uint16_t family = 0;  // AF_INET, AF_INET6 or 0 for both
-    bool single_table = false; // ss hides Netid when exactly one table is selected
+    std::uint16_t family = 0;    // AF_INET, AF_INET6 or 0 for both
+    int preferred_family = 0;    // ss's preferred family, for parsing the filter
+    bool single_table = false;   // ss hides Netid when exactly one table is selected
+    std::optional<int> exit_code;  // set: ss would stop here (its message already printed)
 };
 
 EventSelection select_tables(const Options& opts)
 {
-    EventSelection sel;
-    std::set<std::string> tables;
-    bool v4 = false;
-    bool v6 = false;
-    auto add_query = [&](const std::string& list) {
-        std::stringstream ss(list);
-        std::string id;
-        while (std::getline(ss, id, ',')) {
-            if (!id.empty() && id[0] == '!') {
-                tables.erase(id.substr(1));
-            } else if (id == "all" || id == "inet") {
-                tables.insert({"tcp", "udp"});
-            } else {
-                tables.insert(id);
-            }
+    EventSelection out;
+    const SelectionResult res = build_selection(opts);
+    if (res.exit_code) {
+        if (!res.message.empty()) {
+            std::fprintf(res.usage_to_stdout ? stdout : stderr, "%s\n", res.message.c_str());
         }
-    };
-    for (const std::string& tok : opts.selection) {
-        if (tok == "-t") {
-            tables.insert("tcp");
-        } else if (tok == "-u") {
-            tables.insert("udp");
-        } else if (tok == "-d" || tok == "-w" || tok == "-x" || tok == "-S" || tok == "-M" ||
-                   tok == "-0" || tok == "--vsock" || tok == "--tipc" || tok == "--xdp") {
-            tables.insert(tok);
-        } else if (tok == "-4" || tok == "-f inet") {
-            v4 = true;
-        } else if (tok == "-6" || tok == "-f inet6") {
-            v6 = true;
-        } else if (tok.rfind("-f ", 0) == 0) {
-            tables.insert(tok);
-        } else if (tok.rfind("-A ", 0) == 0) {
-            add_query(tok.substr(3));
+        if (res.with_usage) {
+            std::fputs(ss_usage_text(), res.usage_to_stdout ? stdout : stderr);
         }
+        out.exit_code = *res.exit_code;
+        return out;
     }
-    if (v4 != v6) {
-        sel.family = v4 ? AF_INET : AF_INET6;
-    }
-    if (!tables.empty() && tables.count("tcp") == 0) {
-        if (tables.count("udp") != 0) {
+    const Selection& sel = res.selection;
+    if (!sel.has_table(kDbTcp)) {
+        if (sel.has_table(kDbUdp)) {
             throw Error("-E", "UDP destroy events are not implemented yet; sstrace -E follows TCP",
                         kExitNotImplemented);
         }
         throw Error("-E", "no TCP table selected: there are destroy events only for TCP and UDP",
                     kExitUsage);
     }
-    if (tables.count("udp") != 0) {
+    if (!res.do_default && sel.has_table(kDbUdp)) {
         spdlog::warn("UDP destroy events are not implemented yet: following TCP only");
     }
-    sel.single_table = tables.size() == 1;
-    return sel;
+    const bool v4 = sel.has_family(AF_INET);
+    const bool v6 = sel.has_family(AF_INET6);
+    if (!v4 && !v6) {
+        throw Error("-E", "no IPv4 or IPv6 family selected: events exist for TCP only",
+                    kExitUsage);
+    }
+    if (v4 != v6) {
+        out.family = v4 ? AF_INET : AF_INET6;
+    }
+    out.preferred_family = sel.preferred_family;
+    out.single_table = std::popcount(sel.tables) == 1;
+    return out;
 }
 
 void reject_unimplemented(const Options& o)
@@ -203,7 +192,7 @@ FilterSetup compile_filter(const Options& opts, std::size_t consumed, const Even
     FilterSetup out;
     out.family = sel.family;
     filter::ParseOptions po;
-    po.preferred_family = sel.family;
+    po.preferred_family = sel.preferred_family;
     po.tcp = true;
     po.udp = !sel.single_table;  // ss looks service names up for every selected table
     std::optional<filter::FilterError> err;
@@ -247,6 +236,9 @@ int run_event_stream(const Options& opts)
 {
     reject_unimplemented(opts);
     const EventSelection sel = select_tables(opts);
+    if (sel.exit_code) {
+        return *sel.exit_code;
+    }
 
     StateWords words;
     if (auto err = parse_state_words(opts.filter_words, words)) {

@@ -527,6 +527,13 @@ class ErrorsTest(unittest.TestCase):
         self.assertEqual(r.returncode, 255)
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 
+    def test_selection_errors_are_ss_errors(self):
+        """-E shares ss's selection model: its messages and exit codes."""
+        for args in (["-E", "-f", "bogus"], ["-E", "-A", "bogus"], ["-E", "-A", "all,!all"]):
+            r = self.run_sstrace(*args)
+            ref = subprocess.run(["ss"] + args[1:], capture_output=True, text=True)
+            self.assertEqual((r.returncode, r.stderr), (ref.returncode, ref.stderr), args)
+
     def test_missing_namespace(self):
         r = self.run_sstrace("-N", "no-such-ns-sstrace", "-E")
         self.assertEqual(r.returncode, 1)
