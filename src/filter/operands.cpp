@@ -234,6 +234,24 @@ std::string strip_colon(const std::string& s)
     return starts_with(s, ":") ? s.substr(1) : s;
 }
 
+// Splits `PROTO:PORT` (link, netlink): removes the port part from `s` and returns it, or
+// nullopt when there is none. After sport/dport the whole operand is the port.
+std::optional<std::string> take_port_part(std::string& s, bool is_port)
+{
+    if (is_port) {
+        std::string port = strip_colon(s);
+        s.clear();
+        return port;
+    }
+    const std::size_t colon = s.find(':');
+    if (colon == std::string::npos) {
+        return std::nullopt;
+    }
+    std::string port = s.substr(colon + 1);
+    s.erase(colon);
+    return port;
+}
+
 }  // namespace
 
 namespace detail {
@@ -273,16 +291,13 @@ std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port, int
     if (fam == AF_PACKET) {
         h.family = AF_PACKET;
         // after sport/dport the whole operand is the port (an ifindex or interface name)
-        const std::size_t colon = is_port ? 0 : s.find(':');
-        if (colon != std::string::npos) {
-            const std::string port = is_port ? strip_colon(s) : s.substr(colon + 1);
-            s.erase(colon);
-            if (!port.empty() && port != "*") {
+        if (const auto port = take_port_part(s, is_port)) {
+            if (!port->empty() && *port != "*") {
                 int v = 0;
-                if (to_int(port, v)) {
+                if (to_int(*port, v)) {
                     h.port = v;
                 } else {
-                    const unsigned idx = opts.resolvers.ifindex ? opts.resolvers.ifindex(port) : 0;
+                    const unsigned idx = opts.resolvers.ifindex ? opts.resolvers.ifindex(*port) : 0;
                     if (idx == 0 || idx > INT_MAX) {
                         return std::nullopt;
                     }
@@ -303,15 +318,12 @@ std::optional<HostCond> parse_hostcond(const std::string& tok, bool is_port, int
     if (fam == AF_NETLINK) {
         h.family = AF_NETLINK;
         // after sport/dport the whole operand is the port id (or `kernel`)
-        const std::size_t colon = is_port ? 0 : s.find(':');
-        if (colon != std::string::npos) {
-            const std::string port = is_port ? strip_colon(s) : s.substr(colon + 1);
-            s.erase(colon);
-            if (!port.empty() && port != "*") {
+        if (const auto port = take_port_part(s, is_port)) {
+            if (!port->empty() && *port != "*") {
                 int v = 0;
-                if (to_int(port, v)) {
+                if (to_int(*port, v)) {
                     h.port = v;
-                } else if (port == "kernel") {
+                } else if (*port == "kernel") {
                     h.port = 0;
                 } else {
                     return std::nullopt;

@@ -54,6 +54,24 @@ enum class Tok : std::uint8_t {
     CgroupTok,
 };
 
+// The keywords that start a condition; the last one seen decides how operands are read.
+bool is_keyword(Tok t)
+{
+    switch (t) {
+    case Tok::Dst:
+    case Tok::Src:
+    case Tok::Dport:
+    case Tok::Sport:
+    case Tok::Dev:
+    case Tok::Fwmark:
+    case Tok::Cgroup:
+    case Tok::Autobound:
+        return true;
+    default:
+        return false;
+    }
+}
+
 struct Token {
     Tok type = Tok::End;
     HostCond host;
@@ -254,19 +272,8 @@ private:
         for (const Word& kw : kWords) {
             if (w == kw.text) {
                 t.type = kw.tok;
-                switch (kw.tok) {
-                case Tok::Dst:
-                case Tok::Src:
-                case Tok::Dport:
-                case Tok::Sport:
-                case Tok::Dev:
-                case Tok::Fwmark:
-                case Tok::Cgroup:
-                case Tok::Autobound:
+                if (is_keyword(kw.tok)) {
                     context_ = kw.tok;
-                    break;
-                default:
-                    break;
                 }
                 return;
             }
@@ -315,21 +322,7 @@ private:
 
     static bool starts_expr(Tok t)
     {
-        switch (t) {
-        case Tok::LParen:
-        case Tok::Not:
-        case Tok::Dst:
-        case Tok::Src:
-        case Tok::Dport:
-        case Tok::Sport:
-        case Tok::Dev:
-        case Tok::Fwmark:
-        case Tok::Cgroup:
-        case Tok::Autobound:
-            return true;
-        default:
-            return false;
-        }
+        return t == Tok::LParen || t == Tok::Not || is_keyword(t);
     }
 
     // list := expr { [and|or] expr }. On return one state (exprlist) is on the stack.
