@@ -10,7 +10,6 @@
 #include "sstrace/abi/events.h"
 
 /* Configuration, set by userspace between open and load. */
-const volatile __u32 cfg_abi_version __weak = SSTRACE_ABI_VERSION;
 /* Bit (1 << state) set for every state whose entry is reported. */
 const volatile __u32 cfg_state_mask __weak = 0;
 /* Report socket destruction (sstrace -E without state words). */
@@ -19,6 +18,8 @@ const volatile __u8 cfg_destroy __weak = 0;
 const volatile __u32 cfg_netns_ino __weak = 0;
 /* Only this address family (AF_INET / AF_INET6); 0 = both. */
 const volatile __u16 cfg_family __weak = 0;
+/* SSTRACE_FIELD_* bits: the optional record fields some output or filter reads. */
+const volatile __u32 cfg_fields __weak = 0;
 /* Kernel addresses of the timer callbacks the timer_start hook recognises (from /proc/kallsyms);
  * 0 disables that use. */
 const volatile __u64 cfg_tw_timer_fn __weak = 0;
@@ -26,6 +27,10 @@ const volatile __u64 cfg_write_timer_fn __weak = 0;
 /* Ring-buffer notification: 0 = kernel's adaptive wakeup; otherwise records are committed
  * without a wakeup until this many bytes wait, and userspace drains on a timer. */
 const volatile __u64 cfg_wakeup_bytes __weak = 0;
+/* Tests only: extra work (bpf_loop steps) in every first-copy run, which widens the window in
+ * which an event can nest into a running program. 0 in normal use (the code is then dead and the
+ * verifier removes it). */
+const volatile __u32 cfg_test_spin __weak = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -40,35 +45,57 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps") __weak;
 
-/* The timewait socket whose timer was just armed on this CPU. tcp_time_wait() arms it in
- * inet_twsk_hashdance_schedule() and then, in the same call on the same CPU, tcp_done() moves
- * the full socket to CLOSE: the CLOSE event that follows with the same tuple is a TIME-WAIT
- * entry. No timer means no timewait socket (tcp_max_tw_buckets full, or no memory). */
-struct tw_slot {
-	__u64 tw;
-	__u32 netns_ino;
-	__u16 sport; /* network order, as tw_sport and inet_sport */
-	__u16 dport; /* network order */
-	__u16 family;
-	__u8 valid;
-	__u8 _pad[3];
+/* The kernel never runs a tracing program on a CPU where it is already running: an event that
+ * nests into a run (a softirq interrupting a process-context run) is skipped for that program and
+ * only counted in its recursion_misses. Each hook therefore has a second copy, attached to the
+ * same tracepoint, that takes exactly the events the kernel skipped the first copy for. They
+ * agree through this per-CPU map: for every event, the first copy writes the event's identity
+ * into the slot of its context level (task, or interrupt) and the second copy,
+ * which runs right after it at the same level, finds it there. An event the first copy never saw
+ * (it was skipped) is missing from its level's slot, and the second copy handles it. One slot per
+ * level, because a nested level can complete a whole first/second pair of its own in the middle of
+ * an outer one. Indexed [hook * SSTRACE_NEST_LEVELS + level]. */
+#define SSTRACE_NEST_LEVELS 2
+
+struct nest_state {
+	__u64 mark[SSTRACE_HOOK_MAX * SSTRACE_NEST_LEVELS];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct tw_slot);
-} tw_slots SEC(".maps") __weak;
+	__type(value, struct nest_state);
+} nest SEC(".maps") __weak;
 
-/* Sockets that entered SYN-SENT before connect() had picked their local port (the state is set
- * before inet_hash_connect()). Their row is emitted when the SYN's retransmit timer is armed in
- * tcp_connect(), by which time the port is known. Keyed by socket address. */
+/* A timewait socket whose timer was just armed, by connection: tcp_time_wait() arms it in
+ * inet_twsk_hashdance_schedule() and then, in the same call, tcp_done() moves the full socket to
+ * CLOSE; that CLOSE (from FIN-WAIT-2 or CLOSING) finds the entry by the same tuple and is a
+ * TIME-WAIT entry. No timer means no timewait socket (tcp_max_tw_buckets full, or no memory).
+ * Keyed by tuple, not by CPU, so nested contexts and migration cannot mix two hand-overs up.
+ * A timewait timer re-armed later leaves an entry no CLOSE consumes: the value's time bounds the
+ * match, and userspace deletes entries older than a second. */
+struct tw_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 netns_ino;
+	__u16 sport; /* network order, as inet_sport and tw_sport */
+	__u16 dport;
+	__u16 family;
+	__u8 _pad[6];
+};
+
+struct tw_val {
+	__u64 ts_ns;  /* bpf_ktime_get_ns() when the timer was armed */
+	__u8 substate; /* tw_substate: TIME_WAIT, or FIN_WAIT2 for an orphan whose peer has not closed */
+	__u8 _pad[7];
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u64); /* bpf_ktime_get_ns() of the SYN-SENT transition */
-} syn_pending SEC(".maps") __weak;
+	__type(key, struct tw_key);
+	__type(value, struct tw_val);
+} tw_pending SEC(".maps") __weak;
 
 #endif /* SSTRACE_MAPS_BPF_H */

@@ -27,6 +27,7 @@ struct BpfConfig {
     bool destroy = false;       // report TCP socket destruction
     std::uint32_t netns_ino = 0;  // 0 = every namespace
     std::uint16_t family = 0;     // 0 = AF_INET and AF_INET6
+    std::uint32_t fields = 0;     // SSTRACE_FIELD_* bits: optional record fields to fill
     std::size_t ring_bytes = 8u << 20;
     std::uint64_t wakeup_bytes = 0;  // 0 = adaptive wakeups
     BpfVariant variant = BpfVariant::Auto;
@@ -34,19 +35,43 @@ struct BpfConfig {
     // inet_diag filter bytecode run on every event before it is queued (empty: none). At most
     // SSTRACE_FILTER_MAX bytes; the caller keeps longer programs in userspace.
     std::vector<std::uint8_t> filter;
+    // Tests only: bpf_loop steps of extra work in every first-copy run, to make nesting common.
+    std::uint32_t test_spin = 0;
+};
+
+// The hooks, each with its programs (tp_btf: a first and a second copy; classic: one).
+enum class Hook { State, Destroy, Timer };
+const char* hook_name(Hook h);
+
+// Loss, by cause. Every count is an event sstrace may not have printed.
+struct BpfLoss {
+    std::uint64_t ring_full = 0;  // records that found the ring buffer full
+    // Program runs the kernel skipped (the program was already running on that CPU) that no
+    // second copy handled. The kernel does not say which event a skipped run was for, so one
+    // that would not have matched counts too: an upper bound.
+    std::uint64_t skipped = 0;
+    std::uint64_t map_full = 0;  // TIME-WAIT hand-overs that found their map full
+    std::uint64_t total() const { return ring_full + skipped + map_full; }
 };
 
 struct BpfCounters {
-    std::uint64_t emitted = 0;      // records committed by the kernel side
-    std::uint64_t lost = 0;         // records dropped because the ring buffer was full
-    std::uint64_t tw_overflow = 0;  // FIN-WAIT-2/CLOSING -> CLOSE without a timewait socket
-    std::uint64_t filtered = 0;     // events the in-kernel filter rejected
+    std::uint64_t emitted = 0;   // records committed by the kernel side
+    std::uint64_t filtered = 0;  // events the in-kernel filter rejected
+    std::uint64_t tw_fin_wait2 = 0;  // TIME-WAIT rows of orphans whose peer had not sent its FIN
+    std::uint64_t syn_unsent = 0;    // SYN-SENT rows of connect()s that failed before the SYN
+    // FIN-WAIT-2/CLOSING -> CLOSE without error and without a timewait timer armed for it
+    std::uint64_t tw_no_timer = 0;
+    BpfLoss loss;
 };
 
 struct BpfProgramInfo {
     std::string name;
-    std::uint32_t verified_insns = 0;
+    Hook hook = Hook::State;
+    bool second_copy = false;  // takes the events the kernel skipped the first copy for
     bool loaded = false;
+    std::uint32_t verified_insns = 0;
+    std::uint64_t recursion_misses = 0;  // runs the kernel skipped (bpf_prog_info)
+    std::uint64_t nested_runs = 0;       // second copy: runs it took over from the first
 };
 
 // Addresses of kernel functions sstrace recognises timers by (0 when unknown).
@@ -69,6 +94,7 @@ public:
     BpfSession& operator=(const BpfSession&) = delete;
 
     BpfVariant variant() const;
+    // Every program of the object, loaded or not, with the kernel's counts for loaded ones.
     std::vector<BpfProgramInfo> programs() const;
 
     // Starts ring-buffer consumption; the handler runs inside consume().
@@ -78,6 +104,10 @@ public:
     int consume();
 
     BpfCounters counters() const;
+
+    // Deletes TIME-WAIT hand-overs nobody took (a timewait timer re-armed later leaves one).
+    // Call about once a second; returns the number deleted.
+    std::size_t sweep_stale_handovers();
 
 private:
     struct Impl;

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <array>
+#include <ctime>
 
 namespace sstrace {
 
@@ -28,6 +30,19 @@ const char* variant_name(BpfVariant v)
         return "tp_btf";
     case BpfVariant::Tracepoint:
         return "tracepoint";
+    }
+    return "?";
+}
+
+const char* hook_name(Hook h)
+{
+    switch (h) {
+    case Hook::State:
+        return "inet_sock_set_state";
+    case Hook::Destroy:
+        return "tcp_destroy_sock";
+    case Hook::Timer:
+        return "timer_start";
     }
     return "?";
 }
@@ -120,6 +135,45 @@ bool kernel_has_btf()
     return true;
 }
 
+// Every program of the object: its hook, variant, and whether it is a hook's second copy
+// (attached to the same tracepoint, it takes the events the kernel skipped the first for).
+struct ProgramSlot {
+    bpf_program* prog;
+    Hook hook;
+    BpfVariant variant;
+    bool second_copy;
+};
+
+std::array<ProgramSlot, 9> program_slots(const sstrace_bpf& s)
+{
+    const auto btf = BpfVariant::Btf;
+    const auto tp = BpfVariant::Tracepoint;
+    return {{
+        {s.progs.sst_state, Hook::State, btf, false},
+        {s.progs.sst_state_2nd, Hook::State, btf, true},
+        {s.progs.sst_state_tp, Hook::State, tp, false},
+        {s.progs.sst_destroy, Hook::Destroy, btf, false},
+        {s.progs.sst_destroy_2nd, Hook::Destroy, btf, true},
+        {s.progs.sst_destroy_tp, Hook::Destroy, tp, false},
+        {s.progs.sst_timer, Hook::Timer, btf, false},
+        {s.progs.sst_timer_2nd, Hook::Timer, btf, true},
+        {s.progs.sst_timer_tp, Hook::Timer, tp, false},
+    }};
+}
+
+std::uint32_t nested_counter(Hook h)
+{
+    switch (h) {
+    case Hook::State:
+        return SSTRACE_CNT_NESTED_STATE;
+    case Hook::Destroy:
+        return SSTRACE_CNT_NESTED_DESTROY;
+    case Hook::Timer:
+        return SSTRACE_CNT_NESTED_TIMER;
+    }
+    return SSTRACE_CNT_NESTED_STATE;
+}
+
 // Opens, configures and loads one variant. Returns the libbpf error (negative errno) on failure.
 int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant variant,
                  SkelPtr& out)
@@ -129,14 +183,13 @@ int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant var
         return -errno;
     }
     auto* ro = skel->rodata;
-    if (ro->cfg_abi_version != SSTRACE_ABI_VERSION) {
-        return -EPROTO;
-    }
     ro->cfg_state_mask = cfg.state_mask;
     ro->cfg_destroy = cfg.destroy ? 1 : 0;
     ro->cfg_netns_ino = cfg.netns_ino;
     ro->cfg_family = cfg.family;
+    ro->cfg_fields = cfg.fields;
     ro->cfg_wakeup_bytes = cfg.wakeup_bytes;
+    ro->cfg_test_spin = cfg.test_spin;
     const bool need_close_split =
         (cfg.state_mask & (state_bit(kStateTimeWait) | state_bit(kStateClose))) != 0;
     const bool need_syn = (cfg.state_mask & state_bit(kStateSynSent)) != 0;
@@ -154,22 +207,12 @@ int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant var
         return err;
     }
 
-    const bool btf = variant == BpfVariant::Btf;
-    const bool want_state = cfg.state_mask != 0;
     const bool want_timer = ro->cfg_tw_timer_fn != 0 || ro->cfg_write_timer_fn != 0;
-    const struct {
-        bpf_program* prog;
-        bool on;
-    } progs[] = {
-        {skel->progs.sst_state_btf, btf && want_state},
-        {skel->progs.sst_destroy_btf, btf && cfg.destroy},
-        {skel->progs.sst_timer_btf, btf && want_timer},
-        {skel->progs.sst_state_tp, !btf && want_state},
-        {skel->progs.sst_destroy_tp, !btf && cfg.destroy},
-        {skel->progs.sst_timer_tp, !btf && want_timer},
-    };
-    for (const auto& p : progs) {
-        bpf_program__set_autoload(p.prog, p.on);
+    for (const ProgramSlot& p : program_slots(*skel)) {
+        const bool hook_on = p.hook == Hook::State     ? cfg.state_mask != 0
+                             : p.hook == Hook::Destroy ? cfg.destroy
+                                                       : want_timer;
+        bpf_program__set_autoload(p.prog, hook_on && p.variant == variant);
     }
     err = sstrace_bpf::load(skel.get());
     if (err != 0) {
@@ -186,10 +229,6 @@ int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant var
         throw Error::from_errno("loading BPF programs", e, kExitNoPrivilege,
                                 "run as root, or grant CAP_BPF and CAP_PERFMON");
     }
-    if (e == EPROTO) {
-        throw Error("loading BPF programs", "the embedded BPF object has another ABI version",
-                    kExitBpfLoad);
-    }
     throw Error::from_errno("loading BPF programs", e, kExitBpfLoad,
                             "run with -v to see the verifier's reason");
 }
@@ -197,6 +236,8 @@ int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant var
 }  // namespace
 
 struct BpfSession::Impl {
+    std::uint64_t sum_counter(std::uint32_t idx) const;
+
     SkelPtr skel;
     BpfVariant variant = BpfVariant::Auto;
     std::vector<LinkPtr> links;
@@ -282,19 +323,23 @@ BpfVariant BpfSession::variant() const { return impl_->variant; }
 std::vector<BpfProgramInfo> BpfSession::programs() const
 {
     std::vector<BpfProgramInfo> out;
-    bpf_program* prog = nullptr;
-    bpf_object__for_each_program(prog, impl_->skel->obj)
-    {
+    for (const ProgramSlot& p : program_slots(*impl_->skel)) {
         BpfProgramInfo pi;
-        pi.name = bpf_program__name(prog);
-        const int fd = bpf_program__fd(prog);
+        pi.name = bpf_program__name(p.prog);
+        pi.hook = p.hook;
+        pi.second_copy = p.second_copy;
+        const int fd = bpf_program__fd(p.prog);
         if (fd >= 0) {
             bpf_prog_info info{};
             __u32 len = sizeof(info);
             if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
                 pi.loaded = true;
                 pi.verified_insns = info.verified_insns;
+                pi.recursion_misses = info.recursion_misses;
             }
+        }
+        if (pi.loaded && p.second_copy) {
+            pi.nested_runs = impl_->sum_counter(nested_counter(p.hook));
         }
         out.push_back(std::move(pi));
     }
@@ -320,26 +365,90 @@ int BpfSession::epoll_fd() const { return ring_buffer__epoll_fd(impl_->ring.get(
 
 int BpfSession::consume() { return ring_buffer__consume(impl_->ring.get()); }
 
+std::uint64_t BpfSession::Impl::sum_counter(std::uint32_t idx) const
+{
+    const int fd = bpf_map__fd(skel->maps.counters);
+    std::vector<__u64> vals(static_cast<std::size_t>(ncpus));
+    if (bpf_map_lookup_elem(fd, &idx, vals.data()) != 0) {
+        return 0;
+    }
+    std::uint64_t s = 0;
+    for (auto v : vals) {
+        s += v;
+    }
+    return s;
+}
+
 BpfCounters BpfSession::counters() const
 {
     BpfCounters c;
-    const int fd = bpf_map__fd(impl_->skel->maps.counters);
-    std::vector<__u64> vals(static_cast<std::size_t>(impl_->ncpus));
-    auto sum = [&](__u32 idx) -> std::uint64_t {
-        if (bpf_map_lookup_elem(fd, &idx, vals.data()) != 0) {
-            return 0;
+    c.emitted = impl_->sum_counter(SSTRACE_CNT_EMITTED);
+    c.filtered = impl_->sum_counter(SSTRACE_CNT_FILTERED);
+    c.tw_fin_wait2 = impl_->sum_counter(SSTRACE_CNT_TW_FIN_WAIT2);
+    c.syn_unsent = impl_->sum_counter(SSTRACE_CNT_SYN_UNSENT);
+    c.tw_no_timer = impl_->sum_counter(SSTRACE_CNT_TW_NO_TIMER);
+    c.loss.ring_full = impl_->sum_counter(SSTRACE_CNT_LOST);
+    c.loss.map_full = impl_->sum_counter(SSTRACE_CNT_TW_MAP_FULL);
+    // What the kernel skipped: every skipped run of a hook's first (or only) program, less the
+    // ones its second copy took over.
+    for (const ProgramSlot& p : program_slots(*impl_->skel)) {
+        const int fd = bpf_program__fd(p.prog);
+        if (p.second_copy || fd < 0) {
+            continue;
         }
-        std::uint64_t s = 0;
-        for (auto v : vals) {
-            s += v;
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+            continue;
         }
-        return s;
-    };
-    c.emitted = sum(SSTRACE_CNT_EMITTED);
-    c.lost = sum(SSTRACE_CNT_LOST);
-    c.tw_overflow = sum(SSTRACE_CNT_TW_OVERFLOW);
-    c.filtered = sum(SSTRACE_CNT_FILTERED);
+        std::uint64_t taken = 0;
+        if (p.variant == BpfVariant::Btf) {
+            taken = impl_->sum_counter(nested_counter(p.hook));
+        }
+        c.loss.skipped += info.recursion_misses > taken ? info.recursion_misses - taken : 0;
+    }
     return c;
+}
+
+std::size_t BpfSession::sweep_stale_handovers()
+{
+    // Entries are consumed within microseconds of their creation; one left for a second is a
+    // re-armed timewait timer's, which no CLOSE will take.
+    constexpr std::uint64_t kStaleNs = 1'000'000'000;
+    struct Key {
+        unsigned char bytes[48];
+    };
+    struct Val {
+        std::uint64_t ts_ns;
+        std::uint8_t rest[8];
+    };
+    const int fd = bpf_map__fd(impl_->skel->maps.tw_pending);
+    if (bpf_map__key_size(impl_->skel->maps.tw_pending) != sizeof(Key) ||
+        bpf_map__value_size(impl_->skel->maps.tw_pending) != sizeof(Val)) {
+        return 0;
+    }
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const std::uint64_t now_ns =
+        static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(now.tv_nsec);
+    std::vector<Key> stale;
+    Key key{};
+    Key next{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0 && stale.size() < 65536) {
+        Val v{};
+        if (bpf_map_lookup_elem(fd, &next, &v) == 0 && now_ns > v.ts_ns &&
+            now_ns - v.ts_ns > kStaleNs) {
+            stale.push_back(next);
+        }
+        key = next;
+        prev = &key;
+    }
+    std::size_t deleted = 0;
+    for (const Key& k : stale) {
+        deleted += bpf_map_delete_elem(fd, &k) == 0 ? 1 : 0;
+    }
+    return deleted;
 }
 
 }  // namespace sstrace

@@ -19,7 +19,9 @@ std::optional<sstrace_event> decode_event(const void* data, std::size_t size)
     }
     sstrace_hdr hdr{};
     std::memcpy(&hdr, data, sizeof(hdr));
-    if (hdr.size != size || size != sizeof(sstrace_event)) {
+    // A record may be longer than the layout this build knows (fields added at its end by a
+    // newer producer): read what is known, ignore the rest.
+    if (hdr.size != size || size < sizeof(sstrace_event)) {
         return std::nullopt;
     }
     if (hdr.type != SSTRACE_REC_STATE && hdr.type != SSTRACE_REC_DESTROY) {

@@ -17,9 +17,10 @@
 #define SSTRACE_ABI_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
-/* Bumped whenever a record layout or a configuration meaning changes. Also placed in the BPF
- * object's .rodata (cfg_abi_version) so userspace can refuse a mismatched object. */
-#define SSTRACE_ABI_VERSION 4
+/* Bumped whenever a record layout or a configuration meaning changes incompatibly. Records may
+ * grow at their end without a bump: readers accept a record at least as long as the layout they
+ * know (hdr.size) and ignore the rest. */
+#define SSTRACE_ABI_VERSION 5
 
 /* Record types (values of sstrace_hdr.type). */
 #define SSTRACE_REC_STATE 1   /* a TCP socket entered a state (sstrace -E state ...) */
@@ -48,13 +49,48 @@
 
 /* sstrace_event.flags bits */
 #define SSTRACE_EVF_V6ONLY 0x1 /* AF_INET6 socket with IPV6_V6ONLY */
+/* TIME-WAIT row of a connection whose peer had not sent its FIN: the timewait socket starts in
+ * the FIN-WAIT-2 substate (ss lists it as FIN-WAIT-2 until that FIN arrives). */
+#define SSTRACE_EVF_TW_FIN_WAIT2 0x2
+/* SYN-SENT row of a connect() that failed before its SYN was sent (TcpActiveOpens omits it). */
+#define SSTRACE_EVF_SYN_UNSENT 0x4
+
+/* Optional record fields (cfg_fields bits): read only when an output or a filter uses them, so
+ * that the hot path does no work nobody looks at. Unread fields are 0. */
+#define SSTRACE_FIELD_INO 0x1       /* ino: three dependent loads through sk_socket */
+#define SSTRACE_FIELD_CGROUP 0x2    /* cgroup_id: three dependent loads */
+#define SSTRACE_FIELD_MARK 0x4      /* mark */
+#define SSTRACE_FIELD_IFINDEX 0x8   /* ifindex */
+#define SSTRACE_FIELD_USERLOCKS 0x10 /* userlocks */
+#define SSTRACE_FIELD_UID 0x20      /* uid */
 
 /* Indexes of the per-CPU counters (map "counters"). */
-#define SSTRACE_CNT_EMITTED 0 /* records committed to the ring buffer */
-#define SSTRACE_CNT_LOST 1    /* records that matched but found the ring buffer full */
-#define SSTRACE_CNT_TW_OVERFLOW 2 /* FIN-WAIT-2/CLOSING -> CLOSE with no timewait socket */
-#define SSTRACE_CNT_FILTERED 3 /* events the in-kernel filter program rejected */
-#define SSTRACE_CNT_MAX 4
+#define SSTRACE_CNT_EMITTED 0   /* records committed to the ring buffer */
+#define SSTRACE_CNT_LOST 1      /* records that matched but found the ring buffer full */
+#define SSTRACE_CNT_FILTERED 2  /* events the in-kernel filter program rejected */
+/* Runs of a hook's second program copy that handled an event because the kernel had skipped
+ * the first copy (it was already running on that CPU when the event nested into it). */
+#define SSTRACE_CNT_NESTED_STATE 3
+#define SSTRACE_CNT_NESTED_DESTROY 4
+#define SSTRACE_CNT_NESTED_TIMER 5
+/* TIME-WAIT hand-overs (timer hook -> state hook) that found the tw_pending map full: each may
+ * be a TIME-WAIT row lost. */
+#define SSTRACE_CNT_TW_MAP_FULL 6
+/* TIME-WAIT rows whose timewait socket started in the FIN-WAIT-2 substate (SSTRACE_EVF_...). */
+#define SSTRACE_CNT_TW_FIN_WAIT2 7
+/* SYN-SENT rows of connect()s that failed before their SYN was sent (no TcpActiveOpens). */
+#define SSTRACE_CNT_SYN_UNSENT 8
+/* FIN-WAIT-2/CLOSING -> CLOSE without an error and without a timewait timer armed for it: no
+ * timewait socket (tcp_max_tw_buckets full, a FIN-WAIT-2 timeout), or one that another CPU
+ * recycled (tcp_tw_reuse) or killed before its timer was armed, which gets no row. */
+#define SSTRACE_CNT_TW_NO_TIMER 9
+#define SSTRACE_CNT_MAX 10
+
+/* Hooks with a nesting guard (index into the "nest" map). */
+#define SSTRACE_HOOK_STATE 0
+#define SSTRACE_HOOK_DESTROY 1
+#define SSTRACE_HOOK_TIMER 2
+#define SSTRACE_HOOK_MAX 3
 
 /* The in-kernel filter: an INET_DIAG_REQ_BYTECODE program (struct inet_diag_bc_op ...), the
  * same bytes a sock_diag dump request carries, interpreted by the BPF programs for events.
@@ -64,7 +100,7 @@
 /* Every ring-buffer record starts with this header. */
 struct sstrace_hdr {
 	__u16 type;  /* SSTRACE_REC_* */
-	__u16 size;  /* bytes, including this header */
+	__u16 size;  /* bytes, including this header; at least the size of the type's layout */
 	__u32 cpu;   /* CPU the record was produced on */
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, nanoseconds */
 };
@@ -79,30 +115,28 @@ struct sstrace_event {
 	__u16 sport;      /* local port, host order */
 	__u16 dport;      /* peer port, host order */
 	__u16 family;     /* AF_INET or AF_INET6 */
-	__u16 protocol;   /* IPPROTO_TCP */
-	__u8 oldstate;    /* state before the transition (SSTRACE_TCP_*); 0 for destroy */
+	__u8 protocol;    /* IPPROTO_TCP */
+	__u8 flags;       /* SSTRACE_EVF_* */
+	__u8 oldstate;    /* state before the transition (SSTRACE_TCP_*); the state at destroy */
 	__u8 newstate;    /* state entered (SSTRACE_TCP_*; TIME_WAIT is inferred) */
 	__u8 reason;      /* SSTRACE_REASON_*, for transitions into CLOSE */
-	__u8 flags;       /* SSTRACE_EVF_* */
+	__u8 userlocks;   /* sk_userlocks: SOCK_BINDPORT_LOCK (8) = port bound explicitly (FIELD) */
 	__u32 netns_ino;  /* inode of the socket's network namespace */
 	__u32 rqueue;     /* Recv-Q as ss computes it: unread bytes, or accept queue (LISTEN) */
 	__u32 wqueue;     /* Send-Q: unacknowledged bytes, or backlog (LISTEN) */
-	__u32 ifindex;    /* bound device (sk_bound_dev_if), 0 if none */
-	__u32 pid;        /* tgid of the task running when the event fired (context only) */
-	__u32 uid;        /* socket owner uid (sk_uid) */
-	__u32 mark;       /* SO_MARK (sk_mark) */
-	char comm[16];    /* comm of that task */
-	__u64 ino;        /* inode of the socket's file; 0 once orphaned (as ss -E shows) */
-	__u64 cgroup_id;  /* cgroup v2 id of the socket (what `cgroup PATH` filters compare) */
-	__u8 userlocks;   /* sk_userlocks: SOCK_BINDPORT_LOCK (8) set = port bound explicitly */
-	__u8 _pad1[7];
+	__u32 uid;        /* socket owner uid, sk_uid (FIELD) */
+	__u32 ifindex;    /* bound device, sk_bound_dev_if, 0 if none (FIELD) */
+	__u32 mark;       /* SO_MARK, sk_mark (FIELD) */
+	__u32 _pad;
+	__u64 ino;        /* inode of the socket's file; 0 once orphaned, as ss -E shows (FIELD) */
+	__u64 cgroup_id;  /* cgroup v2 id of the socket, what `cgroup PATH` compares (FIELD) */
 };
-SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) == 136, "sstrace_event layout");
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) == 112, "sstrace_event layout");
 SSTRACE_ABI_ASSERT(sizeof(struct sstrace_event) % 8 == 0, "sstrace_event alignment");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, cookie) == 16, "cookie offset");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, saddr) == 24, "saddr offset");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, sport) == 56, "sport offset");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, netns_ino) == 68, "netns offset");
-SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, comm) == 96, "comm offset");
+SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, ino) == 96, "ino offset");
 
 #endif /* SSTRACE_ABI_EVENTS_H */

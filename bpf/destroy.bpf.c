@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* TCP socket destruction: the tcp_destroy_sock tracepoint (sstrace -E, as ss -E shows it).
+ * A tp_btf pair (see sock_read.bpf.h) and a classic tracepoint program. */
+#include "sock_read.bpf.h"
+
+static __always_inline void on_destroy(struct sock *sk, bool btf)
+{
+	const struct tcp_sock *tp;
+	__u16 family;
+	__u64 cookie;
+
+	if (!cfg_destroy)
+		return;
+	tp = tcp_of(sk, btf);
+	if (!tp || !tp_wanted(tp, &family, btf))
+		return;
+	if (btf)
+		cookie = bpf_get_socket_cookie(sk);
+	else
+		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	emit(tp, cookie, SSTRACE_REC_DESTROY, family,
+	     KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_state), SSTRACE_TCP_CLOSE, 0,
+	     btf);
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(sst_destroy, struct sock *sk)
+{
+	nest_first(ctx, SSTRACE_HOOK_DESTROY, sk, 0);
+	on_destroy(sk, true);
+	return 0;
+}
+
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(sst_destroy_2nd, struct sock *sk)
+{
+	if (!nest_second_takes(ctx, SSTRACE_HOOK_DESTROY, sk, 0))
+		return 0;
+	count(SSTRACE_CNT_NESTED_DESTROY);
+	on_destroy(sk, true);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_destroy_sock")
+int sst_destroy_tp(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	on_destroy((struct sock *)ctx->skaddr, false);
+	return 0;
+}

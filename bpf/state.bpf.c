@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * TCP state entries: the inet_sock_set_state tracepoint.
+ *
+ * Two inferred states:
+ *  - TIME-WAIT is never reported by the tracepoint: tcp_time_wait() hands the connection to a
+ *    timewait socket, arms its timer (timer.bpf.c records the tuple in tw_pending) and moves the
+ *    full socket to CLOSE. A FIN-WAIT-2/CLOSING -> CLOSE that finds its tuple there is the
+ *    TIME-WAIT entry; one that does not got no timewait socket (tcp_max_tw_buckets full).
+ *  - SYN-SENT is entered before connect() picks the local port: its row is emitted when
+ *    tcp_connect() arms the SYN's retransmit timer (timer.bpf.c), except for a connect() that
+ *    fails before that (then here, at SYN-SENT -> CLOSE).
+ *
+ * Each program exists as a tp_btf pair (first and second copy, see sock_read.bpf.h) and as a
+ * classic tracepoint program for kernels without usable BTF tracing.
+ */
+#include "sock_read.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* A TIME-WAIT hand-over older than this is a left-over of a re-armed timewait timer. */
+#define TW_HANDOVER_MAX_NS 100000000ull
+
+static __always_inline bool want_state(int state)
+{
+	return state > 0 && state < SSTRACE_TCP_MAX_STATES && (cfg_state_mask & (1u << state));
+}
+
+/* Was this FIN-WAIT-2/CLOSING -> CLOSE the hand-over to a timewait socket? */
+static __always_inline bool took_timewait(const struct tcp_sock *tp, __u16 family, bool btf,
+					  __u8 *flags)
+{
+	struct tw_key k = {};
+	struct tw_val *v;
+	bool hit;
+
+	tp_tw_key(tp, family, btf, &k);
+	v = bpf_map_lookup_elem(&tw_pending, &k);
+	if (!v)
+		return false;
+	hit = bpf_ktime_get_ns() - v->ts_ns < TW_HANDOVER_MAX_NS;
+	if (hit && v->substate == SSTRACE_TCP_FIN_WAIT2)
+		*flags |= SSTRACE_EVF_TW_FIN_WAIT2;
+	bpf_map_delete_elem(&tw_pending, &k);
+	return hit;
+}
+
+/* Did this socket's connect() fail before tcp_connect() armed the SYN's retransmit timer? */
+static __always_inline bool syn_never_sent(const struct tcp_sock *tp, bool btf)
+{
+	return KREAD(btf, tp, inet_conn.icsk_retransmits) == 0 &&
+	       KREAD(btf, tp, inet_conn.icsk_pending) == 0;
+}
+
+static __always_inline void on_set_state(struct sock *sk, int oldstate, int newstate,
+					 __u16 protocol, bool btf)
+{
+	const struct tcp_sock *tp;
+	__u16 family;
+	int entered = newstate;
+	__u8 flags = 0;
+	__u64 cookie;
+
+	if (protocol != IPPROTO_TCP || !cfg_state_mask)
+		return;
+	tp = tcp_of(sk, btf);
+	if (!tp || !tp_wanted(tp, &family, btf))
+		return;
+
+	/* A timewait socket and a SYN-SENT row emitted from the timer hook carry the cookie the
+	 * socket has by then: generate it at the first transitions, so that the row's sk: is the
+	 * one ss -e shows. The classic variant can only read an existing cookie. */
+	if (btf)
+		cookie = bpf_get_socket_cookie(sk);
+	else
+		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+
+	if (oldstate == SSTRACE_TCP_SYN_SENT && newstate == SSTRACE_TCP_CLOSE &&
+	    cfg_write_timer_fn && want_state(SSTRACE_TCP_SYN_SENT) && syn_never_sent(tp, btf)) {
+		count(SSTRACE_CNT_SYN_UNSENT);
+		emit(tp, cookie, SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE, SSTRACE_TCP_SYN_SENT,
+		     SSTRACE_EVF_SYN_UNSENT, btf);
+	}
+
+	if (newstate == SSTRACE_TCP_CLOSE &&
+	    (oldstate == SSTRACE_TCP_FIN_WAIT2 || oldstate == SSTRACE_TCP_CLOSING) &&
+	    cfg_tw_timer_fn) {
+		if (took_timewait(tp, family, btf, &flags))
+			entered = SSTRACE_TCP_TIME_WAIT;
+		else if (KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_err) == 0)
+			count(SSTRACE_CNT_TW_NO_TIMER);
+	}
+
+	if (!want_state(entered))
+		return;
+	/* the timer hook emits it once the port is known */
+	if (entered == SSTRACE_TCP_SYN_SENT && cfg_write_timer_fn)
+		return;
+	if (entered == SSTRACE_TCP_TIME_WAIT && (flags & SSTRACE_EVF_TW_FIN_WAIT2))
+		count(SSTRACE_CNT_TW_FIN_WAIT2);
+	emit(tp, cookie, SSTRACE_REC_STATE, family, oldstate, entered, flags, btf);
+}
+
+/* An event is a socket and its transition. */
+static __always_inline __u64 transition(int oldstate, int newstate)
+{
+	return ((__u64)(oldstate & 0xff) << 48) ^ ((__u64)(newstate & 0xff) << 56);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sst_state, struct sock *sk, int oldstate, int newstate)
+{
+	nest_first(ctx, SSTRACE_HOOK_STATE, sk, transition(oldstate, newstate));
+	on_set_state(sk, oldstate, newstate, sk->sk_protocol, true);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sst_state_2nd, struct sock *sk, int oldstate, int newstate)
+{
+	if (!nest_second_takes(ctx, SSTRACE_HOOK_STATE, sk, transition(oldstate, newstate)))
+		return 0;
+	count(SSTRACE_CNT_NESTED_STATE);
+	on_set_state(sk, oldstate, newstate, sk->sk_protocol, true);
+	return 0;
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int sst_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	on_set_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, ctx->protocol,
+		     false);
+	return 0;
+}

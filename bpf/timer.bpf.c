@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The timer_start tracepoint, for two timers (addresses from /proc/kallsyms in .rodata):
+ *  - tw_timer_handler: a timewait socket's timer was armed. At creation this is inside
+ *    tcp_time_wait(), just before the full socket's CLOSE: record the tuple for state.bpf.c.
+ *  - tcp_write_timer: the first arming of a SYN-SENT socket's retransmit timer (tcp_connect(),
+ *    icsk_retransmits still 0) is the moment its SYN leaves, with the local port chosen: emit its
+ *    SYN-SENT row now.
+ * timer_start fires for every kernel timer: comparing the callback is the first and only work
+ * for all others. A tp_btf pair (see sock_read.bpf.h) and a classic tracepoint program.
+ */
+#include "sock_read.bpf.h"
+
+/* A socket reached from a timer's address has no BTF type the verifier knows: retype it (a no-op
+ * at run time; loads through it are fault-safe). Declared in this file only: libbpf 1.1's linker
+ * cannot link one extern function declared in several objects. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+static __always_inline void on_tw_timer(void *timer, bool btf)
+{
+	struct inet_timewait_sock *tw;
+	struct tw_key k = {};
+	struct tw_val v = {};
+
+	tw = (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
+	if (btf)
+		tw = bpf_rdonly_cast(tw, bpf_core_type_id_kernel(struct inet_timewait_sock));
+	k.family = KREAD(btf, tw, __tw_common.skc_family);
+	if (k.family != AF_INET && k.family != AF_INET6)
+		return;
+	if (cfg_family && k.family != cfg_family)
+		return;
+	if (btf)
+		k.netns_ino = tw->__tw_common.skc_net.net->ns.inum;
+	else
+		k.netns_ino = BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum);
+	if (cfg_netns_ino && k.netns_ino != cfg_netns_ino)
+		return;
+	if (k.family == AF_INET) {
+		*(__u32 *)k.saddr = KREAD(btf, tw, __tw_common.skc_rcv_saddr);
+		*(__u32 *)k.daddr = KREAD(btf, tw, __tw_common.skc_daddr);
+	} else if (btf) {
+		__builtin_memcpy(k.saddr, &tw->__tw_common.skc_v6_rcv_saddr, sizeof(k.saddr));
+		__builtin_memcpy(k.daddr, &tw->__tw_common.skc_v6_daddr, sizeof(k.daddr));
+	} else {
+		bpf_core_read(k.saddr, sizeof(k.saddr), &tw->__tw_common.skc_v6_rcv_saddr);
+		bpf_core_read(k.daddr, sizeof(k.daddr), &tw->__tw_common.skc_v6_daddr);
+	}
+	k.sport = KREAD(btf, tw, tw_sport);
+	k.dport = KREAD(btf, tw, __tw_common.skc_dport);
+	v.ts_ns = bpf_ktime_get_ns();
+	v.substate = KREAD(btf, tw, tw_substate);
+	if (bpf_map_update_elem(&tw_pending, &k, &v, BPF_ANY))
+		count(SSTRACE_CNT_TW_MAP_FULL);
+}
+
+static __always_inline void on_write_timer(void *timer, bool btf)
+{
+	const struct tcp_sock *tp;
+	__u16 family;
+	__u64 cookie;
+
+	tp = (void *)timer - bpf_core_field_offset(struct inet_connection_sock,
+						   icsk_retransmit_timer);
+	if (btf)
+		tp = bpf_rdonly_cast(tp, bpf_core_type_id_kernel(struct tcp_sock));
+	/* this timer is armed on nearly every send: the state is the first test */
+	if (KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_state) != SSTRACE_TCP_SYN_SENT)
+		return;
+	if (KREAD(btf, tp, inet_conn.icsk_retransmits) != 0)
+		return; /* a SYN retransmission re-arms it */
+	if (!tp_wanted(tp, &family, btf))
+		return;
+	/* a BTF socket pointer cannot be derived from a timer's address, so the cookie is read,
+	 * not generated: state.bpf.c generated it at CLOSE -> SYN-SENT */
+	if (btf)
+		cookie = SKC(tp).skc_cookie.counter;
+	else
+		cookie = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter);
+	emit(tp, cookie, SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE, SSTRACE_TCP_SYN_SENT, 0,
+	     btf);
+}
+
+static __always_inline void on_timer_start(void *timer, __u64 fn, bool btf)
+{
+	if (fn == cfg_tw_timer_fn)
+		on_tw_timer(timer, btf);
+	else if (fn == cfg_write_timer_fn)
+		on_write_timer(timer, btf);
+}
+
+/* Is this a timer the hook cares about? (0 never is: unused callbacks are configured as 0.) */
+static __always_inline bool ours(__u64 fn)
+{
+	return fn && (fn == cfg_tw_timer_fn || fn == cfg_write_timer_fn);
+}
+
+/* timer_start fires with interrupts disabled (under the timer base lock), so only an NMI could
+ * nest into it; the pair is kept for the same exactness by construction as the other hooks. */
+
+SEC("tp_btf/timer_start")
+int BPF_PROG(sst_timer, struct timer_list *timer)
+{
+	__u64 fn = (__u64)timer->function;
+
+	nest_first(ctx, SSTRACE_HOOK_TIMER, timer, timer->expires << 32);
+	if (ours(fn))
+		on_timer_start(timer, fn, true);
+	return 0;
+}
+
+SEC("tp_btf/timer_start")
+int BPF_PROG(sst_timer_2nd, struct timer_list *timer)
+{
+	__u64 fn;
+
+	if (!nest_second_takes(ctx, SSTRACE_HOOK_TIMER, timer, timer->expires << 32))
+		return 0;
+	count(SSTRACE_CNT_NESTED_TIMER);
+	fn = (__u64)timer->function;
+	if (ours(fn))
+		on_timer_start(timer, fn, true);
+	return 0;
+}
+
+SEC("tracepoint/timer/timer_start")
+int sst_timer_tp(struct trace_event_raw_timer_start *ctx)
+{
+	__u64 fn = (__u64)ctx->function;
+
+	if (ours(fn))
+		on_timer_start(ctx->timer, fn, false);
+	return 0;
+}
