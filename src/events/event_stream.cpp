@@ -7,6 +7,8 @@
 #include "sstrace/filter.hpp"
 #include "sstrace/selection.hpp"
 #include "sstrace/ss_usage.hpp"
+#include "sstrace/stream_accounting.hpp"
+#include "sstrace/abi/events.h"
 
 #include <fmt/format.h>
 #include <signal.h>
@@ -22,6 +24,8 @@
 #include <cstdio>
 #include <cstring>
 #include <bit>
+#include <charconv>
+#include <cstdlib>
 #include <utility>
 
 namespace sstrace {
@@ -230,6 +234,41 @@ FilterSetup compile_filter(const Options& opts, std::size_t consumed, const Even
     return out;
 }
 
+// The optional record fields this stream reads: -e prints uid and ino, and the filter may test
+// the device, mark, cgroup or the port lock. Nothing else pays for them in the kernel.
+std::uint32_t record_fields(const Options& opts, const filter::Filter& expr)
+{
+    std::uint32_t f = 0;
+    if (opts.extended) {
+        f |= SSTRACE_FIELD_UID | SSTRACE_FIELD_INO;
+    }
+    if (expr.contains(filter::NodeKind::Dev)) {
+        f |= SSTRACE_FIELD_IFINDEX;
+    }
+    if (expr.contains(filter::NodeKind::Mark)) {
+        f |= SSTRACE_FIELD_MARK;
+    }
+    if (expr.contains(filter::NodeKind::Cgroup)) {
+        f |= SSTRACE_FIELD_CGROUP;
+    }
+    if (expr.contains(filter::NodeKind::Auto)) {
+        f |= SSTRACE_FIELD_USERLOCKS;
+    }
+    return f;
+}
+
+// Tests only: SSTRACE_TEST_BPF_SPIN=N adds N bpf_loop steps to every first-copy program run, so
+// that events nest into running programs often enough to test the second copies.
+std::uint32_t test_spin_from_env()
+{
+    const char* v = std::getenv("SSTRACE_TEST_BPF_SPIN");
+    std::uint32_t n = 0;
+    if (v != nullptr) {
+        std::from_chars(v, v + std::strlen(v), n);
+    }
+    return n;
+}
+
 }  // namespace
 
 int run_event_stream(const Options& opts)
@@ -280,6 +319,8 @@ int run_event_stream(const Options& opts)
             spdlog::info("filter runs in userspace only (it cannot be compiled to bytecode)");
         }
     }
+    cfg.fields = record_fields(opts, expr);
+    cfg.test_spin = test_spin_from_env();
     cfg.netns_ino = opts.all_netns ? 0 : current_netns_inode();
     cfg.ring_bytes = std::size_t{opts.ring_mb} << 20;
     cfg.variant = opts.bpf_variant == "tp_btf"       ? BpfVariant::Btf
@@ -326,13 +367,20 @@ int run_event_stream(const Options& opts)
     std::uint64_t printed = 0;
     std::uint64_t bad_records = 0;
     const std::uint64_t limit = opts.count.value_or(0);
+    StreamScope scope;
+    scope.states = state_mode ? cfg.state_mask : 0;
+    scope.one_netns = !opts.all_netns;
+    scope.both_families = family == 0;
+    scope.filtered = !expr.empty();
+    StreamAccounting accounting(session, scope);
     session.set_handler([&](const void* data, std::size_t size) {
-        if (limit != 0 && printed >= limit) {
-            return;
-        }
         auto ev = decode_event(data, size);
         if (!ev) {
             ++bad_records;
+            return;
+        }
+        accounting.on_record(*ev);
+        if (limit != 0 && printed >= limit) {
             return;
         }
         if (!expr.empty() && !expr.matches(filter::make_event_view(*ev))) {
@@ -375,14 +423,11 @@ int run_event_stream(const Options& opts)
                                 : fmt::format("netns inode {}", cfg.netns_ino));
 
 
-    std::uint64_t lost_reported = 0;
+    accounting.start();
     unsigned ticks = 0;
     auto report_loss = [&]() {
-        const BpfCounters c = session.counters();
-        if (c.lost > lost_reported) {
-            spdlog::warn("{} events lost (ring buffer full); {} lost so far",
-                         c.lost - lost_reported, c.lost);
-            lost_reported = c.lost;
+        if (auto line = accounting.loss_since_last_poll()) {
+            spdlog::warn("{}", *line);
         }
     };
     while (running) {
@@ -419,6 +464,9 @@ int run_event_stream(const Options& opts)
                     running = false;
                 } else if (++ticks % 10 == 0) {
                     report_loss();
+                    if (const std::size_t n = session.sweep_stale_handovers(); n != 0) {
+                        spdlog::debug("{} stale TIME-WAIT hand-overs deleted", n);
+                    }
                 }
             }
         }
@@ -436,6 +484,7 @@ int run_event_stream(const Options& opts)
             running = false;
         }
     }
+    accounting.stop();
     if (!reader_gone) {
         session.consume();
         if (!out.empty()) {
@@ -453,10 +502,7 @@ int run_event_stream(const Options& opts)
     if (bad_records != 0) {
         spdlog::warn("{} malformed ring-buffer records ignored", bad_records);
     }
-    std::fprintf(stderr, "sstrace: %llu events seen, %llu printed, %llu lost\n",
-                 static_cast<unsigned long long>(c.emitted + c.lost),
-                 static_cast<unsigned long long>(printed),
-                 static_cast<unsigned long long>(c.lost));
+    accounting.finish(printed, opts.verbosity >= 1, stderr);
     return kExitOk;
 }
 

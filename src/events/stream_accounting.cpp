@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/stream_accounting.hpp"
+
+#include "sstrace/abi/events.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace sstrace {
+
+namespace {
+
+std::uint64_t since(std::uint64_t now, std::uint64_t before)
+{
+    return now > before ? now - before : 0;
+}
+
+std::uint64_t monotonic_ns()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// /proc/net/snmp and /proc/net/netstat: pairs of lines "Tcp: Name1 Name2 ..." and
+// "Tcp: 1 2 ...". nstat names a counter by the prefix, without its ':' and with "Ext" kept
+// ("TcpExt: TW" -> TcpExtTW; "Tcp: ActiveOpens" -> TcpActiveOpens).
+void read_mib_pairs(const char* path, std::map<std::string, std::int64_t>& out)
+{
+    std::ifstream in(path);
+    std::string names;
+    std::string values;
+    while (std::getline(in, names) && std::getline(in, values)) {
+        std::istringstream ns(names);
+        std::istringstream vs(values);
+        std::string prefix;
+        std::string vprefix;
+        ns >> prefix;
+        vs >> vprefix;
+        if (prefix != vprefix || prefix.empty() || prefix.back() != ':') {
+            continue;
+        }
+        prefix.pop_back();
+        if (prefix != "Tcp" && prefix != "TcpExt") {
+            continue;
+        }
+        std::string name;
+        std::string value;
+        while (ns >> name && vs >> value) {
+            std::int64_t v = 0;
+            if (std::from_chars(value.data(), value.data() + value.size(), v).ec == std::errc{}) {
+                out[prefix + name] = v;
+            }
+        }
+    }
+}
+
+}  // namespace
+
+std::map<std::string, std::int64_t> read_tcp_counters()
+{
+    std::map<std::string, std::int64_t> out;
+    read_mib_pairs("/proc/self/net/snmp", out);
+    read_mib_pairs("/proc/self/net/netstat", out);
+    return out;
+}
+
+StreamAccounting::StreamAccounting(const BpfSession& session, const StreamScope& scope)
+    : session_(session), scope_(scope)
+{
+}
+
+void StreamAccounting::start()
+{
+    t0_ns_ = monotonic_ns();
+    counters0_ = read_tcp_counters();
+}
+
+void StreamAccounting::stop()
+{
+    counters1_ = read_tcp_counters();
+    t1_ns_ = monotonic_ns();
+}
+
+void StreamAccounting::on_record(const ::sstrace_event& ev)
+{
+    ++received_;
+    if (ev.hdr.type != SSTRACE_REC_STATE || ev.hdr.ts_ns < t0_ns_ ||
+        (t1_ns_ != 0 && ev.hdr.ts_ns > t1_ns_)) {
+        return;
+    }
+    switch (ev.newstate) {
+    case SSTRACE_TCP_TIME_WAIT:
+        ++window_.time_wait;
+        if ((ev.flags & SSTRACE_EVF_TW_FIN_WAIT2) != 0) {
+            ++window_.time_wait_fin_wait2;
+        }
+        break;
+    case SSTRACE_TCP_SYN_SENT:
+        if ((ev.flags & SSTRACE_EVF_SYN_UNSENT) == 0) {
+            ++window_.syn_sent;
+        }
+        break;
+    case SSTRACE_TCP_SYN_RECV:
+        ++window_.syn_recv;
+        break;
+    default:
+        break;
+    }
+}
+
+std::optional<std::string> StreamAccounting::loss_since_last_poll()
+{
+    const BpfLoss loss = session_.counters().loss;
+    if (loss.total() <= reported_.total()) {
+        return std::nullopt;
+    }
+    std::string line = fmt::format(
+        "{} events lost (ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT map full: {}); "
+        "{} lost so far",
+        loss.total() - reported_.total(), since(loss.ring_full, reported_.ring_full),
+        since(loss.skipped, reported_.skipped), since(loss.map_full, reported_.map_full),
+        loss.total());
+    reported_ = loss;
+    return line;
+}
+
+void StreamAccounting::compare(std::FILE* out, const char* what, std::int64_t kernel,
+                               const char* counter, std::uint64_t ours,
+                               const std::string& note) const
+{
+    std::fprintf(out, "sstrace: %s: kernel %lld (%s), sstrace %llu%s%s\n", what,
+                 static_cast<long long>(kernel), counter, static_cast<unsigned long long>(ours),
+                 note.empty() ? "" : "; ", note.c_str());
+}
+
+void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* out)
+{
+    const BpfCounters c = session_.counters();
+    const BpfLoss& loss = c.loss;
+    std::string causes;
+    if (loss.total() != 0) {
+        causes = fmt::format(" (ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT map "
+                             "full: {})",
+                             loss.ring_full, loss.skipped, loss.map_full);
+    }
+    std::fprintf(out, "sstrace: %llu events seen, %llu printed, %llu lost%s\n",
+                 static_cast<unsigned long long>(c.emitted + loss.total()),
+                 static_cast<unsigned long long>(printed),
+                 static_cast<unsigned long long>(loss.total()), causes.c_str());
+
+    if (verbose) {
+        for (const BpfProgramInfo& p : session_.programs()) {
+            if (!p.loaded) {
+                continue;
+            }
+            std::fprintf(out, "sstrace: program %s (%s%s): %llu runs skipped by the kernel",
+                         p.name.c_str(), hook_name(p.hook), p.second_copy ? ", second copy" : "",
+                         static_cast<unsigned long long>(p.recursion_misses));
+            if (p.second_copy) {
+                std::fprintf(out, ", %llu taken over from the first copy",
+                             static_cast<unsigned long long>(p.nested_runs));
+            }
+            std::fputc('\n', out);
+        }
+    }
+
+    // The kernel's own count of what the rows stand for, between the two counter reads.
+    auto delta = [&](const char* name) {
+        const auto a = counters0_.find(name);
+        const auto b = counters1_.find(name);
+        if (a == counters0_.end() || b == counters1_.end()) {
+            return std::int64_t{-1};
+        }
+        return b->second - a->second;
+    };
+    std::string why_not;
+    if (!scope_.one_netns) {
+        why_not = "kernel counters are per network namespace and the stream follows all";
+    } else if (!scope_.both_families) {
+        why_not = "kernel counters include both address families and the stream follows one";
+    } else if (scope_.filtered) {
+        why_not = "the filter selects part of the connections";
+    } else if (counters0_.empty() || counters1_.empty()) {
+        why_not = "/proc/net/snmp and /proc/net/netstat could not be read";
+    }
+    const struct {
+        int state;
+        const char* what;
+        const char* counters;
+    } kinds[] = {
+        {kStateTimeWait, "TIME-WAIT entries", "TcpExtTW + TcpExtTWKilled"},
+        {kStateSynSent, "SYN-SENT entries with a SYN sent", "TcpActiveOpens"},
+        {kStateSynRecv, "SYN-RECV entries", "TcpPassiveOpens"},
+    };
+    for (const auto& k : kinds) {
+        if ((scope_.states & state_bit(k.state)) == 0) {
+            continue;
+        }
+        if (!why_not.empty()) {
+            std::fprintf(out, "sstrace: %s: not comparable with the kernel's counters (%s)\n",
+                         k.what, why_not.c_str());
+            continue;
+        }
+        if (k.state == kStateTimeWait) {
+            const std::int64_t kernel = delta("TcpExtTW") + delta("TcpExtTWKilled");
+            std::string note;
+            if (window_.time_wait_fin_wait2 != 0) {
+                note = fmt::format("{} of them orphans whose peer had not sent its FIN (ss shows "
+                                   "them as FIN-WAIT-2 until it does)",
+                                   window_.time_wait_fin_wait2);
+            }
+            if (kernel > static_cast<std::int64_t>(window_.time_wait) && c.tw_no_timer != 0) {
+                note += fmt::format("{}{} closes from FIN-WAIT-2 or CLOSING had no timewait timer "
+                                    "(TcpExtTCPTimeWaitOverflow: {}); a timewait socket that "
+                                    "another CPU recycles or kills before its timer is armed "
+                                    "gets no row",
+                                    note.empty() ? "" : "; ", c.tw_no_timer,
+                                    delta("TcpExtTCPTimeWaitOverflow"));
+            }
+            compare(out, k.what, kernel, k.counters, window_.time_wait, note);
+        } else if (k.state == kStateSynSent) {
+            compare(out, k.what, delta("TcpActiveOpens"), k.counters, window_.syn_sent, "");
+        } else {
+            compare(out, k.what, delta("TcpPassiveOpens"), k.counters, window_.syn_recv, "");
+        }
+    }
+    if ((scope_.states & state_bit(kStateTimeWait)) != 0 && scope_.one_netns) {
+        const std::int64_t overflow = delta("TcpExtTCPTimeWaitOverflow");
+        if (overflow > 0) {
+            std::fprintf(out,
+                         "sstrace: %lld connections got no TIME-WAIT socket "
+                         "(TcpExtTCPTimeWaitOverflow: net.ipv4.tcp_max_tw_buckets is full)\n",
+                         static_cast<long long>(overflow));
+        }
+    }
+}
+
+}  // namespace sstrace
