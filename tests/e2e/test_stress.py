@@ -42,8 +42,10 @@ CHURN_MODE = re.compile(r"(client-close|server-close|rst) (\d+) \((\d+) failed\)
 
 def program_skips(pid):
     """{program name: recursion_misses} over the BPF programs process pid holds: the runs the
-    kernel skipped because the program was already running on that CPU. A diagnostic for the
-    failure messages (bpftool prints recursion_misses only when it is not 0)."""
+    kernel skipped because the program was already running on that CPU, for events of every
+    namespace (the programs filter by namespace after the kernel decided to run them), so it
+    may exceed this namespace's shortfall. A diagnostic for the failure messages (bpftool
+    prints recursion_misses only when it is not 0)."""
     skips = {}
     fd_dir = "/proc/%d/fd" % pid
     for fd in os.listdir(fd_dir):
