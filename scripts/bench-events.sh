@@ -4,15 +4,23 @@
 # bench-events.sh: what following TCP events costs, sstrace against ss -E and tcpstates.
 #
 # Usage (root; build sstrace first: cmake -S . -B build -G Ninja && cmake --build build):
-#   scripts/bench-events.sh [--seconds S] [--threads T] [--mode client-close|server-close|rst]
-#                           [--family 4|6|46] [--ports K] [--runs "LIST"] [--pause S]
-#                           [--rounds N] [--sstrace PATH] [--keep DIR]
+#   scripts/bench-events.sh [--profile default|heavy] [--seconds S] [--threads T] [--servers N]
+#                           [--mode client-close|server-close|rst|mix] [--family 4|6|46]
+#                           [--ports K] [--runs "LIST"] [--pause S] [--rounds N]
+#                           [--sstrace PATH] [--keep DIR] [--no-bpf-stats]
+#   --threads T: churn's connecting threads (default 2). --servers N: churn's accepting
+#     threads, N epoll threads for all listeners (default: churn's blocking model, one thread
+#     per listener and client thread). --mode mix: each client connection takes client-close,
+#     server-close and rst in turn, so the three run at once (default client-close).
+#   --profile heavy: --threads 8 --servers 2 --mode mix --family 46, the load of issue 7 with
+#     8 connecting threads; options given explicitly win, wherever they stand.
 #   --runs picks and orders the runs of one round, default:
 #     "base sstrace-E sstrace-tw sstrace-all ss-E tcpstates base"
 #   --rounds N repeats that list N times (default 2); each run's ratio is against the mean
 #     of the base runs of its own round, and the summary gives medians over the rounds.
 #   --keep DIR copies every tool's output and stderr there.
-#   --no-bpf-stats skips the BPF run-time columns (bpf-ns, bpf-runs per connection). Otherwise
+#   --no-bpf-stats skips the BPF run-time columns (bpf-ns, bpf-runs per connection; skipped
+#     stays). Otherwise
 #     the kernel's BPF run-time statistics are on while the script runs, through
 #     bpf(BPF_ENABLE_STATS): a file descriptor held by a helper; they go off when it exits.
 #
@@ -24,19 +32,27 @@
 #   sstrace-all  sstrace -E state all                     its rows are counted by server port)
 # For each run: the connection rate and its ratio to the mean of the base runs of the round,
 # the events the namespace's counters (nstat) say the tool should see, the rows it printed, the
-# losses it reported (sstrace's summary, tcpstates' "lost N events", ss's ENOBUFS), its CPU
-# time, churn's CPU time per connection, and the tool's BPF run time per connection (BPF
-# programs run in the churning tasks' context: their cost shows there, not in the tool's CPU).
+# losses it reported (sstrace's summary, tcpstates' "lost N events", ss's ENOBUFS), the
+# program skips of its BPF programs ("skipped": the growth of recursion_misses summed over the
+# programs the tool's process holds, read with bpftool before and after the churn: runs the
+# kernel skipped because the program was already running on that CPU; ss -E has no BPF: "-".
+# A skip is a lost event unless the tool handles it another way, as a second copy of the
+# program does), its CPU time, churn's CPU time per connection, and the tool's BPF run time
+# per connection (BPF programs run in the churning tasks' context: their cost shows there,
+# not in the tool's CPU). sstrace's split of its losses by cause, when it prints one, is in
+# the counters column.
 # Loopback only, bounded (about S+5 s per run); stop it with Ctrl-C or SIGTERM.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 
+profile=default
 seconds=5
-threads=2
-mode=client-close
-family=4
+threads=""
+servers=""
+mode=""
+family=""
 nports=4
 port=19100
 runs="base sstrace-E sstrace-tw sstrace-all ss-E tcpstates base"
@@ -50,8 +66,10 @@ die() { echo "bench-events: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
+    --profile) profile=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --servers) servers=$2; shift 2 ;;
     --mode) mode=$2; shift 2 ;;
     --family) family=$2; shift 2 ;;
     --ports) nports=$2; shift 2 ;;
@@ -65,10 +83,18 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument $1 (see --help)" ;;
     esac
 done
-case "$mode" in client-close|server-close|rst) ;; *) die "bad --mode $mode" ;; esac
+# a profile gives defaults; explicit options win
+case "$profile" in
+default) : "${threads:=2}" "${mode:=client-close}" "${family:=4}" ;;
+heavy) : "${threads:=8}" "${servers:=2}" "${mode:=mix}" "${family:=46}" ;;
+*) die "bad --profile $profile (default or heavy)" ;;
+esac
+case "$mode" in client-close|server-close|rst|mix) ;; *) die "bad --mode $mode" ;; esac
 case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 && "$seconds" -le 60 ]] || die "--seconds 1..60"
 [[ "$threads" =~ ^[0-9]+$ && "$threads" -ge 1 && "$threads" -le 64 ]] || die "--threads 1..64"
+[[ -z "$servers" || ( "$servers" =~ ^[0-9]+$ && "$servers" -ge 1 && "$servers" -le 64 ) ]] ||
+    die "--servers 1..64"
 [[ "$pause" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--pause takes seconds"
 [[ "$rounds" =~ ^[0-9]+$ && "$rounds" -ge 1 && "$rounds" -le 10 ]] || die "--rounds 1..10"
 [[ "$nports" =~ ^[0-9]+$ && "$nports" -ge 1 && "$nports" -le 16 ]] || die "--ports 1..16"
@@ -155,12 +181,13 @@ while True:
     [ -s "$work/stats.ready" ] || die "BPF statistics helper did not start"
 fi
 
-# "run_cnt run_time_ns" summed over the BPF programs the tool's process holds open; one line
-# "name run_cnt run_time_ns" per program into file $2.
+# "run_cnt run_time_ns recursion_misses" summed over the BPF programs the tool's process holds
+# open; one line "name run_cnt run_time_ns recursion_misses" per program into file $2.
+# run_cnt and run_time_ns stay 0 without the run-time statistics; recursion_misses is always
+# kept (bpftool prints it only when it is not 0).
 bpf_totals() {
-    local pid=$1 fd id cnt=0 ns=0 j c t
+    local pid=$1 fd id cnt=0 ns=0 miss=0 j c t m
     : >"$2"
-    [ "$bpf_stats" -eq 1 ] || { echo "0 0"; return; }
     for fd in /proc/"$pid"/fd/*; do
         [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf-prog" ] || continue
         id=$(awk '$1 == "prog_id:" { print $2 }' "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null)
@@ -168,11 +195,13 @@ bpf_totals() {
         j=$(bpftool -j prog show id "$id" 2>/dev/null) || continue
         c=$(grep -o '"run_cnt":[0-9]*' <<<"$j" | cut -d: -f2 || true)
         t=$(grep -o '"run_time_ns":[0-9]*' <<<"$j" | cut -d: -f2 || true)
-        echo "$(grep -o '"name":"[^"]*"' <<<"$j" | cut -d'"' -f4) ${c:-0} ${t:-0}" >>"$2"
+        m=$(grep -o '"recursion_misses":[0-9]*' <<<"$j" | cut -d: -f2 || true)
+        echo "$(grep -o '"name":"[^"]*"' <<<"$j" | cut -d'"' -f4) ${c:-0} ${t:-0} ${m:-0}" >>"$2"
         cnt=$((cnt + ${c:-0}))
         ns=$((ns + ${t:-0}))
+        miss=$((miss + ${m:-0}))
     done
-    echo "$cnt $ns"
+    echo "$cnt $ns $miss"
 }
 
 ip netns add "$ns"
@@ -269,7 +298,8 @@ run_index=0
 round=0
 
 run_one() {
-    local run=$1 name sig="" rows="-" lost="-" expected="-" tool_cpu="-" early=0 cmd=()
+    local run=$1 name sig="" rows="-" lost="-" lost_split="" skipped="-" expected="-" tool_cpu="-"
+    local early=0 cmd=()
     run_index=$((run_index + 1))
     name="$run_index-$run"
     case "$run" in
@@ -291,13 +321,14 @@ run_one() {
         start_tool "$name" "${cmd[@]}"
         wait_ready "$name" "$run"
     fi
-    local bpf_before="0 0" bpf_after="0 0"
+    local bpf_before="0 0 0" bpf_after="0 0 0"
     if [ ${#cmd[@]} -gt 0 ]; then
         bpf_before=$(bpf_totals "$tool_pid" "$work/$name.bpf0")
     fi
     snapshot >"$work/$name.before"
     ( ip netns exec "$ns" "$work/churn" --seconds "$seconds" --threads "$threads" \
           --mode "$mode" --family "$family" --port "$port" --ports "$nports" \
+          ${servers:+--servers "$servers"} \
           >"$work/$name.churn" 2>&1 || echo "churn failed: $?" >>"$work/$name.churn"
       times >"$work/$name.churn.times" )
     if [ ${#cmd[@]} -gt 0 ]; then
@@ -352,7 +383,10 @@ run_one() {
     case "$run" in
     sstrace-*)
         lost=$(sed -n 's/^sstrace: [0-9]* events seen, [0-9]* printed, \([0-9]*\) lost.*/\1/p' "$work/$name.err")
-        [ -n "$lost" ] || lost="?(no summary)" ;;
+        [ -n "$lost" ] || lost="?(no summary)"
+        # the split of the lost ones by cause, when sstrace gives one: " (...)" after "lost"
+        lost_split=$(sed -n 's/^sstrace: [0-9]* events seen, [0-9]* printed, [0-9]* lost (\(.*\))$/\1/p' \
+                     "$work/$name.err" | tr ' |' '_/') ;;
     tcpstates)
         lost=$(awk '/lost [0-9]+ events/ { for (i = 1; i <= NF; i++) if ($i == "lost") s += $(i + 1) } END { print s + 0 }' "$work/$name.err") ;;
     ss-E)
@@ -363,27 +397,35 @@ run_one() {
     fi
     local us_per_conn
     us_per_conn=$(awk -v c="$churn_cpu" -v n="$conns" 'BEGIN { printf "%.1f", n ? c * 1e6 / n : 0 }')
-    local bpf_ns="-" bpf_runs="-" bc0 bt0 bc1 bt1
-    if [ "$bpf_stats" -eq 1 ] && [ ${#cmd[@]} -gt 0 ] && [ "$run" != ss-E ]; then
-        read -r bc0 bt0 <<<"$bpf_before"
-        read -r bc1 bt1 <<<"$bpf_after"
+    local bpf_ns="-" bpf_runs="-" bc0 bt0 bm0 bc1 bt1 bm1
+    read -r bc0 bt0 bm0 <<<"$bpf_before"
+    read -r bc1 bt1 bm1 <<<"$bpf_after"
+    # ss -E has no BPF programs; a tool that was gone by the second reading has none left
+    if [ ${#cmd[@]} -gt 0 ] && [ "$run" != ss-E ] && [ -s "$work/$name.bpf1" ]; then
+        skipped=$((bm1 - bm0))
+    fi
+    if [ "$bpf_stats" -eq 1 ] && [ "$skipped" != - ]; then
         bpf_ns=$(awk -v t=$((bt1 - bt0)) -v n="$conns" 'BEGIN { printf "%.0f", n ? t / n : 0 }')
         bpf_runs=$(awk -v c=$((bc1 - bc0)) -v n="$conns" 'BEGIN { printf "%.1f", n ? c / n : 0 }')
-        awk -v n="$conns" -v run="$round $run" 'NR == FNR { c[$1] = $2; t[$1] = $3; next }
+        awk -v n="$conns" -v run="$round $run" 'NR == FNR { c[$1] = $2; t[$1] = $3; m[$1] = $4; next }
             { dc = $2 - c[$1]; dt = $3 - t[$1]
-              printf "%-3s %-12s %-18s %9.1f %9.0f %9.0f\n", substr(run, 1, index(run, " ") - 1),
-                     substr(run, index(run, " ") + 1), $1, n ? dc / n : 0, dc ? dt / dc : 0, n ? dt / n : 0 }' \
+              printf "%-3s %-12s %-18s %9.1f %9.0f %9.0f %9d\n", substr(run, 1, index(run, " ") - 1),
+                     substr(run, index(run, " ") + 1), $1, n ? dc / n : 0, dc ? dt / dc : 0, n ? dt / n : 0,
+                     $4 - m[$1] }' \
             "$work/$name.bpf0" "$work/$name.bpf1" >>"$work/bpf-progs"
     fi
-    local early_note=""
+    local early_note="" split_note=""
     [ $early -eq 0 ] || early_note=" EXITED-EARLY"
-    results+=("$round|$run|$rate|$conns|$expected|$rows|$lost|$tool_cpu|$us_per_conn|$bpf_ns|$bpf_runs|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)$early_note")
-    printf 'bench-events: %-12s %7s conn/s  %s\n' "$run" "$rate" "$(tail -n 1 "$work/$name.churn")" >&2
+    [ -z "$lost_split" ] || split_note=" lost-split=$lost_split"
+    results+=("$round|$run|$rate|$conns|$expected|$rows|$lost|$skipped|$tool_cpu|$us_per_conn|$bpf_ns|$bpf_runs|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)$split_note$early_note")
+    printf 'bench-events: %-12s %7s conn/s  %s\n' "$run" "$rate" "$(head -n 1 "$work/$name.churn")" >&2
+    sed -n '2,$s/^/  /p' "$work/$name.churn" >&2
     grep -v '^sstrace: [0-9]* events seen' "$work/$name.err" 2>/dev/null | sed "s/^/  $run stderr: /" | head -n 5 >&2 || true
 }
 
 echo "bench-events: netns $ns, churn --mode $mode --family $family --threads $threads" \
-     "--seconds $seconds, ports $port-$((port + nports - 1)), $(nproc) CPUs, $(uname -r)" >&2
+     "${servers:+--servers $servers }--seconds $seconds, ports $port-$((port + nports - 1))," \
+     "$(nproc) CPUs, $(uname -r)" >&2
 first=1
 for round in $(seq "$rounds"); do
     for r in $runs; do
@@ -397,12 +439,14 @@ done
 # round, so that a machine that gets busier or quieter between rounds skews less.
 printf '%s\n' "${results[@]}" >"$work/results"
 echo
-echo "churn: mode $mode, family $family, $threads client threads, ${seconds} s per run," \
+echo "churn: mode $mode, family $family, $threads client threads," \
+     "${servers:-blocking} server threads$([ -n "$servers" ] && echo " (epoll)")," \
+     "${seconds} s per run," \
      "$nports ports, $rounds round(s), $(nproc) CPUs, $(uname -r)"
 awk -F'|' '
     { n++; round[n] = $1; run[n] = $2; rate[n] = $3; conns[n] = $4; exp_[n] = $5
-      rows[n] = $6; lost[n] = $7; cpu[n] = $8; us[n] = $9; bns[n] = $10; bruns[n] = $11
-      notes[n] = $12
+      rows[n] = $6; lost[n] = $7; skip[n] = $8; cpu[n] = $9; us[n] = $10; bns[n] = $11
+      bruns[n] = $12; notes[n] = $13
       if ($2 == "base") { bsum[$1] += $3; bn[$1]++ } }
     function median(list,    k, v, m, i, j, t) {
         m = split(list, v, " ")
@@ -411,18 +455,19 @@ awk -F'|' '
         return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
     }
     END {
-        printf "%-3s %-12s %8s %6s %8s %9s %9s %12s %8s %8s %8s %8s  %s\n", "rnd", "run", "conn/s",
-               "ratio", "conns", "expected", "printed", "lost", "tool-cpu", "churn-us", "bpf-ns",
-               "bpf-runs", "counters (per run)"
+        printf "%-3s %-12s %8s %6s %8s %9s %9s %12s %8s %8s %8s %8s %8s  %s\n", "rnd", "run", "conn/s",
+               "ratio", "conns", "expected", "printed", "lost", "skipped", "tool-cpu", "churn-us",
+               "bpf-ns", "bpf-runs", "counters (per run)"
         for (i = 1; i <= n; i++) {
             r = bn[round[i]] ? sprintf("%.2f", rate[i] / (bsum[round[i]] / bn[round[i]])) : "-"
-            printf "%-3s %-12s %8s %6s %8s %9s %9s %12s %8s %8s %8s %8s  %s\n", round[i], run[i],
-                   rate[i], r, conns[i], exp_[i], rows[i], lost[i], cpu[i], us[i], bns[i], bruns[i],
-                   notes[i]
+            printf "%-3s %-12s %8s %6s %8s %9s %9s %12s %8s %8s %8s %8s %8s  %s\n", round[i], run[i],
+                   rate[i], r, conns[i], exp_[i], rows[i], lost[i], skip[i], cpu[i], us[i], bns[i],
+                   bruns[i], notes[i]
             if (!(run[i] in seen)) { seen[run[i]] = 1; order[++k] = run[i] }
             if (exp_[i] != "-") { te[run[i]] += exp_[i]; tr[run[i]] += rows[i] }
             if (lost[i] ~ /^[0-9]+$/) tl[run[i]] += lost[i]
             else if (lost[i] ~ /^ENOBUFSx/) { v = lost[i]; sub("ENOBUFSx", "", v); en[run[i]] += v; has_en[run[i]] = 1 }
+            if (skip[i] ~ /^[0-9]+$/) ts[run[i]] += skip[i]
             if (cpu[i] != "-") tc[run[i]] += cpu[i]
             if (notes[i] ~ /EXITED-EARLY/) { early[run[i]]++; continue }
             rl[run[i]] = rl[run[i]] " " rate[i]; if (r != "-") ql[run[i]] = ql[run[i]] " " r
@@ -433,14 +478,16 @@ awk -F'|' '
         print "summary: medians over the rounds, events summed. tool-us/ev: the tool CPU time per printed"
         print "row; churn-us/c: churn CPU time per connection; bpf-ns/c, bpf-runs/c: run time and"
         print "invocations of the tool BPF programs per connection (all of them, any netns or cause)."
+        print "skipped: runs of the tool BPF programs the kernel skipped (recursion_misses), summed."
         print "Runs whose tool exited before the end (EXITED-EARLY, marked *) count in the event totals"
         print "only, not in the medians."
-        printf "%-12s %8s %6s %10s %10s %12s %10s %10s %9s %10s\n", "run", "conn/s", "ratio", "expected",
-               "printed", "lost", "tool-us/ev", "churn-us/c", "bpf-ns/c", "bpf-runs/c"
+        printf "%-12s %8s %6s %10s %10s %12s %8s %10s %10s %9s %10s\n", "run", "conn/s", "ratio", "expected",
+               "printed", "lost", "skipped", "tool-us/ev", "churn-us/c", "bpf-ns/c", "bpf-runs/c"
         for (j = 1; j <= k; j++) {
             t = order[j]
-            printf "%-12s %8s %6s %10s %10s %12s %10s %10s %9s %10s\n", t (early[t] ? "*" early[t] : ""), (t in rl) ? sprintf("%.0f", median(rl[t])) : "-", (t in ql) ? sprintf("%.2f", median(ql[t])) : "-",
+            printf "%-12s %8s %6s %10s %10s %12s %8s %10s %10s %9s %10s\n", t (early[t] ? "*" early[t] : ""), (t in rl) ? sprintf("%.0f", median(rl[t])) : "-", (t in ql) ? sprintf("%.2f", median(ql[t])) : "-",
                    (t in te) ? te[t] : "-", (t in tr) ? tr[t] : "-", (t in tl) ? tl[t] : ((t in has_en) ? "ENOBUFSx" en[t] : "-"),
+                   (t in ts) ? ts[t] : "-",
                    (t in tc && tr[t] > 0) ? sprintf("%.2f", tc[t] * 1e6 / tr[t]) : "-", (t in ul) ? sprintf("%.1f", median(ul[t])) : "-",
                    (t in bl) ? sprintf("%.0f", median(bl[t])) : "-",
                    (t in brl) ? sprintf("%.1f", median(brl[t])) : "-"
@@ -448,7 +495,7 @@ awk -F'|' '
     }' "$work/results"
 if [ -s "$work/bpf-progs" ]; then
     echo
-    echo "BPF programs (runs per connection, ns per run, ns per connection)"
-    printf '%-3s %-12s %-18s %9s %9s %9s\n' rnd run program runs/conn ns/run ns/conn
+    echo "BPF programs (runs per connection, ns per run, ns per connection, runs skipped)"
+    printf '%-3s %-12s %-18s %9s %9s %9s %9s\n' rnd run program runs/conn ns/run ns/conn skipped
     cat "$work/bpf-progs"
 fi

@@ -16,135 +16,22 @@ import sys
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SSTRACE = os.environ.get("SSTRACE_BIN", os.path.join(HERE, "..", "..", "build", "sstrace"))
+from e2e_support import (HERE, SSTRACE, Netns as _Netns, Tracer, main, need_root, rows,
+                         slurp, split_endpoint, summary, tuples)
+
 TRAFFIC = os.path.join(HERE, "traffic.py")
-_seq = 0
 
 
-def slurp(path):
-    with open(path) as f:
-        return f.read()
-
-
-def need_root(test):
-    if os.geteuid() == 0:
-        return
-    if os.environ.get("CI") == "true":
-        test.fail("end-to-end tests need root, and CI must run them")
-    test.skipTest("needs root")
-
-
-class Netns:
-    """A private network namespace with lo up; deleted on exit."""
-
-    def __init__(self):
-        global _seq
-        _seq += 1
-        self.name = "sstrace-e2e-%d-%d" % (os.getpid(), _seq)
-
-    def __enter__(self):
-        subprocess.run(["ip", "netns", "add", self.name], check=True)
-        subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"], check=True)
-        return self
-
-    def __exit__(self, *exc):
-        subprocess.run(["ip", "netns", "del", self.name], check=False)
-
-    def cmd(self, *args):
-        return ["ip", "netns", "exec", self.name] + list(args)
-
-    def run(self, *args, **kw):
-        return subprocess.run(self.cmd(*args), capture_output=True, text=True, **kw)
+class Netns(_Netns):
+    """e2e_support's namespace, with the traffic script of these tests."""
 
     def traffic(self, scenario, family, port, count):
         r = self.run(sys.executable, TRAFFIC, scenario, family, str(port), str(count), check=True)
         return json.loads(r.stdout)
 
-    def counter(self, name):
-        r = self.run("nstat", "-az", name, check=True)
-        for line in r.stdout.splitlines():
-            parts = line.split()
-            if parts and parts[0] == name:
-                return int(parts[1])
-        raise AssertionError("no counter %s in %r" % (name, r.stdout))
-
-    def inode(self):
-        return int(self.run("stat", "-L", "-c", "%i", "/proc/self/ns/net", check=True).stdout)
-
-    def sysctl(self, key, value):
-        self.run("sysctl", "-qw", "%s=%s" % (key, value), check=True)
-
-
-class Tracer:
-    """sstrace (or ss) running in the background with stdout in a file."""
-
-    def __init__(self, argv, ready_marker="following"):
-        self.out_path = "/tmp/sstrace-e2e-%d-%d.out" % (os.getpid(), id(self))
-        self.err_path = self.out_path[:-4] + ".err"
-        self.out = open(self.out_path, "w")
-        self.err = open(self.err_path, "w")
-        self.proc = subprocess.Popen(argv, stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL)
-        if ready_marker:
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                if ready_marker in slurp(self.err_path):
-                    break
-                if self.proc.poll() is not None:
-                    raise AssertionError("tracer exited early: " + slurp(self.err_path))
-                time.sleep(0.02)
-            else:
-                raise AssertionError("tracer not ready: " + slurp(self.err_path))
-
-    def stop(self, sig=signal.SIGINT, settle=0.3):
-        time.sleep(settle)
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            self.rc = self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.rc = self.proc.wait()
-        self.out.close()
-        self.err.close()
-        self.stdout = slurp(self.out_path)
-        self.stderr = slurp(self.err_path)
-        os.unlink(self.out_path)
-        os.unlink(self.err_path)
-        return self
-
 
 def sstrace(ns, *args):
     return Tracer(ns.cmd(SSTRACE, "-v", "-n", *args) if ns else [SSTRACE, "-v", "-n"] + list(args))
-
-
-def split_endpoint(text):
-    addr, _, port = text.rpartition(":")
-    if addr.startswith("[") and addr.endswith("]"):
-        addr = addr[1:-1]
-    return addr, port
-
-
-def rows(output):
-    """Data rows as token lists (header dropped)."""
-    lines = [l for l in output.splitlines() if l.strip()]
-    return [l.split() for l in lines if "Local Address:Port" not in l]
-
-
-def tuples(output):
-    """(local addr, local port, peer addr, peer port) of every row, in order."""
-    out = []
-    for r in rows(output):
-        la, lp = split_endpoint(r[-2])
-        pa, pp = split_endpoint(r[-1])
-        out.append((la, lp, pa, pp))
-    return out
-
-
-def summary(stderr):
-    m = re.search(r"(\d+) events seen, (\d+) printed, (\d+) lost", stderr)
-    assert m, "no summary in stderr: %r" % stderr
-    return tuple(int(x) for x in m.groups())
 
 
 def client_tuple(c):
@@ -468,9 +355,9 @@ class EventStreamTest(unittest.TestCase):
         stream continues (where ss -E exits 255 on ENOBUFS)."""
         with Netns() as ns:
             t = sstrace(ns, "-E", "--ring-size", "1", "state", "all")
-            t.proc.send_signal(signal.SIGSTOP)
+            t.send(signal.SIGSTOP)
             ns.traffic("server-close", "4", 7100, 1500)   # ~15000 records, ~1.7 MB
-            t.proc.send_signal(signal.SIGCONT)
+            t.send(signal.SIGCONT)
             time.sleep(1.5)                              # one loss report interval
             after = ns.traffic("client-close", "4", 7101, 1)
             t.stop()
@@ -578,9 +465,4 @@ class NothingLeftBehindTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--list":
-        for cls in (EventStreamTest, ErrorsTest, NothingLeftBehindTest):
-            for name in unittest.TestLoader().getTestCaseNames(cls):
-                print("%s.%s" % (cls.__name__, name))
-        sys.exit(0)
-    unittest.main(verbosity=2)
+    main((EventStreamTest, ErrorsTest, NothingLeftBehindTest))
