@@ -7,18 +7,13 @@ static __always_inline void on_destroy(struct sock *sk, bool btf)
 {
 	const struct tcp_sock *tp;
 	__u16 family;
-	__u64 cookie;
 
 	if (!cfg_destroy)
 		return;
 	tp = tcp_of(sk, btf);
 	if (!tp || !tp_wanted(tp, &family, btf))
 		return;
-	if (btf)
-		cookie = bpf_get_socket_cookie(sk);
-	else
-		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	emit(tp, cookie, SSTRACE_REC_DESTROY, family,
+	emit(tp, cookie_of(sk, btf), SSTRACE_REC_DESTROY, family,
 	     KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_state), SSTRACE_TCP_CLOSE, 0,
 	     btf);
 }

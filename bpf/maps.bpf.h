@@ -57,8 +57,13 @@ struct {
  * an outer one. Indexed [hook * SSTRACE_NEST_LEVELS + level]. */
 #define SSTRACE_NEST_LEVELS 2
 
+struct nest_mark {
+	const void *object; /* the socket (or timer) the event is about */
+	__u64 detail;       /* what happened to it */
+};
+
 struct nest_state {
-	__u64 mark[SSTRACE_HOOK_MAX * SSTRACE_NEST_LEVELS];
+	struct nest_mark mark[SSTRACE_HOOK_MAX * SSTRACE_NEST_LEVELS];
 };
 
 struct {

@@ -40,6 +40,14 @@ static __always_inline struct tcp_sock *tcp_of(struct sock *sk, bool btf)
 #define SKC(tp) (tp)->inet_conn.icsk_inet.sk.__sk_common
 #define SK(tp) (tp)->inet_conn.icsk_inet.sk
 
+/* The socket's cookie, generated if it has none (tp_btf); the classic variant reads it. */
+static __always_inline __u64 cookie_of(struct sock *sk, bool btf)
+{
+	if (btf)
+		return bpf_get_socket_cookie(sk);
+	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+}
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
@@ -268,37 +276,24 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
  */
 #define SSTRACE_TASK_STACK_SIZE 16384 /* THREAD_SIZE on x86-64 without KASAN */
 
-/* The slot of this hook and context level, and the identity of an event (an object's address
- * and a detail of the event). The level comes from where the tracepoint's arguments lie: `ctx`
- * points at them on the stack of the code that hit the tracepoint (BPF programs may run on a
- * private stack of their own, so their frame pointer tells nothing). The verifier forbids
- * arithmetic on pointers, so the addresses involved are copied as numbers from this program's
- * stack with one probe read. */
-static __always_inline __u64 *nest_slot(void *ctx, __u32 hook, const void *object, __u64 detail,
-					__u64 *id)
+/* The mark slot of this hook and context level. The level comes from where the tracepoint's
+ * arguments lie: `ctx` points at them on the stack of the code that hit the tracepoint (BPF
+ * programs may run on a private stack of their own, so their frame tells nothing). */
+static __always_inline struct nest_mark *nest_slot(void *ctx, __u32 hook)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct {
-		__u64 args;
-		__u64 stack;
-		__u64 object;
-	} ptrs, nums = {};
+	void *stack = t->stack;
 	struct nest_state *n;
 	__u32 zero = 0, level, i;
 
-	ptrs.args = (__u64)ctx;
-	ptrs.stack = (__u64)t->stack;
-	ptrs.object = (__u64)object;
-	if (bpf_probe_read_kernel(&nums, sizeof(nums), &ptrs))
-		return NULL;
-	level = nums.args - nums.stack < SSTRACE_TASK_STACK_SIZE ? 0 : 1;
+	/* a privileged program may compare pointers (it may not subtract them) */
+	level = ctx >= stack && ctx < stack + SSTRACE_TASK_STACK_SIZE ? 0 : 1;
 	n = bpf_map_lookup_elem(&nest, &zero);
 	if (!n)
 		return NULL;
 	i = hook * SSTRACE_NEST_LEVELS + level;
 	if (i >= SSTRACE_HOOK_MAX * SSTRACE_NEST_LEVELS)
 		return NULL;
-	*id = nums.object ^ detail;
 	return &n->mark[i];
 }
 
@@ -307,27 +302,29 @@ static long spin_step(__u32 i, void *ctx)
 	return 0;
 }
 
+/* First copy: the event (object, detail) is being handled. */
 static __always_inline void nest_first(void *ctx, __u32 hook, const void *object, __u64 detail)
 {
-	__u64 id = 0;
-	__u64 *slot = nest_slot(ctx, hook, object, detail, &id);
+	struct nest_mark *m = nest_slot(ctx, hook);
 
-	if (slot)
-		*slot = id;
+	if (m) {
+		m->object = object;
+		m->detail = detail;
+	}
 	if (cfg_test_spin)
 		bpf_loop(cfg_test_spin, spin_step, NULL, 0);
 }
 
+/* Second copy: true when the first copy did not see this event (the kernel skipped it). */
 static __always_inline bool nest_second_takes(void *ctx, __u32 hook, const void *object,
 					      __u64 detail)
 {
-	__u64 id = 0;
-	__u64 *slot = nest_slot(ctx, hook, object, detail, &id);
+	struct nest_mark *m = nest_slot(ctx, hook);
 
-	if (!slot)
+	if (!m)
 		return false;
-	if (*slot == id) {
-		*slot = 0;
+	if (m->object == object && m->detail == detail) {
+		m->object = NULL;
 		return false;
 	}
 	return true;

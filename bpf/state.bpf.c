@@ -52,6 +52,16 @@ static __always_inline bool syn_never_sent(const struct tcp_sock *tp, bool btf)
 	       KREAD(btf, tp, inet_conn.icsk_pending) == 0;
 }
 
+/* A socket's cookie is copied when the kernel makes a timewait socket of it, and read (not
+ * generated) by the timer hook's SYN-SENT rows: generate it early, so that those rows carry the
+ * sk: that ss -e shows. Only tp_btf programs can generate one. */
+static __always_inline bool cookie_needed_at(int newstate)
+{
+	return (newstate == SSTRACE_TCP_ESTABLISHED && want_state(SSTRACE_TCP_TIME_WAIT)) ||
+	       (newstate == SSTRACE_TCP_SYN_SENT && want_state(SSTRACE_TCP_SYN_SENT) &&
+		cfg_write_timer_fn);
+}
+
 static __always_inline void on_set_state(struct sock *sk, int oldstate, int newstate,
 					 __u16 protocol, bool btf)
 {
@@ -59,32 +69,31 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	__u16 family;
 	int entered = newstate;
 	__u8 flags = 0;
-	__u64 cookie;
+	bool syn_unsent, close_split;
 
-	if (protocol != IPPROTO_TCP || !cfg_state_mask)
+	if (protocol != IPPROTO_TCP)
+		return;
+	/* Cheap first: most transitions are neither wanted nor one of the special cases. */
+	syn_unsent = oldstate == SSTRACE_TCP_SYN_SENT && newstate == SSTRACE_TCP_CLOSE &&
+		     cfg_write_timer_fn;
+	close_split = newstate == SSTRACE_TCP_CLOSE &&
+		      (oldstate == SSTRACE_TCP_FIN_WAIT2 || oldstate == SSTRACE_TCP_CLOSING) &&
+		      cfg_tw_timer_fn;
+	if (!want_state(newstate) && !syn_unsent && !close_split && !cookie_needed_at(newstate))
 		return;
 	tp = tcp_of(sk, btf);
 	if (!tp || !tp_wanted(tp, &family, btf))
 		return;
+	if (btf && cookie_needed_at(newstate))
+		bpf_get_socket_cookie(sk);
 
-	/* A timewait socket and a SYN-SENT row emitted from the timer hook carry the cookie the
-	 * socket has by then: generate it at the first transitions, so that the row's sk: is the
-	 * one ss -e shows. The classic variant can only read an existing cookie. */
-	if (btf)
-		cookie = bpf_get_socket_cookie(sk);
-	else
-		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-
-	if (oldstate == SSTRACE_TCP_SYN_SENT && newstate == SSTRACE_TCP_CLOSE &&
-	    cfg_write_timer_fn && want_state(SSTRACE_TCP_SYN_SENT) && syn_never_sent(tp, btf)) {
+	if (syn_unsent && want_state(SSTRACE_TCP_SYN_SENT) && syn_never_sent(tp, btf)) {
 		count(SSTRACE_CNT_SYN_UNSENT);
-		emit(tp, cookie, SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE, SSTRACE_TCP_SYN_SENT,
-		     SSTRACE_EVF_SYN_UNSENT, btf);
+		emit(tp, cookie_of(sk, btf), SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE,
+		     SSTRACE_TCP_SYN_SENT, SSTRACE_EVF_SYN_UNSENT, btf);
 	}
 
-	if (newstate == SSTRACE_TCP_CLOSE &&
-	    (oldstate == SSTRACE_TCP_FIN_WAIT2 || oldstate == SSTRACE_TCP_CLOSING) &&
-	    cfg_tw_timer_fn) {
+	if (close_split) {
 		if (took_timewait(tp, family, btf, &flags))
 			entered = SSTRACE_TCP_TIME_WAIT;
 		else if (KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_err) == 0)
@@ -98,7 +107,7 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		return;
 	if (entered == SSTRACE_TCP_TIME_WAIT && (flags & SSTRACE_EVF_TW_FIN_WAIT2))
 		count(SSTRACE_CNT_TW_FIN_WAIT2);
-	emit(tp, cookie, SSTRACE_REC_STATE, family, oldstate, entered, flags, btf);
+	emit(tp, cookie_of(sk, btf), SSTRACE_REC_STATE, family, oldstate, entered, flags, btf);
 }
 
 /* An event is a socket and its transition. */

@@ -7,7 +7,7 @@
  *    icsk_retransmits still 0) is the moment its SYN leaves, with the local port chosen: emit its
  *    SYN-SENT row now.
  * timer_start fires for every kernel timer: comparing the callback is the first and only work
- * for all others. A tp_btf pair (see sock_read.bpf.h) and a classic tracepoint program.
+ * for all others. A tp_btf program and a classic tracepoint program.
  */
 #include "sock_read.bpf.h"
 
@@ -95,29 +95,13 @@ static __always_inline bool ours(__u64 fn)
 	return fn && (fn == cfg_tw_timer_fn || fn == cfg_write_timer_fn);
 }
 
-/* timer_start fires with interrupts disabled (under the timer base lock), so only an NMI could
- * nest into it; the pair is kept for the same exactness by construction as the other hooks. */
-
+/* One program: timer_start fires with interrupts disabled (under the timer base lock), so no
+ * event nests into a run of it and the kernel never skips it (recursion_misses says so). */
 SEC("tp_btf/timer_start")
 int BPF_PROG(sst_timer, struct timer_list *timer)
 {
 	__u64 fn = (__u64)timer->function;
 
-	nest_first(ctx, SSTRACE_HOOK_TIMER, timer, timer->expires << 32);
-	if (ours(fn))
-		on_timer_start(timer, fn, true);
-	return 0;
-}
-
-SEC("tp_btf/timer_start")
-int BPF_PROG(sst_timer_2nd, struct timer_list *timer)
-{
-	__u64 fn;
-
-	if (!nest_second_takes(ctx, SSTRACE_HOOK_TIMER, timer, timer->expires << 32))
-		return 0;
-	count(SSTRACE_CNT_NESTED_TIMER);
-	fn = (__u64)timer->function;
 	if (ours(fn))
 		on_timer_start(timer, fn, true);
 	return 0;

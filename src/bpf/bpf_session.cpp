@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <array>
+#include <optional>
 #include <ctime>
 
 namespace sstrace {
@@ -144,7 +145,7 @@ struct ProgramSlot {
     bool second_copy;
 };
 
-std::array<ProgramSlot, 9> program_slots(const sstrace_bpf& s)
+std::array<ProgramSlot, 8> program_slots(const sstrace_bpf& s)
 {
     const auto btf = BpfVariant::Btf;
     const auto tp = BpfVariant::Tracepoint;
@@ -156,12 +157,12 @@ std::array<ProgramSlot, 9> program_slots(const sstrace_bpf& s)
         {s.progs.sst_destroy_2nd, Hook::Destroy, btf, true},
         {s.progs.sst_destroy_tp, Hook::Destroy, tp, false},
         {s.progs.sst_timer, Hook::Timer, btf, false},
-        {s.progs.sst_timer_2nd, Hook::Timer, btf, true},
         {s.progs.sst_timer_tp, Hook::Timer, tp, false},
     }};
 }
 
-std::uint32_t nested_counter(Hook h)
+// The counter of a hook's second copy (hooks without one have no takeovers).
+std::optional<std::uint32_t> nested_counter(Hook h)
 {
     switch (h) {
     case Hook::State:
@@ -169,9 +170,9 @@ std::uint32_t nested_counter(Hook h)
     case Hook::Destroy:
         return SSTRACE_CNT_NESTED_DESTROY;
     case Hook::Timer:
-        return SSTRACE_CNT_NESTED_TIMER;
+        return std::nullopt;
     }
-    return SSTRACE_CNT_NESTED_STATE;
+    return std::nullopt;
 }
 
 // Opens, configures and loads one variant. Returns the libbpf error (negative errno) on failure.
@@ -338,8 +339,8 @@ std::vector<BpfProgramInfo> BpfSession::programs() const
                 pi.recursion_misses = info.recursion_misses;
             }
         }
-        if (pi.loaded && p.second_copy) {
-            pi.nested_runs = impl_->sum_counter(nested_counter(p.hook));
+        if (const auto idx = nested_counter(p.hook); pi.loaded && p.second_copy && idx) {
+            pi.nested_runs = impl_->sum_counter(*idx);
         }
         out.push_back(std::move(pi));
     }
@@ -402,8 +403,8 @@ BpfCounters BpfSession::counters() const
             continue;
         }
         std::uint64_t taken = 0;
-        if (p.variant == BpfVariant::Btf) {
-            taken = impl_->sum_counter(nested_counter(p.hook));
+        if (const auto idx = nested_counter(p.hook); p.variant == BpfVariant::Btf && idx) {
+            taken = impl_->sum_counter(*idx);
         }
         c.loss.skipped += info.recursion_misses > taken ? info.recursion_misses - taken : 0;
     }

@@ -72,25 +72,25 @@
  * the first copy (it was already running on that CPU when the event nested into it). */
 #define SSTRACE_CNT_NESTED_STATE 3
 #define SSTRACE_CNT_NESTED_DESTROY 4
-#define SSTRACE_CNT_NESTED_TIMER 5
 /* TIME-WAIT hand-overs (timer hook -> state hook) that found the tw_pending map full: each may
  * be a TIME-WAIT row lost. */
-#define SSTRACE_CNT_TW_MAP_FULL 6
+#define SSTRACE_CNT_TW_MAP_FULL 5
 /* TIME-WAIT rows whose timewait socket started in the FIN-WAIT-2 substate (SSTRACE_EVF_...). */
-#define SSTRACE_CNT_TW_FIN_WAIT2 7
+#define SSTRACE_CNT_TW_FIN_WAIT2 6
 /* SYN-SENT rows of connect()s that failed before their SYN was sent (no TcpActiveOpens). */
-#define SSTRACE_CNT_SYN_UNSENT 8
+#define SSTRACE_CNT_SYN_UNSENT 7
 /* FIN-WAIT-2/CLOSING -> CLOSE without an error and without a timewait timer armed for it: no
  * timewait socket (tcp_max_tw_buckets full, a FIN-WAIT-2 timeout), or one that another CPU
  * recycled (tcp_tw_reuse) or killed before its timer was armed, which gets no row. */
-#define SSTRACE_CNT_TW_NO_TIMER 9
-#define SSTRACE_CNT_MAX 10
+#define SSTRACE_CNT_TW_NO_TIMER 8
+#define SSTRACE_CNT_MAX 9
 
-/* Hooks with a nesting guard (index into the "nest" map). */
+/* Hooks with a first and a second program copy (index into the "nest" map). timer_start has
+ * one program: it fires with interrupts disabled, under the timer base lock, so no event can
+ * nest into a run of it (an NMI aside, which arms no timer of ours). */
 #define SSTRACE_HOOK_STATE 0
 #define SSTRACE_HOOK_DESTROY 1
-#define SSTRACE_HOOK_TIMER 2
-#define SSTRACE_HOOK_MAX 3
+#define SSTRACE_HOOK_MAX 2
 
 /* The in-kernel filter: an INET_DIAG_REQ_BYTECODE program (struct inet_diag_bc_op ...), the
  * same bytes a sock_diag dump request carries, interpreted by the BPF programs for events.
