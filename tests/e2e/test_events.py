@@ -108,6 +108,58 @@ class EventStreamTest(unittest.TestCase):
         for r in rows(t.stdout):
             self.assertEqual(r[1:4], ["FIN-WAIT-2", "->", "TIME-WAIT"], r)
 
+    def test_orphans_whose_peer_never_closes(self):
+        """A client closes, its peer never does: the kernel makes a timewait socket in the
+        FIN-WAIT-2 substate and counts it in TcpExtTW; sstrace prints its TIME-WAIT row then
+        (rows = the counter) and the summary says how many rows were such orphans."""
+        holder = (
+            "import socket, sys, time\n"
+            "l = socket.socket(); l.bind(('127.0.0.1', 7015)); l.listen(16)\n"
+            "keep = []\n"
+            "for i in range(5):\n"
+            "    c = socket.socket(); c.connect(('127.0.0.1', 7015)); a, _ = l.accept()\n"
+            "    keep.append(a); c.close()\n"  # the server side never closes
+            "time.sleep(0.5)\n"
+            "print('done', flush=True)\n"
+            "sys.stdin.read()\n")
+        with Netns() as ns:
+            tw0 = ns.counter("TcpExtTW")
+            t = sstrace(ns, "-E", "state", "time-wait")
+            p = subprocess.Popen(ns.cmd(sys.executable, "-c", holder), stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(p.stdout.readline().strip(), "done")
+                listed = ns.run("ss", "-Htan", "state", "fin-wait-2", check=True).stdout
+                t.stop()
+                tw = ns.counter("TcpExtTW") - tw0
+            finally:
+                p.stdin.close()
+                p.wait(timeout=10)
+        self.assertEqual(tw, 5)
+        self.assertEqual(len(listed.splitlines()), 5, listed)  # ss: FIN-WAIT-2, timewait timer
+        self.assertEqual(len(rows(t.stdout)), 5, t.stdout)
+        self.assertRegex(t.stderr, r"TIME-WAIT entries: kernel 5 \(TcpExtTW \+ TcpExtTWKilled\), "
+                                   r"sstrace 5; 5 of them orphans whose peer had not sent its FIN")
+
+    def test_summary_compares_rows_with_kernel_counters(self):
+        """The summary compares TIME-WAIT, SYN-SENT and SYN-RECV rows with the namespace's
+        counters, and says why when a selection makes them incomparable."""
+        with Netns() as ns:
+            t = sstrace(ns, "-E", "state", "syn-sent", "state", "syn-recv", "state", "time-wait")
+            ns.traffic("client-close", "4", 7016, 6)
+            ns.traffic("server-close", "6", 7017, 4)
+            t.stop()
+            v4 = sstrace(ns, "-E", "-4", "state", "time-wait")
+            ns.traffic("client-close", "4", 7018, 2)
+            v4.stop()
+        for what, counter in (("TIME-WAIT entries", "TcpExtTW \\+ TcpExtTWKilled"),
+                              ("SYN-SENT entries with a SYN sent", "TcpActiveOpens"),
+                              ("SYN-RECV entries", "TcpPassiveOpens")):
+            self.assertRegex(t.stderr, "%s: kernel 10 \\(%s\\), sstrace 10\n" % (what, counter))
+        self.assertIn("TIME-WAIT entries: not comparable with the kernel's counters (kernel "
+                      "counters include both address families and the stream follows one)",
+                      v4.stderr)
+
     def test_classic_tracepoint_variant(self):
         """The fallback programs give the same TIME-WAIT and SYN-SENT rows, and leave tracefs
         as they found it."""
