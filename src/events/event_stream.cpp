@@ -8,6 +8,7 @@
 #include "sstrace/selection.hpp"
 #include "sstrace/ss_usage.hpp"
 #include "sstrace/stream_accounting.hpp"
+#include "sstrace/output_writer.hpp"
 #include "sstrace/abi/events.h"
 
 #include <fmt/format.h>
@@ -135,27 +136,6 @@ std::int64_t clock_ns(clockid_t id)
     return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
-// Writes all of `buf` to stdout. Returns false when the reader has gone (EPIPE).
-bool write_out(std::string& buf)
-{
-    std::size_t off = 0;
-    while (off < buf.size()) {
-        const ssize_t n = ::write(STDOUT_FILENO, buf.data() + off, buf.size() - off);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EPIPE) {
-                return false;
-            }
-            throw Error::from_errno("writing to stdout", errno);
-        }
-        off += static_cast<std::size_t>(n);
-    }
-    buf.clear();
-    return true;
-}
-
 Fd make_timer(std::int64_t first_ns, std::int64_t interval_ns)
 {
     Fd fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
@@ -269,6 +249,11 @@ std::uint32_t test_spin_from_env()
     return n;
 }
 
+// Bytes of rows waiting for a slow reader before rows are dropped (and counted).
+constexpr std::size_t kMaxQueuedOutput = std::size_t{64} << 20;
+// How long rows still queued at the end may take to be written.
+constexpr int kFinalWriteMs = 1000;
+
 }  // namespace
 
 int run_event_stream(const Options& opts)
@@ -364,7 +349,9 @@ int run_event_stream(const Options& opts)
     std::string out;
     out.reserve(1 << 20);
     bool header_done = opts.no_header;
-    std::uint64_t printed = 0;
+    std::uint64_t printed = 0;      // rows formatted (written, or counted as not written)
+    std::uint64_t pending_rows = 0; // rows in `out`
+    std::uint64_t pending_header = 0;  // header lines in `out`, before its rows
     std::uint64_t bad_records = 0;
     const std::uint64_t limit = opts.count.value_or(0);
     StreamScope scope;
@@ -389,10 +376,28 @@ int run_event_stream(const Options& opts)
         if (!header_done) {
             formatter.append_header(out);
             header_done = true;
+            pending_header = 1;
         }
         formatter.append_row(*ev, out);
         ++printed;
+        ++pending_rows;
     });
+    // Rows are written by a thread of their own: a stalled reader never stops the draining of
+    // the ring buffer. What does not fit its queue is counted as not written.
+    OutputWriter writer(STDOUT_FILENO, kMaxQueuedOutput);
+    auto flush = [&]() {
+        writer.push(out, pending_rows, pending_header);
+        pending_rows = 0;
+        pending_header = 0;
+    };
+    // On a terminal, the header shows at once that the programs are attached (ss -E prints it
+    // with the first row; a pipe or file still gets no header before the first row).
+    if (tty && !header_done) {
+        formatter.append_header(out);
+        header_done = true;
+        pending_header = 1;
+        flush();
+    }
 
     Fd ep(epoll_create1(EPOLL_CLOEXEC));
     if (ep.get() < 0) {
@@ -428,6 +433,14 @@ int run_event_stream(const Options& opts)
     auto report_loss = [&]() {
         if (auto line = accounting.loss_since_last_poll()) {
             spdlog::warn("{}", *line);
+        }
+        if (const std::uint64_t n = writer.take_new_unwritten(); n != 0) {
+            spdlog::warn("{} rows not written ({}); {} so far", n,
+                         writer.state() == OutputWriter::State::Failed
+                             ? fmt::format("writing to stdout failed: {}",
+                                           std::strerror(writer.error()))
+                             : std::string("the reader of stdout is too slow"),
+                         writer.unwritten());
         }
     };
     while (running) {
@@ -476,8 +489,8 @@ int run_event_stream(const Options& opts)
         if (got < 0 && got != -EINTR) {
             throw Error::from_errno("consuming the ring buffer", got);
         }
-        if (!out.empty() && !write_out(out)) {
-            reader_gone = true;
+        flush();
+        if (writer.state() != OutputWriter::State::Open) {
             running = false;
         }
         if (limit != 0 && printed >= limit) {
@@ -485,13 +498,11 @@ int run_event_stream(const Options& opts)
         }
     }
     accounting.stop();
-    if (!reader_gone) {
-        session.consume();
-        if (!out.empty()) {
-            reader_gone = !write_out(out);
-        }
-    }
-    if (reader_gone) {
+    session.consume();
+    flush();
+    // Every received row gets up to a second to be written; a second signal ends it at once.
+    const OutputWriter::State end = writer.finish(kFinalWriteMs);
+    if (end == OutputWriter::State::ReaderGone || reader_gone) {
         return kExitOk;  // the reader went away: exit quietly, as a filter in a pipe does
     }
     const BpfCounters c = session.counters();
@@ -502,7 +513,17 @@ int run_event_stream(const Options& opts)
     if (bad_records != 0) {
         spdlog::warn("{} malformed ring-buffer records ignored", bad_records);
     }
-    accounting.finish(printed, opts.verbosity >= 1, stderr);
+    if (writer.unwritten() != 0) {
+        std::fprintf(stderr, "sstrace: %llu rows not written\n",
+                     static_cast<unsigned long long>(writer.unwritten()));
+    }
+    accounting.finish(printed - writer.unwritten(), opts.verbosity >= 1, stderr);
+    if (end == OutputWriter::State::Failed) {
+        // the policy for a full disk (or any write error): stop, keep what was written, say
+        // what was not, exit 1
+        throw Error::from_errno("writing to stdout", writer.error(), kExitFailure,
+                                "the run stopped; rows before the error were written");
+    }
     return kExitOk;
 }
 

@@ -84,8 +84,9 @@ void StreamAccounting::start()
 
 void StreamAccounting::stop()
 {
-    counters1_ = read_tcp_counters();
+    // the time first: a record after it is left out even if its counter was read in time
     t1_ns_ = monotonic_ns();
+    counters1_ = read_tcp_counters();
 }
 
 void StreamAccounting::on_record(const ::sstrace_event& ev)

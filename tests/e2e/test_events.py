@@ -433,6 +433,112 @@ class EventStreamTest(unittest.TestCase):
         self.assertEqual(err, "")
 
 
+class OutputTest(unittest.TestCase):
+    """Where rows go when the reader misbehaves (issue 9, items 1-4)."""
+
+    def setUp(self):
+        need_root(self)
+
+    def test_stalled_reader_never_stops_the_stream(self):
+        """A stopped reader: sstrace keeps draining, counts the rows it could not write, says so,
+        and a signal ends it within about a second."""
+        with Netns() as ns:
+            fifo = "/tmp/sstrace-e2e-fifo-%d" % os.getpid()
+            os.mkfifo(fifo)
+            try:
+                reader = subprocess.Popen(["cat", fifo], stdout=subprocess.DEVNULL)
+                with open(fifo, "w") as w:
+                    err = open(fifo + ".err", "w+")
+                    p = subprocess.Popen(ns.cmd(SSTRACE, "-v", "-E", "state", "all"), stdout=w,
+                                         stderr=err)
+                time.sleep(1.0)
+                reader.send_signal(signal.SIGSTOP)
+                ns.traffic("client-close", "4", 7120, 3000)  # ~30k rows, far beyond the pipe
+                start = time.time()
+                p.send_signal(signal.SIGINT)
+                rc = p.wait(timeout=10)
+                took = time.time() - start
+                reader.send_signal(signal.SIGCONT)
+                reader.kill()
+                reader.wait()
+                err.seek(0)
+                stderr = err.read()
+                err.close()
+            finally:
+                for f in (fifo, fifo + ".err"):
+                    if os.path.exists(f):
+                        os.unlink(f)
+        self.assertEqual(rc, 0, stderr)
+        self.assertLess(took, 3, "sstrace took %.1f s to stop with a stalled reader" % took)
+        m = re.search(r"sstrace: (\d+) rows not written\n", stderr)
+        self.assertTrue(m, stderr)
+        seen, printed, lost = summary(stderr)
+        self.assertEqual(lost, 0)
+        self.assertEqual(seen, printed + int(m.group(1)), stderr)
+
+    def test_full_disk_stops_with_summary(self):
+        """stdout on a full file system: exit 1 with one error line, after the summary; every row
+        written before the error is whole."""
+        mnt = "/tmp/sstrace-e2e-small-%d" % os.getpid()
+        os.mkdir(mnt)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], check=True)
+        try:
+            with Netns() as ns, open(os.path.join(mnt, "rows"), "w") as out:
+                p = subprocess.Popen(ns.cmd(SSTRACE, "-v", "-E", "state", "all"), stdout=out,
+                                     stderr=subprocess.PIPE, text=True)
+                time.sleep(1.0)
+                ns.traffic("client-close", "4", 7121, 2000)
+                try:
+                    _, stderr = p.communicate(timeout=5)  # it stops by itself
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.communicate()
+                    self.fail("sstrace did not stop on a full disk")
+            with open(os.path.join(mnt, "rows")) as f:
+                written = f.read()
+        finally:
+            subprocess.run(["umount", mnt], check=False)
+            os.rmdir(mnt)
+        self.assertEqual(p.returncode, 1, stderr)
+        self.assertTrue(stderr.rstrip().endswith("sstrace: writing to stdout: No space left on device "
+                                                 "(the run stopped; rows before the error were written)"),
+                        stderr)
+        seen, printed, lost = summary(stderr)
+        whole = written[:written.rfind("\n") + 1]
+        self.assertEqual(printed, len([l for l in whole.splitlines() if "Local Address" not in l]))
+        self.assertRegex(stderr, r"sstrace: \d+ rows not written\n")
+
+    def test_closed_stdout_is_said(self):
+        r = subprocess.run("%s -E state time-wait >&-" % SSTRACE, shell=True, capture_output=True,
+                           text=True, timeout=10)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "sstrace: stdout is closed (rows need somewhere to go: redirect "
+                                   "it, e.g. > FILE or > /dev/null)\n")
+
+    def test_header_at_once_on_a_terminal_only(self):
+        """On a terminal the header shows as soon as the programs are attached; into a pipe,
+        nothing is written before the first row."""
+        import pty
+        with Netns() as ns:
+            master, slave = pty.openpty()
+            p = subprocess.Popen(ns.cmd(SSTRACE, "-n", "-E", "state", "time-wait"), stdout=slave,
+                                 stderr=subprocess.DEVNULL)
+            os.close(slave)
+            got = b""
+            deadline = time.time() + 10
+            while b"\n" not in got and time.time() < deadline:
+                import select
+                if select.select([master], [], [], 0.2)[0]:
+                    got += os.read(master, 4096)
+            p.send_signal(signal.SIGINT)
+            p.wait(timeout=10)
+            os.close(master)
+            piped = subprocess.run(ns.cmd(SSTRACE, "-n", "-E", "--duration", "0.5", "state",
+                                          "time-wait"), capture_output=True, text=True, timeout=20)
+        self.assertTrue(got.startswith(b"Netid"), got)
+        self.assertEqual(piped.stdout, "")
+
+
 class ErrorsTest(unittest.TestCase):
     def run_sstrace(self, *args, user=None):
         argv = [SSTRACE] + list(args)
@@ -517,4 +623,4 @@ class NothingLeftBehindTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main((EventStreamTest, ErrorsTest, NothingLeftBehindTest))
+    main((EventStreamTest, OutputTest, ErrorsTest, NothingLeftBehindTest))

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Rows to a file descriptor from a thread of their own, so that a slow or stalled reader (a
+// stopped pager, a full pipe, a slow disk) never blocks the event loop: rows that do not fit the
+// bounded queue are dropped and counted, and the loop goes on draining the ring buffer.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace sstrace {
+
+class OutputWriter {
+public:
+    enum class State {
+        Open,        // writing
+        ReaderGone,  // EPIPE: the reader went away (a pipe into `head`)
+        Failed,      // another write error (a full disk): `error()` says which
+    };
+
+    // `fd` is not owned. `max_queued` bounds the bytes waiting to be written.
+    OutputWriter(int fd, std::size_t max_queued);
+    ~OutputWriter();
+    OutputWriter(const OutputWriter&) = delete;
+    OutputWriter& operator=(const OutputWriter&) = delete;
+
+    // Queues `chunk` (holding `rows` rows, after `header_lines` lines that are not rows) and
+    // clears it. Never blocks on the reader: when the queue is full or writing has stopped, the
+    // rows are counted as unwritten instead.
+    void push(std::string& chunk, std::uint64_t rows, std::uint64_t header_lines = 0);
+
+    // Waits up to `timeout_ms` for the queue to be written, then stops the thread. Rows still
+    // queued are counted as unwritten. Returns the final state.
+    State finish(int timeout_ms);
+
+    State state() const;
+    int error() const;  // errno of the failed write (State::Failed)
+    // Rows dropped so far (queue full, reader gone, write failed, or left at finish()).
+    std::uint64_t unwritten() const;
+    // The part of unwritten() not yet reported by a previous call.
+    std::uint64_t take_new_unwritten();
+
+private:
+    struct Chunk {
+        std::string bytes;
+        std::uint64_t rows = 0;
+        std::uint64_t header_lines = 0;
+    };
+    // Everything the thread touches: shared with it, so that a thread left blocked in write()
+    // on a stalled reader (see finish()) never outlives what it uses.
+    struct Shared {
+        int fd = -1;
+        std::size_t max_queued = 0;
+        std::mutex mu;
+        std::condition_variable wake;  // work for the thread
+        std::condition_variable idle;  // the queue became empty
+        std::deque<Chunk> queue;
+        std::size_t queued_bytes = 0;
+        bool writing = false;  // the thread holds a chunk outside the queue
+        std::uint64_t writing_rows = 0;
+        bool stop = false;
+        State state = State::Open;
+        int error = 0;
+        std::uint64_t unwritten = 0;
+        std::uint64_t reported = 0;
+    };
+    static void run(const std::shared_ptr<Shared>& s);
+    static void drop_queue(Shared& s);
+
+    std::shared_ptr<Shared> s_;
+    std::thread thread_;
+};
+
+}  // namespace sstrace
