@@ -20,8 +20,12 @@ const volatile __u32 cfg_netns_ino __weak = 0;
 const volatile __u16 cfg_family __weak = 0;
 /* SSTRACE_FIELD_* bits: the optional record fields some output or filter reads. */
 const volatile __u32 cfg_fields __weak = 0;
-/* Kernel addresses of the timer callbacks the timer_start hook recognises (from /proc/kallsyms);
- * 0 disables that use. */
+/* The timer hook's two uses: TIME-WAIT hand-overs (needed to tell TIME-WAIT and CLOSE entries
+ * apart) and SYN-SENT rows with their port. */
+const volatile __u8 cfg_tw_handover __weak = 0;
+const volatile __u8 cfg_syn_timer __weak = 0;
+/* The classic tracepoint variant's addresses of the two timer callbacks (from /proc/kallsyms);
+ * tp_btf programs take them from the kernel's BTF instead (timer.bpf.c). */
 const volatile __u64 cfg_tw_timer_fn __weak = 0;
 const volatile __u64 cfg_write_timer_fn __weak = 0;
 /* Ring-buffer notification: 0 = kernel's adaptive wakeup; otherwise records are committed

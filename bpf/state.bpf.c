@@ -59,7 +59,7 @@ static __always_inline bool cookie_needed_at(int newstate)
 {
 	return (newstate == SSTRACE_TCP_ESTABLISHED && want_state(SSTRACE_TCP_TIME_WAIT)) ||
 	       (newstate == SSTRACE_TCP_SYN_SENT && want_state(SSTRACE_TCP_SYN_SENT) &&
-		cfg_write_timer_fn);
+		cfg_syn_timer);
 }
 
 static __always_inline void on_set_state(struct sock *sk, int oldstate, int newstate,
@@ -75,10 +75,10 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		return;
 	/* Cheap first: most transitions are neither wanted nor one of the special cases. */
 	syn_unsent = oldstate == SSTRACE_TCP_SYN_SENT && newstate == SSTRACE_TCP_CLOSE &&
-		     cfg_write_timer_fn;
+		     cfg_syn_timer;
 	close_split = newstate == SSTRACE_TCP_CLOSE &&
 		      (oldstate == SSTRACE_TCP_FIN_WAIT2 || oldstate == SSTRACE_TCP_CLOSING) &&
-		      cfg_tw_timer_fn;
+		      cfg_tw_handover;
 	if (!want_state(newstate) && !syn_unsent && !close_split && !cookie_needed_at(newstate))
 		return;
 	tp = tcp_of(sk, btf);
@@ -103,7 +103,7 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	if (!want_state(entered))
 		return;
 	/* the timer hook emits it once the port is known */
-	if (entered == SSTRACE_TCP_SYN_SENT && cfg_write_timer_fn)
+	if (entered == SSTRACE_TCP_SYN_SENT && cfg_syn_timer)
 		return;
 	if (entered == SSTRACE_TCP_TIME_WAIT && (flags & SSTRACE_EVF_TW_FIN_WAIT2))
 		count(SSTRACE_CNT_TW_FIN_WAIT2);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The timer_start tracepoint, for two timers (addresses from /proc/kallsyms in .rodata):
+ * The timer_start tracepoint, for two timers:
  *  - tw_timer_handler: a timewait socket's timer was armed. At creation this is inside
  *    tcp_time_wait(), just before the full socket's CLOSE: record the tuple for state.bpf.c.
  *  - tcp_write_timer: the first arming of a SYN-SENT socket's retransmit timer (tcp_connect(),
@@ -81,18 +81,34 @@ static __always_inline void on_write_timer(void *timer, bool btf)
 	     btf);
 }
 
-static __always_inline void on_timer_start(void *timer, __u64 fn, bool btf)
+/* The callbacks' addresses. tp_btf programs take them from the kernel's BTF (ld_imm64 of a
+ * function's BTF id, which the verifier resolves: no /proc/kallsyms, no CAP_SYSLOG); the
+ * classic variant from configuration (userspace read /proc/kallsyms). Zero when unused. */
+extern void tw_timer_handler(struct timer_list *t) __ksym;
+extern void tcp_write_timer(struct timer_list *t) __ksym;
+
+static __always_inline __u64 tw_fn(bool btf)
 {
-	if (fn == cfg_tw_timer_fn)
-		on_tw_timer(timer, btf);
-	else if (fn == cfg_write_timer_fn)
-		on_write_timer(timer, btf);
+	if (!cfg_tw_handover)
+		return 0;
+	return btf ? (__u64)&tw_timer_handler : cfg_tw_timer_fn;
 }
 
-/* Is this a timer the hook cares about? (0 never is: unused callbacks are configured as 0.) */
-static __always_inline bool ours(__u64 fn)
+static __always_inline __u64 write_fn(bool btf)
 {
-	return fn && (fn == cfg_tw_timer_fn || fn == cfg_write_timer_fn);
+	if (!cfg_syn_timer)
+		return 0;
+	return btf ? (__u64)&tcp_write_timer : cfg_write_timer_fn;
+}
+
+static __always_inline void on_timer_start(void *timer, __u64 fn, bool btf)
+{
+	if (!fn)
+		return;
+	if (fn == tw_fn(btf))
+		on_tw_timer(timer, btf);
+	else if (fn == write_fn(btf))
+		on_write_timer(timer, btf);
 }
 
 /* One program: timer_start fires with interrupts disabled (under the timer base lock), so no
@@ -100,19 +116,13 @@ static __always_inline bool ours(__u64 fn)
 SEC("tp_btf/timer_start")
 int BPF_PROG(sst_timer, struct timer_list *timer)
 {
-	__u64 fn = (__u64)timer->function;
-
-	if (ours(fn))
-		on_timer_start(timer, fn, true);
+	on_timer_start(timer, (__u64)timer->function, true);
 	return 0;
 }
 
 SEC("tracepoint/timer/timer_start")
 int sst_timer_tp(struct trace_event_raw_timer_start *ctx)
 {
-	__u64 fn = (__u64)ctx->function;
-
-	if (ours(fn))
-		on_timer_start(ctx->timer, fn, false);
+	on_timer_start(ctx->timer, (__u64)ctx->function, false);
 	return 0;
 }

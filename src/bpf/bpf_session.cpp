@@ -9,7 +9,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -126,14 +128,70 @@ private:
     bool mounted_ = false;
 };
 
-bool kernel_has_btf()
+// What the kernel's BTF offers: the tp_btf programs take the timer callbacks' addresses from it.
+struct KernelBtf {
+    bool present = false;
+    bool tw_timer_handler = false;
+    bool tcp_write_timer = false;
+};
+
+KernelBtf read_kernel_btf()
 {
+    KernelBtf k;
     btf* vmlinux = btf__load_vmlinux_btf();
     if (vmlinux == nullptr) {
+        return k;
+    }
+    k.present = true;
+    k.tw_timer_handler = btf__find_by_name_kind(vmlinux, "tw_timer_handler", BTF_KIND_FUNC) > 0;
+    k.tcp_write_timer = btf__find_by_name_kind(vmlinux, "tcp_write_timer", BTF_KIND_FUNC) > 0;
+    btf__free(vmlinux);
+    return k;
+}
+
+bool has_capability(int cap)
+{
+    __user_cap_header_struct hdr{};
+    __user_cap_data_struct data[2]{};
+    hdr.version = _LINUX_CAPABILITY_VERSION_3;
+    if (syscall(SYS_capget, &hdr, data) != 0) {
         return false;
     }
-    btf__free(vmlinux);
-    return true;
+    return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+
+// What the configuration needs of the timer hook.
+bool needs_tw_handover(const BpfConfig& cfg)
+{
+    return (cfg.state_mask & (state_bit(kStateTimeWait) | state_bit(kStateClose))) != 0;
+}
+
+bool needs_syn_timer(const BpfConfig& cfg)
+{
+    return (cfg.state_mask & state_bit(kStateSynSent)) != 0;
+}
+
+// The classic variant's timer callbacks, from /proc/kallsyms: they are visible only with
+// CAP_SYSLOG (and kernel.kptr_restrict below 2). Throws when TIME-WAIT needs one that is not.
+KernelSymbols classic_symbols(const BpfConfig& cfg)
+{
+    KernelSymbols syms = read_kernel_symbols();
+    if (needs_tw_handover(cfg) && syms.tw_timer_handler == 0) {
+        if (!has_capability(CAP_SYSLOG)) {
+            throw Error("reading /proc/kallsyms", "kernel addresses are hidden without CAP_SYSLOG",
+                        kExitNoPrivilege,
+                        "the classic tracepoint variant needs CAP_SYSLOG for TIME-WAIT and CLOSE "
+                        "entries; the tp_btf variant does not");
+        }
+        throw Error("reading /proc/kallsyms", "tw_timer_handler is not listed",
+                    kExitNoKernelSupport,
+                    "TIME-WAIT entries are recognised by that timer; see kernel.kptr_restrict");
+    }
+    if (needs_syn_timer(cfg) && syms.tcp_write_timer == 0) {
+        spdlog::warn("tcp_write_timer is not in /proc/kallsyms: SYN-SENT rows of sockets "
+                     "without a bound port will show local port *");
+    }
+    return syms;
 }
 
 // Every program of the object: its hook, variant, and whether it is a hook's second copy
@@ -176,8 +234,7 @@ std::optional<std::uint32_t> nested_counter(Hook h)
 }
 
 // Opens, configures and loads one variant. Returns the libbpf error (negative errno) on failure.
-int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant variant,
-                 SkelPtr& out)
+int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant, SkelPtr& out)
 {
     SkelPtr skel(sstrace_bpf::open());
     if (!skel) {
@@ -191,11 +248,16 @@ int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant var
     ro->cfg_fields = cfg.fields;
     ro->cfg_wakeup_bytes = cfg.wakeup_bytes;
     ro->cfg_test_spin = cfg.test_spin;
-    const bool need_close_split =
-        (cfg.state_mask & (state_bit(kStateTimeWait) | state_bit(kStateClose))) != 0;
-    const bool need_syn = (cfg.state_mask & state_bit(kStateSynSent)) != 0;
-    ro->cfg_tw_timer_fn = need_close_split ? syms.tw_timer_handler : 0;
-    ro->cfg_write_timer_fn = need_syn ? syms.tcp_write_timer : 0;
+    if (variant == BpfVariant::Btf) {
+        ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
+        ro->cfg_syn_timer = needs_syn_timer(cfg) && kbtf.tcp_write_timer ? 1 : 0;
+    } else {
+        const KernelSymbols syms = classic_symbols(cfg);
+        ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
+        ro->cfg_syn_timer = needs_syn_timer(cfg) && syms.tcp_write_timer != 0 ? 1 : 0;
+        ro->cfg_tw_timer_fn = syms.tw_timer_handler;
+        ro->cfg_write_timer_fn = syms.tcp_write_timer;
+    }
 
     if (cfg.filter.size() > sizeof(ro->cfg_filter) || cfg.filter.size() % 4 != 0) {
         return -E2BIG;
@@ -208,7 +270,7 @@ int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant var
         return err;
     }
 
-    const bool want_timer = ro->cfg_tw_timer_fn != 0 || ro->cfg_write_timer_fn != 0;
+    const bool want_timer = ro->cfg_tw_handover != 0 || ro->cfg_syn_timer != 0;
     for (const ProgramSlot& p : program_slots(*skel)) {
         const bool hook_on = p.hook == Hook::State     ? cfg.state_mask != 0
                              : p.hook == Hook::Destroy ? cfg.destroy
@@ -227,8 +289,16 @@ int load_variant(const BpfConfig& cfg, const KernelSymbols& syms, BpfVariant var
 {
     const int e = err < 0 ? -err : err;
     if (e == EPERM || e == EACCES) {
+        std::string missing;
+        for (const auto& [cap, name] : {std::pair{CAP_BPF, "CAP_BPF"}, {CAP_PERFMON, "CAP_PERFMON"}}) {
+            if (!has_capability(cap)) {
+                missing += missing.empty() ? name : std::string(" and ") + name;
+            }
+        }
         throw Error::from_errno("loading BPF programs", e, kExitNoPrivilege,
-                                "run as root, or grant CAP_BPF and CAP_PERFMON");
+                                missing.empty() ? std::string("run as root")
+                                                : "missing " + missing +
+                                                      ": run as root, or grant them");
     }
     throw Error::from_errno("loading BPF programs", e, kExitBpfLoad,
                             "run with -v to see the verifier's reason");
@@ -249,32 +319,33 @@ struct BpfSession::Impl {
 
 BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
 {
-    if (!kernel_has_btf()) {
+    const KernelBtf kbtf = read_kernel_btf();
+    if (!kbtf.present) {
         throw Error("loading BPF programs",
                     "the kernel exposes no BTF (/sys/kernel/btf/vmlinux)", kExitNoKernelSupport,
                     "sstrace's CO-RE programs need a kernel built with CONFIG_DEBUG_INFO_BTF");
     }
-    KernelSymbols syms = read_kernel_symbols();
-    if ((cfg.state_mask & (state_bit(kStateTimeWait) | state_bit(kStateClose))) != 0 &&
-        syms.tw_timer_handler == 0) {
-        // kallsyms shows zero addresses to unprivileged readers
-        if (::geteuid() != 0) {
-            throw Error("loading BPF programs", "Operation not permitted", kExitNoPrivilege,
-                        "run as root, or grant CAP_BPF, CAP_PERFMON and CAP_SYSLOG");
+    // The tp_btf programs find the timer callbacks in the kernel's BTF. A kernel that inlined
+    // tw_timer_handler has no such entry: only the classic variant (kallsyms) can work there.
+    const bool btf_usable = !needs_tw_handover(cfg) || kbtf.tw_timer_handler;
+    if (!btf_usable) {
+        if (cfg.variant == BpfVariant::Btf) {
+            throw Error("loading BPF programs", "the kernel's BTF has no tw_timer_handler",
+                        kExitNoKernelSupport,
+                        "TIME-WAIT entries are recognised by that timer; try --bpf-variant "
+                        "tracepoint");
         }
-        throw Error("reading /proc/kallsyms", "tw_timer_handler is not visible",
-                    kExitNoKernelSupport,
-                    "TIME-WAIT entries are recognised by that timer; check kernel.kptr_restrict");
+        spdlog::info("the kernel's BTF has no tw_timer_handler: using classic tracepoints");
     }
-    if ((cfg.state_mask & state_bit(kStateSynSent)) != 0 && syms.tcp_write_timer == 0) {
-        spdlog::warn("tcp_write_timer is not in /proc/kallsyms: SYN-SENT rows of sockets "
-                     "without a bound port will show local port *");
+    if (needs_syn_timer(cfg) && !kbtf.tcp_write_timer && cfg.variant == BpfVariant::Btf) {
+        spdlog::warn("the kernel's BTF has no tcp_write_timer: SYN-SENT rows of sockets without "
+                     "a bound port will show local port *");
     }
 
     std::unique_ptr<TracefsMount> tracefs;
     int err = -EINVAL;
-    if (cfg.variant == BpfVariant::Auto || cfg.variant == BpfVariant::Btf) {
-        err = load_variant(cfg, syms, BpfVariant::Btf, impl_->skel);
+    if ((cfg.variant == BpfVariant::Auto && btf_usable) || cfg.variant == BpfVariant::Btf) {
+        err = load_variant(cfg, kbtf, BpfVariant::Btf, impl_->skel);
         if (err == 0) {
             impl_->variant = BpfVariant::Btf;
         } else if (cfg.variant == BpfVariant::Auto && err != -EPERM) {
@@ -284,7 +355,7 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     }
     if (!impl_->skel && cfg.variant != BpfVariant::Btf && err != -EPERM) {
         tracefs = std::make_unique<TracefsMount>();
-        err = load_variant(cfg, syms, BpfVariant::Tracepoint, impl_->skel);
+        err = load_variant(cfg, kbtf, BpfVariant::Tracepoint, impl_->skel);
         if (err == 0) {
             impl_->variant = BpfVariant::Tracepoint;
         }
