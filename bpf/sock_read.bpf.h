@@ -224,7 +224,10 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
 		e->rqueue = unread > 0 ? unread : 0;
 		e->wqueue = KREAD(btf, tp, write_seq) - KREAD(btf, tp, snd_una);
 	}
-	if (field(SSTRACE_FIELD_UID))
+	/* A destroy row shows the uid ss -E shows: the kernel's destroy notification takes it from
+	 * the socket's file (sock_i_uid()), and an orphaned socket has none: 0, not printed. */
+	if (field(SSTRACE_FIELD_UID) &&
+	    (type != SSTRACE_REC_DESTROY || KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_socket)))
 		e->uid = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_uid.val);
 	if (field(SSTRACE_FIELD_IFINDEX))
 		e->ifindex = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_bound_dev_if);

@@ -241,6 +241,25 @@ class EventStreamTest(unittest.TestCase):
         self.assertEqual(mine, sorted(rows(ss.stdout)))
         self.assertTrue(all(r[-2] == "ino:0" and r[-1].startswith("sk:") for r in mine), mine)
 
+    def test_extended_destroy_rows_of_another_user_equal_ss_events(self):
+        """Sockets of uid 65534: ss -E -e prints no uid: (the kernel's destroy notification
+        takes it from the socket's file, gone by then); sstrace prints the same rows."""
+        script = ("import socket\n"
+                  "l = socket.socket(); l.bind(('127.0.0.1', 7047)); l.listen()\n"
+                  "c = socket.socket(); c.connect(('127.0.0.1', 7047)); a, _ = l.accept()\n"
+                  "c.close(); a.close(); l.close()\n")
+        with Netns() as ns:
+            ss = Tracer(ns.cmd("stdbuf", "-oL", "ss", "-E", "-tne"), ready_marker=None)
+            t = sstrace(ns, "-E", "-te")
+            time.sleep(0.3)
+            ns.run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                   "/usr/bin/python3", "-c", script, check=True)
+            t.stop(settle=0.5)
+            ss.stop(signal.SIGTERM, settle=0)
+        mine = sorted(rows(t.stdout))
+        self.assertEqual(len(mine), 3, t.stdout)
+        self.assertEqual(mine, sorted(rows(ss.stdout)))
+
     def test_port_filter_runs_in_the_kernel(self):
         """`dport = :7111 or sport = :7111` is compiled to inet_diag bytecode and run by the BPF
         programs: only matching events cross the ring buffer (seen == printed), the rest are
