@@ -611,6 +611,21 @@ class ErrorsTest(unittest.TestCase):
         self.assertEqual(r.stderr, "sstrace: loading BPF programs: Operation not permitted "
                                    "(missing CAP_BPF and CAP_PERFMON: run as root, or grant them)\n")
 
+    def test_udp_is_named_once_when_asked_for(self):
+        """UDP is not followed yet: said once when the selection asks for it (the destroy stream,
+        which ss -E shows UDP in, or an option that names UDP), never otherwise."""
+        need_root(self)
+        note = "UDP sockets are not followed yet"
+        for args, times in ((["-E"], 1), (["-E", "-4"], 1), (["-E", "-t"], 0),
+                            (["-E", "-6", "--transitions", "--timestamp", "state", "all"], 0),
+                            (["-E", "-u", "-t", "state", "all"], 1),
+                            (["-E", "-A", "inet", "state", "established"], 1)):
+            r = self.run_sstrace(*(args[:1] + ["--duration", "0.2"] + args[1:]))
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+            self.assertEqual(r.stderr.count(note), times, (args, r.stderr))
+        r = self.run_sstrace("-E", "-u")
+        self.assertEqual(r.returncode, 2, r.stderr)
+
     def test_capabilities_are_enough_without_root(self):
         """CAP_BPF and CAP_PERFMON suffice for every stream of the tp_btf variant (the timer
         callbacks' addresses come from BTF, not from /proc/kallsyms); the classic variant names
