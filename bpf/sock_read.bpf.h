@@ -149,20 +149,30 @@ static __always_inline bool filter_accepts(const struct sstrace_event *e)
 	return bc_accepts(&be);
 }
 
+/* Local and peer address, network order, 16 bytes each (IPv4 in bytes 0-3, the rest left as
+ * the caller zeroed it). */
+static __always_inline void tp_addrs(const struct tcp_sock *tp, __u16 family, bool btf,
+				     __u8 saddr[16], __u8 daddr[16])
+{
+	if (family == AF_INET) {
+		/* 4-byte fields: never read 16 bytes from them */
+		*(__u32 *)saddr = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_rcv_saddr);
+		*(__u32 *)daddr = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_daddr);
+	} else if (btf) {
+		__builtin_memcpy(saddr, &SKC(tp).skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(daddr, &SKC(tp).skc_v6_daddr, 16);
+	} else {
+		/* explicit sizes: BPF_CORE_READ_INTO on a byte array would copy one byte */
+		bpf_core_read(saddr, 16, &SKC(tp).skc_v6_rcv_saddr);
+		bpf_core_read(daddr, 16, &SKC(tp).skc_v6_daddr);
+	}
+}
+
 /* The connection's tuple as the TIME-WAIT hand-over knows it. */
 static __always_inline void tp_tw_key(const struct tcp_sock *tp, __u16 family, bool btf,
 				      struct tw_key *k)
 {
-	if (family == AF_INET) {
-		*(__u32 *)k->saddr = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_rcv_saddr);
-		*(__u32 *)k->daddr = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_daddr);
-	} else if (btf) {
-		__builtin_memcpy(k->saddr, &SKC(tp).skc_v6_rcv_saddr, sizeof(k->saddr));
-		__builtin_memcpy(k->daddr, &SKC(tp).skc_v6_daddr, sizeof(k->daddr));
-	} else {
-		bpf_core_read(k->saddr, sizeof(k->saddr), &SKC(tp).skc_v6_rcv_saddr);
-		bpf_core_read(k->daddr, sizeof(k->daddr), &SKC(tp).skc_v6_daddr);
-	}
+	tp_addrs(tp, family, btf, k->saddr, k->daddr);
 	k->netns_ino = tp_netns(tp, btf);
 	k->sport = tp_sport_be(tp, btf);
 	k->dport = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_dport);
@@ -186,18 +196,7 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
 	e->hdr.cpu = bpf_get_smp_processor_id();
 	e->hdr.ts_ns = bpf_ktime_get_ns();
 	e->cookie = cookie;
-	if (family == AF_INET) {
-		/* 4-byte fields: never read 16 bytes from them */
-		*(__u32 *)e->saddr = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_rcv_saddr);
-		*(__u32 *)e->daddr = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_daddr);
-	} else if (btf) {
-		__builtin_memcpy(e->saddr, &SKC(tp).skc_v6_rcv_saddr, sizeof(e->saddr));
-		__builtin_memcpy(e->daddr, &SKC(tp).skc_v6_daddr, sizeof(e->daddr));
-	} else {
-		/* explicit sizes: BPF_CORE_READ_INTO on a byte array would copy one byte */
-		bpf_core_read(e->saddr, sizeof(e->saddr), &SKC(tp).skc_v6_rcv_saddr);
-		bpf_core_read(e->daddr, sizeof(e->daddr), &SKC(tp).skc_v6_daddr);
-	}
+	tp_addrs(tp, family, btf, e->saddr, e->daddr);
 	e->sport = bpf_ntohs(tp_sport_be(tp, btf));
 	e->dport = bpf_ntohs(KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_dport));
 	e->family = family;
