@@ -77,6 +77,7 @@ private:
     std::FILE* out_;
     int screen_width_;
     std::size_t chunk_bytes_;
+    static constexpr std::size_t kLengthBytes = 2;  // ss's token length field
     std::size_t chunks_ = 1;
     std::size_t chunk_used_ = 0;
     std::array<bool, kColCount> disabled_{};

@@ -122,15 +122,19 @@ Table::Table(std::FILE* out, int screen_width, std::size_t chunk_bytes)
 
 // ss stores each token as a 2-byte length plus the text, padded to an even size, in 1 MiB
 // chunks (16 bytes of which are the chunk header); it renders once 5 chunks are in use when the
-// next row starts. The header-less tail column stores an empty token in every row.
+// next row starts. The text is printed with vsnprintf limited to the chunk's tail room, so it
+// fits only with one byte to spare (for the NUL); otherwise the token moves to a new chunk. An
+// even-length token that would end exactly at the chunk's end therefore starts the next chunk,
+// and can move the end of a block by one row. The header-less tail column stores an empty token
+// in every row.
 void Table::account(std::size_t len)
 {
-    const std::size_t cost = 2 + len + (len & 1);
-    if (chunk_used_ + cost > chunk_bytes_) {
+    const std::size_t room = kLengthBytes + (len == 0 ? 0 : len + 1);
+    if (chunk_used_ + room > chunk_bytes_) {
         ++chunks_;
         chunk_used_ = 0;
     }
-    chunk_used_ += cost;
+    chunk_used_ += kLengthBytes + len + (len & 1);
 }
 
 void Table::store_length(std::size_t len)
