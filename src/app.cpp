@@ -1,47 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app.hpp"
 
+#include "sstrace/core/env.hpp"
+#include "sstrace/core/netns.hpp"
 #include "sstrace/dump.hpp"
 #include "sstrace/error.hpp"
 #include "sstrace/log.hpp"
 
-#include <fcntl.h>
-#include <fmt/format.h>
-#include <sched.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 
 namespace sstrace {
-
-void enter_named_netns(const std::string& name)
-{
-    const std::string path = "/var/run/netns/" + name;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        throw Error(fmt::format("Cannot open network namespace \"{}\"", name),
-                    std::strerror(errno), kExitFailure);
-    }
-    const int rc = ::setns(fd, CLONE_NEWNET);
-    const int err = errno;
-    ::close(fd);
-    if (rc != 0) {
-        throw Error(fmt::format("setting the network namespace \"{}\" failed", name),
-                    std::strerror(err), kExitFailure);
-    }
-}
-
-std::uint32_t current_netns_inode()
-{
-    struct stat st{};
-    if (::stat("/proc/self/ns/net", &st) != 0) {
-        throw Error::from_errno("stat /proc/self/ns/net", errno);
-    }
-    return static_cast<std::uint32_t>(st.st_ino);
-}
 
 int run_main(int argc, const char* const* argv)
 {
@@ -59,7 +27,8 @@ int run_main(int argc, const char* const* argv)
         std::fputs(version_text().c_str(), stdout);
         return kExitOk;
     }
-    setup_logging(opts.verbosity);
+    const Environment env = Environment::from_process();
+    setup_logging(opts.verbosity, env.log_level());
     bridge_libbpf_logging();
     try {
         if (!opts.netns.empty()) {
@@ -79,7 +48,7 @@ int run_main(int argc, const char* const* argv)
         if (opts.events) {
             return run_event_stream(opts);
         }
-        return run_dump(opts);
+        return run_dump(opts, env);
     } catch (const Error& e) {
         // one line: what failed, why, and what to do about it
         if (e.hint().empty()) {

@@ -11,10 +11,4 @@ int run_main(int argc, const char* const* argv);
 // `sstrace -E ...`: follows TCP state entries or destroys until stopped.
 int run_event_stream(const Options& opts);
 
-// Switches to the network namespace `ip netns` knows as `name` (ss -N). Throws Error.
-void enter_named_netns(const std::string& name);
-
-// Inode of the calling thread's network namespace.
-std::uint32_t current_netns_inode();
-
 }  // namespace sstrace

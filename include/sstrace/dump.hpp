@@ -2,6 +2,7 @@
 // Socket listings: `sstrace` without -E behaves as iproute2 6.1's `ss`.
 #pragma once
 
+#include "sstrace/core/env.hpp"
 #include "sstrace/inet_format.hpp"
 #include "sstrace/options.hpp"
 
@@ -40,10 +41,7 @@ struct DumpFilter {
 
 // Runs a listing; returns the exit code. The FILTER expression (and -F) is ss's filter language:
 // compiled to INET_DIAG_REQ_BYTECODE for inet dumps where ss compiles it, and checked on every row.
-int run_dump(const Options& opts);
-
-// After setns() into the named namespace: private mount namespace, fresh /sys, /etc/netns/NAME
-// bind mounts, as ss -N does. Returns 0, or -1 after printing ss's message.
-int netns_private_mounts(const std::string& name);
+// `env` says where /proc is and whether a table is read from /proc text or a TCPDIAG_FILE.
+int run_dump(const Options& opts, const Environment& env);
 
 }  // namespace sstrace

@@ -7,12 +7,11 @@
 
 #include <cstdarg>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 namespace sstrace {
 
-void setup_logging(int verbosity)
+void setup_logging(int verbosity, const std::optional<std::string>& level_name)
 {
     auto logger = spdlog::stderr_color_mt("sstrace");
     logger->set_pattern("sstrace: %^%l%$: %v");
@@ -25,8 +24,8 @@ void setup_logging(int verbosity)
     } else if (verbosity >= 3) {
         level = spdlog::level::trace;
     }
-    if (const char* env = std::getenv("SSTRACE_LOG_LEVEL")) {
-        level = spdlog::level::from_str(env);
+    if (level_name) {
+        level = spdlog::level::from_str(*level_name);
     }
     spdlog::set_level(level);
 }

@@ -4,6 +4,8 @@
 
 #include "netlink_diag.hpp"
 #include "proc_users.hpp"
+#include "sstrace/core/parse.hpp"
+#include "sstrace/core/unique.hpp"
 #include "sstrace/error.hpp"
 #include "sstrace/ext_format.hpp"
 #include "sstrace/filter.hpp"
@@ -132,56 +134,26 @@ std::string ethertype_name(unsigned proto, bool numeric)
     return fmt::format("[{}]", proto);
 }
 
-// Parses a whole string as an unsigned number in `base`; no exceptions (malformed -> nullopt).
-std::optional<unsigned long long> parse_num(std::string_view text, int base)
+ServiceNames make_services(bool numeric, const Environment& env)
 {
-    if (text.empty() || text.size() > 32) {
-        return std::nullopt;
-    }
-    char buf[40];
-    std::memcpy(buf, text.data(), text.size());
-    buf[text.size()] = '\0';
-    char* end = nullptr;
-    errno = 0;
-    const unsigned long long v = std::strtoull(buf, &end, base);
-    if (errno != 0 || end != buf + text.size()) {
-        return std::nullopt;
-    }
-    return v;
-}
-
-// A /proc file as ss opens it: $ENV if set, else $PROC_ROOT (or /proc) followed by `name`.
-std::string proc_file(const char* env, const char* name)
-{
-    if (const char* p = std::getenv(env)) {
-        return p;
-    }
-    const char* root = std::getenv("PROC_ROOT");
-    return fmt::format("{}/{}", root != nullptr ? root : "/proc", name);
-}
-
-ServiceNames make_services(bool numeric)
-{
-    const std::string path = proc_file("PROC_IP_LOCAL_PORT_RANGE", "sys/net/ipv4/ip_local_port_range");
+    const std::string path = env.proc_path(ProcFile::LocalPortRange);
     if (auto r = read_ephemeral_range(path.c_str())) {
         return ServiceNames(numeric, r->first, r->second);
     }
     return ServiceNames(numeric, 1024, 4999);
 }
 
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 class Dumper {
 public:
-    Dumper(const Options& opts, const Selection& sel, const DumpFilter& filter)
+    Dumper(const Options& opts, const Environment& env, const Selection& sel,
+           const DumpFilter& filter)
         : o_(opts),
+          env_(env),
           sel_(sel),
           pred_(filter.row),
           bytecode_(filter.inet_bytecode),
           table_(stdout, stdout_screen_width()),
-          services_(make_services(opts.numeric))
+          services_(make_services(opts.numeric, env))
     {
         show_options_ = opts.timers;
         show_users_ = opts.processes || opts.threads;
@@ -200,7 +172,7 @@ public:
     void run()
     {
         if (show_users_) {
-            users_.scan(o_.threads);
+            users_.scan(env_.proc_dir(), o_.threads);
         }
         if (sel_.has_table(kDbNetlink)) {
             show_netlink();
@@ -391,9 +363,9 @@ private:
 
     // TCPDIAG_FILE: replays a -D dump instead of asking the kernel (TCP only). Like ss, it
     // stops at the first NLMSG_DONE, so only the IPv4 half of a dump is shown.
-    void replay_tcpdiag_file(const char* path)
+    void replay_tcpdiag_file(const std::string& path)
     {
-        std::unique_ptr<std::FILE, FileCloser> fp(std::fopen(path, "r"));
+        const UniqueFile fp(std::fopen(path.c_str(), "r"));
         if (!fp) {
             std::fprintf(stderr, "fopen($TCPDIAG_FILE): %s\n", std::strerror(errno));
             return;
@@ -437,20 +409,20 @@ private:
         proto_for_services_ = service_proto;
         last_proto_ = service_proto;
         if (protocol == IPPROTO_TCP) {
-            if (const char* file = std::getenv("TCPDIAG_FILE")) {
-                replay_tcpdiag_file(file);
+            if (const auto& file = env_.tcpdiag_file()) {
+                replay_tcpdiag_file(*file);
                 return;
             }
         }
-        if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP && std::getenv("PROC_ROOT") != nullptr) {
+        if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP && env_.has_proc_root()) {
             return;  // no /proc text for dccp, sctp, mptcp: with PROC_ROOT ss skips them
         }
-        if (protocol == IPPROTO_TCP && proc_forced("PROC_NET_TCP")) {
-            show_proc_inet(IPPROTO_TCP, "PROC_NET_TCP", "net/tcp", "PROC_NET_TCP6", "net/tcp6");
+        if (protocol == IPPROTO_TCP && env_.proc_forced(ProcFile::Tcp)) {
+            show_proc_inet(IPPROTO_TCP, ProcFile::Tcp, ProcFile::Tcp6);
             return;
         }
-        if (protocol == IPPROTO_UDP && proc_forced("PROC_NET_UDP")) {
-            show_proc_inet(IPPROTO_UDP, "PROC_NET_UDP", "net/udp", "PROC_NET_UDP6", "net/udp6");
+        if (protocol == IPPROTO_UDP && env_.proc_forced(ProcFile::Udp)) {
+            show_proc_inet(IPPROTO_UDP, ProcFile::Udp, ProcFile::Udp6);
             return;
         }
         kill_failed_ = false;
@@ -473,7 +445,7 @@ private:
             // A failed dump (a refused SOCK_DESTROY included) ends this table, as in ss; for UDP
             // ss then lists the table from /proc.
             if (protocol == IPPROTO_UDP) {
-                show_proc_inet(IPPROTO_UDP, "PROC_NET_UDP", "net/udp", "PROC_NET_UDP6", "net/udp6");
+                show_proc_inet(IPPROTO_UDP, ProcFile::Udp, ProcFile::Udp6);
             }
             return;
         }
@@ -741,7 +713,7 @@ private:
     {
         proto_for_services_ = "raw";
         last_proto_ = "raw";
-        if (!proc_forced("PROC_NET_RAW")) {
+        if (!env_.proc_forced(ProcFile::Raw)) {
             bool netlink_ok = true;
             for (const int family : inet_families()) {
                 auto req = inet_request(family, IPPROTO_RAW);
@@ -757,18 +729,18 @@ private:
                 return;
             }
         }
-        show_proc_inet(IPPROTO_RAW, "PROC_NET_RAW", "net/raw", "PROC_NET_RAW6", "net/raw6");
+        show_proc_inet(IPPROTO_RAW, ProcFile::Raw, ProcFile::Raw6);
     }
 
     // ss reads /proc text instead of netlink when PROC_ROOT or the table's PROC_NET_* is set.
     // The table from a sock_diag dump, or from the /proc text ss falls back to: when
     // PROC_NET_<X> (or PROC_ROOT) forces it, or when the dump fails.
     template <typename OnMessage, typename ReadProc>
-    void dump_or_proc(const void* req, std::size_t len, OnMessage&& on_message, const char* env,
-                      const char* proc_rel, ReadProc&& read_proc)
+    void dump_or_proc(const void* req, std::size_t len, OnMessage&& on_message, ProcFile file,
+                      ReadProc&& read_proc)
     {
-        if (proc_forced(env) || diag().dump(req, len, on_message) < 0) {
-            read_proc(proc_path(env, proc_rel));
+        if (env_.proc_forced(file) || diag().dump(req, len, on_message) < 0) {
+            read_proc(env_.proc_path(file));
         }
     }
 
@@ -776,7 +748,7 @@ private:
     template <typename Fn>
     static void for_each_proc_line(const std::string& path, Fn&& fn)
     {
-        std::unique_ptr<std::FILE, FileCloser> fp(std::fopen(path.c_str(), "r"));
+        const UniqueFile fp(std::fopen(path.c_str(), "r"));
         if (!fp) {
             return;
         }
@@ -789,21 +761,13 @@ private:
         }
     }
 
-    static bool proc_forced(const char* env)
-    {
-        return std::getenv(env) != nullptr || std::getenv("PROC_ROOT") != nullptr;
-    }
-
-    static std::string proc_path(const char* env, const char* name) { return proc_file(env, name); }
-
-    void show_proc_inet(int protocol, const char* env4, const char* name4, const char* env6,
-                        const char* name6)
+    void show_proc_inet(int protocol, ProcFile v4, ProcFile v6)
     {
         if (sel_.has_family(AF_INET)) {
-            proc_inet(proc_path(env4, name4), AF_INET, protocol);
+            proc_inet(env_.proc_path(v4), AF_INET, protocol);
         }
         if (sel_.has_family(AF_INET6)) {
-            proc_inet(proc_path(env6, name6), AF_INET6, protocol);
+            proc_inet(env_.proc_path(v6), AF_INET6, protocol);
         }
     }
 
@@ -821,14 +785,14 @@ private:
             return false;
         }
         for (std::size_t i = 0; i < words; ++i) {
-            const auto w = parse_num(std::string_view(addr).substr(i * 8, 8), 16);
+            const auto w = parse_number<unsigned long long>(std::string_view(addr).substr(i * 8, 8), 16);
             if (!w) {
                 return false;
             }
             const auto word = static_cast<std::uint32_t>(*w);
             std::memcpy(a.bytes + i * 4, &word, 4);
         }
-        const auto pv = parse_num(p, 16);
+        const auto pv = parse_number<unsigned long long>(p, 16);
         if (!pv) {
             return false;
         }
@@ -852,16 +816,16 @@ private:
             if (!(ls >> sl >> loc >> rem >> st >> queues >> timer >> retr >> uid >> probes >> inode)) {
                 continue;
             }
-            const auto st_num = parse_num(st, 16);
+            const auto st_num = parse_number<unsigned long long>(st, 16);
             const std::size_t colon = queues.find(':');
             const std::size_t tcolon = timer.find(':');
-            const auto inode_num = parse_num(inode, 10);
+            const auto inode_num = parse_number<unsigned long long>(inode, 10);
             if (!st_num || *st_num >= kStateCount || colon == std::string::npos ||
                 tcolon == std::string::npos || !inode_num) {
                 continue;
             }
-            const auto wq_num = parse_num(std::string_view(queues).substr(0, colon), 16);
-            const auto rq_num = parse_num(std::string_view(queues).substr(colon + 1), 16);
+            const auto wq_num = parse_number<unsigned long long>(std::string_view(queues).substr(0, colon), 16);
+            const auto rq_num = parse_number<unsigned long long>(std::string_view(queues).substr(colon + 1), 16);
             if (!wq_num || !rq_num) {
                 continue;
             }
@@ -912,11 +876,11 @@ private:
             ato = 0;
             qack = 0;
         }
-        const auto tr = parse_num(std::string_view(timer).substr(0, tcolon), 16).value_or(0);
-        const auto when = parse_num(std::string_view(timer).substr(tcolon + 1), 16).value_or(0);
-        const auto retrans = parse_num(retr, 16).value_or(0);
-        const auto probes = parse_num(probes_text, 10).value_or(0);
-        const auto uid = parse_num(uid_text, 10).value_or(0);
+        const auto tr = parse_number<unsigned long long>(std::string_view(timer).substr(0, tcolon), 16).value_or(0);
+        const auto when = parse_number<unsigned long long>(std::string_view(timer).substr(tcolon + 1), 16).value_or(0);
+        const auto retrans = parse_number<unsigned long long>(retr, 16).value_or(0);
+        const auto probes = parse_number<unsigned long long>(probes_text, 10).value_or(0);
+        const auto uid = parse_number<unsigned long long>(uid_text, 10).value_or(0);
         if (show_options_) {
             const auto ms = (when * 1000 + static_cast<unsigned long long>(hz) - 1) /
                             static_cast<unsigned long long>(hz);
@@ -928,7 +892,7 @@ private:
                 appendf(ext, " uid:%llu", uid);
             }
             appendf(ext, " ino:%llu", inode);
-            const auto sk = parse_num(pointer, 16).value_or(0);
+            const auto sk = parse_number<unsigned long long>(pointer, 16).value_or(0);
             appendf(ext, " sk:%llx", sk);
         }
         if (o_.info) {
@@ -980,13 +944,8 @@ private:
         if (o_.extended) {
             req.r.udiag_show |= UDIAG_SHOW_VFS | UDIAG_SHOW_ICONS;
         }
-        if (proc_forced("PROC_NET_UNIX")) {
-            proc_unix(proc_path("PROC_NET_UNIX", "net/unix"));
-            return;
-        }
-        if (diag().dump(&req, sizeof(req), [&](const nlmsghdr* h) { return unix_message(h); }) < 0) {
-            proc_unix(proc_path("PROC_NET_UNIX", "net/unix"));
-        }
+        dump_or_proc(&req, sizeof(req), [&](const nlmsghdr* h) { return unix_message(h); },
+                     ProcFile::Unix, [&](const std::string& path) { proc_unix(path); });
     }
 
     // /proc/net/unix as ss 6.1 reads it: the kernel pointer lands in the peer field (so an
@@ -994,11 +953,11 @@ private:
     // sorted by type and inode in batches.
     void proc_unix(const std::string& path)
     {
-        std::FILE* fp = std::fopen(path.c_str(), "r");
-        if (fp == nullptr) {
+        const UniqueFile file(std::fopen(path.c_str(), "r"));
+        if (!file) {
             return;
         }
-        std::unique_ptr<std::FILE, FileCloser> closer(fp);
+        std::FILE* fp = file.get();
         struct Entry {
             int type;
             int state;
@@ -1187,7 +1146,7 @@ private:
         req.r.pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER |
                            PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT;
         dump_or_proc(&req, sizeof(req), [&](const nlmsghdr* h) { return packet_message(h); },
-                     "PROC_NET_PACKET", "net/packet",
+                     ProcFile::Packet,
                      [&](const std::string& path) { proc_packet(path); });
     }
 
@@ -1372,7 +1331,7 @@ private:
         req.r.sdiag_protocol = NDIAG_PROTO_ALL;
         req.r.ndiag_show = NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO;
         dump_or_proc(&req, sizeof(req), [&](const nlmsghdr* h) { return netlink_message(h); },
-                     "PROC_NET_NETLINK", "net/netlink",
+                     ProcFile::Netlink,
                      [&](const std::string& path) { proc_netlink(path); });
     }
 
@@ -1424,8 +1383,7 @@ private:
             return "kernel";
         }
         if (pid > 0) {
-            const char* root = std::getenv("PROC_ROOT");
-            const std::string path = fmt::format("{}/{}/stat", root != nullptr ? root : "/proc", pid);
+            const std::string path = fmt::format("{}/{}/stat", env_.proc_dir(), pid);
             std::ifstream in(path);
             std::string content;
             if (in && std::getline(in, content)) {
@@ -1493,6 +1451,7 @@ private:
     }
 
     const Options& o_;
+    const Environment& env_;
     Selection sel_;
     const RowPredicate& pred_;
     const std::vector<std::uint8_t>& bytecode_;
@@ -1516,7 +1475,7 @@ private:
 
 // ---- -s -------------------------------------------------------------------------------
 
-std::map<std::string, long long> read_keyed(const char* path)
+std::map<std::string, long long> read_keyed(const std::string& path)
 {
     // "TCP: inuse 1 orphan 0 ..." -> {"TCP.inuse": 1, ...}
     std::map<std::string, long long> out;
@@ -1538,9 +1497,9 @@ std::map<std::string, long long> read_keyed(const char* path)
     return out;
 }
 
-long long snmp_curr_estab()
+long long snmp_curr_estab(const Environment& env)
 {
-    std::ifstream in(proc_file("PROC_NET_SNMP", "net/snmp"));
+    std::ifstream in(env.proc_path(ProcFile::Snmp));
     std::string head;
     std::string vals;
     while (std::getline(in, head)) {
@@ -1553,7 +1512,7 @@ long long snmp_curr_estab()
         std::string v;
         while (hs >> h && vs >> v) {
             if (h == "CurrEstab") {
-                const auto n = parse_num(v, 10);
+                const auto n = parse_number<unsigned long long>(v, 10);
                 return n ? static_cast<long long>(*n) : 0;
             }
         }
@@ -1561,11 +1520,11 @@ long long snmp_curr_estab()
     return 0;
 }
 
-void print_summary()
+void print_summary(const Environment& env)
 {
-    auto s4 = read_keyed(proc_file("PROC_NET_SOCKSTAT", "net/sockstat").c_str());
-    auto s6 = read_keyed(proc_file("PROC_NET_SOCKSTAT6", "net/sockstat6").c_str());
-    const long long estab = snmp_curr_estab();
+    auto s4 = read_keyed(env.proc_path(ProcFile::Sockstat));
+    auto s6 = read_keyed(env.proc_path(ProcFile::Sockstat6));
+    const long long estab = snmp_curr_estab(env);
     const long long tcp4 = s4["TCP.inuse"];
     const long long tcp6 = s6["TCP6.inuse"];
     const long long tw = s4["TCP.tw"];
@@ -1648,7 +1607,7 @@ std::optional<int> build_dump_filter(SelectionResult& sel, std::FILE* file, Dump
 
 }  // namespace
 
-int run_dump(const Options& opts)
+int run_dump(const Options& opts, const Environment& env)
 {
     if (opts.context || opts.contexts) {
         std::fputs("ss: SELinux is not enabled.\n", stderr);
@@ -1657,7 +1616,7 @@ int run_dump(const Options& opts)
     // -F FILE is opened while options are parsed, as ss does; its lines are read by the filter
     // parser after the argv words, as one stream.
     std::optional<filter::FilterError> file_error;
-    std::unique_ptr<std::FILE, FileCloser> filter_file;
+    UniqueFile filter_file;
     std::FILE* filter_fp = nullptr;
     if (!opts.filter_file.empty()) {
         filter_fp = filter::open_filter_file(opts.filter_file, file_error);
@@ -1678,7 +1637,7 @@ int run_dump(const Options& opts)
         return *sel.exit_code;
     }
     if (opts.summary) {
-        print_summary();
+        print_summary(env);
         std::fflush(stdout);
         if (sel.do_default && opts.filter_words.empty()) {
             return 0;
@@ -1701,7 +1660,7 @@ int run_dump(const Options& opts)
             std::fputs("ss: tcpdiag dump requested and no tcp in filter.\n", stderr);
             return 0;
         }
-        std::unique_ptr<std::FILE, FileCloser> file;
+        UniqueFile file;
         std::FILE* out = stdout;
         if (opts.diag_file != "-") {
             file.reset(std::fopen(opts.diag_file.c_str(), "w"));
@@ -1710,12 +1669,12 @@ int run_dump(const Options& opts)
             }
             out = file.get();
         }
-        Dumper d(opts, sel.selection, filter);
+        Dumper d(opts, env, sel.selection, filter);
         d.raw_tcp_dump(out);
         std::fflush(out);
         return 0;
     }
-    Dumper d(opts, sel.selection, filter);
+    Dumper d(opts, env, sel.selection, filter);
     d.setup_columns();
     d.run();
     std::fflush(stdout);

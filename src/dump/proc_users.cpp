@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "proc_users.hpp"
 
+#include "sstrace/core/parse.hpp"
+#include "sstrace/core/unique.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <mntent.h>
@@ -11,41 +14,31 @@
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
-#include <memory>
+#include <optional>
+#include <string_view>
 
 namespace sstrace {
 
 namespace {
 
-struct DirCloser {
-    void operator()(DIR* d) const { ::closedir(d); }
+struct MountTableTraits {
+    using Handle = std::FILE*;
+    static constexpr std::FILE* kEmpty = nullptr;
+    static void close(std::FILE* f) { ::endmntent(f); }
 };
-using DirPtr = std::unique_ptr<DIR, DirCloser>;
 
-bool parse_int(const char* s, int& out)
-{
-    if (*s < '0' || *s > '9') {
-        return false;
-    }
-    char* end = nullptr;
-    const long v = std::strtol(s, &end, 10);
-    if (*end != '\0') {
-        return false;
-    }
-    out = static_cast<int>(v);
-    return true;
-}
+// /proc directory entries named by a number (pids, tids, fds).
+std::optional<int> number_entry(const dirent* e) { return parse_number<int>(e->d_name); }
 
 // The command name inside the parentheses of a stat file, up to the first ')'.
 std::string read_comm(const std::string& stat_path)
 {
-    const int fd = ::open(stat_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    const UniqueFd fd(::open(stat_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
         return {};
     }
     char buf[128];
-    const ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
-    ::close(fd);
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
     if (n <= 0) {
         return {};
     }
@@ -67,21 +60,17 @@ std::string read_comm(const std::string& stat_path)
 
 }  // namespace
 
-void SocketUsers::scan(bool threads)
+void SocketUsers::scan(const std::string& proc_dir, bool threads)
 {
     threads_ = threads;
-    const char* root_env = std::getenv("PROC_ROOT");
-    std::string root = root_env != nullptr ? root_env : "/proc/";
-    if (root.empty() || root.back() != '/') {
-        root += '/';
-    }
-    DirPtr proc(::opendir(root.c_str()));
+    const std::string root = proc_dir + "/";
+    const UniqueDir proc(::opendir(root.c_str()));
     if (!proc) {
         return;
     }
     auto scan_fds = [&](const std::string& fd_dir, const std::string& comm_stat, int pid,
                         int tid) {
-        DirPtr fds(::opendir(fd_dir.c_str()));
+        const UniqueDir fds(::opendir(fd_dir.c_str()));
         if (!fds) {
             return;
         }
@@ -90,8 +79,8 @@ void SocketUsers::scan(bool threads)
         std::string link_path;
         char lnk[64];
         while (dirent* e = ::readdir(fds.get())) {
-            int fd = 0;
-            if (!parse_int(e->d_name, fd)) {
+            const auto fd = number_entry(e);
+            if (!fd) {
                 continue;
             }
             link_path = fd_dir;
@@ -101,39 +90,44 @@ void SocketUsers::scan(bool threads)
                 continue;
             }
             lnk[len] = '\0';
-            unsigned long long ino = 0;
-            if (std::strncmp(lnk, "socket:[", 8) != 0 ||
-                std::sscanf(lnk, "socket:[%llu]", &ino) != 1) {
+            const std::string_view target(lnk, static_cast<std::size_t>(len));
+            constexpr std::string_view kPrefix = "socket:[";
+            if (!target.starts_with(kPrefix) || !target.ends_with(']')) {
+                continue;
+            }
+            const auto ino = parse_number<std::uint64_t>(
+                target.substr(kPrefix.size(), target.size() - kPrefix.size() - 1));
+            if (!ino) {
                 continue;
             }
             if (!have_comm) {
                 comm = read_comm(comm_stat);
                 have_comm = true;
             }
-            map_[ino].push_back(Entry{comm, pid, tid, fd});
+            map_[*ino].push_back(Entry{comm, pid, tid, *fd});
         }
     };
     while (dirent* d = ::readdir(proc.get())) {
-        int pid = 0;
-        if (!parse_int(d->d_name, pid)) {
+        const auto pid = number_entry(d);
+        if (!pid) {
             continue;
         }
         const std::string pid_dir = root + d->d_name + "/";
         if (!threads) {
-            scan_fds(pid_dir + "fd/", pid_dir + "stat", pid, 0);
+            scan_fds(pid_dir + "fd/", pid_dir + "stat", *pid, 0);
             continue;
         }
-        DirPtr tasks(::opendir((pid_dir + "task/").c_str()));
+        const UniqueDir tasks(::opendir((pid_dir + "task/").c_str()));
         if (!tasks) {
             continue;
         }
         while (dirent* t = ::readdir(tasks.get())) {
-            int tid = 0;
-            if (!parse_int(t->d_name, tid)) {
+            const auto tid = number_entry(t);
+            if (!tid) {
                 continue;
             }
             const std::string task_dir = pid_dir + "task/" + t->d_name + "/";
-            scan_fds(task_dir + "fd/", task_dir + "stat", pid, tid);
+            scan_fds(task_dir + "fd/", task_dir + "stat", *pid, *tid);
         }
     }
 }
@@ -161,18 +155,17 @@ std::string SocketUsers::users(std::uint64_t inode) const
 void CgroupPaths::walk()
 {
     walked_ = true;
-    std::FILE* f = ::setmntent("/proc/mounts", "r");
-    if (f == nullptr) {
+    const Unique<MountTableTraits> mounts(::setmntent("/proc/mounts", "r"));
+    if (!mounts) {
         std::fputs("Failed to find cgroup2 mount\n", stderr);
         return;
     }
-    while (mntent* m = ::getmntent(f)) {
+    while (const mntent* m = ::getmntent(mounts.get())) {
         if (std::strcmp(m->mnt_type, "cgroup2") == 0) {
             mount_ = m->mnt_dir;
             break;
         }
     }
-    ::endmntent(f);
     if (mount_.empty()) {
         // ss looks for the mount once to build its id cache, then again for every lookup.
         std::fputs("Failed to find cgroup2 mount\n", stderr);
@@ -189,7 +182,7 @@ void CgroupPaths::walk()
             continue;
         }
         paths_.emplace(static_cast<std::uint64_t>(st.st_ino), rel.empty() ? "/" : rel);
-        DirPtr dir(::opendir(full.c_str()));
+        const UniqueDir dir(::opendir(full.c_str()));
         if (!dir) {
             continue;
         }

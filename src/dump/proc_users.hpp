@@ -11,8 +11,9 @@ namespace sstrace {
 
 class SocketUsers {
 public:
-    // Scans /proc once: every /proc/PID/fd (or /proc/PID/task/TID/fd with `threads`).
-    void scan(bool threads);
+    // Scans `proc_dir` (/proc or $PROC_ROOT) once: every PID/fd (or PID/task/TID/fd with
+    // `threads`).
+    void scan(const std::string& proc_dir, bool threads);
 
     // `("comm",pid=N,fd=N),...` in ss's order (reverse discovery), or empty.
     std::string users(std::uint64_t inode) const;

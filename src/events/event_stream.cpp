@@ -2,6 +2,7 @@
 // sstrace -E: the event loop. One thread: epoll over the ring buffer, a signalfd and a timerfd.
 #include "sstrace/app.hpp"
 #include "sstrace/bpf_session.hpp"
+#include "sstrace/core/netns.hpp"
 #include "sstrace/error.hpp"
 #include "sstrace/event_row.hpp"
 #include "sstrace/filter.hpp"

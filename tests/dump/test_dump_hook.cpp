@@ -52,7 +52,7 @@ std::pair<int, std::string> capture(const Options& o)
     std::FILE* tmp = std::tmpfile();
     const int saved = ::dup(STDOUT_FILENO);
     ::dup2(::fileno(tmp), STDOUT_FILENO);
-    const int rc = run_dump(o);
+    const int rc = run_dump(o, Environment{});
     std::fflush(stdout);
     ::dup2(saved, STDOUT_FILENO);
     ::close(saved);

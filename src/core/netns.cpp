@@ -1,19 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// What `ss -N NAME` does after setns(): a private mount namespace with a /sys that describes
-// the new network namespace, and /etc/netns/NAME/* bound over /etc (as `ip netns exec`).
-#include "sstrace/dump.hpp"
+#include "sstrace/core/netns.hpp"
+
+#include "sstrace/core/unique.hpp"
+#include "sstrace/error.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <string>
 
 namespace sstrace {
+
+void enter_named_netns(const std::string& name)
+{
+    const std::string path = "/var/run/netns/" + name;
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        throw Error(fmt::format("Cannot open network namespace \"{}\"", name),
+                    std::strerror(errno), kExitFailure);
+    }
+    if (::setns(fd.get(), CLONE_NEWNET) != 0) {
+        throw Error(fmt::format("setting the network namespace \"{}\" failed", name),
+                    std::strerror(errno), kExitFailure);
+    }
+}
 
 int netns_private_mounts(const std::string& name)
 {
@@ -36,11 +53,11 @@ int netns_private_mounts(const std::string& name)
         return -1;
     }
     const std::string etc_dir = "/etc/netns/" + name;
-    DIR* dir = ::opendir(etc_dir.c_str());
-    if (dir == nullptr) {
+    const UniqueDir dir(::opendir(etc_dir.c_str()));
+    if (!dir) {
         return 0;
     }
-    while (dirent* e = ::readdir(dir)) {
+    while (const dirent* e = ::readdir(dir.get())) {
         if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) {
             continue;
         }
@@ -51,8 +68,16 @@ int netns_private_mounts(const std::string& name)
                          std::strerror(errno));
         }
     }
-    ::closedir(dir);
     return 0;
+}
+
+std::uint32_t current_netns_inode()
+{
+    struct stat st{};
+    if (::stat("/proc/self/ns/net", &st) != 0) {
+        throw Error::from_errno("stat /proc/self/ns/net", errno);
+    }
+    return static_cast<std::uint32_t>(st.st_ino);
 }
 
 }  // namespace sstrace
