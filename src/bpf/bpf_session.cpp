@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/bpf_session.hpp"
 
-#include "sstrace/error.hpp"
+#include "sstrace/core/error.hpp"
 #include "sstrace/abi/events.h"
 #include "sstrace/sstrace_bpf.skel.h"
 

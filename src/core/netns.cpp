@@ -2,7 +2,7 @@
 #include "sstrace/core/netns.hpp"
 
 #include "sstrace/core/unique.hpp"
-#include "sstrace/error.hpp"
+#include "sstrace/core/error.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // sstrace -E: the event loop. One thread: epoll over the ring buffer, a signalfd and a timerfd.
-#include "sstrace/app.hpp"
+#include "sstrace/app/app.hpp"
 #include "sstrace/bpf_session.hpp"
+#include "sstrace/core/error.hpp"
 #include "sstrace/core/netns.hpp"
-#include "sstrace/error.hpp"
 #include "sstrace/event_row.hpp"
-#include "sstrace/filter.hpp"
-#include "sstrace/selection.hpp"
-#include "sstrace/ss_usage.hpp"
+#include "sstrace/event_view.hpp"
+#include "sstrace/ss/selection.hpp"
+#include "sstrace/ss/usage.hpp"
 
 #include <fmt/format.h>
 #include <signal.h>

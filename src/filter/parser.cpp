@@ -10,7 +10,7 @@
 // bind one primary. The parser also counts the states ss's bison parser would hold on its
 // stack, to fail with "memory exhausted" exactly where ss does (10000 states).
 #include "internal.hpp"
-#include "sstrace/inet_format.hpp"
+#include "sstrace/core/port_range.hpp"
 
 #include <sys/socket.h>
 

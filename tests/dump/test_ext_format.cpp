@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/ext_format.hpp"
+#include "sstrace/sinks/ext_format.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
