@@ -16,6 +16,7 @@
 #include "sstrace/ss/messages.hpp"
 #include "sstrace/ss/usage.hpp"
 
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -208,7 +209,7 @@ int run_listing(const Options& opts, const Environment& env)
     SelectionResult sel = build_selection(opts);
     if (sel.exit_code && sel.with_usage) {
         if (!sel.message.empty()) {
-            std::fprintf(stderr, "%s\n", sel.message.c_str());
+            fmt::print(stderr, "{}\n", sel.message);
         }
         std::fputs(ss_usage_text(), sel.usage_to_stdout ? stdout : stderr);
         return *sel.exit_code;
@@ -222,7 +223,7 @@ int run_listing(const Options& opts, const Environment& env)
     }
     if (sel.exit_code) {
         if (!sel.message.empty()) {
-            std::fprintf(stderr, "%s\n", sel.message.c_str());
+            fmt::print(stderr, "{}\n", sel.message);
         }
         return *sel.exit_code;
     }

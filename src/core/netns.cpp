@@ -35,11 +35,11 @@ void enter_named_netns(const std::string& name)
 int netns_private_mounts(const std::string& name)
 {
     if (::unshare(CLONE_NEWNS) < 0) {
-        std::fprintf(stderr, "unshare failed: %s\n", std::strerror(errno));
+        fmt::print(stderr, "unshare failed: {}\n", std::strerror(errno));
         return -1;
     }
     if (::mount("", "/", "none", MS_SLAVE | MS_REC, nullptr) != 0) {
-        std::fprintf(stderr, "\"mount --make-rslave /\" failed: %s\n", std::strerror(errno));
+        fmt::print(stderr, "\"mount --make-rslave /\" failed: {}\n", std::strerror(errno));
         return -1;
     }
     unsigned long flags = 0;
@@ -49,7 +49,7 @@ int netns_private_mounts(const std::string& name)
     }
     ::umount2("/sys", MNT_DETACH);  // there may be no sysfs mounted: fine
     if (::mount(name.c_str(), "/sys", "sysfs", flags, nullptr) < 0) {
-        std::fprintf(stderr, "mount of /sys failed: %s\n", std::strerror(errno));
+        fmt::print(stderr, "mount of /sys failed: {}\n", std::strerror(errno));
         return -1;
     }
     const std::string etc_dir = "/etc/netns/" + name;
@@ -64,8 +64,7 @@ int netns_private_mounts(const std::string& name)
         const std::string from = etc_dir + "/" + e->d_name;
         const std::string to = std::string("/etc/") + e->d_name;
         if (::mount(from.c_str(), to.c_str(), "none", MS_BIND, nullptr) < 0) {
-            std::fprintf(stderr, "Bind %s -> %s failed: %s\n", from.c_str(), to.c_str(),
-                         std::strerror(errno));
+            fmt::print(stderr, "Bind {} -> {} failed: {}\n", from, to, std::strerror(errno));
         }
     }
     return 0;

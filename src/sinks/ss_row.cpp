@@ -20,9 +20,6 @@ namespace sstrace {
 
 namespace {
 
-// printf's %#x: 0 has no 0x prefix.
-std::string alt_hex(unsigned v) { return v == 0 ? "0" : fmt::format("{:#x}", v); }
-
 // A raw socket's "port" from /proc text is its IP protocol, printed by name.
 std::string raw_port_text(unsigned port, bool numeric)
 {
@@ -248,7 +245,7 @@ void SsRowRenderer::inet_details(std::string& out, const Socket& s)
 {
     auto to = std::back_inserter(out);
     if (options_.timers) {
-        append_timer(out, s.timer.kind, s.timer.expires_ms, s.timer.retrans);
+        append_timer(out, s.timer);
     }
     if (options_.extended) {
         if (s.uid != 0) {
@@ -304,30 +301,9 @@ void SsRowRenderer::tcp_details(std::string& out, const Socket& s) const
                        mi->idiag_wmem, mi->idiag_fmem, mi->idiag_tmem);
     }
     const Socket::Tcp& tcp = s.tcp;
-    if (tcp.info) {
-        TcpInfoInput in;
-        in.info = &*tcp.info;
-        in.info_len = sizeof(tcp_info);
-        in.cong = tcp.cong;
-        if (tcp.vegas) {
-            in.vegas = &*tcp.vegas;
-            in.vegas_len = sizeof(tcpvegas_info);
-        }
-        if (tcp.dctcp) {
-            in.dctcp = &*tcp.dctcp;
-            in.dctcp_len = sizeof(tcp_dctcp_info);
-        }
-        if (tcp.bbr) {
-            in.bbr = &*tcp.bbr;
-            in.bbr_len = sizeof(tcp_bbr_info);
-        }
-        in.state = s.state;
-        in.show_options = options_.timers;
-        in.numeric = options_.numeric;
-        append_tcp_info(out, in);
-    }
+    append_tcp_info(out, tcp, s.state, options_.timers, options_.numeric);
     if (tcp.md5keys) {
-        append_md5keys(out, tcp.md5keys->data(), tcp.md5keys->size() * sizeof(tcp_diag_md5sig));
+        append_md5keys(out, *tcp.md5keys);
     }
     if (tcp.ulp) {
         out += " tcp-ulp-";
@@ -348,7 +324,7 @@ void SsRowRenderer::proc_tcp_details(std::string& out, const Socket& s) const
     const ProcTcpInfo& p = *s.tcp.proc;
     auto to = std::back_inserter(out);
     if (options_.timers) {
-        append_timer(out, s.timer.kind, s.timer.expires_ms, s.timer.retrans);
+        append_timer(out, s.timer);
     }
     if (options_.extended) {
         if (s.uid != 0) {

@@ -4,6 +4,7 @@
 #include "../diag/parse.hpp"
 #include "sstrace/core/unique.hpp"
 
+#include <fmt/format.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
@@ -35,7 +36,7 @@ void read_tcpdiag_file(const std::string& path, const SocketHandler& on_socket)
 {
     const UniqueFile fp(std::fopen(path.c_str(), "r"));
     if (!fp) {
-        std::fprintf(stderr, "fopen($TCPDIAG_FILE): %s\n", std::strerror(errno));
+        fmt::print(stderr, "fopen($TCPDIAG_FILE): {}\n", std::strerror(errno));
         return;
     }
     std::vector<char> buf(16384);
