@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // A NETLINK_SOCK_DIAG socket that runs dumps and requests, and the attribute table of one
-// answer (internal to src/sources).
+// answer, both over libmnl (internal to src/sources).
 #pragma once
 
+#include "sstrace/core/unique.hpp"
+
+#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -18,17 +20,21 @@
 
 namespace sstrace {
 
+struct MnlSocketTraits {
+    using Handle = mnl_socket*;
+    static constexpr mnl_socket* kEmpty = nullptr;
+    static void close(mnl_socket* s) { mnl_socket_close(s); }
+};
+
 class DiagSocket {
 public:
+    // Opens and binds the socket; throws Error when it cannot.
     DiagSocket();
-    ~DiagSocket();
-    DiagSocket(const DiagSocket&) = delete;
-    DiagSocket& operator=(const DiagSocket&) = delete;
 
     // Sends `req` (a complete netlink message) and feeds every answer message to `on_msg`
-    // until NLMSG_DONE. Returns 0, the negative errno from an NLMSG_ERROR answer, or the
-    // negative value `on_msg` returned (which stops the dump). `raw_out`, when set, gets every
-    // received buffer verbatim (ss -D).
+    // until NLMSG_DONE. Returns 0, the negative errno from an NLMSG_ERROR answer or from
+    // NLMSG_DONE, or the negative value `on_msg` returned (which stops the dump). `raw_out`,
+    // when set, gets every received buffer verbatim instead (ss -D).
     int dump(const void* req, std::size_t len,
              const std::function<int(const nlmsghdr*)>& on_msg, std::FILE* raw_out = nullptr);
 
@@ -36,19 +42,28 @@ public:
     int request(void* req, std::size_t len);
 
 private:
-    int fd_ = -1;
+    int receive();
+    void drain();
+
+    Unique<MnlSocketTraits> nl_;
+    unsigned portid_ = 0;
     std::uint32_t seq_ = 123456;
     std::vector<char> buf_;
 };
 
-// Attribute table of one message: attrs[type] points at the rtattr (nullptr when absent).
-struct AttrTable {
+// The attributes of one message or nest, first occurrence of each type (up to kMax).
+class AttrTable {
+public:
     static constexpr int kMax = 48;
-    const struct rtattr* attrs[kMax + 1] = {};
 
+    // The attributes after a message's fixed header of `header_len` bytes.
+    void parse(const nlmsghdr* h, std::size_t header_len);
+    // The attributes inside a nested attribute.
+    void parse_nested(int type, AttrTable& out) const;
+
+    bool has(int type) const { return type >= 0 && type <= kMax && attrs_[type] != nullptr; }
     const void* data(int type) const;
     std::size_t len(int type) const;
-    bool has(int type) const { return type <= kMax && attrs[type] != nullptr; }
 
     // The payload copied into a T, zero past its end; nullopt when the attribute is absent.
     template <typename T>
@@ -74,10 +89,14 @@ struct AttrTable {
         return v;
     }
 
-    // A NUL-terminated or length-bounded string payload, at most `max` bytes.
+    // A string payload up to its NUL, at most `max` bytes; empty when absent.
     std::string text(int type, std::size_t max) const;
-};
 
-void parse_attrs(AttrTable& t, const void* first, std::size_t len);
+private:
+    static int collect(const nlattr* a, void* table);
+    void clear() { std::fill(std::begin(attrs_), std::end(attrs_), nullptr); }
+
+    const nlattr* attrs_[kMax + 1] = {};
+};
 
 }  // namespace sstrace

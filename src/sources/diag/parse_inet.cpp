@@ -41,13 +41,13 @@ void parse_tcp(const AttrTable& attrs, Socket::Tcp& tcp)
     tcp.md5keys = attrs.get_array<tcp_diag_md5sig>(INET_DIAG_MD5SIG);
     if (attrs.has(INET_DIAG_ULP_INFO)) {
         AttrTable ulp;
-        parse_attrs(ulp, attrs.data(INET_DIAG_ULP_INFO), attrs.len(INET_DIAG_ULP_INFO));
+        attrs.parse_nested(INET_DIAG_ULP_INFO, ulp);
         if (ulp.has(INET_ULP_INFO_NAME)) {
             tcp.ulp = ulp.text(INET_ULP_INFO_NAME, ulp.len(INET_ULP_INFO_NAME));
         }
         if (ulp.has(INET_ULP_INFO_MPTCP)) {
             AttrTable sub;
-            parse_attrs(sub, ulp.data(INET_ULP_INFO_MPTCP), ulp.len(INET_ULP_INFO_MPTCP));
+            ulp.parse_nested(INET_ULP_INFO_MPTCP, sub);
             parse_mptcp_subflow(sub, tcp.mptcp.emplace());
         }
     }
@@ -62,7 +62,7 @@ bool parse_inet(const nlmsghdr* h, int table_protocol, Socket& out)
     }
     const auto* r = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
     AttrTable attrs;
-    parse_attrs(attrs, r + 1, h->nlmsg_len - NLMSG_LENGTH(sizeof(*r)));
+    attrs.parse(h, sizeof(*r));
 
     out.family = r->idiag_family;
     const auto own_protocol = attrs.get<std::uint8_t>(INET_DIAG_PROTOCOL);

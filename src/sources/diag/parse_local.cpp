@@ -42,7 +42,7 @@ bool parse_unix(const nlmsghdr* h, Socket& out)
     }
     const auto* r = static_cast<const unix_diag_msg*>(NLMSG_DATA(h));
     AttrTable attrs;
-    parse_attrs(attrs, r + 1, h->nlmsg_len - NLMSG_LENGTH(sizeof(*r)));
+    attrs.parse(h, sizeof(*r));
     out.family = AF_UNIX;
     out.type = r->udiag_type;
     out.state = r->udiag_state;
@@ -69,7 +69,7 @@ bool parse_packet(const nlmsghdr* h, Socket& out)
     }
     const auto* r = static_cast<const packet_diag_msg*>(NLMSG_DATA(h));
     AttrTable attrs;
-    parse_attrs(attrs, r + 1, h->nlmsg_len - NLMSG_LENGTH(sizeof(*r)));
+    attrs.parse(h, sizeof(*r));
     out.skmem = get_skmem(attrs, PACKET_DIAG_MEMINFO);
     if (!out.skmem) {
         return false;  // ss shows no packet socket without its memory figures
@@ -107,7 +107,7 @@ bool parse_netlink(const nlmsghdr* h, Socket& out)
     }
     const auto* r = static_cast<const netlink_diag_msg*>(NLMSG_DATA(h));
     AttrTable attrs;
-    parse_attrs(attrs, r + 1, h->nlmsg_len - NLMSG_LENGTH(sizeof(*r)));
+    attrs.parse(h, sizeof(*r));
     out.family = AF_NETLINK;
     out.protocol = r->ndiag_protocol;
     out.state = kStateClose;

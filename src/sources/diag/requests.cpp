@@ -2,10 +2,10 @@
 #include "requests.hpp"
 
 #include <arpa/inet.h>
+#include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink_diag.h>
 #include <linux/packet_diag.h>
-#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <sys/socket.h>
@@ -22,21 +22,41 @@ namespace {
 
 constexpr std::uint32_t kDumpSeq = 123456;  // ss's sequence number for dumps
 
+// libmnl's MNL_ALIGN without its int arithmetic, which -Wsign-conversion rejects.
+constexpr std::size_t aligned(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+
+// A netlink message of `type` whose fixed header is `Body`, with room for `attr_bytes` of
+// attributes; put_attrs() adds them through libmnl, then the buffer is cut to the message.
 template <typename Body>
-std::vector<char> dump_of(const Body& body)
+class Message {
+public:
+    Message(std::uint16_t type, std::uint16_t flags, const Body& body, std::size_t attr_bytes = 0)
+        : buf_(aligned(sizeof(nlmsghdr)) + aligned(sizeof(Body)) + attr_bytes)
+    {
+        nlh_ = mnl_nlmsg_put_header(buf_.data());
+        nlh_->nlmsg_type = type;
+        nlh_->nlmsg_flags = flags;
+        nlh_->nlmsg_seq = kDumpSeq;
+        auto* b = static_cast<Body*>(mnl_nlmsg_put_extra_header(nlh_, sizeof(Body)));
+        std::memcpy(b, &body, sizeof(Body));
+    }
+
+    nlmsghdr* header() { return nlh_; }
+
+    std::vector<char> take() &&
+    {
+        buf_.resize(nlh_->nlmsg_len);
+        return std::move(buf_);
+    }
+
+private:
+    std::vector<char> buf_;
+    nlmsghdr* nlh_;
+};
+
+std::vector<char> dump_of(const auto& body)
 {
-    struct Req {
-        nlmsghdr nlh;
-        Body r;
-    } req{};
-    req.nlh.nlmsg_len = sizeof(req);
-    req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req.nlh.nlmsg_seq = kDumpSeq;
-    req.r = body;
-    std::vector<char> buf(sizeof(req));
-    std::memcpy(buf.data(), &req, sizeof(req));
-    return buf;
+    return Message(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, body).take();
 }
 
 }  // namespace
@@ -44,22 +64,11 @@ std::vector<char> dump_of(const Body& body)
 std::vector<char> inet_dump(int family, int protocol, StateMask states, const Extensions& ext,
                             std::span<const std::uint8_t> bytecode)
 {
-    struct Req {
-        nlmsghdr nlh;
-        inet_diag_req_v2 r;
-    };
-    const bool ext_proto = protocol > 255;
-    const std::size_t bc_len = bytecode.empty() ? 0 : RTA_SPACE(bytecode.size());
-    const std::size_t attr_len = bc_len + (ext_proto ? RTA_SPACE(sizeof(std::uint32_t)) : 0);
-    std::vector<char> buf(sizeof(Req) + attr_len, 0);
-    auto* req = reinterpret_cast<Req*>(buf.data());
-    req->nlh.nlmsg_len = static_cast<std::uint32_t>(buf.size());
-    req->nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    req->nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req->nlh.nlmsg_seq = kDumpSeq;
-    req->r.sdiag_family = static_cast<std::uint8_t>(family);
-    req->r.sdiag_protocol = static_cast<std::uint8_t>(ext_proto ? IPPROTO_TCP : protocol);
-    req->r.idiag_states = states;
+    inet_diag_req_v2 r{};
+    const bool ext_proto = protocol > 255;  // MPTCP: TCP plus the protocol as an attribute
+    r.sdiag_family = static_cast<std::uint8_t>(family);
+    r.sdiag_protocol = static_cast<std::uint8_t>(ext_proto ? IPPROTO_TCP : protocol);
+    r.idiag_states = states;
     std::uint8_t flags = 0;
     if (ext.memory) {
         flags |= 1u << (INET_DIAG_MEMINFO - 1);
@@ -74,21 +83,17 @@ std::vector<char> inet_dump(int family, int protocol, StateMask states, const Ex
         flags |= 1u << (INET_DIAG_TOS - 1);
         flags |= 1u << (INET_DIAG_TCLASS - 1);
     }
-    req->r.idiag_ext = flags;
+    r.idiag_ext = flags;
+    const std::size_t attr_bytes = aligned(sizeof(nlattr)) + aligned(bytecode.size()) +
+                                   aligned(sizeof(nlattr)) + aligned(sizeof(std::uint32_t));
+    Message msg(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, r, attr_bytes);
     if (!bytecode.empty()) {
-        auto* rta = reinterpret_cast<rtattr*>(buf.data() + sizeof(Req));
-        rta->rta_type = INET_DIAG_REQ_BYTECODE;
-        rta->rta_len = static_cast<unsigned short>(RTA_LENGTH(bytecode.size()));
-        std::memcpy(RTA_DATA(rta), bytecode.data(), bytecode.size());
+        mnl_attr_put(msg.header(), INET_DIAG_REQ_BYTECODE, bytecode.size(), bytecode.data());
     }
     if (ext_proto) {
-        auto* rta = reinterpret_cast<rtattr*>(buf.data() + sizeof(Req) + bc_len);
-        rta->rta_type = 3;  // INET_DIAG_REQ_PROTOCOL
-        rta->rta_len = static_cast<unsigned short>(RTA_LENGTH(sizeof(std::uint32_t)));
-        const auto p = static_cast<std::uint32_t>(protocol);
-        std::memcpy(RTA_DATA(rta), &p, sizeof(p));
+        mnl_attr_put_u32(msg.header(), INET_DIAG_REQ_PROTOCOL, static_cast<std::uint32_t>(protocol));
     }
-    return buf;
+    return std::move(msg).take();
 }
 
 std::vector<char> unix_dump(StateMask states, const Extensions& ext)
@@ -126,16 +131,10 @@ std::vector<char> netlink_dump()
 
 std::vector<char> inet_destroy(const Socket& s, int protocol)
 {
-    struct Req {
-        nlmsghdr nlh;
-        inet_diag_req_v2 r;
-    } req{};
-    req.nlh.nlmsg_len = sizeof(req);
-    req.nlh.nlmsg_type = SOCK_DESTROY;
-    req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-    req.r.sdiag_family = static_cast<std::uint8_t>(s.family);
-    req.r.sdiag_protocol = static_cast<std::uint8_t>(protocol);
-    inet_diag_sockid& id = req.r.id;
+    inet_diag_req_v2 r{};
+    r.sdiag_family = static_cast<std::uint8_t>(s.family);
+    r.sdiag_protocol = static_cast<std::uint8_t>(protocol);
+    inet_diag_sockid& id = r.id;
     id.idiag_sport = htons(s.inet.local.port);
     id.idiag_dport = htons(s.inet.peer.port);
     std::memcpy(id.idiag_src, s.inet.local.addr.bytes, sizeof(id.idiag_src));
@@ -143,9 +142,7 @@ std::vector<char> inet_destroy(const Socket& s, int protocol)
     id.idiag_if = s.ifindex;
     id.idiag_cookie[0] = static_cast<std::uint32_t>(s.cookie);
     id.idiag_cookie[1] = static_cast<std::uint32_t>(s.cookie >> 32);
-    std::vector<char> buf(sizeof(req));
-    std::memcpy(buf.data(), &req, sizeof(req));
-    return buf;
+    return Message(SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK, r).take();
 }
 
 }  // namespace sstrace::diag
