@@ -257,7 +257,6 @@ void Table::flush()
         if (++col_i == enabled.size()) {
             col_i = 0;
             out_buf_.push_back('\n');
-            ++rows_rendered_;
         }
         if (out_buf_.size() >= (1u << 16)) {
             std::fwrite(out_buf_.data(), 1, out_buf_.size(), out_);

@@ -64,8 +64,6 @@ public:
     // Renders what is buffered.
     void flush();
 
-    std::size_t rows_rendered() const { return rows_rendered_; }
-
 private:
     void push(Column c, std::string_view text);
     void store_length(std::size_t len);
@@ -90,7 +88,6 @@ private:
     std::vector<std::size_t> long_lengths_;
     int pending_col_ = -1;
     std::size_t pending_len_ = 0;
-    std::size_t rows_rendered_ = 0;
     std::string out_buf_;
 };
 
