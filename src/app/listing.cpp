@@ -24,32 +24,9 @@
 #include <cstdio>
 #include <optional>
 
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
-
 namespace sstrace {
 
 namespace {
-
-// The IPPROTO_* of the inet tables (what SOCK_DESTROY names).
-int table_protocol(TableId table)
-{
-    switch (table) {
-    case kDbRaw:
-        return IPPROTO_RAW;
-    case kDbUdp:
-        return IPPROTO_UDP;
-    case kDbDccp:
-        return IPPROTO_DCCP;
-    case kDbSctp:
-        return IPPROTO_SCTP;
-    case kDbMptcp:
-        return IPPROTO_MPTCP;
-    default:
-        return IPPROTO_TCP;
-    }
-}
 
 // Every socket the source lists: the filter, -K, the owners, then the row.
 class ListingRunner : public ListingConsumer {
@@ -62,7 +39,7 @@ public:
 
     void begin_table(TableId table) override
     {
-        protocol_ = table_protocol(table);
+        protocol_ = inet_table_protocol(table);
         renderer_.begin_table(table);
     }
 

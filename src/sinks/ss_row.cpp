@@ -241,17 +241,26 @@ void SsRowRenderer::inet_row(const Socket& s)
     }
 }
 
-void SsRowRenderer::inet_details(std::string& out, const Socket& s)
+// ` timer:(...)` (-o), then ` uid:N ino:N sk:COOKIE` (-e): where every inet row starts.
+void SsRowRenderer::timer_and_ids(std::string& out, const Socket& s) const
 {
-    auto to = std::back_inserter(out);
     if (options_.timers) {
         append_timer(out, s.timer);
     }
     if (options_.extended) {
+        auto to = std::back_inserter(out);
         if (s.uid != 0) {
             fmt::format_to(to, " uid:{}", s.uid);
         }
         fmt::format_to(to, " ino:{} sk:{:x}", s.inode, s.cookie);
+    }
+}
+
+void SsRowRenderer::inet_details(std::string& out, const Socket& s)
+{
+    auto to = std::back_inserter(out);
+    timer_and_ids(out, s);
+    if (options_.extended) {
         if (s.mark != 0) {
             fmt::format_to(to, " fwmark:0x{:x}", s.mark);
         }
@@ -321,20 +330,12 @@ void SsRowRenderer::proc_tcp_details(std::string& out, const Socket& s) const
     if (!s.tcp.proc) {
         return;
     }
-    const ProcTcpInfo& p = *s.tcp.proc;
-    auto to = std::back_inserter(out);
-    if (options_.timers) {
-        append_timer(out, s.timer);
-    }
-    if (options_.extended) {
-        if (s.uid != 0) {
-            fmt::format_to(to, " uid:{}", s.uid);
-        }
-        fmt::format_to(to, " ino:{} sk:{:x}", s.inode, s.cookie);
-    }
+    timer_and_ids(out, s);
     if (!options_.info) {
         return;
     }
+    const ProcTcpInfo& p = *s.tcp.proc;
+    auto to = std::back_inserter(out);
     const auto hz = static_cast<double>(p.hz);
     const double rto = p.rto != 3 * p.hz ? static_cast<double>(p.rto) / hz : 0;
     if (rto != 0) {

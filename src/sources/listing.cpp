@@ -14,10 +14,6 @@
 
 #include <cerrno>
 
-#ifndef IPPROTO_MPTCP
-#define IPPROTO_MPTCP 262
-#endif
-
 namespace sstrace {
 
 namespace {
@@ -25,19 +21,6 @@ namespace {
 diag::Extensions extensions_of(const ListingRequest& req)
 {
     return diag::Extensions{req.memory, req.info, req.tos, req.extended};
-}
-
-bool packet_type_selected(const Selection& sel, int type)
-{
-    return (type != SOCK_RAW || sel.has_table(kDbPacketRaw)) &&
-           (type != SOCK_DGRAM || sel.has_table(kDbPacketDgram));
-}
-
-bool unix_type_selected(const Selection& sel, int type)
-{
-    return (type != SOCK_STREAM || sel.has_table(kDbUnixStream)) &&
-           (type != SOCK_DGRAM || sel.has_table(kDbUnixDgram)) &&
-           (type != SOCK_SEQPACKET || sel.has_table(kDbUnixSeqpacket));
 }
 
 // A /proc text handler: those rows cannot be destroyed, so nothing stops them.
@@ -89,20 +72,10 @@ void ListingSource::run(ListingConsumer& consumer)
     if (sel_.has_table(kDbRaw)) {
         show_raw(consumer);
     }
-    if (sel_.has_table(kDbUdp)) {
-        show_inet(consumer, kDbUdp, IPPROTO_UDP);
-    }
-    if (sel_.has_table(kDbTcp)) {
-        show_inet(consumer, kDbTcp, IPPROTO_TCP);
-    }
-    if (sel_.has_table(kDbDccp)) {
-        show_inet(consumer, kDbDccp, IPPROTO_DCCP);
-    }
-    if (sel_.has_table(kDbSctp)) {
-        show_inet(consumer, kDbSctp, IPPROTO_SCTP);
-    }
-    if (sel_.has_table(kDbMptcp)) {
-        show_inet(consumer, kDbMptcp, IPPROTO_MPTCP);
+    for (const TableId table : {kDbUdp, kDbTcp, kDbDccp, kDbSctp, kDbMptcp}) {
+        if (sel_.has_table(table)) {
+            show_inet(consumer, table);
+        }
     }
 }
 
@@ -143,7 +116,7 @@ void ListingSource::show_packet(ListingConsumer& c)
         return;
     }
     const SocketHandler selected = [&](Socket& s) {
-        return packet_type_selected(sel_, s.type) ? c.socket(s) : 0;
+        return sel_.has_packet_type(s.type) ? c.socket(s) : 0;
     };
     dump_or_proc(diag::packet_dump(), diag::parse_packet, selected, ProcFile::Packet,
                  [&](const std::string& path) { proc::read_packet(path, to(c)); });
@@ -155,7 +128,7 @@ void ListingSource::show_unix(ListingConsumer& c)
         return;
     }
     const SocketHandler selected = [&](Socket& s) {
-        return unix_type_selected(sel_, s.type) ? c.socket(s) : 0;
+        return sel_.has_unix_type(s.type) ? c.socket(s) : 0;
     };
     dump_or_proc(diag::unix_dump(sel_.states, extensions_of(req_)), diag::parse_unix, selected,
                  ProcFile::Unix,
@@ -199,8 +172,9 @@ void ListingSource::show_proc_inet(ListingConsumer& c, int protocol, ProcFile v4
     }
 }
 
-void ListingSource::show_inet(ListingConsumer& c, TableId table, int protocol)
+void ListingSource::show_inet(ListingConsumer& c, TableId table)
 {
+    const int protocol = inet_table_protocol(table);
     if (!sel_.has_family(AF_INET) && !sel_.has_family(AF_INET6)) {
         return;  // e.g. a `unix:` operand narrowed the families: ss skips inet tables
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/ss/selection.hpp"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -174,6 +175,26 @@ public:
 };
 
 }  // namespace
+
+int inet_table_protocol(TableId table)
+{
+    switch (table) {
+    case kDbTcp:
+        return IPPROTO_TCP;
+    case kDbUdp:
+        return IPPROTO_UDP;
+    case kDbRaw:
+        return IPPROTO_RAW;
+    case kDbDccp:
+        return IPPROTO_DCCP;
+    case kDbSctp:
+        return IPPROTO_SCTP;
+    case kDbMptcp:
+        return 262;  // IPPROTO_MPTCP
+    default:
+        return 0;
+    }
+}
 
 SelectionResult build_selection(std::span<const std::string> options,
                                 std::span<const std::string> filter_words)

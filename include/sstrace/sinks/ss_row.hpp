@@ -56,6 +56,7 @@ private:
                         bool v6only, bool raw_ports);
     void append_users(std::string& out, const Socket& s) const;
     void inet_row(const Socket& s);
+    void timer_and_ids(std::string& out, const Socket& s) const;
     void inet_details(std::string& out, const Socket& s);
     void tcp_details(std::string& out, const Socket& s) const;
     void proc_tcp_details(std::string& out, const Socket& s) const;

@@ -68,7 +68,7 @@ private:
     void show_packet(ListingConsumer& c);
     void show_unix(ListingConsumer& c);
     void show_raw(ListingConsumer& c);
-    void show_inet(ListingConsumer& c, TableId table, int protocol);
+    void show_inet(ListingConsumer& c, TableId table);
     void show_proc_inet(ListingConsumer& c, int protocol, ProcFile v4, ProcFile v6);
 
     const Environment& env_;

@@ -4,6 +4,8 @@
 
 #include "sstrace/core/state.hpp"
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -46,6 +48,20 @@ struct Selection {
 
     bool has_table(TableId t) const { return (tables & table_bit(t)) != 0; }
     bool has_family(int af) const { return (families & family_bit(af)) != 0; }
+
+    // Whether a unix or packet socket of this SOCK_* type is in a selected table (other types
+    // are not filtered).
+    bool has_unix_type(int type) const
+    {
+        return (type != SOCK_STREAM || has_table(kDbUnixStream)) &&
+               (type != SOCK_DGRAM || has_table(kDbUnixDgram)) &&
+               (type != SOCK_SEQPACKET || has_table(kDbUnixSeqpacket));
+    }
+    bool has_packet_type(int type) const
+    {
+        return (type != SOCK_RAW || has_table(kDbPacketRaw)) &&
+               (type != SOCK_DGRAM || has_table(kDbPacketDgram));
+    }
 };
 
 struct SelectionResult {
@@ -60,6 +76,9 @@ struct SelectionResult {
     bool with_usage = false;
     bool usage_to_stdout = false;
 };
+
+// The IPPROTO_* number of an inet table (raw, udp, tcp, dccp, sctp, mptcp's 262), else 0.
+int inet_table_protocol(TableId table);
 
 // Applies the selection options in command-line order (`-t`, `-u`, `-d`, `-w`, `-x`, `-S`, `-M`,
 // `-0`, `-4`, `-6`, `--vsock`, `--tipc`, `--xdp`, `-f FAMILY`, `-A QUERY`, `-a`, `-l`), then the

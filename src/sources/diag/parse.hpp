@@ -12,6 +12,24 @@
 
 namespace sstrace::diag {
 
+// sock_diag's cookie: two 32-bit halves, low first.
+inline std::uint64_t cookie_of(const std::uint32_t cookie[2])
+{
+    return static_cast<std::uint64_t>(cookie[0]) | (static_cast<std::uint64_t>(cookie[1]) << 32);
+}
+
+// The fixed header of a `Msg` answer, with its attributes parsed into `attrs`; nullptr when the
+// message is too short to hold it.
+template <typename Msg>
+const Msg* header_of(const nlmsghdr* h, AttrTable& attrs)
+{
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(Msg))) {
+        return nullptr;
+    }
+    attrs.parse(h, sizeof(Msg));
+    return static_cast<const Msg*>(NLMSG_DATA(h));
+}
+
 // A SK_MEMINFO array attribute (skmem:); nullopt when absent.
 inline std::optional<SkMem> get_skmem(const AttrTable& attrs, int type)
 {

@@ -13,11 +13,6 @@ namespace sstrace::diag {
 
 namespace {
 
-std::uint64_t cookie_of(const std::uint32_t cookie[2])
-{
-    return static_cast<std::uint64_t>(cookie[0]) | (static_cast<std::uint64_t>(cookie[1]) << 32);
-}
-
 void parse_mptcp_subflow(const AttrTable& sub, MptcpSubflow& out)
 {
     out.flags = sub.get<std::uint32_t>(MPTCP_SUBFLOW_ATTR_FLAGS);
@@ -57,12 +52,11 @@ void parse_tcp(const AttrTable& attrs, Socket::Tcp& tcp)
 
 bool parse_inet(const nlmsghdr* h, int table_protocol, Socket& out)
 {
-    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+    AttrTable attrs;
+    const auto* r = header_of<inet_diag_msg>(h, attrs);
+    if (r == nullptr) {
         return false;
     }
-    const auto* r = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
-    AttrTable attrs;
-    attrs.parse(h, sizeof(*r));
 
     out.family = r->idiag_family;
     const auto own_protocol = attrs.get<std::uint8_t>(INET_DIAG_PROTOCOL);

@@ -12,11 +12,6 @@ namespace sstrace::diag {
 
 namespace {
 
-std::uint64_t cookie_of(const std::uint32_t cookie[2])
-{
-    return static_cast<std::uint64_t>(cookie[0]) | (static_cast<std::uint64_t>(cookie[1]) << 32);
-}
-
 // ss prints an abstract name (leading NUL) with every NUL as '@'.
 std::string unix_name(const AttrTable& attrs)
 {
@@ -37,12 +32,11 @@ std::string unix_name(const AttrTable& attrs)
 
 bool parse_unix(const nlmsghdr* h, Socket& out)
 {
-    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(unix_diag_msg))) {
+    AttrTable attrs;
+    const auto* r = header_of<unix_diag_msg>(h, attrs);
+    if (r == nullptr) {
         return false;
     }
-    const auto* r = static_cast<const unix_diag_msg*>(NLMSG_DATA(h));
-    AttrTable attrs;
-    attrs.parse(h, sizeof(*r));
     out.family = AF_UNIX;
     out.type = r->udiag_type;
     out.state = r->udiag_state;
@@ -64,12 +58,11 @@ bool parse_unix(const nlmsghdr* h, Socket& out)
 
 bool parse_packet(const nlmsghdr* h, Socket& out)
 {
-    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(packet_diag_msg))) {
+    AttrTable attrs;
+    const auto* r = header_of<packet_diag_msg>(h, attrs);
+    if (r == nullptr) {
         return false;
     }
-    const auto* r = static_cast<const packet_diag_msg*>(NLMSG_DATA(h));
-    AttrTable attrs;
-    attrs.parse(h, sizeof(*r));
     out.skmem = get_skmem(attrs, PACKET_DIAG_MEMINFO);
     if (!out.skmem) {
         return false;  // ss shows no packet socket without its memory figures
@@ -102,12 +95,11 @@ bool parse_packet(const nlmsghdr* h, Socket& out)
 
 bool parse_netlink(const nlmsghdr* h, Socket& out)
 {
-    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(netlink_diag_msg))) {
+    AttrTable attrs;
+    const auto* r = header_of<netlink_diag_msg>(h, attrs);
+    if (r == nullptr) {
         return false;
     }
-    const auto* r = static_cast<const netlink_diag_msg*>(NLMSG_DATA(h));
-    AttrTable attrs;
-    attrs.parse(h, sizeof(*r));
     out.family = AF_NETLINK;
     out.protocol = r->ndiag_protocol;
     out.state = kStateClose;

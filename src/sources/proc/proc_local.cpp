@@ -32,13 +32,6 @@ void for_each_line(const std::string& path, std::size_t max_line, Fn&& fn)
     }
 }
 
-bool unix_type_selected(const Selection& sel, int type)
-{
-    return (type != SOCK_STREAM || sel.has_table(kDbUnixStream)) &&
-           (type != SOCK_DGRAM || sel.has_table(kDbUnixDgram)) &&
-           (type != SOCK_SEQPACKET || sel.has_table(kDbUnixSeqpacket));
-}
-
 // The state ss 6.1 derives from a /proc/net/unix line: the kernel's socket pointer lands in
 // its peer field, so an unconnected datagram socket counts as ESTAB.
 int unix_state(unsigned st, unsigned flags, unsigned type, unsigned long long peer)
@@ -89,7 +82,7 @@ void read_unix(const std::string& path, const Selection& sel, const SocketHandle
             name[0] = '\0';
         }
         const int state = unix_state(st, flags, type, peer);
-        if (!unix_type_selected(sel, static_cast<int>(type)) || state < 0 ||
+        if (!sel.has_unix_type(static_cast<int>(type)) || state < 0 ||
             state >= kStateCount || (sel.states & state_bit(state)) == 0) {
             return;
         }
