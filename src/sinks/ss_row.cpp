@@ -167,9 +167,17 @@ void SsRowRenderer::state_fields(std::string_view netid, int state, std::uint32_
 {
     fields_[kColNetid] = netid;
     fields_[kColState] = state_name(state);
-    // ss keeps the queues in an int: values above INT_MAX print negative there too.
-    fmt::format_to(std::back_inserter(fields_[kColRecvQ]), "{:<6}", static_cast<int>(rq));
-    fmt::format_to(std::back_inserter(fields_[kColSendQ]), "{:<6}", static_cast<int>(wq));
+    // ss prints the queues as "%-6d" of an int: values above INT_MAX print negative there too.
+    // (format_int and a pad: this runs twice per row, where a format string is measurable.)
+    auto queue = [](std::string& f, std::uint32_t v) {
+        const fmt::format_int text(static_cast<int>(v));
+        f.assign(text.data(), text.size());
+        if (f.size() < 6) {
+            f.append(6 - f.size(), ' ');
+        }
+    };
+    queue(fields_[kColRecvQ], rq);
+    queue(fields_[kColSendQ], wq);
 }
 
 const std::string& SsRowRenderer::ifname(unsigned ifindex)
