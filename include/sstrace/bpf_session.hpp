@@ -3,7 +3,7 @@
 // No libbpf type appears here; src/bpf/bpf_session.cpp is the only file that sees the skeleton.
 #pragma once
 
-#include "sstrace/state.hpp"
+#include "sstrace/core/state.hpp"
 
 #include <cstddef>
 #include <cstdint>

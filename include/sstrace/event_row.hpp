@@ -5,8 +5,8 @@
 #pragma once
 
 #include "sstrace/abi/events.h"
-#include "sstrace/inet_format.hpp"
-#include "sstrace/state.hpp"
+#include "sstrace/sinks/inet_format.hpp"
+#include "sstrace/core/state.hpp"
 
 #include <cstdint>
 #include <optional>

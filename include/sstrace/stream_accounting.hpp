@@ -4,7 +4,7 @@
 #pragma once
 
 #include "sstrace/bpf_session.hpp"
-#include "sstrace/state.hpp"
+#include "sstrace/core/state.hpp"
 
 #include <cstdint>
 #include <cstdio>

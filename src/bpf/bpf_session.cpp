@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/bpf_session.hpp"
 
-#include "sstrace/error.hpp"
+#include "sstrace/core/error.hpp"
 #include "sstrace/abi/events.h"
 #include "sstrace/sstrace_bpf.skel.h"
 
@@ -518,7 +518,9 @@ std::size_t BpfSession::sweep_stale_handovers()
     }
     std::size_t deleted = 0;
     for (const Key& k : stale) {
-        deleted += bpf_map_delete_elem(fd, &k) == 0 ? 1 : 0;
+        if (bpf_map_delete_elem(fd, &k) == 0) {
+            ++deleted;
+        }
     }
     return deleted;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/error.hpp"
+#include "sstrace/core/error.hpp"
 
 #include <cstring>
 

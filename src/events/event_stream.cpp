@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // sstrace -E: the event loop. One thread: epoll over the ring buffer, a signalfd and a timerfd.
-#include "sstrace/app.hpp"
+#include "sstrace/app/app.hpp"
 #include "sstrace/bpf_session.hpp"
-#include "sstrace/error.hpp"
+#include "sstrace/core/error.hpp"
+#include "sstrace/core/netns.hpp"
 #include "sstrace/event_row.hpp"
-#include "sstrace/filter.hpp"
-#include "sstrace/selection.hpp"
-#include "sstrace/ss_usage.hpp"
+#include "sstrace/event_view.hpp"
+#include "sstrace/ss/selection.hpp"
+#include "sstrace/ss/usage.hpp"
 #include "sstrace/stream_accounting.hpp"
 #include "sstrace/output_writer.hpp"
 #include "sstrace/abi/events.h"
@@ -491,8 +492,8 @@ int run_event_stream(const Options& opts)
                     running = false;
                 } else if (++ticks % 10 == 0) {
                     report_loss();
-                    if (const std::size_t n = session.sweep_stale_handovers(); n != 0) {
-                        spdlog::debug("{} stale TIME-WAIT hand-overs deleted", n);
+                    if (const std::size_t swept = session.sweep_stale_handovers(); swept != 0) {
+                        spdlog::debug("{} stale TIME-WAIT hand-overs deleted", swept);
                     }
                 }
             }

@@ -2,7 +2,7 @@
 // Private pieces shared by the filter sources.
 #pragma once
 
-#include "sstrace/filter.hpp"
+#include "sstrace/filter/filter.hpp"
 
 #include <optional>
 #include <string>

@@ -10,7 +10,7 @@
 // bind one primary. The parser also counts the states ss's bison parser would hold on its
 // stack, to fail with "memory exhausted" exactly where ss does (10000 states).
 #include "internal.hpp"
-#include "sstrace/inet_format.hpp"
+#include "sstrace/core/port_range.hpp"
 
 #include <sys/socket.h>
 
@@ -512,98 +512,7 @@ private:
     std::optional<int> family_reset_;
 };
 
-void node_text(const Node& n, std::string& out)
-{
-    switch (n.kind) {
-    case NodeKind::List: {
-        // left-to-right grouping made explicit: (or (and a b) c)
-        std::string acc;
-        node_text(*n.items.front().second, acc);
-        for (std::size_t i = 1; i < n.items.size(); ++i) {
-            std::string rhs;
-            node_text(*n.items[i].second, rhs);
-            acc = fmt::format("({} {} {})", n.items[i].first == Joiner::And ? "and" : "or", acc,
-                              rhs);
-        }
-        out += acc;
-        return;
-    }
-    case NodeKind::Not:
-        out += "(not ";
-        node_text(*n.child, out);
-        out += ")";
-        return;
-    case NodeKind::SrcCond:
-        out += "(src " + detail::hostcond_text(n.host) + ")";
-        return;
-    case NodeKind::DstCond:
-        out += "(dst " + detail::hostcond_text(n.host) + ")";
-        return;
-    case NodeKind::SportGe:
-        out += fmt::format("(sport>= {})", n.host.port);
-        return;
-    case NodeKind::SportLe:
-        out += fmt::format("(sport<= {})", n.host.port);
-        return;
-    case NodeKind::DportGe:
-        out += fmt::format("(dport>= {})", n.host.port);
-        return;
-    case NodeKind::DportLe:
-        out += fmt::format("(dport<= {})", n.host.port);
-        return;
-    case NodeKind::Dev:
-        out += fmt::format("(dev {})", n.ifindex);
-        return;
-    case NodeKind::Mark:
-        out += fmt::format("(fwmark {:#x}/{:#x})", n.mark, n.mask);
-        return;
-    case NodeKind::Cgroup:
-        out += fmt::format("(cgroup {})", n.cgroup_id);
-        return;
-    case NodeKind::Auto:
-        out += "(autobound)";
-        return;
-    }
-}
-
-bool node_contains(const Node& n, NodeKind kind)
-{
-    if (n.kind == kind) {
-        return true;
-    }
-    if (n.kind == NodeKind::Not) {
-        const Node* c = n.child.get();
-        while (c->kind == NodeKind::Not && kind != NodeKind::Not) {
-            c = c->child.get();
-        }
-        return node_contains(*c, kind);
-    }
-    if (n.kind == NodeKind::List) {
-        for (const auto& it : n.items) {
-            if (node_contains(*it.second, kind)) {
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
 }  // namespace
-
-std::string Filter::to_string() const
-{
-    if (!root_) {
-        return "(all)";
-    }
-    std::string out;
-    node_text(*root_, out);
-    return out;
-}
-
-bool Filter::contains(NodeKind kind) const
-{
-    return root_ && node_contains(*root_, kind);
-}
 
 ParseResult parse(std::span<const std::string> words, std::FILE* file, const ParseOptions& opts)
 {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Loads every BPF program variant into the running kernel, checks the verifier's instruction
 // counts against a budget, and sees one real event pass through each variant.
-#include "sstrace/app.hpp"
 #include "sstrace/bpf_session.hpp"
-#include "sstrace/error.hpp"
+#include "sstrace/core/error.hpp"
+#include "sstrace/core/netns.hpp"
 #include "sstrace/event_row.hpp"
 
 #include <arpa/inet.h>

@@ -6,8 +6,16 @@ ss renders its buffer every 5 chunks; column widths only grow from block to bloc
 namespace gets ~44k idle loopback TCP sockets and, last in dump order, one IPv6 pair with wider
 addresses, so the last block is wider than the first: sstrace must cut its blocks at the same
 rows as ss. Usage: compare_blocks.py PATH/TO/sstrace. Root only (fails with CI=true, else 77).
+
+Two reads of the kernel can differ (a timer fires, socket memory is reclaimed), so a live
+difference is classified: if the rows hold the same text and only the padding differs, the
+layout differs and the case fails at once; if some row's text changed, both tools read again (up
+to three times). The layout of these very sockets is also checked without that race: ss records
+them once with -D, and ss and sstrace replay that file (TCPDIAG_FILE) and must print the same
+bytes.
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,6 +56,40 @@ finally:
 '''
 
 
+def normalised(text):
+    """The rows without their padding: what two reads of unchanged sockets print alike."""
+    return [re.sub(rb" +", b" ", line).rstrip() for line in text.split(b"\n")]
+
+
+def first_difference(a, b, what="first difference"):
+    for x, y in zip(a if isinstance(a, list) else a.split(b"\n"),
+                    b if isinstance(b, list) else b.split(b"\n")):
+        if x != y:
+            return f"{what}:\n    ss:      {x!r}\n    sstrace: {y!r}"
+    return f"{what}: the line counts differ"
+
+
+def compare_live(enter, ss, sstrace, args):
+    """'ok', or why the live listings differ."""
+    for attempt in range(3):
+        ref = subprocess.run(enter + [ss] + args.split(), capture_output=True)
+        got = subprocess.run(enter + [sstrace] + args.split(), capture_output=True)
+        if (ref.stdout, ref.stderr, ref.returncode) == (got.stdout, got.stderr, got.returncode):
+            widths = sorted({len(line) for line in ref.stdout.split(b"\n") if line})
+            again = f", identical on read {attempt + 1}" if attempt else ""
+            return f"{len(ref.stdout)} bytes, line widths {widths[:4]}{again}, ok"
+        if normalised(ref.stdout) == normalised(got.stdout):
+            # Same sockets, same text, other padding: not a race between the reads.
+            return "DIFFERENT layout of the same rows\n  " + first_difference(ref.stdout,
+                                                                             got.stdout)
+        # Some socket changed between the two reads (timer, memory): read both again.
+        changed = first_difference(normalised(ref.stdout), normalised(got.stdout),
+                                   "a row changed between the reads")
+        print(f"  ss {args}: read {attempt + 1}: {changed}")
+        time.sleep(1)
+    return "DIFFERENT on three reads, each time with rows that changed between the reads"
+
+
 def main():
     sstrace = os.path.abspath(sys.argv[1])
     if os.geteuid() != 0:
@@ -61,6 +103,7 @@ def main():
     holder = None
     failed = []
     cases = ["-tan", "-tane", "-tanp", "-tane -H", "-tanem"]
+    replay_cases = ["-tan", "-tane", "-tanem", "-tanemi", "-tanmo -H"]
     try:
         subprocess.run(["ip", "netns", "add", ns], check=True)
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
@@ -74,27 +117,26 @@ def main():
             print("compare_blocks: the socket holder did not start")
             return 1
         for args in cases:
-            # Right after 44k connects some sockets still have a timer armed (-e implies -o),
-            # and one can fire between the two reads: on a difference, read both again.
-            for attempt in range(3):
-                ref = subprocess.run(enter + [ss] + args.split(), capture_output=True)
-                got = subprocess.run(enter + [fake_ss] + args.split(), capture_output=True)
-                same = (ref.stdout, ref.stderr, ref.returncode) == (got.stdout, got.stderr,
-                                                                     got.returncode)
-                if same:
-                    break
-                time.sleep(1)
-            widths = sorted({len(l) for l in ref.stdout.split(b"\n") if l})
-            if not same:
+            outcome = compare_live(enter, ss, fake_ss, args)
+            if not outcome.endswith(", ok"):
                 failed.append(args)
-                for a, b in zip(ref.stdout.split(b"\n"), got.stdout.split(b"\n")):
-                    if a != b:
-                        print(f"  first difference:\n    ss:      {a!r}\n    sstrace: {b!r}")
-                        break
-            elif attempt:
-                print(f"  ss {args}: identical on read {attempt + 1} (a timer changed between reads)")
-            print(f"  ss {args}: {len(ref.stdout)} bytes, line widths {widths[:4]}"
-                  f" {'ok' if args not in failed else 'DIFFERENT'}")
+            print(f"  ss {args}: {outcome}")
+        # The same sockets, read once: both tools replay ss's raw dump of them.
+        dump = os.path.join(work, "tcpdiag")
+        subprocess.run(enter + [ss, "-tanmi", "--tos", "-D", dump], check=True,
+                       capture_output=True)
+        for args in replay_cases:
+            env = dict(os.environ, TCPDIAG_FILE=dump)
+            env.pop("COLUMNS", None)
+            ref = subprocess.run([ss] + args.split(), env=env, capture_output=True)
+            got = subprocess.run([fake_ss] + args.split(), env=env, capture_output=True)
+            same = (ref.stdout, ref.stderr, ref.returncode) == (got.stdout, got.stderr,
+                                                                 got.returncode)
+            if not same:
+                failed.append("TCPDIAG_FILE " + args)
+                print("  " + first_difference(ref.stdout, got.stdout))
+            print(f"  TCPDIAG_FILE ss {args}: {len(ref.stdout)} bytes "
+                  f"{'ok' if same else 'DIFFERENT'}")
     finally:
         if holder is not None:
             try:
@@ -104,7 +146,8 @@ def main():
             holder.wait()
         subprocess.run(["ip", "netns", "del", ns], check=False)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"compare_blocks: {len(cases) - len(failed)} of {len(cases)} large listings "
+    total = len(cases) + len(replay_cases)
+    print(f"compare_blocks: {total - len(failed)} of {total} large listings "
           "byte-identical to ss")
     return 1 if failed else 0
 

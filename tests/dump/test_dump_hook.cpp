@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Filters in run_dump, against the real kernel (no privileges needed: a sock_diag dump
+// Filters in run_listing, against the real kernel (no privileges needed: a sock_diag dump
 // of the caller's own network namespace).
-#include "sstrace/dump.hpp"
+#include "sstrace/app/listing.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -45,14 +45,14 @@ private:
     unsigned port_ = 0;
 };
 
-// Runs run_dump with stdout redirected to a temporary file; returns (exit code, output).
+// Runs run_listing with stdout redirected to a temporary file; returns (exit code, output).
 std::pair<int, std::string> capture(const Options& o)
 {
     std::fflush(stdout);
     std::FILE* tmp = std::tmpfile();
     const int saved = ::dup(STDOUT_FILENO);
     ::dup2(::fileno(tmp), STDOUT_FILENO);
-    const int rc = run_dump(o);
+    const int rc = run_listing(o, Environment{});
     std::fflush(stdout);
     ::dup2(saved, STDOUT_FILENO);
     ::close(saved);

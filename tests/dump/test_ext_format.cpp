@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/ext_format.hpp"
+#include "sstrace/sinks/ext_format.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -48,18 +48,18 @@ TEST(TimerFormat, Minutes)
 TEST(TimerItem, NamesAndClamp)
 {
     std::string s;
-    append_timer(s, 0, 100, 0);
+    append_timer(s, SocketTimer{0, 100, 0});
     EXPECT_EQ(s, "");
-    append_timer(s, 1, 0, 0);
+    append_timer(s, SocketTimer{1, 0, 0});
     EXPECT_EQ(s, " timer:(on,,0)");
     s.clear();
-    append_timer(s, 2, 3492, 1);
+    append_timer(s, SocketTimer{2, 3492, 1});
     EXPECT_EQ(s, " timer:(keepalive,3.492sec,1)");
     s.clear();
-    append_timer(s, 3, 59000, 0);
+    append_timer(s, SocketTimer{3, 59000, 0});
     EXPECT_EQ(s, " timer:(timewait,59sec,0)");
     s.clear();
-    append_timer(s, 9, 716, 2);
+    append_timer(s, SocketTimer{9, 716, 2});
     EXPECT_EQ(s, " timer:(unknown,716ms,2)");
 }
 
@@ -109,16 +109,15 @@ TEST(Md5Keys, EscapesAndJoins)
     sigs[1].tcpm_addr[3] = htonl(1);
     std::memcpy(sigs[1].tcpm_key, "key", 3);
     std::string s;
-    append_md5keys(s, sigs, sizeof(sigs));
+    append_md5keys(s, sigs);
     EXPECT_EQ(s, " md5keys:127.0.0.1/32=a\\040b\\054\\134\\001,::1/128=key");
 }
 
-TEST(Appendf, Formats)
+TEST(AltHex, ZeroHasNoPrefix)
 {
-    std::string s;
-    appendf(s, "%-6d|", 5);
-    appendf(s, "%#x %#x", 0u, 16u);
-    EXPECT_EQ(s, "5     |0 0x10");
+    EXPECT_EQ(alt_hex(0), "0");
+    EXPECT_EQ(alt_hex(16), "0x10");
+    EXPECT_EQ(alt_hex(0xb8), "0xb8");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/selection.hpp"
+#include "sstrace/app/options.hpp"
+#include "sstrace/ss/selection.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/table.hpp"
+#include "sstrace/sinks/table.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 // through NETLINK_SOCK_DIAG with our compiled INET_DIAG_REQ_BYTECODE, apply the userspace
 // filter as ss does, and compare the rows with what the real `ss -tanH FILTER` prints in the
 // same namespace. Also proves the kernel accepts every program we compile.
-#include "sstrace/filter.hpp"
+#include "sstrace/filter/filter.hpp"
 
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>

@@ -2,8 +2,8 @@
 // Test driver: `filter_cli [-F FILE] [-4|-6|-x|-0|--netlink|--vsock|-u] WORDS...` parses WORDS like `ss -tan WORDS` (system
 // resolvers) and behaves like ss on errors (stderr text, exit code); on success prints the tree.
 // Used for differential runs against /usr/bin/ss (tests/filter/diff_ss.py).
-#include "sstrace/filter.hpp"
-#include "sstrace/state.hpp"
+#include "sstrace/filter/filter.hpp"
+#include "sstrace/core/state.hpp"
 
 #include <sys/socket.h>
 

@@ -3,7 +3,7 @@
 // Input: argv words separated by '\n'; after a 0x01 byte, the rest is a -F file. A leading byte
 // below 8 selects ss's preferred family. Invariants checked: no crash, hang or leak; every
 // program the compiler emits passes the kernel's audit; the interpreter terminates.
-#include "sstrace/filter.hpp"
+#include "sstrace/filter/filter.hpp"
 
 #include <sys/socket.h>
 

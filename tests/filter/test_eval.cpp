@@ -280,6 +280,7 @@ TEST(EvalOther, EmptyFilterMatchesAll)
 }  // namespace
 
 #include "sstrace/abi/events.h"
+#include "sstrace/event_view.hpp"
 
 namespace {
 

@@ -3,7 +3,7 @@
 // as SockViews, hermetic resolvers, and helpers to read the spec samples.
 #pragma once
 
-#include "sstrace/filter.hpp"
+#include "sstrace/filter/filter.hpp"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>

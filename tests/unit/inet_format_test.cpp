@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/inet_format.hpp"
+#include "sstrace/sinks/inet_format.hpp"
+#include "sstrace/core/port_range.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/options.hpp"
+#include "sstrace/app/options.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/state.hpp"
+#include "sstrace/core/state.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The environment variables sstrace obeys, read in one place. As ss does, the listing reads
+// /proc text instead of asking sock_diag when PROC_ROOT or a table's own PROC_NET_* is set, and
+// replays a recorded TCP dump when TCPDIAG_FILE is set.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace sstrace {
+
+// The /proc files ss reads, each with its own override variable.
+enum class ProcFile : std::size_t {
+    Tcp,             // PROC_NET_TCP         net/tcp
+    Tcp6,            // PROC_NET_TCP6        net/tcp6
+    Udp,             // PROC_NET_UDP         net/udp
+    Udp6,            // PROC_NET_UDP6        net/udp6
+    Raw,             // PROC_NET_RAW         net/raw
+    Raw6,            // PROC_NET_RAW6        net/raw6
+    Unix,            // PROC_NET_UNIX        net/unix
+    Packet,          // PROC_NET_PACKET      net/packet
+    Netlink,         // PROC_NET_NETLINK     net/netlink
+    Sockstat,        // PROC_NET_SOCKSTAT    net/sockstat
+    Sockstat6,       // PROC_NET_SOCKSTAT6   net/sockstat6
+    Snmp,            // PROC_NET_SNMP        net/snmp
+    LocalPortRange,  // PROC_IP_LOCAL_PORT_RANGE  sys/net/ipv4/ip_local_port_range
+    Count,
+};
+
+class Environment {
+public:
+    // Nothing set: /proc, sock_diag, the default log level.
+    Environment() = default;
+
+    // The variables of this process: the only place sstrace calls getenv().
+    static Environment from_process();
+    // The same from any lookup (tests): `lookup(name)` returns the value or nullptr.
+    static Environment from(const std::function<const char*(const char*)>& lookup);
+
+    // The path ss opens: $PROC_NET_X if set, else $PROC_ROOT/REL, else /proc/REL.
+    std::string proc_path(ProcFile f) const;
+    // ss reads the table from /proc text when its own variable or PROC_ROOT is set.
+    bool proc_forced(ProcFile f) const;
+    bool has_proc_root() const { return proc_root_.has_value(); }
+    // $PROC_ROOT or /proc: where per-process files are (PID/fd, PID/stat).
+    std::string proc_dir() const;
+
+    // TCPDIAG_FILE: a raw TCP dump (ss -D) to list instead of asking the kernel.
+    const std::optional<std::string>& tcpdiag_file() const { return tcpdiag_file_; }
+    // SSTRACE_LOG_LEVEL: trace|debug|info|warn|error|off, overrides -v.
+    const std::optional<std::string>& log_level() const { return log_level_; }
+
+private:
+    std::optional<std::string> proc_root_;
+    std::array<std::optional<std::string>, static_cast<std::size_t>(ProcFile::Count)> files_;
+    std::optional<std::string> tcpdiag_file_;
+    std::optional<std::string> log_level_;
+};
+
+}  // namespace sstrace

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/app/app.hpp"
+
+#include "sstrace/app/listing.hpp"
+#include "sstrace/app/log.hpp"
+#include "sstrace/core/env.hpp"
+#include "sstrace/core/error.hpp"
+#include "sstrace/core/netns.hpp"
+
+#include <cstdio>
+
+namespace sstrace {
+
+int run_main(int argc, const char* const* argv)
+{
+    ParseResult parsed = parse_command_line(argc, argv);
+    if (parsed.exit_code != 0) {
+        std::fprintf(stderr, "%s\n", parsed.message.c_str());
+        return parsed.exit_code;
+    }
+    const Options& opts = parsed.options;
+    if (opts.show_help) {
+        std::fputs(help_text().c_str(), stdout);
+        return kExitOk;
+    }
+    if (opts.show_version) {
+        std::fputs(version_text().c_str(), stdout);
+        return kExitOk;
+    }
+    const Environment env = Environment::from_process();
+    setup_logging(opts.verbosity, env.log_level());
+    bridge_libbpf_logging();
+    try {
+        if (!opts.netns.empty()) {
+            try {
+                enter_named_netns(opts.netns);
+            } catch (const Error& e) {
+                if (opts.events) {
+                    throw;
+                }
+                std::fprintf(stderr, "%s\n", e.what());  // ss's own wording, no prefix
+                return e.exit_code();
+            }
+            if (!opts.events && netns_private_mounts(opts.netns) != 0) {
+                return kExitFailure;
+            }
+        }
+        if (opts.events) {
+            return run_event_stream(opts);
+        }
+        return run_listing(opts, env);
+    } catch (const Error& e) {
+        // one line: what failed, why, and what to do about it
+        if (e.hint().empty()) {
+            std::fprintf(stderr, "sstrace: %s\n", e.what());
+        } else {
+            std::fprintf(stderr, "sstrace: %s (%s)\n", e.what(), e.hint().c_str());
+        }
+        return e.exit_code();
+    }
+}
+
+}  // namespace sstrace

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/core/netns.hpp"
+
+#include "sstrace/core/unique.hpp"
+#include "sstrace/core/error.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace sstrace {
+
+void enter_named_netns(const std::string& name)
+{
+    const std::string path = "/var/run/netns/" + name;
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        throw Error(fmt::format("Cannot open network namespace \"{}\"", name),
+                    std::strerror(errno), kExitFailure);
+    }
+    if (::setns(fd.get(), CLONE_NEWNET) != 0) {
+        throw Error(fmt::format("setting the network namespace \"{}\" failed", name),
+                    std::strerror(errno), kExitFailure);
+    }
+}
+
+int netns_private_mounts(const std::string& name)
+{
+    if (::unshare(CLONE_NEWNS) < 0) {
+        fmt::print(stderr, "unshare failed: {}\n", std::strerror(errno));
+        return -1;
+    }
+    if (::mount("", "/", "none", MS_SLAVE | MS_REC, nullptr) != 0) {
+        fmt::print(stderr, "\"mount --make-rslave /\" failed: {}\n", std::strerror(errno));
+        return -1;
+    }
+    unsigned long flags = 0;
+    struct statvfs fs{};
+    if (::statvfs("/sys", &fs) == 0 && (fs.f_flag & ST_RDONLY) != 0) {
+        flags = MS_RDONLY;
+    }
+    ::umount2("/sys", MNT_DETACH);  // there may be no sysfs mounted: fine
+    if (::mount(name.c_str(), "/sys", "sysfs", flags, nullptr) < 0) {
+        fmt::print(stderr, "mount of /sys failed: {}\n", std::strerror(errno));
+        return -1;
+    }
+    const std::string etc_dir = "/etc/netns/" + name;
+    const UniqueDir dir(::opendir(etc_dir.c_str()));
+    if (!dir) {
+        return 0;
+    }
+    while (const dirent* e = ::readdir(dir.get())) {
+        if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        const std::string from = etc_dir + "/" + e->d_name;
+        const std::string to = std::string("/etc/") + e->d_name;
+        if (::mount(from.c_str(), to.c_str(), "none", MS_BIND, nullptr) < 0) {
+            fmt::print(stderr, "Bind {} -> {} failed: {}\n", from, to, std::strerror(errno));
+        }
+    }
+    return 0;
+}
+
+std::uint32_t current_netns_inode()
+{
+    struct stat st{};
+    if (::stat("/proc/self/ns/net", &st) != 0) {
+        throw Error::from_errno("stat /proc/self/ns/net", errno);
+    }
+    return static_cast<std::uint32_t>(st.st_ino);
+}
+
+}  // namespace sstrace
