@@ -46,7 +46,7 @@ int run_main(int argc, const char* const* argv)
             }
         }
         if (opts.events) {
-            return run_event_stream(opts);
+            return run_event_stream(opts, env);
         }
         return run_listing(opts, env);
     } catch (const Error& e) {

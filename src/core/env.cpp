@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstdlib>
 
 namespace sstrace {
@@ -54,6 +55,9 @@ Environment Environment::from(const std::function<const char*(const char*)>& loo
     }
     env.tcpdiag_file_ = read("TCPDIAG_FILE");
     env.log_level_ = read("SSTRACE_LOG_LEVEL");
+    if (const auto spin = read("SSTRACE_TEST_BPF_SPIN")) {
+        std::from_chars(spin->data(), spin->data() + spin->size(), env.test_bpf_spin_);
+    }
     return env;
 }
 

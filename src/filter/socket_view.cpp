@@ -48,4 +48,13 @@ SockView view_of(const Socket& s)
     return v;
 }
 
+SockView view_of(const SocketEvent& e)
+{
+    SockView v = view_of(e.socket);
+    v.mark = e.filter_facts.mark;
+    v.cgroup_id = e.filter_facts.cgroup_id;
+    v.port_locked = e.filter_facts.port_locked;
+    return v;
+}
+
 }  // namespace sstrace::filter

@@ -104,10 +104,22 @@ void append_shutdown(std::string& out, std::uint8_t mask)
                    (mask & 2) != 0 ? '-' : '>');
 }
 
+SsColumns::SsColumns(const RowOptions& options, ServiceNames services, std::string proc_dir)
+    : options_(options), services_(std::move(services)), proc_dir_(std::move(proc_dir))
+{
+}
+
 SsRowRenderer::SsRowRenderer(const RowOptions& options, Table& table, ServiceNames services,
                              std::string proc_dir)
-    : options_(options), table_(table), services_(std::move(services)), proc_dir_(std::move(proc_dir))
+    : table_(table), columns_(options, std::move(services), std::move(proc_dir))
 {
+}
+
+void SsRowRenderer::render(const Socket& s)
+{
+    if (const SsColumns::Fields* f = columns_.columns(s)) {
+        table_.add_row(*f);
+    }
 }
 
 void SsRowRenderer::begin(const Selection& sel, bool header)
@@ -120,7 +132,7 @@ void SsRowRenderer::begin(const Selection& sel, bool header)
     }
 }
 
-void SsRowRenderer::begin_table(TableId table)
+void SsColumns::begin_table(TableId table)
 {
     switch (table) {
     case kDbRaw:
@@ -137,7 +149,7 @@ void SsRowRenderer::begin_table(TableId table)
     }
 }
 
-void SsRowRenderer::render(const Socket& s)
+const SsColumns::Fields* SsColumns::columns(const Socket& s)
 {
     for (auto& f : fields_) {
         f.clear();
@@ -157,12 +169,12 @@ void SsRowRenderer::render(const Socket& s)
         netlink_row(s);
         break;
     default:
-        return;
+        return nullptr;
     }
-    table_.add_row(fields_);
+    return &fields_;
 }
 
-void SsRowRenderer::state_fields(std::string_view netid, int state, std::uint32_t rq,
+void SsColumns::state_fields(std::string_view netid, int state, std::uint32_t rq,
                                  std::uint32_t wq)
 {
     fields_[kColNetid] = netid;
@@ -180,7 +192,7 @@ void SsRowRenderer::state_fields(std::string_view netid, int state, std::uint32_
     queue(fields_[kColSendQ], wq);
 }
 
-const std::string& SsRowRenderer::ifname(unsigned ifindex)
+const std::string& SsColumns::ifname(unsigned ifindex)
 {
     auto it = ifnames_.find(ifindex);
     if (it == ifnames_.end()) {
@@ -189,7 +201,7 @@ const std::string& SsRowRenderer::ifname(unsigned ifindex)
     return it->second;
 }
 
-void SsRowRenderer::append_users(std::string& out, const Socket& s) const
+void SsColumns::append_users(std::string& out, const Socket& s) const
 {
     if (!options_.users || s.owners.empty()) {
         return;
@@ -210,7 +222,7 @@ void SsRowRenderer::append_users(std::string& out, const Socket& s) const
     out += ')';
 }
 
-void SsRowRenderer::address_fields(Column addr_col, Column port_col, const Endpoint& e,
+void SsColumns::address_fields(Column addr_col, Column port_col, const Endpoint& e,
                                    unsigned ifindex, bool v6only, bool raw_ports)
 {
     std::string& f = fields_[addr_col];
@@ -227,7 +239,7 @@ void SsRowRenderer::address_fields(Column addr_col, Column port_col, const Endpo
     }
 }
 
-void SsRowRenderer::inet_row(const Socket& s)
+void SsColumns::inet_row(const Socket& s)
 {
     // ss names the /proc tables it read, and prints a raw socket's protocol by name there.
     const bool proc = s.origin == Origin::ProcText;
@@ -250,7 +262,7 @@ void SsRowRenderer::inet_row(const Socket& s)
 }
 
 // ` timer:(...)` (-o), then ` uid:N ino:N sk:COOKIE` (-e): where every inet row starts.
-void SsRowRenderer::timer_and_ids(std::string& out, const Socket& s) const
+void SsColumns::timer_and_ids(std::string& out, const Socket& s) const
 {
     if (options_.timers) {
         append_timer(out, s.timer);
@@ -264,7 +276,7 @@ void SsRowRenderer::timer_and_ids(std::string& out, const Socket& s) const
     }
 }
 
-void SsRowRenderer::inet_details(std::string& out, const Socket& s)
+void SsColumns::inet_details(std::string& out, const Socket& s)
 {
     auto to = std::back_inserter(out);
     timer_and_ids(out, s);
@@ -309,7 +321,7 @@ void SsRowRenderer::inet_details(std::string& out, const Socket& s)
     }
 }
 
-void SsRowRenderer::tcp_details(std::string& out, const Socket& s) const
+void SsColumns::tcp_details(std::string& out, const Socket& s) const
 {
     if (s.skmem) {
         append_skmem(out, s.skmem->view());
@@ -333,7 +345,7 @@ void SsRowRenderer::tcp_details(std::string& out, const Socket& s) const
 
 // What ss prints of a /proc/net/tcp line: timer, uid, inode, the kernel's socket address, and
 // the figures the line carries. UDP and RAW lines have none of it.
-void SsRowRenderer::proc_tcp_details(std::string& out, const Socket& s) const
+void SsColumns::proc_tcp_details(std::string& out, const Socket& s) const
 {
     if (!s.tcp.proc) {
         return;

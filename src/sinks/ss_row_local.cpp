@@ -70,7 +70,7 @@ void append_ring(std::string& out, const char* nl_tab, const char* name,
 
 }  // namespace
 
-void SsRowRenderer::unix_row(const Socket& s)
+void SsColumns::unix_row(const Socket& s)
 {
     const Socket::UnixDomain& u = s.unix_domain;
     state_fields(unix_netid(s.type), s.state, s.rqueue, s.wqueue);
@@ -102,7 +102,7 @@ void SsRowRenderer::unix_row(const Socket& s)
     }
 }
 
-void SsRowRenderer::packet_row(const Socket& s)
+void SsColumns::packet_row(const Socket& s)
 {
     state_fields(packet_netid(s.type), kStateClose, s.rqueue, 0);
     const auto proto = static_cast<unsigned>(s.protocol);
@@ -127,7 +127,7 @@ void SsRowRenderer::packet_row(const Socket& s)
     }
 }
 
-void SsRowRenderer::packet_details(std::string& out, const Socket& s)
+void SsColumns::packet_details(std::string& out, const Socket& s)
 {
     auto to = std::back_inserter(out);
     if (s.uid != 0) {
@@ -179,7 +179,7 @@ void SsRowRenderer::packet_details(std::string& out, const Socket& s)
     }
 }
 
-void SsRowRenderer::netlink_row(const Socket& s)
+void SsColumns::netlink_row(const Socket& s)
 {
     const Socket::Netlink& n = s.netlink;
     state_fields(kNetlinkNetid, kStateClose, s.rqueue, s.wqueue);
@@ -206,7 +206,7 @@ void SsRowRenderer::netlink_row(const Socket& s)
 }
 
 // `*` for an unbound socket, `kernel`, or `COMM/PID` from /proc/PID/stat (numbers with -n).
-std::string SsRowRenderer::netlink_port_owner(int portid) const
+std::string SsColumns::netlink_port_owner(int portid) const
 {
     if (portid == -1) {
         return "*";

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Loads every BPF program variant into the running kernel, checks the verifier's instruction
 // counts against a budget, and sees one real event pass through each variant.
-#include "sstrace/bpf_session.hpp"
+#include "sstrace/sources/bpf_session.hpp"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/netns.hpp"
-#include "sstrace/event_row.hpp"
+#include "sstrace/abi/events.h"
+#include "sstrace/sources/bpf_record.hpp"
 
 #include <arpa/inet.h>
 #include "../common/require.hpp"
@@ -101,11 +102,11 @@ TEST_P(Variants, DeliversAListenEntry)
 
     bool seen = false;
     s.set_handler([&](const void* data, std::size_t size) {
-        auto ev = decode_event(data, size);
+        auto ev = decode_record({static_cast<const std::byte*>(data), size});
         ASSERT_TRUE(ev);
-        if (ev->sport == port && ev->newstate == kStateListen) {
-            EXPECT_EQ(ev->family, AF_INET);
-            EXPECT_EQ(ev->wqueue, 7u);  // the backlog, as ss shows Send-Q for listeners
+        if (ev->socket.inet.local.port == port && ev->new_state == kStateListen) {
+            EXPECT_EQ(ev->socket.family, AF_INET);
+            EXPECT_EQ(ev->socket.wqueue, 7u);  // the backlog, as ss shows Send-Q for listeners
             EXPECT_EQ(ev->netns_ino, cfg.netns_ino);
             seen = true;
         }
@@ -186,9 +187,9 @@ TEST_P(Variants, InKernelFilterKeepsRejectedEventsOutOfTheRing)
 
     std::vector<unsigned> ports;
     s.set_handler([&](const void* data, std::size_t size) {
-        auto ev = decode_event(data, size);
+        auto ev = decode_record({static_cast<const std::byte*>(data), size});
         ASSERT_TRUE(ev);
-        ports.push_back(ev->sport);
+        ports.push_back(ev->socket.inet.local.port);
     });
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (ports.empty() && std::chrono::steady_clock::now() < deadline) {

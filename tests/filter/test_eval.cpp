@@ -280,26 +280,30 @@ TEST(EvalOther, EmptyFilterMatchesAll)
 }  // namespace
 
 #include "sstrace/abi/events.h"
-#include "sstrace/event_view.hpp"
 
 namespace {
 
-TEST(EventView, FromRecord)
+TEST(EventView, FromSocketEvent)
 {
-    sstrace_event ev{};
-    ev.family = AF_INET6;
-    ev.saddr[15] = 1;  // ::1
-    ev.daddr[10] = 0xff;
-    ev.daddr[11] = 0xff;
-    ev.daddr[12] = 127;
-    ev.daddr[15] = 1;  // ::ffff:127.0.0.1
-    ev.sport = 8443;
-    ev.dport = 56150;
-    ev.ifindex = zoo::kV0Index;
-    const SockView v = make_event_view(ev);
+    sstrace::SocketEvent ev;
+    sstrace::Socket& s = ev.socket;
+    s.family = AF_INET6;
+    s.inet.local.addr.family = AF_INET6;
+    s.inet.local.addr.bytes[15] = 1;  // ::1
+    s.inet.peer.addr.family = AF_INET6;
+    s.inet.peer.addr.bytes[10] = 0xff;
+    s.inet.peer.addr.bytes[11] = 0xff;
+    s.inet.peer.addr.bytes[12] = 127;
+    s.inet.peer.addr.bytes[15] = 1;  // ::ffff:127.0.0.1
+    s.inet.local.port = 8443;
+    s.inet.peer.port = 56150;
+    s.ifindex = zoo::kV0Index;
+    ev.filter_facts.mark = 0x10;
+    const SockView v = view_of(ev);
     EXPECT_TRUE(must_parse("src [::1]:8443 and dport = :56150").matches(v));
     EXPECT_TRUE(must_parse("dst 127.0.0.1").matches(v));  // v4-mapped peer
     EXPECT_TRUE(must_parse("dev v0").matches(v));
+    EXPECT_TRUE(must_parse("fwmark 0x10").matches(v));  // a fact only the filter sees
     EXPECT_FALSE(must_parse("src 127.0.0.1").matches(v));
     EXPECT_FALSE(must_parse("sport < :8443").matches(v));
 }

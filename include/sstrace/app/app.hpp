@@ -2,6 +2,7 @@
 #pragma once
 
 #include "sstrace/app/options.hpp"
+#include "sstrace/core/env.hpp"
 
 namespace sstrace {
 
@@ -9,6 +10,6 @@ namespace sstrace {
 int run_main(int argc, const char* const* argv);
 
 // `sstrace -E ...`: follows TCP state entries or destroys until stopped.
-int run_event_stream(const Options& opts);
+int run_event_stream(const Options& opts, const Environment& env);
 
 }  // namespace sstrace

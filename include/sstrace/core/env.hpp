@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -52,12 +53,16 @@ public:
     const std::optional<std::string>& tcpdiag_file() const { return tcpdiag_file_; }
     // SSTRACE_LOG_LEVEL: trace|debug|info|warn|error|off, overrides -v.
     const std::optional<std::string>& log_level() const { return log_level_; }
+    // SSTRACE_TEST_BPF_SPIN (tests only): extra work in every first-copy BPF program run, so
+    // that events nest into running programs often enough to test the second copies. 0 unset.
+    std::uint32_t test_bpf_spin() const { return test_bpf_spin_; }
 
 private:
     std::optional<std::string> proc_root_;
     std::array<std::optional<std::string>, static_cast<std::size_t>(ProcFile::Count)> files_;
     std::optional<std::string> tcpdiag_file_;
     std::optional<std::string> log_level_;
+    std::uint32_t test_bpf_spin_ = 0;
 };
 
 }  // namespace sstrace

@@ -11,6 +11,7 @@
 //   auto bc = filter::compile_bytecode(res.filter);  // nullopt: send no bytecode
 #pragma once
 
+#include "sstrace/model/event.hpp"
 #include "sstrace/model/socket.hpp"
 
 #include <array>
@@ -61,6 +62,8 @@ SockView make_inet_view(int family, const std::uint8_t* saddr, unsigned sport,
 
 // The view of a listed socket (src/filter/socket_view.cpp).
 SockView view_of(const Socket& s);
+// The view of an event's socket, with the facts only the filter sees (mark, cgroup, port lock).
+SockView view_of(const SocketEvent& e);
 
 // --- AST -------------------------------------------------------------------------------------
 
@@ -121,6 +124,7 @@ public:
     // ss's userspace filter (run_ssfilter). An empty filter matches everything. Never throws.
     bool matches(const SockView& s) const noexcept;
     bool matches(const Socket& s) const { return matches(view_of(s)); }
+    bool matches(const SocketEvent& e) const { return matches(view_of(e)); }
 
     // Ephemeral port range used by `autobound` for inet sockets (ss reads
     // /proc/sys/net/ipv4/ip_local_port_range; 1024-4999 when unreadable).

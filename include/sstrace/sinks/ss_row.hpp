@@ -33,22 +33,21 @@ struct RowOptions {
     bool threads = false;       // -T
 };
 
-class SsRowRenderer {
+// The text of the ten columns of one socket's ss row: listings write it into a Table
+// (SsRowRenderer), event streams into their own stable-width layout (sinks/event_rows).
+class SsColumns {
 public:
-    // `proc_dir`: where /proc is, for the names of netlink port owners.
-    SsRowRenderer(const RowOptions& options, Table& table, ServiceNames services,
-                  std::string proc_dir);
+    using Fields = std::array<std::string, kColCount>;
 
-    // Hides Netid when one table is selected and State when one state is, as ss does; buffers
-    // the header row unless `header` is false (-H).
-    void begin(const Selection& sel, bool header);
+    // `proc_dir`: where /proc is, for the names of netlink port owners.
+    SsColumns(const RowOptions& options, ServiceNames services, std::string proc_dir);
 
     // ss looks service names up for the protocol of the last raw, udp or tcp table it started:
     // dccp, sctp and mptcp rows use that one.
     void begin_table(TableId table);
 
-    // Buffers the row of one socket.
-    void render(const Socket& s);
+    // The columns of one socket; nullptr for a family ss prints no row for.
+    const Fields* columns(const Socket& s);
 
 private:
     void state_fields(std::string_view netid, int state, std::uint32_t rq, std::uint32_t wq);
@@ -69,13 +68,32 @@ private:
     const char* nl_tab() const { return options_.oneline ? " " : "\n\t"; }
 
     RowOptions options_;
-    Table& table_;
     ServiceNames services_;
     std::string proc_dir_;
     CgroupPaths cgroups_;
     std::unordered_map<unsigned, std::string> ifnames_;
     std::string_view service_proto_ = "tcp";
-    std::array<std::string, kColCount> fields_;
+    Fields fields_;
+};
+
+// A listing's rows: the columns of each socket, written into ss's buffered Table.
+class SsRowRenderer {
+public:
+    SsRowRenderer(const RowOptions& options, Table& table, ServiceNames services,
+                  std::string proc_dir);
+
+    // Hides Netid when one table is selected and State when one state is, as ss does; buffers
+    // the header row unless `header` is false (-H).
+    void begin(const Selection& sel, bool header);
+
+    void begin_table(TableId table) { columns_.begin_table(table); }
+
+    // Buffers the row of one socket.
+    void render(const Socket& s);
+
+private:
+    Table& table_;
+    SsColumns columns_;
 };
 
 }  // namespace sstrace

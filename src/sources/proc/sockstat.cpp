@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/core/parse.hpp"
+#include "sstrace/sources/mib.hpp"
 #include "sstrace/sources/summary.hpp"
 
 #include <fstream>
@@ -33,29 +34,6 @@ std::map<std::string, long long> read_keyed(const std::string& path)
     return out;
 }
 
-// The CurrEstab column of the Tcp: lines (a header line, then a values line).
-long long snmp_curr_estab(const std::string& path)
-{
-    std::ifstream in(path);
-    std::string head;
-    std::string vals;
-    while (std::getline(in, head)) {
-        if (head.rfind("Tcp:", 0) != 0 || !std::getline(in, vals)) {
-            continue;
-        }
-        std::istringstream hs(head);
-        std::istringstream vs(vals);
-        std::string h;
-        std::string v;
-        while (hs >> h && vs >> v) {
-            if (h == "CurrEstab") {
-                return static_cast<long long>(parse_number<unsigned long long>(v).value_or(0));
-            }
-        }
-    }
-    return 0;
-}
-
 }  // namespace
 
 SocketSummary read_summary(const Environment& env)
@@ -67,7 +45,7 @@ SocketSummary read_summary(const Environment& env)
     s.tcp_alloc = s4["TCP.alloc"];
     s.tcp_timewait = s4["TCP.tw"];
     s.tcp_orphaned = s4["TCP.orphan"];
-    s.tcp_established = snmp_curr_estab(env.proc_path(ProcFile::Snmp));
+    s.tcp_established = read_mib_counters(env.proc_path(ProcFile::Snmp))["TcpCurrEstab"];
     s.raw = {s4["RAW.inuse"], s6["RAW6.inuse"]};
     s.udp = {s4["UDP.inuse"], s6["UDP6.inuse"]};
     s.tcp = {s4["TCP.inuse"], s6["TCP6.inuse"]};

@@ -3,16 +3,15 @@
 // the periodic loss warnings and the exit summary of `sstrace -E`.
 #pragma once
 
-#include "sstrace/bpf_session.hpp"
 #include "sstrace/core/state.hpp"
+#include "sstrace/sinks/event_sink.hpp"
+#include "sstrace/sources/bpf_session.hpp"
 
 #include <cstdint>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
-
-struct sstrace_event;
 
 namespace sstrace {
 
@@ -28,7 +27,8 @@ struct StreamScope {
     bool filtered = false;       // a FILTER expression selects part of the sockets
 };
 
-class StreamAccounting {
+// A sink that sees every event the kernel sent, before the userspace filter and -c.
+class StreamAccounting : public EventSink {
 public:
     StreamAccounting(const BpfSession& session, const StreamScope& scope);
 
@@ -37,8 +37,8 @@ public:
     // Reads them again when the stream stops, before the last drain of the ring buffer: records
     // of events after this moment are not compared.
     void stop();
-    // Every record received, whether printed or not (before the userspace filter and -c).
-    void on_record(const ::sstrace_event& ev);
+    // Every event received, whether printed or not.
+    void event(const SocketEvent& ev) override;
     // About once a second: a warning line for loss since the last call, or nothing.
     std::optional<std::string> loss_since_last_poll();
     // The exit summary on `out`: seen / printed / lost by cause, the kernel counters compared,
@@ -62,7 +62,6 @@ private:
     std::map<std::string, std::int64_t> counters1_;
     std::uint64_t t0_ns_ = 0;
     std::uint64_t t1_ns_ = 0;  // 0 until stop()
-    std::uint64_t received_ = 0;
     Window window_;  // records of events between the two counter reads
     BpfLoss reported_;  // loss already reported
 };

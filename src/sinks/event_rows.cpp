@@ -1,36 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/event_row.hpp"
+#include "sstrace/sinks/event_rows.hpp"
 
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
 #include <ctime>
-#include <iterator>
 
 namespace sstrace {
-
-std::optional<sstrace_event> decode_event(const void* data, std::size_t size)
-{
-    if (data == nullptr || size < sizeof(sstrace_hdr)) {
-        return std::nullopt;
-    }
-    sstrace_hdr hdr{};
-    std::memcpy(&hdr, data, sizeof(hdr));
-    // A record may be longer than the layout this build knows (fields added at its end by a
-    // newer producer): read what is known, ignore the rest.
-    if (hdr.size != size || size < sizeof(sstrace_event)) {
-        return std::nullopt;
-    }
-    if (hdr.type != SSTRACE_REC_STATE && hdr.type != SSTRACE_REC_DESTROY) {
-        return std::nullopt;
-    }
-    sstrace_event ev{};
-    std::memcpy(&ev, data, sizeof(ev));
-    return ev;
-}
 
 namespace {
 
@@ -49,10 +26,20 @@ std::size_t longest_state_name(StateMask mask)
     return n;
 }
 
+// The listing's queue columns carry ss's "%-6d" padding inside the text; here the layout pads.
+std::string_view trimmed(std::string_view s)
+{
+    while (!s.empty() && s.back() == ' ') {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
 }  // namespace
 
-EventFormatter::EventFormatter(const EventLayout& layout, ServiceNames& services)
-    : layout_(layout), services_(services)
+EventRowSink::EventRowSink(const EventRowLayout& layout, SsColumns columns, OutputWriter* out,
+                           bool tty)
+    : layout_(layout), columns_(std::move(columns)), out_(out)
 {
     width_[kTime] = std::strlen("HH:MM:SS.uuuuuu");
     width_[kNetns] = 10;  // a namespace inode: up to 10 digits
@@ -70,9 +57,17 @@ EventFormatter::EventFormatter(const EventLayout& layout, ServiceNames& services
     width_[kPeer] = addr_w;
     width_[kLport] = 5;
     width_[kPport] = 5;
+    header_done_ = !layout.header;
+    // On a terminal the header shows at once that the programs are attached.
+    if (tty && !header_done_) {
+        append_header(buf_);
+        header_done_ = true;
+        buf_header_ = 1;
+        flush();
+    }
 }
 
-void EventFormatter::put(std::string& out, int col, std::string_view text, bool& first)
+void EventRowSink::put(std::string& out, int col, std::string_view text, bool& first)
 {
     auto& w = width_[col];
     w = std::max(w, text.size());
@@ -90,7 +85,7 @@ void EventFormatter::put(std::string& out, int col, std::string_view text, bool&
     }
 }
 
-void EventFormatter::append_header(std::string& out) const
+void EventRowSink::append_header(std::string& out) const
 {
     // The header uses the current widths; it is printed before any row widened a column.
     auto self = *this;
@@ -116,12 +111,16 @@ void EventFormatter::append_header(std::string& out) const
     out.append("Process\n");  // no delimiter before Process, as in ss 6.1
 }
 
-void EventFormatter::append_row(const sstrace_event& ev, std::string& out)
+void EventRowSink::append_row(const SocketEvent& ev, std::string& out)
 {
+    const SsColumns::Fields* f = columns_.columns(ev.socket);
+    if (f == nullptr) {
+        return;
+    }
     const std::size_t row_start = out.size();
     bool first = true;
     if (layout_.timestamp) {
-        const std::int64_t ns = static_cast<std::int64_t>(ev.hdr.ts_ns) + clock_offset_;
+        const std::int64_t ns = static_cast<std::int64_t>(ev.mono_ns) + clock_offset_;
         const std::time_t secs = ns / 1000000000;
         std::tm tm{};
         localtime_r(&secs, &tm);
@@ -131,55 +130,55 @@ void EventFormatter::append_row(const sstrace_event& ev, std::string& out)
             first);
     }
     if (layout_.netns) {
-        put(out, kNetns, fmt::format("{}", ev.netns_ino), first);
+        put(out, kNetns, fmt::format_int(ev.netns_ino).str(), first);
     }
     if (layout_.netid) {
-        put(out, kNetid, "tcp", first);
+        put(out, kNetid, (*f)[kColNetid], first);
     }
     if (layout_.state) {
         if (layout_.transitions) {
-            const std::string_view old_name =
-                ev.hdr.type == SSTRACE_REC_DESTROY || ev.oldstate != 0 ? state_name(ev.oldstate)
-                                                                       : std::string_view("?");
-            put(out, kState, fmt::format("{} -> {}", old_name, state_name(ev.newstate)), first);
+            const std::string_view old_name = ev.kind == EventKind::Destroy || ev.old_state != 0
+                                                  ? state_name(ev.old_state)
+                                                  : std::string_view("?");
+            put(out, kState, fmt::format("{} -> {}", old_name, state_name(ev.new_state)), first);
         } else {
-            put(out, kState, state_name(ev.newstate), first);
+            put(out, kState, (*f)[kColState], first);
         }
     }
-    put(out, kRecvQ, fmt::format("{}", ev.rqueue), first);
-    put(out, kSendQ, fmt::format("{}", ev.wqueue), first);
-
-    InetAddr local;
-    local.family = ev.family;
-    std::memcpy(local.bytes, ev.saddr, sizeof(local.bytes));
-    InetAddr peer;
-    peer.family = ev.family;
-    std::memcpy(peer.bytes, ev.daddr, sizeof(peer.bytes));
-    // Like ss -E, events carry no v6only attribute: an all-zero IPv6 address prints as `*`.
-    std::string local_text = format_inet_host(local, false, layout_.resolve);
-    if (ev.ifindex != 0) {
-        local_text += "%" + interface_name(ev.ifindex);
-    }
-    local_text.push_back(':');
-    put(out, kLocal, local_text, first);
-    put(out, kLport, services_.port_text(ev.sport), first);
-    std::string peer_text = format_inet_host(peer, false, layout_.resolve);
-    peer_text.push_back(':');
-    put(out, kPeer, peer_text, first);
-    put(out, kPport, services_.port_text(ev.dport), first);
-
-    if (layout_.extended) {
-        // ss -E -e: uid only when not root; events have no timers, cgroup or shutdown state
-        if (ev.uid != 0) {
-            fmt::format_to(std::back_inserter(out), " uid:{}", ev.uid);
-        }
-        fmt::format_to(std::back_inserter(out), " ino:{} sk:{:x}", ev.ino, ev.cookie);
-    }
+    put(out, kRecvQ, trimmed((*f)[kColRecvQ]), first);
+    put(out, kSendQ, trimmed((*f)[kColSendQ]), first);
+    put(out, kLocal, (*f)[kColLocalAddr], first);
+    put(out, kLport, (*f)[kColLocalPort], first);
+    put(out, kPeer, (*f)[kColPeerAddr], first);
+    put(out, kPport, (*f)[kColPeerPort], first);
+    out.append((*f)[kColExt]);
     // No trailing blanks: a stream's last column is not padded.
     while (out.size() > row_start && out.back() == ' ') {
         out.pop_back();
     }
     out.push_back('\n');
+}
+
+void EventRowSink::event(const SocketEvent& ev)
+{
+    if (!header_done_) {
+        append_header(buf_);
+        header_done_ = true;
+        buf_header_ = 1;
+    }
+    append_row(ev, buf_);
+    ++buf_rows_;
+    ++rows_;
+}
+
+void EventRowSink::flush()
+{
+    if (out_ != nullptr) {
+        out_->push(buf_, buf_rows_, buf_header_);
+    }
+    buf_.clear();
+    buf_rows_ = 0;
+    buf_header_ = 0;
 }
 
 }  // namespace sstrace

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/bpf_session.hpp"
+#include "sstrace/sources/bpf_session.hpp"
 
 #include "sstrace/core/error.hpp"
 #include "sstrace/abi/events.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/output_writer.hpp"
+#include "sstrace/sinks/output_writer.hpp"
 
 #include <unistd.h>
 

@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/stream_accounting.hpp"
+#include "sstrace/app/stream_accounting.hpp"
 
-#include "sstrace/abi/events.h"
+#include "sstrace/sources/mib.hpp"
 
 #include <fmt/format.h>
 
-#include <charconv>
 #include <ctime>
-#include <fstream>
-#include <sstream>
-#include <vector>
 
 namespace sstrace {
 
@@ -28,46 +24,12 @@ std::uint64_t monotonic_ns()
            static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// /proc/net/snmp and /proc/net/netstat: pairs of lines "Tcp: Name1 Name2 ..." and
-// "Tcp: 1 2 ...". nstat names a counter by the prefix, without its ':' and with "Ext" kept
-// ("TcpExt: TW" -> TcpExtTW; "Tcp: ActiveOpens" -> TcpActiveOpens).
-void read_mib_pairs(const char* path, std::map<std::string, std::int64_t>& out)
-{
-    std::ifstream in(path);
-    std::string names;
-    std::string values;
-    while (std::getline(in, names) && std::getline(in, values)) {
-        std::istringstream ns(names);
-        std::istringstream vs(values);
-        std::string prefix;
-        std::string vprefix;
-        ns >> prefix;
-        vs >> vprefix;
-        if (prefix != vprefix || prefix.empty() || prefix.back() != ':') {
-            continue;
-        }
-        prefix.pop_back();
-        if (prefix != "Tcp" && prefix != "TcpExt") {
-            continue;
-        }
-        std::string name;
-        std::string value;
-        while (ns >> name && vs >> value) {
-            std::int64_t v = 0;
-            if (std::from_chars(value.data(), value.data() + value.size(), v).ec == std::errc{}) {
-                out[prefix + name] = v;
-            }
-        }
-    }
-}
-
 }  // namespace
 
 std::map<std::string, std::int64_t> read_tcp_counters()
 {
-    std::map<std::string, std::int64_t> out;
-    read_mib_pairs("/proc/self/net/snmp", out);
-    read_mib_pairs("/proc/self/net/netstat", out);
+    std::map<std::string, std::int64_t> out = read_mib_counters("/proc/self/net/snmp");
+    out.merge(read_mib_counters("/proc/self/net/netstat"));
     return out;
 }
 
@@ -89,26 +51,25 @@ void StreamAccounting::stop()
     counters1_ = read_tcp_counters();
 }
 
-void StreamAccounting::on_record(const ::sstrace_event& ev)
+void StreamAccounting::event(const SocketEvent& ev)
 {
-    ++received_;
-    if (ev.hdr.type != SSTRACE_REC_STATE || ev.hdr.ts_ns < t0_ns_ ||
-        (t1_ns_ != 0 && ev.hdr.ts_ns > t1_ns_)) {
+    if (ev.kind != EventKind::StateEntry || ev.mono_ns < t0_ns_ ||
+        (t1_ns_ != 0 && ev.mono_ns > t1_ns_)) {
         return;
     }
-    switch (ev.newstate) {
-    case SSTRACE_TCP_TIME_WAIT:
+    switch (ev.new_state) {
+    case kStateTimeWait:
         ++window_.time_wait;
-        if ((ev.flags & SSTRACE_EVF_TW_FIN_WAIT2) != 0) {
+        if (ev.tw_orphan) {
             ++window_.time_wait_fin_wait2;
         }
         break;
-    case SSTRACE_TCP_SYN_SENT:
-        if ((ev.flags & SSTRACE_EVF_SYN_UNSENT) == 0) {
+    case kStateSynSent:
+        if (!ev.syn_unsent) {
             ++window_.syn_sent;
         }
         break;
-    case SSTRACE_TCP_SYN_RECV:
+    case kStateSynRecv:
         ++window_.syn_recv;
         break;
     default:

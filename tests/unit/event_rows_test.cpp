@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "sstrace/event_row.hpp"
+#include "sstrace/abi/events.h"
+#include "sstrace/sinks/event_rows.hpp"
+#include "sstrace/sources/bpf_record.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <cstddef>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 using namespace sstrace;
@@ -29,17 +33,28 @@ sstrace_event make_event(int family, const char* src, unsigned sport, const char
     return e;
 }
 
-std::string render(const EventLayout& layout, const std::vector<sstrace_event>& evs,
-                   bool header = true, bool numeric = true)
+std::optional<SocketEvent> decode(const sstrace_event& e, std::size_t size = sizeof(sstrace_event))
 {
-    ServiceNames services(numeric, 32768, 60999);
-    EventFormatter f(layout, services);
+    return decode_record({reinterpret_cast<const std::byte*>(&e), size});
+}
+
+// Records through the decoder, then the stream's row layout over the listing's column text.
+std::string render(const EventRowLayout& layout, const std::vector<sstrace_event>& evs,
+                   bool header = true, bool numeric = true, bool extended = false)
+{
+    RowOptions row;
+    row.numeric = numeric;
+    row.extended = extended;
+    EventRowSink sink(layout, SsColumns(row, ServiceNames(numeric, 32768, 60999), "/proc"),
+                      nullptr, false);
     std::string out;
     if (header) {
-        f.append_header(out);
+        sink.append_header(out);
     }
     for (const auto& e : evs) {
-        f.append_row(e, out);
+        const auto ev = decode(e);
+        EXPECT_TRUE(ev);
+        sink.append_row(*ev, out);
     }
     return out;
 }
@@ -49,25 +64,60 @@ std::string render(const EventLayout& layout, const std::vector<sstrace_event>& 
 TEST(Decode, RejectsShortWrongSizeAndUnknownRecords)
 {
     sstrace_event e = make_event(AF_INET, "127.0.0.1", 1, "127.0.0.1", 2, 1, 2);
-    EXPECT_TRUE(decode_event(&e, sizeof(e)));
-    EXPECT_FALSE(decode_event(&e, sizeof(sstrace_hdr) - 1));
-    EXPECT_FALSE(decode_event(&e, sizeof(e) - 8));
-    EXPECT_FALSE(decode_event(nullptr, 0));
+    EXPECT_TRUE(decode(e));
+    EXPECT_FALSE(decode(e, sizeof(sstrace_hdr) - 1));
+    EXPECT_FALSE(decode(e, sizeof(e) - 8));  // hdr.size disagrees
+    EXPECT_FALSE(decode_record({}));
     sstrace_event bad = e;
     bad.hdr.size = 64;
-    EXPECT_FALSE(decode_event(&bad, sizeof(bad)));
+    EXPECT_FALSE(decode(bad, 64));  // shorter than the layout this build knows
     bad = e;
     bad.hdr.type = 99;
-    EXPECT_FALSE(decode_event(&bad, sizeof(bad)));
-    std::vector<unsigned char> big(sizeof(e) + 8);
+    EXPECT_FALSE(decode(bad));
+    bad = e;
+    bad.family = AF_UNIX;
+    EXPECT_FALSE(decode(bad));
+}
+
+TEST(Decode, ReadsWhatItKnowsOfALongerRecord)
+{
+    // a newer producer may append fields: the known part is read, the rest ignored
+    sstrace_event e = make_event(AF_INET, "127.0.0.1", 1, "127.0.0.1", 2, kStateFinWait2,
+                                 kStateTimeWait);
+    e.flags = SSTRACE_EVF_TW_FIN_WAIT2;
+    std::vector<std::byte> big(sizeof(e) + 8, std::byte{0x5a});
+    e.hdr.size = static_cast<__u16>(big.size());
     std::memcpy(big.data(), &e, sizeof(e));
-    EXPECT_FALSE(decode_event(big.data(), big.size()));
+    const auto ev = decode_record(big);
+    ASSERT_TRUE(ev);
+    EXPECT_EQ(ev->kind, EventKind::StateEntry);
+    EXPECT_EQ(ev->old_state, kStateFinWait2);
+    EXPECT_EQ(ev->new_state, kStateTimeWait);
+    EXPECT_TRUE(ev->tw_orphan);
+    EXPECT_EQ(ev->socket.inet.local.port, 1);
+    EXPECT_EQ(ev->socket.inet.peer.port, 2);
+}
+
+TEST(Decode, FactsOnlyTheFilterSees)
+{
+    sstrace_event e = make_event(AF_INET, "127.0.0.1", 1, "127.0.0.1", 2, 0, kStateListen);
+    e.mark = 7;
+    e.cgroup_id = 42;
+    e.userlocks = 8;  // SOCK_BINDPORT_LOCK
+    const auto ev = decode(e);
+    ASSERT_TRUE(ev);
+    // ss -E's rows show no mark or cgroup (the kernel's destroy notification has none)
+    EXPECT_EQ(ev->socket.mark, 0u);
+    EXPECT_FALSE(ev->socket.cgroup_id);
+    EXPECT_EQ(ev->filter_facts.mark, 7u);
+    EXPECT_EQ(ev->filter_facts.cgroup_id, 42u);
+    EXPECT_TRUE(ev->filter_facts.port_locked);
 }
 
 TEST(EventRow, TimeWaitStreamLikeSsWithStateHidden)
 {
     // `sstrace -E state time-wait` selects one state: ss hides the State column then.
-    EventLayout l;
+    EventRowLayout l;
     l.state = false;
     l.states = state_bit(kStateTimeWait);
     l.ipv6 = false;
@@ -80,7 +130,7 @@ TEST(EventRow, TimeWaitStreamLikeSsWithStateHidden)
 
 TEST(EventRow, DestroyRowsShowUnconnAndQueues)
 {
-    EventLayout l;
+    EventRowLayout l;
     l.states = state_bit(kStateClose);
     auto e = make_event(AF_INET6, "::1", 7778, "::1", 36792, kStateLastAck, kStateClose);
     e.hdr.type = SSTRACE_REC_DESTROY;
@@ -95,7 +145,7 @@ TEST(EventRow, DestroyRowsShowUnconnAndQueues)
 
 TEST(EventRow, TransitionsAndServiceNames)
 {
-    EventLayout l;
+    EventRowLayout l;
     l.transitions = true;
     l.netid = false;
     l.ipv6 = false;
@@ -109,7 +159,7 @@ TEST(EventRow, TransitionsAndServiceNames)
 
 TEST(EventRow, ColumnsOnlyGrow)
 {
-    EventLayout l;
+    EventRowLayout l;
     l.state = false;
     l.ipv6 = false;
     auto narrow = make_event(AF_INET, "1.1.1.1", 1, "2.2.2.2", 2, 0, kStateEstablished);
@@ -124,7 +174,7 @@ TEST(EventRow, ColumnsOnlyGrow)
 
 TEST(EventRow, BoundDeviceSuffixOnLocalOnly)
 {
-    EventLayout l;
+    EventRowLayout l;
     l.state = false;
     l.netid = false;
     l.ipv6 = false;
@@ -136,7 +186,7 @@ TEST(EventRow, BoundDeviceSuffixOnLocalOnly)
 
 TEST(EventRow, NetnsAndTimestampColumns)
 {
-    EventLayout l;
+    EventRowLayout l;
     l.state = false;
     l.netid = false;
     l.ipv6 = false;
@@ -145,12 +195,12 @@ TEST(EventRow, NetnsAndTimestampColumns)
     auto e = make_event(AF_INET, "127.0.0.1", 1, "127.0.0.1", 2, 0, kStateListen);
     e.netns_ino = 4026532245u;
     e.hdr.ts_ns = 1'500'000;  // 1.5 ms after the (zero) epoch offset
-    ServiceNames services(true, 1, 2);
-    EventFormatter f(l, services);
-    f.set_clock_offset(0);
+    EventRowSink sink(l, SsColumns(RowOptions{.numeric = true}, ServiceNames(true, 1, 2), "/proc"),
+                      nullptr, false);
+    sink.set_clock_offset(0);
     std::string out;
-    f.append_header(out);
-    f.append_row(e, out);
+    sink.append_header(out);
+    sink.append_row(*decode(e), out);
     const auto nl = out.find('\n');
     EXPECT_EQ(out.substr(0, nl),
               "Time            Netns      Recv-Q Send-Q   Local Address:Port     Peer Address:Port Process");
@@ -161,19 +211,18 @@ TEST(EventRow, NetnsAndTimestampColumns)
 
 TEST(EventRow, ExtendedShowsUidInodeAndCookieLikeSsE)
 {
-    EventLayout l;
+    EventRowLayout l;
     l.state = false;
     l.netid = false;
     l.ipv6 = false;
-    l.extended = true;
     auto e = make_event(AF_INET, "127.0.0.1", 45960, "127.0.0.1", 7777, 0, kStateClose);
     e.cookie = 0xe7ac0;
-    auto root_owned = render(l, {e}, false);
+    auto root_owned = render(l, {e}, false, true, true);
     EXPECT_EQ(root_owned, "0      0            127.0.0.1:45960       127.0.0.1:7777  ino:0 sk:e7ac0\n");
     EXPECT_NE(root_owned.find(":7777  ino:0 sk:e7ac0\n"), std::string::npos) << root_owned;
     EXPECT_EQ(root_owned.find("uid:"), std::string::npos);
     e.uid = 1000;
     e.ino = 2316774;
-    auto user_owned = render(l, {e}, false);
+    auto user_owned = render(l, {e}, false, true, true);
     EXPECT_NE(user_owned.find(":7777  uid:1000 ino:2316774 sk:e7ac0\n"), std::string::npos) << user_owned;
 }

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// argv's options turned into what an event stream runs: the BPF configuration, the filter, the
+// row layout, the limits. Nothing after this step looks at the options.
+#pragma once
+
+#include "sstrace/app/options.hpp"
+#include "sstrace/app/stream_accounting.hpp"
+#include "sstrace/core/env.hpp"
+#include "sstrace/filter/filter.hpp"
+#include "sstrace/sinks/event_rows.hpp"
+#include "sstrace/sinks/ss_row.hpp"
+#include "sstrace/sources/bpf_session.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace sstrace {
+
+struct StreamPlan {
+    BpfConfig bpf;
+    filter::Filter expr;  // checked on every event in userspace (also run in the kernel when
+                          // it compiles to bytecode: bpf.filter)
+    bool state_mode = false;  // state words given: state entries; else destroys
+    bool tty = false;         // stdout is a terminal
+    EventRowLayout layout;
+    RowOptions row;
+    bool numeric = false;  // -n
+    StreamScope scope;
+    std::uint64_t count = 0;  // -c: rows at the most (0: no limit)
+    std::optional<std::chrono::nanoseconds> duration;
+    std::string proc_dir;
+};
+
+// Builds the plan. Where ss would stop (a bad family, state word or filter), ss's message is
+// printed and its exit code returned instead; sstrace's own errors are thrown (Error).
+std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment& env);
+
+}  // namespace sstrace

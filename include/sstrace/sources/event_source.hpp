@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Where a stream's events come from: the BPF session today; a capture reader and the live table
+// later. A source has a descriptor the event loop watches and hands over what it has when asked.
+#pragma once
+
+#include "sstrace/model/event.hpp"
+
+#include <cstddef>
+#include <functional>
+
+namespace sstrace {
+
+class EventSource {
+public:
+    using Deliver = std::function<void(const SocketEvent&)>;
+
+    virtual ~EventSource() = default;
+
+    // A descriptor that becomes readable when events wait (-1: none; drain on a timer).
+    virtual int fd() const = 0;
+    // Delivers every event available now; returns how many.
+    virtual std::size_t drain(const Deliver& deliver) = 0;
+};
+
+}  // namespace sstrace

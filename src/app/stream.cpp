@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// sstrace -E: one thread runs the event loop (ring buffer, signals, timers); rows are written by
+// a thread of their own (OutputWriter). The path of one event: doc/architecture.md.
+#include "sstrace/app/app.hpp"
+#include "sstrace/app/event_loop.hpp"
+#include "sstrace/app/stream_accounting.hpp"
+#include "sstrace/app/stream_pipeline.hpp"
+#include "sstrace/app/stream_plan.hpp"
+#include "sstrace/core/error.hpp"
+#include "sstrace/sinks/event_rows.hpp"
+#include "sstrace/sinks/output_writer.hpp"
+#include "sstrace/sources/bpf_event_source.hpp"
+#include "sstrace/sources/bpf_session.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace sstrace {
+
+namespace {
+
+// Bytes of rows waiting for a slow reader before rows are dropped (and counted).
+constexpr std::size_t kMaxQueuedOutput = std::size_t{64} << 20;
+// How long rows still queued at the end may take to be written.
+constexpr int kFinalWriteMs = 1000;
+// The drain period: records committed without a wake-up wait at most this long.
+constexpr std::chrono::milliseconds kTick{100};
+
+std::int64_t clock_ns(clockid_t id)
+{
+    timespec ts{};
+    clock_gettime(id, &ts);
+    return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+int run_event_stream(const Options& opts, const Environment& env)
+{
+    auto planned = plan_stream(opts, env);
+    if (const int* code = std::get_if<int>(&planned)) {
+        return *code;
+    }
+    const StreamPlan& plan = std::get<StreamPlan>(planned);
+
+    // First: the stop signals are blocked in every thread started from here on.
+    EventLoop loop;
+    ::signal(SIGPIPE, SIG_IGN);
+
+    BpfSession session(plan.bpf);
+    BpfEventSource source(session);
+    OutputWriter writer(STDOUT_FILENO, kMaxQueuedOutput);
+    EventRowSink rows(plan.layout, SsColumns(plan.row, ServiceNames(plan.numeric), plan.proc_dir),
+                      &writer, plan.tty);
+    rows.set_clock_offset(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
+    StreamAccounting accounting(session, plan.scope);
+
+    StreamPipeline pipeline(plan.expr, plan.count);
+    pipeline.add_source(source, loop);
+    pipeline.add_observer(accounting);
+    pipeline.add_sink(rows);
+
+    bool reader_gone = false;
+    // A pipe's write end reports an error once the reader is gone: stop then, instead of at
+    // the next row (which may never come).
+    loop.watch_errors(STDOUT_FILENO, [&] {
+        reader_gone = true;
+        loop.stop();
+    });
+    loop.on_signal([&](int signo) {
+        spdlog::info("signal {}: stopping", signo);
+        loop.stop();
+    });
+    if (plan.duration) {
+        loop.after(*plan.duration, [&] { loop.stop(); });
+    }
+    auto report_loss = [&]() {
+        if (auto line = accounting.loss_since_last_poll()) {
+            spdlog::warn("{}", *line);
+        }
+        if (const std::uint64_t n = writer.take_new_unwritten(); n != 0) {
+            spdlog::warn("{} rows not written ({}); {} so far", n,
+                         writer.state() == OutputWriter::State::Failed
+                             ? fmt::format("writing to stdout failed: {}",
+                                           std::strerror(writer.error()))
+                             : std::string("the reader of stdout is too slow"),
+                         writer.unwritten());
+        }
+    };
+    unsigned ticks = 0;
+    loop.every(kTick, [&] {
+        if (++ticks % 10 != 0) {
+            return;
+        }
+        report_loss();
+        if (const std::size_t swept = session.sweep_stale_handovers(); swept != 0) {
+            spdlog::debug("{} stale TIME-WAIT hand-overs deleted", swept);
+        }
+    });
+    // Drain on every wake-up: ring data, timer ticks (records committed without a wake-up) and
+    // the final pass after a stop.
+    loop.after_each_wake([&] {
+        pipeline.drain();
+        if (writer.state() != OutputWriter::State::Open || pipeline.limit_reached()) {
+            loop.stop();
+        }
+    });
+    spdlog::info("following {} with {} programs ({}); Ctrl-C to stop",
+                 plan.state_mode ? "TCP state entries" : "TCP socket destruction",
+                 variant_name(session.variant()),
+                 plan.scope.one_netns ? fmt::format("netns inode {}", plan.bpf.netns_ino)
+                                      : std::string("all network namespaces"));
+    accounting.start();
+    loop.run();
+
+    accounting.stop();
+    pipeline.drain();
+    // Every received row gets up to a second to be written; a second signal ends it at once.
+    const OutputWriter::State end = writer.finish(kFinalWriteMs);
+    if (end == OutputWriter::State::ReaderGone || reader_gone) {
+        return kExitOk;  // the reader went away: exit quietly, as a filter in a pipe does
+    }
+    const BpfCounters c = session.counters();
+    report_loss();
+    if (!plan.bpf.filter.empty()) {
+        spdlog::info("{} events rejected by the filter in the kernel", c.filtered);
+    }
+    if (source.malformed() != 0) {
+        spdlog::warn("{} malformed ring-buffer records ignored", source.malformed());
+    }
+    if (writer.unwritten() != 0) {
+        std::fprintf(stderr, "sstrace: %llu rows not written\n",
+                     static_cast<unsigned long long>(writer.unwritten()));
+    }
+    accounting.finish(rows.rows() - writer.unwritten(), opts.verbosity >= 1, stderr);
+    if (end == OutputWriter::State::Failed) {
+        // the policy for a full disk (or any write error): stop, keep what was written, say
+        // what was not, exit 1
+        throw Error::from_errno("writing to stdout", writer.error(), kExitFailure,
+                                "the run stopped; rows before the error were written");
+    }
+    return kExitOk;
+}
+
+}  // namespace sstrace

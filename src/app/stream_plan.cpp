@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/app/stream_plan.hpp"
+
+#include "sstrace/abi/events.h"
+#include "sstrace/core/error.hpp"
+#include "sstrace/core/netns.hpp"
+#include "sstrace/ss/selection.hpp"
+#include "sstrace/ss/usage.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cstdio>
+#include <span>
+
+namespace sstrace {
+
+namespace {
+
+// What -E follows, from ss's own selection model (tables, families; the state words are
+// read separately: in a stream they select the states entered).
+struct EventSelection {
+    std::uint16_t family = 0;    // AF_INET, AF_INET6 or 0 for both
+    int preferred_family = 0;    // ss's preferred family, for parsing the filter
+    bool single_table = false;   // ss hides Netid when exactly one table is selected
+    bool udp = false;            // UDP is in the selection (shown by no stream yet)
+    bool udp_named = false;      // ... because an option names it (-u, -A with udp, inet, all)
+    std::optional<int> exit_code;  // set: ss would stop here (its message already printed)
+};
+
+EventSelection select_tables(const Options& opts)
+{
+    EventSelection out;
+    const SelectionResult res = build_selection(opts);
+    if (res.exit_code) {
+        if (!res.message.empty()) {
+            std::fprintf(res.usage_to_stdout ? stdout : stderr, "%s\n", res.message.c_str());
+        }
+        if (res.with_usage) {
+            std::fputs(ss_usage_text(), res.usage_to_stdout ? stdout : stderr);
+        }
+        out.exit_code = *res.exit_code;
+        return out;
+    }
+    const Selection& sel = res.selection;
+    if (!sel.has_table(kDbTcp)) {
+        if (sel.has_table(kDbUdp)) {
+            throw Error("-E", "UDP destroy events are not implemented yet; sstrace -E follows TCP",
+                        kExitNotImplemented);
+        }
+        throw Error("-E", "no TCP table selected: there are destroy events only for TCP and UDP",
+                    kExitUsage);
+    }
+    out.udp = sel.has_table(kDbUdp);
+    for (const std::string& o : opts.selection) {
+        out.udp_named = out.udp_named || o == "-u" ||
+                        (o.rfind("-A", 0) == 0 && (o.find("udp") != std::string::npos ||
+                                                   o.find("inet") != std::string::npos ||
+                                                   o.find("all") != std::string::npos));
+    }
+    const bool v4 = sel.has_family(AF_INET);
+    const bool v6 = sel.has_family(AF_INET6);
+    if (!v4 && !v6) {
+        throw Error("-E", "no IPv4 or IPv6 family selected: events exist for TCP only",
+                    kExitUsage);
+    }
+    if (v4 != v6) {
+        out.family = v4 ? AF_INET : AF_INET6;
+    }
+    out.preferred_family = sel.preferred_family;
+    out.single_table = std::popcount(sel.tables) == 1;
+    return out;
+}
+
+void reject_unimplemented(const Options& o)
+{
+    const struct {
+        bool set;
+        const char* name;
+    } flags[] = {
+        {o.timers && !o.extended && !o.bpf, "-o"},
+        {o.memory, "-m"},        {o.processes, "-p"},
+        {o.threads, "-T"},       {o.info, "-i"},
+        {o.tipcinfo, "--tipcinfo"}, {o.summary, "-s"},
+        {o.tos, "--tos"},        {o.cgroup, "--cgroup"},
+        {o.bpf, "-b"},           {o.context, "-Z"},
+        {o.contexts, "-z"},      {o.inet_sockopt, "--inet-sockopt"},
+        {o.kill, "-K"},          {!o.diag_file.empty(), "-D"},
+    };
+    for (const auto& f : flags) {
+        if (f.set) {
+            throw Error("-E", fmt::format("{} is not implemented yet for event streams", f.name),
+                        kExitNotImplemented);
+        }
+    }
+}
+
+struct FilterSetup {
+    filter::Filter filter;
+    std::uint16_t family = 0;
+    std::optional<int> exit_code;  // set: stop with it (the message is printed)
+};
+
+// Parses the FILTER expression as ss does at start-up: errors print ss's text (and the usage
+// after a syntax error) and give ss's exit code.
+FilterSetup compile_filter(const Options& opts, std::size_t consumed, const EventSelection& sel)
+{
+    FilterSetup out;
+    out.family = sel.family;
+    filter::ParseOptions po;
+    po.preferred_family = sel.preferred_family;
+    po.tcp = true;
+    po.udp = !sel.single_table;  // ss looks service names up for every selected table
+    std::optional<filter::FilterError> err;
+    std::FILE* file = nullptr;
+    if (!opts.filter_file.empty()) {
+        file = filter::open_filter_file(opts.filter_file, err);
+    }
+    filter::ParseResult res;
+    if (!err) {
+        const std::span<const std::string> rest(opts.filter_words.data() + consumed,
+                                                opts.filter_words.size() - consumed);
+        res = filter::parse(rest, file, po);
+        err = res.error;
+    }
+    if (file != nullptr && file != stdin) {
+        std::fclose(file);
+    }
+    if (err) {
+        std::fputs(err->message.c_str(), stderr);
+        if (err->usage) {
+            std::fputs(help_text().c_str(), stderr);
+        }
+        out.exit_code = err->exit_code;
+        return out;
+    }
+    if (res.family_reset) {
+        if (*res.family_reset != AF_INET && *res.family_reset != AF_INET6) {
+            throw Error("-E", "the filter selects a non-inet family; events exist for TCP only",
+                        kExitNotImplemented);
+        }
+        out.family = static_cast<std::uint16_t>(*res.family_reset);
+    }
+    spdlog::debug("filter: {}", res.filter.to_string());
+    out.filter = std::move(res.filter);
+    return out;
+}
+
+// The optional record fields this stream reads: -e prints uid and ino, and the filter may test
+// the device, mark, cgroup or the port lock. Nothing else pays for them in the kernel.
+std::uint32_t record_fields(const Options& opts, const filter::Filter& expr)
+{
+    std::uint32_t f = 0;
+    if (opts.extended) {
+        f |= SSTRACE_FIELD_UID | SSTRACE_FIELD_INO;
+    }
+    if (expr.contains(filter::NodeKind::Dev)) {
+        f |= SSTRACE_FIELD_IFINDEX;
+    }
+    if (expr.contains(filter::NodeKind::Mark)) {
+        f |= SSTRACE_FIELD_MARK;
+    }
+    if (expr.contains(filter::NodeKind::Cgroup)) {
+        f |= SSTRACE_FIELD_CGROUP;
+    }
+    if (expr.contains(filter::NodeKind::Auto)) {
+        f |= SSTRACE_FIELD_USERLOCKS;
+    }
+    return f;
+}
+
+}  // namespace
+
+std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment& env)
+{
+    reject_unimplemented(opts);
+    const EventSelection sel = select_tables(opts);
+    if (sel.exit_code) {
+        return *sel.exit_code;
+    }
+
+    StateWords words;
+    if (auto err = parse_state_words(opts.filter_words, words)) {
+        std::fprintf(stderr, "%s\n", err->message.c_str());
+        return err->exit_code;
+    }
+    StreamPlan plan;
+    // The expression (argv after the state words, then -F), checked per event in userspace.
+    std::uint16_t family = sel.family;
+    if (words.consumed < opts.filter_words.size() || !opts.filter_file.empty()) {
+        FilterSetup compiled = compile_filter(opts, words.consumed, sel);
+        if (compiled.exit_code) {
+            return *compiled.exit_code;
+        }
+        plan.expr = std::move(compiled.filter);
+        family = compiled.family;
+    }
+
+    BpfConfig& cfg = plan.bpf;
+    plan.state_mode = words.mask.has_value();
+    // The one rule for what a selection includes and no stream can show yet (UDP): it is named
+    // once, when the selection asked for it: an option names UDP, or the destroy stream, which
+    // ss -E shows UDP sockets in. A state stream follows TCP states and says nothing of UDP
+    // unless UDP was named.
+    if (sel.udp && (sel.udp_named || !plan.state_mode)) {
+        spdlog::warn("UDP sockets are not followed yet: {} shows TCP only",
+                     plan.state_mode ? "sstrace -E state" : "sstrace -E");
+    }
+    if (plan.state_mode) {
+        cfg.state_mask = *words.mask & ~state_bit(kStateUnknown);
+        if (cfg.state_mask == 0) {
+            std::fprintf(stderr, "ss: no socket states to show with such filter.\n");
+            return kExitOk;
+        }
+    } else {
+        cfg.destroy = true;
+    }
+    cfg.family = family;
+    // The same bytecode a dump would send with INET_DIAG_REQ_BYTECODE runs in the BPF programs,
+    // so events the expression rejects never cross the ring buffer. Rows are still checked in
+    // userspace (as ss re-checks dump rows): the bytecode does not express everything.
+    if (!plan.expr.empty()) {
+        if (auto bc = filter::compile_bytecode(plan.expr); bc && bc->size() <= SSTRACE_FILTER_MAX) {
+            cfg.filter = std::move(*bc);
+            spdlog::info("filter runs in the kernel ({} bytes of bytecode)", cfg.filter.size());
+        } else {
+            spdlog::info("filter runs in userspace only (it cannot be compiled to bytecode)");
+        }
+    }
+    cfg.fields = record_fields(opts, plan.expr);
+    cfg.test_spin = env.test_bpf_spin();
+    cfg.netns_ino = opts.all_netns ? 0 : current_netns_inode();
+    cfg.ring_bytes = std::size_t{opts.ring_mb} << 20;
+    cfg.variant = opts.bpf_variant == "tp_btf"       ? BpfVariant::Btf
+                  : opts.bpf_variant == "tracepoint" ? BpfVariant::Tracepoint
+                                                     : BpfVariant::Auto;
+    plan.tty = ::isatty(STDOUT_FILENO) != 0;
+    // On a terminal every record wakes the reader (the kernel's adaptive policy). Otherwise
+    // records are committed without wakeups until a quarter of the ring is used, and the loop
+    // drains on its 100 ms timer: far fewer wakeups at high rates.
+    cfg.wakeup_bytes = plan.tty ? 0 : cfg.ring_bytes / 4;
+
+    EventRowLayout& layout = plan.layout;
+    layout.timestamp = opts.timestamp;
+    layout.netns = opts.all_netns;
+    layout.netid = !sel.single_table;
+    layout.transitions = opts.transitions;
+    layout.state = opts.transitions || !plan.state_mode || state_count(cfg.state_mask) > 1;
+    layout.states = plan.state_mode ? cfg.state_mask : state_bit(kStateClose);
+    layout.ipv6 = family != AF_INET;
+    layout.header = !opts.no_header;
+    plan.row.numeric = opts.numeric;
+    plan.row.resolve = opts.resolve;
+    plan.row.extended = opts.extended;
+    plan.numeric = opts.numeric;
+
+    plan.scope.states = plan.state_mode ? cfg.state_mask : 0;
+    plan.scope.one_netns = !opts.all_netns;
+    plan.scope.both_families = family == 0;
+    plan.scope.filtered = !plan.expr.empty();
+    plan.count = opts.count.value_or(0);
+    if (opts.duration) {
+        plan.duration = std::chrono::nanoseconds(static_cast<std::int64_t>(*opts.duration * 1e9));
+    }
+    plan.proc_dir = env.proc_dir();
+    return plan;
+}
+
+}  // namespace sstrace

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/sources/bpf_record.hpp"
+
+#include "sstrace/abi/events.h"
+
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace sstrace {
+
+namespace {
+
+CloseReason close_reason(std::uint8_t r)
+{
+    switch (r) {
+    case SSTRACE_REASON_RESET:
+        return CloseReason::Reset;
+    case SSTRACE_REASON_REFUSED:
+        return CloseReason::Refused;
+    case SSTRACE_REASON_TIMEOUT:
+        return CloseReason::Timeout;
+    case SSTRACE_REASON_OTHER:
+        return CloseReason::Other;
+    default:
+        return CloseReason::None;
+    }
+}
+
+Endpoint endpoint(int family, const std::uint8_t (&addr)[16], std::uint16_t port)
+{
+    Endpoint e;
+    e.addr.family = family;
+    std::memcpy(e.addr.bytes, addr, sizeof(e.addr.bytes));
+    e.port = port;
+    return e;
+}
+
+}  // namespace
+
+std::optional<SocketEvent> decode_record(std::span<const std::byte> record)
+{
+    sstrace_hdr hdr{};
+    if (record.size() < sizeof(hdr)) {
+        return std::nullopt;
+    }
+    std::memcpy(&hdr, record.data(), sizeof(hdr));
+    if (hdr.size != record.size()) {
+        return std::nullopt;
+    }
+    if (hdr.type != SSTRACE_REC_STATE && hdr.type != SSTRACE_REC_DESTROY) {
+        return std::nullopt;
+    }
+    sstrace_event r{};
+    if (record.size() < sizeof(r)) {
+        return std::nullopt;
+    }
+    std::memcpy(&r, record.data(), sizeof(r));
+    if (r.family != AF_INET && r.family != AF_INET6) {
+        return std::nullopt;
+    }
+
+    SocketEvent ev;
+    ev.kind = hdr.type == SSTRACE_REC_DESTROY ? EventKind::Destroy : EventKind::StateEntry;
+    ev.old_state = r.oldstate;
+    ev.new_state = r.newstate;
+    ev.mono_ns = hdr.ts_ns;
+    ev.cpu = hdr.cpu;
+    ev.netns_ino = r.netns_ino;
+    ev.close_reason = close_reason(r.reason);
+    ev.tw_orphan = (r.flags & SSTRACE_EVF_TW_FIN_WAIT2) != 0;
+    ev.syn_unsent = (r.flags & SSTRACE_EVF_SYN_UNSENT) != 0;
+
+    Socket& s = ev.socket;
+    s.cookie = r.cookie;
+    s.family = r.family;
+    s.protocol = r.protocol;
+    // ss -E prints a destroyed socket as UNCONN (CLOSE); a state row shows the state entered
+    s.state = ev.kind == EventKind::Destroy ? SSTRACE_TCP_CLOSE : r.newstate;
+    s.rqueue = r.rqueue;
+    s.wqueue = r.wqueue;
+    s.uid = r.uid;
+    s.inode = r.ino;
+    s.ifindex = r.ifindex;
+    s.inet.local = endpoint(r.family, r.saddr, r.sport);
+    s.inet.peer = endpoint(r.family, r.daddr, r.dport);
+    // Like ss -E, events carry no v6only attribute: an all-zero IPv6 address prints as `*`.
+
+    ev.filter_facts.mark = r.mark;
+    ev.filter_facts.cgroup_id = r.cgroup_id;
+    ev.filter_facts.port_locked = (r.userlocks & 8) != 0;  // SOCK_BINDPORT_LOCK
+    return ev;
+}
+
+}  // namespace sstrace
