@@ -22,6 +22,7 @@ public:
 
 private:
     BpfSession& session_;
+    SocketEvent event_;  // reused for every record
     const Deliver* deliver_ = nullptr;
     std::size_t delivered_ = 0;
     std::uint64_t malformed_ = 0;

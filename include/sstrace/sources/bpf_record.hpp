@@ -15,5 +15,8 @@ namespace sstrace {
 // nullopt for a record shorter than its type's layout, a size that disagrees with its header,
 // or an unknown type (raw bytes are never cast).
 std::optional<SocketEvent> decode_record(std::span<const std::byte> record);
+// The same into an existing event (the stream reuses one: a Socket is over a kilobyte). Sets
+// every field a record carries; false, with `out` unspecified, where the other returns nullopt.
+bool decode_record(std::span<const std::byte> record, SocketEvent& out);
 
 }  // namespace sstrace

@@ -11,13 +11,12 @@ namespace sstrace {
 BpfEventSource::BpfEventSource(BpfSession& session) : session_(session)
 {
     session_.set_handler([this](const void* data, std::size_t size) {
-        const auto ev = decode_record({static_cast<const std::byte*>(data), size});
-        if (!ev) {
+        if (!decode_record({static_cast<const std::byte*>(data), size}, event_)) {
             ++malformed_;
             return;
         }
         ++delivered_;
-        (*deliver_)(*ev);
+        (*deliver_)(event_);
     });
 }
 

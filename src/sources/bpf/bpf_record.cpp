@@ -40,27 +40,35 @@ Endpoint endpoint(int family, const std::uint8_t (&addr)[16], std::uint16_t port
 
 std::optional<SocketEvent> decode_record(std::span<const std::byte> record)
 {
+    SocketEvent ev;
+    if (!decode_record(record, ev)) {
+        return std::nullopt;
+    }
+    return ev;
+}
+
+bool decode_record(std::span<const std::byte> record, SocketEvent& ev)
+{
     sstrace_hdr hdr{};
     if (record.size() < sizeof(hdr)) {
-        return std::nullopt;
+        return false;
     }
     std::memcpy(&hdr, record.data(), sizeof(hdr));
     if (hdr.size != record.size()) {
-        return std::nullopt;
+        return false;
     }
     if (hdr.type != SSTRACE_REC_STATE && hdr.type != SSTRACE_REC_DESTROY) {
-        return std::nullopt;
+        return false;
     }
     sstrace_event r{};
     if (record.size() < sizeof(r)) {
-        return std::nullopt;
+        return false;
     }
     std::memcpy(&r, record.data(), sizeof(r));
     if (r.family != AF_INET && r.family != AF_INET6) {
-        return std::nullopt;
+        return false;
     }
 
-    SocketEvent ev;
     ev.kind = hdr.type == SSTRACE_REC_DESTROY ? EventKind::Destroy : EventKind::StateEntry;
     ev.old_state = r.oldstate;
     ev.new_state = r.newstate;
@@ -89,7 +97,7 @@ std::optional<SocketEvent> decode_record(std::span<const std::byte> record)
     ev.filter_facts.mark = r.mark;
     ev.filter_facts.cgroup_id = r.cgroup_id;
     ev.filter_facts.port_locked = (r.userlocks & 8) != 0;  // SOCK_BINDPORT_LOCK
-    return ev;
+    return true;
 }
 
 }  // namespace sstrace
