@@ -26,10 +26,31 @@ struct EventSelection {
     std::uint16_t family = 0;    // AF_INET, AF_INET6 or 0 for both
     int preferred_family = 0;    // ss's preferred family, for parsing the filter
     bool single_table = false;   // ss hides Netid when exactly one table is selected
-    bool udp = false;            // UDP is in the selection (shown by no stream yet)
-    bool udp_named = false;      // ... because an option names it (-u, -A with udp, inet, all)
+    bool single_state = false;   // ss hides State when exactly one state is selected
+    bool tcp = false;
+    bool udp = false;
+    bool udp_named = false;      // an option names UDP (-u, -A with udp, inet, all)
+    bool raw = false;            // raw sockets: only when an option names them (-w, -A raw)
     std::optional<int> exit_code;  // set: ss would stop here (its message already printed)
 };
+
+// Does an option name this table? (-A lists tables by name, `inet` and `all` among them.)
+bool named(const Options& opts, const char* letter, std::initializer_list<const char*> queries)
+{
+    for (const std::string& o : opts.selection) {
+        if (o == letter) {
+            return true;
+        }
+        if (o.rfind("-A", 0) == 0) {
+            for (const char* q : queries) {
+                if (o.find(q) != std::string::npos) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
 
 EventSelection select_tables(const Options& opts)
 {
@@ -46,20 +67,13 @@ EventSelection select_tables(const Options& opts)
         return out;
     }
     const Selection& sel = res.selection;
-    if (!sel.has_table(kDbTcp)) {
-        if (sel.has_table(kDbUdp)) {
-            throw Error("-E", "UDP destroy events are not implemented yet; sstrace -E follows TCP",
-                        kExitNotImplemented);
-        }
-        throw Error("-E", "no TCP table selected: there are destroy events only for TCP and UDP",
-                    kExitUsage);
-    }
+    out.tcp = sel.has_table(kDbTcp);
     out.udp = sel.has_table(kDbUdp);
-    for (const std::string& o : opts.selection) {
-        out.udp_named = out.udp_named || o == "-u" ||
-                        (o.rfind("-A", 0) == 0 && (o.find("udp") != std::string::npos ||
-                                                   o.find("inet") != std::string::npos ||
-                                                   o.find("all") != std::string::npos));
+    out.udp_named = named(opts, "-u", {"udp", "inet", "all"});
+    out.raw = sel.has_table(kDbRaw) && named(opts, "-w", {"raw"});
+    if (!out.tcp && !out.udp && !out.raw) {
+        throw Error("-E", "no TCP, UDP or raw table selected: events exist for those only",
+                    kExitUsage);
     }
     const bool v4 = sel.has_family(AF_INET);
     const bool v6 = sel.has_family(AF_INET6);
@@ -71,7 +85,11 @@ EventSelection select_tables(const Options& opts)
         out.family = v4 ? AF_INET : AF_INET6;
     }
     out.preferred_family = sel.preferred_family;
-    out.single_table = std::popcount(sel.tables) == 1;
+    const TableMask streamed = (out.tcp ? table_bit(kDbTcp) : 0) |
+                               (out.udp ? table_bit(kDbUdp) : 0) |
+                               (out.raw ? table_bit(kDbRaw) : 0);
+    out.single_table = std::popcount(streamed) == 1;
+    out.single_state = std::popcount(sel.states) == 1;
     return out;
 }
 
@@ -112,8 +130,8 @@ FilterSetup compile_filter(const Options& opts, std::size_t consumed, const Even
     out.family = sel.family;
     filter::ParseOptions po;
     po.preferred_family = sel.preferred_family;
-    po.tcp = true;
-    po.udp = !sel.single_table;  // ss looks service names up for every selected table
+    po.tcp = sel.tcp;
+    po.udp = sel.udp;  // ss looks service names up for every selected table
     std::optional<filter::FilterError> err;
     std::FILE* file = nullptr;
     if (!opts.filter_file.empty()) {
@@ -201,22 +219,26 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
 
     BpfConfig& cfg = plan.bpf;
     plan.state_mode = words.mask.has_value();
-    // The one rule for what a selection includes and no stream can show yet (UDP): it is named
-    // once, when the selection asked for it: an option names UDP, or the destroy stream, which
-    // ss -E shows UDP sockets in. A state stream follows TCP states and says nothing of UDP
-    // unless UDP was named.
-    if (sel.udp && (sel.udp_named || !plan.state_mode)) {
-        spdlog::warn("UDP sockets are not followed yet: {} shows TCP only",
-                     plan.state_mode ? "sstrace -E state" : "sstrace -E");
-    }
     if (plan.state_mode) {
+        // State entries are TCP's: a UDP or raw socket has no states to enter. That is said
+        // once when an option named UDP, and an error when no TCP table is left.
+        if (!sel.tcp) {
+            throw Error("-E state", "state entries exist for TCP sockets only, and no TCP table "
+                        "is selected", kExitUsage);
+        }
+        if (sel.udp_named || sel.raw) {
+            spdlog::warn("state entries exist for TCP sockets only: UDP and raw sockets are "
+                         "followed by the destroy stream (sstrace -E without state words)");
+        }
         cfg.state_mask = *words.mask & ~state_bit(kStateUnknown);
         if (cfg.state_mask == 0) {
             std::fprintf(stderr, "ss: no socket states to show with such filter.\n");
             return kExitOk;
         }
     } else {
-        cfg.destroy = true;
+        cfg.destroy = static_cast<std::uint8_t>((sel.tcp ? SSTRACE_DESTROY_TCP : 0) |
+                                                (sel.udp ? SSTRACE_DESTROY_UDP : 0) |
+                                                (sel.raw ? SSTRACE_DESTROY_RAW : 0));
     }
     cfg.family = family;
     // The same bytecode a dump would send with INET_DIAG_REQ_BYTECODE runs in the BPF programs,
@@ -248,7 +270,10 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     layout.netns = opts.all_netns;
     layout.netid = !sel.single_table;
     layout.transitions = opts.transitions;
-    layout.state = opts.transitions || !plan.state_mode || state_count(cfg.state_mask) > 1;
+    // ss's rule: State is hidden when one state is selected (the state words of a state
+    // stream; the tables' default states of the destroy stream, where ss -E -u hides it)
+    layout.state = opts.transitions ||
+                   (plan.state_mode ? state_count(cfg.state_mask) > 1 : !sel.single_state);
     layout.states = plan.state_mode ? cfg.state_mask : state_bit(kStateClose);
     layout.ipv6 = family != AF_INET;
     layout.header = !opts.no_header;
