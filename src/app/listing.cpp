@@ -143,7 +143,7 @@ int write_tcp_dump(const Options& opts, const Environment& env, const Selection&
                    ListingRequest req)
 {
     if (!sel.has_table(kDbTcp)) {
-        ss_text::put(ss_text::kTcpdiagWithoutTcp);
+        ss_text::put(ss_text::tcpdiag_without_tcp());
         return 0;
     }
     UniqueFile file;
@@ -165,7 +165,7 @@ int write_tcp_dump(const Options& opts, const Environment& env, const Selection&
 int run_listing(const Options& opts, const Environment& env)
 {
     if (opts.context || opts.contexts) {
-        ss_text::put(ss_text::kSelinuxDisabled);
+        ss_text::put(ss_text::selinux_disabled());
         return 1;
     }
     // -F FILE is opened while options are parsed, as ss does; its lines are read by the filter

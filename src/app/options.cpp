@@ -2,6 +2,7 @@
 #include "sstrace/app/options.hpp"
 
 #include "sstrace/core/error.hpp"
+#include "sstrace/core/program.hpp"
 #include "sstrace/ss/messages.hpp"
 #include "sstrace/ss/usage.hpp"
 
@@ -179,7 +180,7 @@ ParseResult parse_command_line(int argc, const char* const* argv)
                 if (arg.size() > 2 && arg.substr(0, 2) == "--") {
                     const std::string_view name = arg.substr(0, arg.find('='));
                     if (what.find(std::string(name)) != std::string::npos) {
-                        bad_message = fmt::format("ss: unrecognized option '{}'", name);
+                        bad_message = fmt::format("{}: unrecognized option '{}'", program_name(), name);
                     }
                     continue;
                 }
@@ -194,7 +195,7 @@ ParseResult parse_command_line(int argc, const char* const* argv)
                         break;
                     }
                     if (kFlags.find(arg[k]) == std::string_view::npos) {
-                        bad_message = fmt::format("ss: invalid option -- '{}'", arg[k]);
+                        bad_message = fmt::format("{}: invalid option -- '{}'", program_name(), arg[k]);
                         break;
                     }
                 }
@@ -208,8 +209,8 @@ ParseResult parse_command_line(int argc, const char* const* argv)
                 return res;
             }
         }
-        res.message = fmt::format("sstrace: {}\nTry 'sstrace --help' for more information.",
-                                  e.what());
+        res.message = fmt::format("{0}: {1}\nTry '{0} --help' for more information.",
+                                  program_name(), e.what());
         return res;
     }
 
@@ -256,7 +257,7 @@ ParseResult parse_command_line(int argc, const char* const* argv)
     }
     if ((o.ring_mb & (o.ring_mb - 1)) != 0) {
         res.exit_code = kExitUsage;
-        res.message = "sstrace: --ring-size must be a power of two (MiB)";
+        res.message = fmt::format("{}: --ring-size must be a power of two (MiB)", program_name());
     }
     return res;
 }

@@ -567,7 +567,7 @@ class ErrorsTest(unittest.TestCase):
 
     def test_bad_state_name(self):
         r = self.run_sstrace("-E", "state", "bogus")
-        self.assertEqual((r.returncode, r.stdout, r.stderr), (255, "", "ss: wrong state name: bogus\n"))
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (255, "", "sstrace: wrong state name: bogus\n"))
 
     def test_missing_state_argument(self):
         r = self.run_sstrace("-E", "state")

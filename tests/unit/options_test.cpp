@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/options.hpp"
+#include "sstrace/core/program.hpp"
 
 #include <gtest/gtest.h>
 
@@ -79,6 +80,7 @@ TEST(Options, EventOptions)
 
 TEST(Options, BadOptionsExitLikeSs)
 {
+    set_program_name("ss");
     EXPECT_EQ(parse({"-Q"}).exit_code, 255);
     EXPECT_EQ(parse({"--bogus"}).exit_code, 255);
     EXPECT_EQ(parse({"-c", "0"}).exit_code, 255);
