@@ -18,6 +18,9 @@ int run_main(int argc, const char* const* argv)
 {
     ParseResult parsed = parse_command_line(argc, argv);
     if (parsed.exit_code != 0) {
+        if (parsed.usage) {
+            return usage_error(parsed.message);
+        }
         std::fprintf(stderr, "%s\n", parsed.message.c_str());
         return parsed.exit_code;
     }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <string>
 #include <vector>
 
@@ -67,7 +69,7 @@ TEST(Options, FilterWordsAreKeptInOrder)
 TEST(Options, EventOptions)
 {
     auto r = parse({"-E", "-c", "5", "--duration", "2.5", "--timestamp", "--transitions",
-                    "--all-netns", "--ring-size", "16", "-vv"});
+                    "--all-netns", "--ring-size", "16", "-vv", "state", "all"});
     ASSERT_EQ(r.exit_code, 0) << r.message;
     EXPECT_EQ(r.options.count.value_or(0), 5u);
     EXPECT_DOUBLE_EQ(r.options.duration.value_or(0), 2.5);
@@ -85,10 +87,12 @@ TEST(Options, BadOptionsExitLikeSs)
     EXPECT_EQ(parse({"--bogus"}).exit_code, 255);
     EXPECT_EQ(parse({"-c", "0"}).exit_code, 255);
     EXPECT_EQ(parse({"--ring-size", "3"}).exit_code, 255);
-    // unknown options are reported in ss's getopt words, followed by ss's usage text
-    EXPECT_EQ(parse({"-Q"}).message.rfind("ss: invalid option -- 'Q'\n", 0), 0u);
-    EXPECT_EQ(parse({"-tQ"}).message.rfind("ss: invalid option -- 'Q'\n", 0), 0u);
-    EXPECT_EQ(parse({"--bogus"}).message.rfind("ss: unrecognized option '--bogus'\n", 0), 0u);
+    // unknown options are reported in ss's getopt words, followed by the usage text
+    EXPECT_EQ(parse({"-Q"}).message, "ss: invalid option -- 'Q'");
+    EXPECT_TRUE(parse({"-Q"}).usage);
+    EXPECT_EQ(parse({"-tQ"}).message, "ss: invalid option -- 'Q'");
+    EXPECT_EQ(parse({"--bogus"}).message, "ss: unrecognized option '--bogus'");
+    EXPECT_TRUE(parse({"--bogus"}).usage);
 }
 
 TEST(Options, HelpAndVersion)
@@ -96,6 +100,7 @@ TEST(Options, HelpAndVersion)
     EXPECT_TRUE(parse({"-h"}).options.show_help);
     EXPECT_TRUE(parse({"-V"}).options.show_version);
     EXPECT_NE(help_text().find("Exit status:"), std::string::npos);
+    EXPECT_EQ(help_text().rfind(usage_text(), 0), 0u);  // --help begins with the usage text
     EXPECT_NE(version_text().find("iproute2-6.1.0"), std::string::npos);
 }
 
@@ -114,4 +119,195 @@ TEST(Options, BracketedWordsReachTheFilterUnchanged)
     ASSERT_EQ(r.exit_code, 0) << r.message;
     EXPECT_EQ(r.options.filter_words,
               (std::vector<std::string>{"src", "[::1]", "dst", "[::ffff:127.0.0.1]:80", "[1,2]"}));
+}
+
+// The errors getopt_long reports in ss, in its words, with the usage text (issue 9, item 6).
+TEST(Options, GetoptErrorsInSsWords)
+{
+    set_program_name("ss");
+    const struct {
+        std::vector<std::string> args;
+        const char* message;
+    } cases[] = {
+        {{"--numeric=yes"}, "ss: option '--numeric' doesn't allow an argument"},
+        {{"--tc=1"}, "ss: option '--tcp' doesn't allow an argument"},
+        {{"-f"}, "ss: option requires an argument -- 'f'"},
+        {{"-tf"}, "ss: option requires an argument -- 'f'"},
+        {{"--family"}, "ss: option '--family' requires an argument"},
+        {{"--bogus=1"}, "ss: unrecognized option '--bogus=1'"},
+        {{"--f"}, "ss: option '--f' is ambiguous; possibilities: '--family' '--filter'"},
+        {{"--n"}, "ss: option '--n' is ambiguous; possibilities: '--numeric' '--net' "
+                  "'--no-header'"},
+        {{"--s=1"}, "ss: option '--s=1' is ambiguous; possibilities: '--sctp' '--socket' "
+                    "'--summary'"},
+        // sstrace's own options follow the same rules
+        {{"-c"}, "ss: option requires an argument -- 'c'"},
+        {{"-E", "--count"}, "ss: option '--count' requires an argument"},
+        {{"-E", "--transitions=yes"}, "ss: option '--transitions' doesn't allow an argument"},
+        {{"-E", "--timestamp=1"}, "ss: option '--timestamp' doesn't allow an argument"},
+        {{"-E", "--all-netns=no"}, "ss: option '--all-netns' doesn't allow an argument"},
+        {{"--verbose=2"}, "ss: option '--verbose' doesn't allow an argument"},
+        {{"--t"}, "ss: option '--t' is ambiguous; possibilities: '--threads' '--tcp' '--tipc' "
+                  "'--tipcinfo' '--tos' '--timestamp' '--transitions'"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.args.front());
+        const auto r = parse(c.args);
+        EXPECT_EQ(r.exit_code, 255);
+        EXPECT_EQ(r.message, c.message);
+        EXPECT_TRUE(r.usage);
+    }
+}
+
+TEST(Options, GetoptSyntax)
+{
+    // abbreviations: ss's own resolve among ss's options first
+    auto r = parse({"--fam=inet", "--num", "--al", "--socket", "tcp", "--times", "-E"});
+    ASSERT_EQ(r.exit_code, 0) << r.message;
+    EXPECT_EQ(r.options.selection, (std::vector<std::string>{"-f inet", "-a", "-A tcp"}));
+    EXPECT_TRUE(r.options.numeric);
+    EXPECT_TRUE(r.options.timestamp);
+    // FILTER words between options, `--` ends the options, a lone `-` is a word
+    r = parse({"state", "established", "-t", "-n", "--", "-x", "-"});
+    ASSERT_EQ(r.exit_code, 0) << r.message;
+    EXPECT_EQ(r.options.filter_words,
+              (std::vector<std::string>{"state", "established", "-x", "-"}));
+    EXPECT_EQ(r.options.selection, (std::vector<std::string>{"-t"}));
+    // values attached or in the next word, whatever it looks like
+    r = parse({"-Ec3", "-f", "-t", "-Ntest", "--net", "-x", "state", "all"});
+    ASSERT_EQ(r.exit_code, 0) << r.message;
+    EXPECT_EQ(r.options.count.value_or(0), 3u);
+    EXPECT_EQ(r.options.selection, (std::vector<std::string>{"-f -t"}));
+    EXPECT_EQ(r.options.netns, "-x");
+    // -h, -V and -f help end the parse where they stand, as in ss
+    r = parse({"-h", "--bogus"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_TRUE(r.options.show_help);
+    EXPECT_EQ(parse({"--bogus", "-h"}).exit_code, 255);
+    EXPECT_TRUE(parse({"-Vc"}).options.show_version);
+    r = parse({"-f", "help", "-Q"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.options.selection, (std::vector<std::string>{"-f help"}));
+}
+
+// sstrace's own values: one line in the user's words, exit 255 (issue 9, item 6).
+TEST(Options, NumericValuesInTheUsersWords)
+{
+    set_program_name("sstrace");
+    const struct {
+        std::vector<std::string> args;
+        const char* message;
+    } cases[] = {
+        {{"-E", "-c", "abc"}, "sstrace: -c: expected a positive count, got 'abc'"},
+        {{"-E", "-c", "0"}, "sstrace: -c: expected a positive count, got '0'"},
+        {{"-E", "-c", "-1"}, "sstrace: -c: expected a positive count, got '-1'"},
+        {{"-E", "-c", ""}, "sstrace: -c: expected a positive count, got ''"},
+        {{"-E", "--count=1x"}, "sstrace: --count: expected a positive count, got '1x'"},
+        {{"-E", "-c", "18446744073709551616"},
+         "sstrace: -c: '18446744073709551616' is too large (at most 18446744073709551615)"},
+        {{"-E", "-c", "1", "-c", "2"}, "sstrace: -c: given more than once ('1', then '2')"},
+        {{"-E", "-c", "1", "--count", "1"},
+         "sstrace: --count: given more than once ('1', then '1')"},
+        {{"-E", "--duration", "0"}, "sstrace: --duration: expected a positive time, got '0'"},
+        {{"-E", "--duration", "0ms"}, "sstrace: --duration: expected a positive time, got '0ms'"},
+        {{"-E", "--duration", "-1s"}, "sstrace: --duration: expected a positive time, got '-1s'"},
+        {{"-E", "--duration", "1e-10"},
+         "sstrace: --duration: expected a positive time, got '1e-10'"},
+        {{"-E", "--duration", "abc"},
+         "sstrace: --duration: expected a time such as 30 (seconds), 1.5s, 500ms, 2m or 1h, got "
+         "'abc'"},
+        {{"-E", "--duration", "1d"},
+         "sstrace: --duration: expected a time such as 30 (seconds), 1.5s, 500ms, 2m or 1h, got "
+         "'1d'"},
+        {{"-E", "--duration", "s"},
+         "sstrace: --duration: expected a time such as 30 (seconds), 1.5s, 500ms, 2m or 1h, got "
+         "'s'"},
+        {{"-E", "--duration", "nan"},
+         "sstrace: --duration: expected a time such as 30 (seconds), 1.5s, 500ms, 2m or 1h, got "
+         "'nan'"},
+        {{"-E", "--duration", "2562048h"},
+         "sstrace: --duration: '2562048h' is too long (at most 2562047h)"},
+        {{"-E", "--duration", "1", "--duration", "2"},
+         "sstrace: --duration: given more than once ('1', then '2')"},
+        {{"-E", "--ring-size", "3"},
+         "sstrace: --ring-size: expected a power of two in MiB from 1 to 1024, got '3'"},
+        {{"-E", "--ring-size", "0"},
+         "sstrace: --ring-size: expected a power of two in MiB from 1 to 1024, got '0'"},
+        {{"-E", "--ring-size", "2048"},
+         "sstrace: --ring-size: expected a power of two in MiB from 1 to 1024, got '2048'"},
+        {{"-E", "--ring-size", "8M"},
+         "sstrace: --ring-size: expected a power of two in MiB from 1 to 1024, got '8M'"},
+        {{"-E", "--bpf-variant", "fentry"},
+         "sstrace: --bpf-variant: expected auto, tp_btf or tracepoint, got 'fentry'"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.args.at(1) + " " + c.args.at(2 % c.args.size()));
+        const auto r = parse(c.args);
+        EXPECT_EQ(r.exit_code, 255);
+        EXPECT_EQ(r.message, c.message);
+        EXPECT_FALSE(r.usage);  // one line
+    }
+}
+
+TEST(Options, DurationsWithUnits)
+{
+    const struct {
+        const char* text;
+        double seconds;
+    } cases[] = {{"30", 30}, {"1.5", 1.5}, {"1s", 1}, {"500ms", 0.5}, {"2m", 120},
+                 {"1h", 3600}, {"0.25h", 900}, {"1e3", 1000}, {"2562047h", 2562047.0 * 3600}};
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.text);
+        const auto r = parse({"-E", "--duration", c.text});
+        ASSERT_EQ(r.exit_code, 0) << r.message;
+        ASSERT_TRUE(r.options.duration);
+        EXPECT_DOUBLE_EQ(*r.options.duration, c.seconds);
+        // the stream times it in int64 nanoseconds
+        EXPECT_LT(*r.options.duration * 1e9, 9.3e18);
+    }
+    for (const char* mib : {"1", "2", "64", "1024"}) {
+        const auto r = parse({"-E", "--ring-size", mib});
+        ASSERT_EQ(r.exit_code, 0) << r.message;
+        EXPECT_EQ(std::to_string(r.options.ring_mb), mib);
+    }
+    EXPECT_EQ(parse({"-E", "--bpf-variant=tracepoint"}).options.bpf_variant, "tracepoint");
+    EXPECT_EQ(parse({"-E", "--count=18446744073709551615"}).options.count.value_or(0),
+              18446744073709551615u);
+}
+
+// One usage text, naming the program as invoked, with sstrace's own options (issue 9, item 7).
+TEST(Usage, OneTextWithSstracesOptions)
+{
+    set_program_name("/usr/local/sbin/sstrace");
+    const std::string text = usage_text();
+    EXPECT_EQ(text.rfind("Usage: sstrace [ OPTIONS ]\n       sstrace [ OPTIONS ] [ FILTER ]\n"
+                         "   -h, --help          this message\n",
+                         0),
+              0u)
+        << text;
+    for (const char* o : {"--all-netns", "--timestamp", "--transitions", "-c, --count=N",
+                          "--duration=TIME", "--ring-size=MiB", "--bpf-variant=V", "--verbose",
+                          "       sstrace -E [ OPTIONS ]"}) {
+        EXPECT_NE(text.find(o), std::string::npos) << o;
+    }
+    set_program_name("ss");
+    const std::string as_ss = usage_text();
+    EXPECT_EQ(as_ss.rfind("Usage: ss [ OPTIONS ]\n       ss [ OPTIONS ] [ FILTER ]\n", 0), 0u);
+    EXPECT_NE(as_ss.find("       ss -E [ OPTIONS ]"), std::string::npos);
+    EXPECT_EQ(as_ss.find("sstrace -E"), std::string::npos);
+}
+
+TEST(Usage, UsageErrorPrintsMessageThenUsage)
+{
+    set_program_name("sstrace");
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(usage_error("sstrace: invalid option -- 'Q'"), 255);
+    EXPECT_EQ(testing::internal::GetCapturedStderr(),
+              "sstrace: invalid option -- 'Q'\n" + usage_text());
+    testing::internal::CaptureStderr();
+    EXPECT_EQ(usage_error("bison line\n"), 255);  // not doubled
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "bison line\n" + usage_text());
+    testing::internal::CaptureStdout();
+    EXPECT_EQ(usage_error("", UsageTo::Stdout), 0);  // -f help
+    EXPECT_EQ(testing::internal::GetCapturedStdout(), usage_text());
 }
