@@ -4,6 +4,7 @@
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/parse.hpp"
 #include "sstrace/core/program.hpp"
+#include "sstrace/core/state.hpp"
 #include "sstrace/ss/messages.hpp"
 #include "sstrace/ss/usage.hpp"
 
@@ -235,6 +236,8 @@ private:
     bool short_options(std::string_view arg);
     bool apply(const OptionSpec& spec, std::string_view spelled, std::string_view value);
     bool value_option(const OptionSpec& spec, std::string_view spelled, std::string_view value);
+    // The checks that need the whole command line: sstrace's options against each other.
+    void check_combinations();
     bool usage_error(std::string message);
     bool error(std::string message);
 
@@ -242,6 +245,7 @@ private:
     std::size_t next_ = 0;  // index in args_ of the word after the current one
     ParseResult res_;
     bool filter_file_given_ = false;
+    std::vector<std::string> stream_only_;  // sstrace's stream options, as spelled, in order
     // sstrace's valued options given so far, and the value each had
     std::vector<std::pair<Opt, std::string_view>> values_given_;
 };
@@ -282,6 +286,7 @@ ParseResult CommandLineParser::run()
     if (o.extended || o.bpf) {
         o.timers = true;  // as in ss: -e and -b imply -o
     }
+    check_combinations();
     return std::move(res_);
 }
 
@@ -402,6 +407,7 @@ bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
         }
         break;
     }
+    stream_only_.emplace_back(spelled);
     return true;
 }
 
@@ -476,6 +482,32 @@ bool CommandLineParser::value_option(const OptionSpec& spec, std::string_view sp
                                  program_name(), spelled, value));
     default:
         return true;
+    }
+}
+
+void CommandLineParser::check_combinations()
+{
+    const Options& o = res_.options;
+    if (!o.events) {
+        if (!stream_only_.empty()) {
+            error(fmt::format("{}: {} applies only to event streams (-E)", program_name(),
+                              stream_only_.front()));
+        }
+        return;
+    }
+    if (o.all_netns && !o.netns.empty()) {
+        error(fmt::format("{}: -N and --all-netns conflict (one namespace, or every one): give "
+                          "one of them",
+                          program_name()));
+        return;
+    }
+    // A destroy stream (-E without state words) has no state left and entered to show. Words
+    // that do not parse are left to the stream, which reports them in ss's words.
+    StateWords words;
+    if (o.transitions && !parse_state_words(o.filter_words, words) && !words.mask) {
+        error(fmt::format("{}: --transitions needs state words (-E state STATE ...): the destroy "
+                          "stream shows no state changes",
+                          program_name()));
     }
 }
 

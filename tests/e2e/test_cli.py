@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""The command line through the real binary (issue 9, items 6 and 7): bad values are one line
-on stderr with exit 255, usage errors name the program as it was
+"""The command line through the real binary (issue 9, items 6-8): bad values and misplaced
+stream options are one line on stderr with exit 255, usage errors name the program as it was
 invoked and print the one usage text, and a duration with a unit times a real stream."""
 import os
 import shutil
@@ -22,13 +22,22 @@ def run(argv, **kw):
 
 
 class CommandLineTest(unittest.TestCase):
-    def test_bad_values_are_one_line(self):
+    def test_bad_values_and_misplaced_options_are_one_line(self):
         for args, message in (
                 (["-E", "-c", "abc"], "sstrace: -c: expected a positive count, got 'abc'"),
                 (["-E", "-c", "1", "-c", "2"], "sstrace: -c: given more than once ('1', then '2')"),
                 (["-E", "--duration", "0"], "sstrace: --duration: expected a positive time, got '0'"),
                 (["-E", "--ring-size", "3"],
-                 "sstrace: --ring-size: expected a power of two in MiB from 1 to 1024, got '3'")):
+                 "sstrace: --ring-size: expected a power of two in MiB from 1 to 1024, got '3'"),
+                (["--timestamp", "-tan"], "sstrace: --timestamp applies only to event streams (-E)"),
+                (["-c", "1", "-tan"], "sstrace: -c applies only to event streams (-E)"),
+                (["--all-netns", "-tan"], "sstrace: --all-netns applies only to event streams (-E)"),
+                (["-N", "ns1", "-E", "--all-netns"],
+                 "sstrace: -N and --all-netns conflict (one namespace, or every one): give one "
+                 "of them"),
+                (["-E", "--transitions"],
+                 "sstrace: --transitions needs state words (-E state STATE ...): the destroy "
+                 "stream shows no state changes")):
             r = run([SSTRACE] + args)
             self.assertEqual((r.returncode, r.stdout, r.stderr), (255, "", message + "\n"), args)
 

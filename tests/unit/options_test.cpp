@@ -275,6 +275,80 @@ TEST(Options, DurationsWithUnits)
               18446744073709551615u);
 }
 
+// sstrace's stream options are errors in a listing, never silently ignored (issue 9, item 8).
+TEST(Options, StreamOptionsInAListing)
+{
+    set_program_name("sstrace");
+    const struct {
+        std::vector<std::string> args;
+        const char* named;
+    } cases[] = {
+        {{"--timestamp", "-tan"}, "--timestamp"},   {{"-c", "1", "-tan"}, "-c"},
+        {{"--count=1", "-tan"}, "--count"},        {{"--duration", "1", "-tan"}, "--duration"},
+        {{"--transitions", "-tan"}, "--transitions"}, {{"--ring-size", "2", "-tan"}, "--ring-size"},
+        {{"--bpf-variant", "tp_btf", "-tan"}, "--bpf-variant"},
+        {{"--all-netns", "-tan"}, "--all-netns"},
+        {{"-tan", "--ring-size=8", "--timestamp"}, "--ring-size"},  // the first one given
+        {{"--times", "-tan"}, "--timestamp"},                       // named in full
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.named);
+        const auto r = parse(c.args);
+        EXPECT_EQ(r.exit_code, 255);
+        EXPECT_EQ(r.message, std::string("sstrace: ") + c.named +
+                                 " applies only to event streams (-E)");
+        EXPECT_FALSE(r.usage);
+        // the same command line with -E is a stream
+        auto with_e = c.args;
+        with_e.emplace_back("-E");
+        with_e.insert(with_e.end(), {"state", "all"});
+        EXPECT_EQ(parse(with_e).exit_code, 0) << parse(with_e).message;
+    }
+    // -v raises the verbosity of listings too
+    EXPECT_EQ(parse({"-v", "-tan"}).exit_code, 0);
+}
+
+TEST(Options, ConflictingStreamOptions)
+{
+    set_program_name("sstrace");
+    for (const auto& args : {std::vector<std::string>{"-N", "ns1", "-E", "--all-netns"},
+                             std::vector<std::string>{"--all-netns", "-E", "-Nns1", "state", "all"}}) {
+        const auto r = parse(args);
+        EXPECT_EQ(r.exit_code, 255);
+        EXPECT_EQ(r.message, "sstrace: -N and --all-netns conflict (one namespace, or every one): "
+                             "give one of them");
+    }
+    EXPECT_EQ(parse({"-N", "ns1", "-E"}).exit_code, 0);
+    EXPECT_EQ(parse({"--all-netns", "-E"}).exit_code, 0);
+}
+
+// --transitions has a meaning on state streams only: the destroy stream would print
+// `UNCONN -> UNCONN` on every row (issue 9, item 8).
+TEST(Options, TransitionsNeedStateWords)
+{
+    set_program_name("sstrace");
+    const char* message = "sstrace: --transitions needs state words (-E state STATE ...): the "
+                          "destroy stream shows no state changes";
+    for (const auto& args :
+         {std::vector<std::string>{"-E", "--transitions"},
+          std::vector<std::string>{"-E", "--transitions", "dport", "=", ":443"},
+          std::vector<std::string>{"-tE", "--transitions", "-F", "/dev/null"}}) {
+        const auto r = parse(args);
+        EXPECT_EQ(r.exit_code, 255);
+        EXPECT_EQ(r.message, message);
+    }
+    for (const auto& args :
+         {std::vector<std::string>{"-E", "--transitions", "state", "time-wait"},
+          std::vector<std::string>{"-E", "--transitions", "exclude", "listening", "sport", "=",
+                                   ":22"},
+          std::vector<std::string>{"--transitions", "state", "all", "-E"},
+          // words that do not parse are the stream's to report, in ss's words
+          std::vector<std::string>{"-E", "--transitions", "state", "bogus"},
+          std::vector<std::string>{"-E", "--transitions", "state"}}) {
+        EXPECT_EQ(parse(args).exit_code, 0) << parse(args).message;
+    }
+}
+
 // One usage text, naming the program as invoked, with sstrace's own options (issue 9, item 7).
 TEST(Usage, OneTextWithSstracesOptions)
 {

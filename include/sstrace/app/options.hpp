@@ -69,8 +69,8 @@ struct ParseResult {
 };
 
 // Reads argv as ss's getopt_long does (clusters, attached or separate values, abbreviations of
-// long options, FILTER words anywhere, `--`), with ss's words for its errors, and checks the
-// values of sstrace's own options.
+// long options, FILTER words anywhere, `--`), with ss's words for its errors, and checks
+// sstrace's own options: their values, and that they are used where they mean something.
 // -h, -V and `-f help` end the parse where they stand, as in ss.
 ParseResult parse_command_line(int argc, const char* const* argv);
 
