@@ -74,16 +74,33 @@ those states. The EXPRESSION (and -F FILE) is ss's filter language; it runs in t
 when it compiles to inet_diag bytecode (not with dev), and every row is checked again.
 A TIME-WAIT row means the kernel handed the connection to a timewait socket (what the
 TcpExtTW counter counts); no row is printed when tcp_max_tw_buckets left it none. Lost events
-are counted in the kernel and reported on stderr; the stream keeps running.
+are counted in the kernel and reported on stderr; the stream keeps running. The options of
+event streams are errors in a listing.
+
+Privileges (root has them all):
+   listing         none, for what ss shows any user; the options below need more
+   -E              CAP_BPF + CAP_PERFMON (tp_btf programs: the timer callbacks' addresses
+                   come from the kernel's BTF, so no CAP_SYSLOG)
+   -E on classic tracepoints (--bpf-variant tracepoint, or when tp_btf cannot load): also
+                   CAP_SYSLOG for TIME-WAIT and CLOSE entries (kernel addresses in
+                   /proc/kallsyms), CAP_DAC_READ_SEARCH to read tracefs (root's only), and
+                   CAP_SYS_ADMIN if tracefs is not mounted (it is mounted for the attach)
+   -N NAME         CAP_SYS_ADMIN (setns into the namespace)
+   -p, -T          CAP_SYS_PTRACE, for other users' processes (their /proc/PID/fd)
+   -K              CAP_NET_ADMIN (SOCK_DESTROY)
 
 Exit status:
    0    success
-   1    runtime failure (netlink, BPF attach, output), or a filter operand error (as ss)
+   1    runtime failure (netlink, BPF attach, output), a namespace that cannot be entered,
+        or a filter operand error (as ss)
    2    an ss option or mode that sstrace does not implement yet
-   3    insufficient privileges (needs root, or CAP_BPF + CAP_PERFMON)
-   4    the kernel lacks a required feature (BTF, tracepoints)
-   5    the BPF programs failed to load (run with -v for the verifier's reason)
-   255  bad options or arguments, or a filter syntax error (as ss)
+   3    insufficient privileges: the missing one is named (streams need root, or CAP_BPF +
+        CAP_PERFMON; the classic tracepoint fallback also CAP_SYSLOG, for kernel addresses
+        in /proc/kallsyms)
+   4    the kernel lacks a required feature (BTF, a tracepoint, a timer callback in its BTF
+        or kallsyms)
+   5    the BPF programs failed to load; -v shows the verifier's reason
+   255  bad options or arguments, or a filter syntax error, as ss exits
 )",
                                       program_name());
 }

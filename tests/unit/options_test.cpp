@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/options.hpp"
+#include "sstrace/core/error.hpp"
 #include "sstrace/core/program.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
 
 #include <string>
 #include <vector>
@@ -384,4 +389,134 @@ TEST(Usage, UsageErrorPrintsMessageThenUsage)
     testing::internal::CaptureStdout();
     EXPECT_EQ(usage_error("", UsageTo::Stdout), 0);  // -f help
     EXPECT_EQ(testing::internal::GetCapturedStdout(), usage_text());
+}
+
+namespace {
+
+std::string read_source_file(const std::string& relative)
+{
+    std::ifstream in(std::string(SSTRACE_SOURCE_DIR) + "/" + relative);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// One sentence as the three documents spell it: no markup, single spaces, lower-case start,
+// no final period.
+std::string plain(std::string text)
+{
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text.compare(i, 2, "\\-") == 0) {
+            continue;  // troff's minus: the '-' follows
+        }
+        const char c = text[i] == '\n' ? ' ' : text[i];
+        if (c == '`' || (c == ' ' && (out.empty() || out.back() == ' '))) {
+            continue;
+        }
+        out += c;
+    }
+    while (!out.empty() && (out.back() == ' ' || out.back() == '.')) {
+        out.pop_back();
+    }
+    if (!out.empty()) {
+        out[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(out[0])));
+    }
+    return out;
+}
+
+// README: `| code | meaning |` rows under "## Exit codes".
+std::map<int, std::string> readme_exit_codes(const std::string& readme)
+{
+    std::map<int, std::string> codes;
+    std::istringstream in(readme.substr(readme.find("## Exit codes")));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line) && (line.empty() || line[0] == '|' || codes.empty())) {
+        if (line.size() > 2 && std::isdigit(static_cast<unsigned char>(line[2])) != 0) {
+            const std::size_t bar = line.find('|', 2);
+            codes[std::stoi(line.substr(2))] =
+                plain(line.substr(bar + 1, line.rfind('|') - bar - 1));
+        }
+    }
+    return codes;
+}
+
+// --help: "   N    meaning" lines under "Exit status:", continued by deeper indented lines.
+std::map<int, std::string> help_exit_codes(const std::string& help)
+{
+    std::map<int, std::string> codes;
+    std::istringstream in(help.substr(help.find("Exit status:\n")));
+    std::string line;
+    std::getline(in, line);
+    int code = -1;
+    std::string text;
+    while (std::getline(in, line)) {
+        if (line.size() > 3 && std::isdigit(static_cast<unsigned char>(line[3])) != 0) {
+            if (code >= 0) {
+                codes[code] = plain(text);
+            }
+            code = std::stoi(line.substr(3));
+            text = line.substr(line.find(' ', 3));
+        } else {
+            text += " " + line;
+        }
+    }
+    codes[code] = plain(text);
+    return codes;
+}
+
+// The man page: ".TP\n.B N\nmeaning" under ".SH EXIT STATUS".
+std::map<int, std::string> man_exit_codes(const std::string& man)
+{
+    std::map<int, std::string> codes;
+    const std::size_t begin = man.find(".SH EXIT STATUS\n");
+    std::istringstream in(man.substr(begin, man.find(".SH ", begin + 1) - begin));
+    std::string line;
+    int code = -1;
+    std::string text;
+    while (std::getline(in, line)) {
+        if (line.rfind(".B ", 0) == 0 && code < 0) {
+            code = std::stoi(line.substr(3));
+        } else if (line == ".TP" && code >= 0) {
+            codes[code] = plain(text);
+            code = -1;
+            text.clear();
+        } else if (code >= 0) {
+            text += " " + line;
+        }
+    }
+    if (code >= 0) {
+        codes[code] = plain(text);
+    }
+    return codes;
+}
+
+}  // namespace
+
+// --help, the README and the man page give the same exit codes the same meaning
+// (issue 9, item 10).
+TEST(Help, ExitStatusAsTheReadmeAndTheManPage)
+{
+    const auto readme = readme_exit_codes(read_source_file("README.md"));
+    ASSERT_EQ(readme.size(), 7u);
+    for (const int code : {kExitOk, kExitFailure, kExitNotImplemented, kExitNoPrivilege,
+                           kExitNoKernelSupport, kExitBpfLoad, kExitUsage}) {
+        EXPECT_TRUE(readme.count(code) == 1) << code;
+    }
+    EXPECT_EQ(help_exit_codes(help_text()), readme);
+    EXPECT_EQ(man_exit_codes(read_source_file("doc/sstrace.8")), readme);
+}
+
+// The capabilities of each stream and feature are in --help (issue 9, item 10).
+TEST(Help, PrivilegesOfEachStreamAndFeature)
+{
+    const std::string help = help_text();
+    const std::string privileges = help.substr(help.find("Privileges"));
+    for (const char* needed : {"CAP_BPF + CAP_PERFMON", "no CAP_SYSLOG", "CAP_SYSLOG for TIME-WAIT",
+                               "CAP_DAC_READ_SEARCH", "CAP_SYS_ADMIN if tracefs is not mounted",
+                               "-N NAME         CAP_SYS_ADMIN", "-p, -T          CAP_SYS_PTRACE",
+                               "-K              CAP_NET_ADMIN"}) {
+        EXPECT_NE(privileges.find(needed), std::string::npos) << needed;
+    }
 }
