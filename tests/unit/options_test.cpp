@@ -9,6 +9,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <string>
@@ -25,6 +26,28 @@ ParseResult parse(std::vector<std::string> args)
         argv.push_back(a.c_str());
     }
     return parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+// A command line that must fail with exit 255 and this message.
+struct ErrorCase {
+    std::vector<std::string> args;
+    const char* message;
+};
+
+// `usage`: the usage text follows the message (getopt's errors), or not (one line).
+void expect_errors(const std::vector<ErrorCase>& cases, bool usage)
+{
+    for (const ErrorCase& c : cases) {
+        std::string command;
+        for (const auto& a : c.args) {
+            command += " " + a;
+        }
+        SCOPED_TRACE(command);
+        const auto r = parse(c.args);
+        EXPECT_EQ(r.exit_code, 255);
+        EXPECT_EQ(r.message, c.message);
+        EXPECT_EQ(r.usage, usage);
+    }
 }
 
 }  // namespace
@@ -130,10 +153,7 @@ TEST(Options, BracketedWordsReachTheFilterUnchanged)
 TEST(Options, GetoptErrorsInSsWords)
 {
     set_program_name("ss");
-    const struct {
-        std::vector<std::string> args;
-        const char* message;
-    } cases[] = {
+    expect_errors({
         {{"--numeric=yes"}, "ss: option '--numeric' doesn't allow an argument"},
         {{"--tc=1"}, "ss: option '--tcp' doesn't allow an argument"},
         {{"-f"}, "ss: option requires an argument -- 'f'"},
@@ -154,14 +174,7 @@ TEST(Options, GetoptErrorsInSsWords)
         {{"--verbose=2"}, "ss: option '--verbose' doesn't allow an argument"},
         {{"--t"}, "ss: option '--t' is ambiguous; possibilities: '--threads' '--tcp' '--tipc' "
                   "'--tipcinfo' '--tos' '--timestamp' '--transitions'"},
-    };
-    for (const auto& c : cases) {
-        SCOPED_TRACE(c.args.front());
-        const auto r = parse(c.args);
-        EXPECT_EQ(r.exit_code, 255);
-        EXPECT_EQ(r.message, c.message);
-        EXPECT_TRUE(r.usage);
-    }
+    }, true);
 }
 
 TEST(Options, GetoptSyntax)
@@ -199,10 +212,7 @@ TEST(Options, GetoptSyntax)
 TEST(Options, NumericValuesInTheUsersWords)
 {
     set_program_name("sstrace");
-    const struct {
-        std::vector<std::string> args;
-        const char* message;
-    } cases[] = {
+    expect_errors({
         {{"-E", "-c", "abc"}, "sstrace: -c: expected a positive count, got 'abc'"},
         {{"-E", "-c", "0"}, "sstrace: -c: expected a positive count, got '0'"},
         {{"-E", "-c", "-1"}, "sstrace: -c: expected a positive count, got '-1'"},
@@ -218,18 +228,6 @@ TEST(Options, NumericValuesInTheUsersWords)
         {{"-E", "--duration", "-1s"}, "sstrace: --duration: expected a positive time, got '-1s'"},
         {{"-E", "--duration", "1e-10"},
          "sstrace: --duration: expected a positive time, got '1e-10'"},
-        {{"-E", "--duration", "abc"},
-         "sstrace: --duration: expected a time such as 30 (seconds), 1.5s, 500ms, 2m or 1h, got "
-         "'abc'"},
-        {{"-E", "--duration", "1d"},
-         "sstrace: --duration: expected a time such as 30 (seconds), 1.5s, 500ms, 2m or 1h, got "
-         "'1d'"},
-        {{"-E", "--duration", "s"},
-         "sstrace: --duration: expected a time such as 30 (seconds), 1.5s, 500ms, 2m or 1h, got "
-         "'s'"},
-        {{"-E", "--duration", "nan"},
-         "sstrace: --duration: expected a time such as 30 (seconds), 1.5s, 500ms, 2m or 1h, got "
-         "'nan'"},
         {{"-E", "--duration", "2562048h"},
          "sstrace: --duration: '2562048h' is too long (at most 2562047h)"},
         {{"-E", "--duration", "1", "--duration", "2"},
@@ -244,13 +242,12 @@ TEST(Options, NumericValuesInTheUsersWords)
          "sstrace: --ring-size: expected a power of two in MiB from 1 to 1024, got '8M'"},
         {{"-E", "--bpf-variant", "fentry"},
          "sstrace: --bpf-variant: expected auto, tp_btf or tracepoint, got 'fentry'"},
-    };
-    for (const auto& c : cases) {
-        SCOPED_TRACE(c.args.at(1) + " " + c.args.at(2 % c.args.size()));
-        const auto r = parse(c.args);
+    }, false);  // one line
+    for (const std::string bad : {"abc", "1d", "s", "nan", "1.5.2s", " 1s"}) {
+        const auto r = parse({"-E", "--duration", bad});
         EXPECT_EQ(r.exit_code, 255);
-        EXPECT_EQ(r.message, c.message);
-        EXPECT_FALSE(r.usage);  // one line
+        EXPECT_EQ(r.message, "sstrace: --duration: expected a time such as 30 (seconds), 1.5s, "
+                             "500ms, 2m or 1h, got '" + bad + "'");
     }
 }
 
@@ -442,54 +439,58 @@ std::map<int, std::string> readme_exit_codes(const std::string& readme)
     return codes;
 }
 
-// --help: "   N    meaning" lines under "Exit status:", continued by deeper indented lines.
-std::map<int, std::string> help_exit_codes(const std::string& help)
+// Meanings by exit code: a line `start` recognises begins an entry (and gives its code and the
+// text on that line), the lines up to the next one continue it; troff's .TP lines are markup.
+template <typename Start>
+std::map<int, std::string> entries(const std::string& section, Start start)
 {
     std::map<int, std::string> codes;
-    std::istringstream in(help.substr(help.find("Exit status:\n")));
+    std::istringstream in(section);
     std::string line;
-    std::getline(in, line);
-    int code = -1;
+    std::optional<int> code;
     std::string text;
     while (std::getline(in, line)) {
-        if (line.size() > 3 && std::isdigit(static_cast<unsigned char>(line[3])) != 0) {
-            if (code >= 0) {
-                codes[code] = plain(text);
+        std::string rest;
+        if (const std::optional<int> next = start(line, rest)) {
+            if (code) {
+                codes[*code] = plain(text);
             }
-            code = std::stoi(line.substr(3));
-            text = line.substr(line.find(' ', 3));
-        } else {
+            code = next;
+            text = rest;
+        } else if (line != ".TP") {
             text += " " + line;
         }
     }
-    codes[code] = plain(text);
+    if (code) {
+        codes[*code] = plain(text);
+    }
     return codes;
 }
 
-// The man page: ".TP\n.B N\nmeaning" under ".SH EXIT STATUS".
+// --help: "   N    meaning" lines under "Exit status:", continued by deeper indented lines.
+std::map<int, std::string> help_exit_codes(const std::string& help)
+{
+    return entries(help.substr(help.find("Exit status:\n")),
+                   [](const std::string& line, std::string& rest) -> std::optional<int> {
+                       if (line.size() <= 3 || std::isdigit(static_cast<unsigned char>(line[3])) == 0) {
+                           return std::nullopt;
+                       }
+                       rest = line.substr(line.find(' ', 3));
+                       return std::stoi(line.substr(3));
+                   });
+}
+
+// The man page: ".TP", ".B N", then the meaning, under ".SH EXIT STATUS".
 std::map<int, std::string> man_exit_codes(const std::string& man)
 {
-    std::map<int, std::string> codes;
     const std::size_t begin = man.find(".SH EXIT STATUS\n");
-    std::istringstream in(man.substr(begin, man.find(".SH ", begin + 1) - begin));
-    std::string line;
-    int code = -1;
-    std::string text;
-    while (std::getline(in, line)) {
-        if (line.rfind(".B ", 0) == 0 && code < 0) {
-            code = std::stoi(line.substr(3));
-        } else if (line == ".TP" && code >= 0) {
-            codes[code] = plain(text);
-            code = -1;
-            text.clear();
-        } else if (code >= 0) {
-            text += " " + line;
-        }
-    }
-    if (code >= 0) {
-        codes[code] = plain(text);
-    }
-    return codes;
+    return entries(man.substr(begin, man.find(".SH ", begin + 1) - begin),
+                   [](const std::string& line, std::string&) -> std::optional<int> {
+                       if (line.rfind(".B ", 0) != 0) {
+                           return std::nullopt;
+                       }
+                       return std::stoi(line.substr(3));
+                   });
 }
 
 }  // namespace
