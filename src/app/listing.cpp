@@ -14,7 +14,6 @@
 #include "sstrace/sources/owners.hpp"
 #include "sstrace/sources/summary.hpp"
 #include "sstrace/ss/messages.hpp"
-#include "sstrace/ss/usage.hpp"
 
 #include <fmt/format.h>
 #include <netinet/in.h>
@@ -125,10 +124,10 @@ std::optional<int> build_filter(SelectionResult& sel, std::FILE* file, filter::F
     po.udp = sel.selection.has_table(kDbUdp);
     filter::ParseResult res = filter::parse(sel.expression, file, po);
     if (res.error) {
-        ss_text::put(res.error->message);
         if (res.error->usage) {
-            std::fputs(ss_usage_text(), stderr);
+            return usage_error(res.error->message);
         }
+        ss_text::put(res.error->message);
         return res.error->exit_code;
     }
     if (!res.filter.empty() && res.family_reset) {
@@ -143,7 +142,7 @@ int write_tcp_dump(const Options& opts, const Environment& env, const Selection&
                    ListingRequest req)
 {
     if (!sel.has_table(kDbTcp)) {
-        ss_text::put(ss_text::kTcpdiagWithoutTcp);
+        ss_text::put(ss_text::tcpdiag_without_tcp());
         return 0;
     }
     UniqueFile file;
@@ -165,7 +164,7 @@ int write_tcp_dump(const Options& opts, const Environment& env, const Selection&
 int run_listing(const Options& opts, const Environment& env)
 {
     if (opts.context || opts.contexts) {
-        ss_text::put(ss_text::kSelinuxDisabled);
+        ss_text::put(ss_text::selinux_disabled());
         return 1;
     }
     // -F FILE is opened while options are parsed, as ss does; its lines are read by the filter
@@ -185,11 +184,7 @@ int run_listing(const Options& opts, const Environment& env)
     }
     SelectionResult sel = build_selection(opts);
     if (sel.exit_code && sel.with_usage) {
-        if (!sel.message.empty()) {
-            fmt::print(stderr, "{}\n", sel.message);
-        }
-        std::fputs(ss_usage_text(), sel.usage_to_stdout ? stdout : stderr);
-        return *sel.exit_code;
+        return usage_error(sel.message, sel.usage_to_stdout ? UsageTo::Stdout : UsageTo::Stderr);
     }
     if (opts.summary) {
         print_summary(read_summary(env), stdout);
