@@ -7,6 +7,7 @@
 #include "sstrace/app/stream_pipeline.hpp"
 #include "sstrace/app/stream_plan.hpp"
 #include "sstrace/core/error.hpp"
+#include "sstrace/core/program.hpp"
 #include "sstrace/sinks/event_rows.hpp"
 #include "sstrace/sinks/output_writer.hpp"
 #include "sstrace/sources/bpf_event_source.hpp"
@@ -135,8 +136,7 @@ int run_event_stream(const Options& opts, const Environment& env)
         spdlog::warn("{} malformed ring-buffer records ignored", source.malformed());
     }
     if (writer.unwritten() != 0) {
-        std::fprintf(stderr, "sstrace: %llu rows not written\n",
-                     static_cast<unsigned long long>(writer.unwritten()));
+        fmt::print(stderr, "{}: {} rows not written\n", program_name(), writer.unwritten());
     }
     accounting.finish(rows.rows() - writer.unwritten(), opts.verbosity >= 1, stderr);
     if (end == OutputWriter::State::Failed) {

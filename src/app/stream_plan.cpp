@@ -4,8 +4,8 @@
 #include "sstrace/abi/events.h"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/netns.hpp"
+#include "sstrace/core/program.hpp"
 #include "sstrace/ss/selection.hpp"
-#include "sstrace/ss/usage.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -57,11 +57,10 @@ EventSelection select_tables(const Options& opts)
     EventSelection out;
     const SelectionResult res = build_selection(opts);
     if (res.exit_code) {
-        if (!res.message.empty()) {
-            std::fprintf(res.usage_to_stdout ? stdout : stderr, "%s\n", res.message.c_str());
-        }
         if (res.with_usage) {
-            std::fputs(ss_usage_text(), res.usage_to_stdout ? stdout : stderr);
+            usage_error(res.message, res.usage_to_stdout ? UsageTo::Stdout : UsageTo::Stderr);
+        } else if (!res.message.empty()) {
+            std::fprintf(res.usage_to_stdout ? stdout : stderr, "%s\n", res.message.c_str());
         }
         out.exit_code = *res.exit_code;
         return out;
@@ -148,9 +147,10 @@ FilterSetup compile_filter(const Options& opts, std::size_t consumed, const Even
         std::fclose(file);
     }
     if (err) {
-        std::fputs(err->message.c_str(), stderr);
         if (err->usage) {
-            std::fputs(help_text().c_str(), stderr);
+            usage_error(err->message);
+        } else {
+            std::fputs(err->message.c_str(), stderr);
         }
         out.exit_code = err->exit_code;
         return out;
@@ -232,7 +232,7 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
         }
         cfg.state_mask = *words.mask & ~state_bit(kStateUnknown);
         if (cfg.state_mask == 0) {
-            std::fprintf(stderr, "ss: no socket states to show with such filter.\n");
+            fmt::print(stderr, "{}: no socket states to show with such filter.\n", program_name());
             return kExitOk;
         }
     } else {

@@ -630,9 +630,7 @@ class ErrorsTest(unittest.TestCase):
         r = self.run_sstrace("-E", "-A", "all,!all")
         self.assertEqual(r.stderr, "sstrace: no socket tables to show with such filter.\n")
 
-    # The stream still prints ss's own usage (selection errors) or the --help text (filter
-    # syntax errors) itself: it must print usage errors with usage_error(), as listings do.
-    @unittest.expectedFailure
+    # Streams print usage errors with usage_error(), as listings do: one usage text.
     def test_usage_errors_print_the_one_usage_text(self):
         usage = self.run_sstrace("-f", "help").stdout
         for args, first in ((["-E", "-f", "bogus"], 'sstrace: "bogus" is invalid family\n'),
