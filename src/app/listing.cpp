@@ -31,8 +31,8 @@ namespace {
 class ListingRunner : public ListingConsumer {
 public:
     ListingRunner(const Options& opts, const filter::Filter* filter, SsRowRenderer& renderer,
-                  const SocketOwners* owners)
-        : opts_(opts), filter_(filter), renderer_(renderer), owners_(owners)
+                  const SocketOwners* owners, ListingObserver* observer)
+        : opts_(opts), filter_(filter), renderer_(renderer), owners_(owners), observer_(observer)
     {
     }
 
@@ -62,6 +62,12 @@ public:
             const auto found = owners_->find(s.inode);
             s.owners.assign(found.begin(), found.end());
         }
+        if (observer_ != nullptr) {
+            observer_->listed(s);
+            if (++listed_ % kTickEvery == 0) {
+                observer_->tick();
+            }
+        }
         renderer_.render(s);
         return 0;
     }
@@ -71,6 +77,9 @@ private:
     const filter::Filter* filter_;
     SsRowRenderer& renderer_;
     const SocketOwners* owners_;
+    ListingObserver* observer_;
+    static constexpr std::uint64_t kTickEvery = 256;
+    std::uint64_t listed_ = 0;
     SocketKiller killer_;
     int protocol_ = IPPROTO_TCP;
 };
@@ -161,7 +170,7 @@ int write_tcp_dump(const Options& opts, const Environment& env, const Selection&
 
 }  // namespace
 
-int run_listing(const Options& opts, const Environment& env)
+int run_listing(const Options& opts, const Environment& env, ListingObserver* observer)
 {
     if (opts.context || opts.contexts) {
         ss_text::put(ss_text::selinux_disabled());
@@ -225,7 +234,7 @@ int run_listing(const Options& opts, const Environment& env)
         owners.emplace().scan(env.proc_dir(), opts.threads);
     }
     ListingRunner runner(opts, filter.empty() ? nullptr : &filter, renderer,
-                         owners ? &*owners : nullptr);
+                         owners ? &*owners : nullptr, observer);
     ListingSource(env, sel.selection, std::move(request)).run(runner);
     table.flush();
     std::fflush(stdout);

@@ -43,7 +43,9 @@ Event streams, sstrace's own options:
        {0} -E [ OPTIONS ] [ state STATE ... ] [ exclude STATE ... ] [ EXPRESSION ]
        --all-netns     events of every network namespace, with a Netns column
        --timestamp     prefix every row with its wall-clock time (HH:MM:SS.uuuuuu)
-       --transitions   show the state left and the state entered (needs state words)
+       --transitions   show the state left and the state entered (needs state words);
+                       with --watch, sockets leaving the selected states too
+       --watch         list the sockets first (as without -E), then every change as a row
    -c, --count=N       stop after N rows
        --duration=TIME stop after TIME: seconds, or with a unit (500ms, 2s, 2m, 1h)
        --ring-size=MiB BPF ring buffer size, a power of two from 1 to 1024 (default 8)
@@ -111,7 +113,7 @@ namespace {
 enum class Opt : std::uint8_t {
     Help, Version, Verbose, Numeric, Resolve, Options, Extended, Memory, Processes, Threads, Info,
     TipcInfo, Summary, Tos, Cgroup, Bpf, Events, Context, Contexts, NoHeader, Oneline, InetSockopt,
-    Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Count,
+    Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Watch, Count,
     Duration, RingSize, BpfVariant,
 };
 
@@ -173,6 +175,7 @@ constexpr std::array kOptions{
     OptionSpec{"all-netns", '\0', false, false, Opt::AllNetns},
     OptionSpec{"timestamp", '\0', false, false, Opt::Timestamp},
     OptionSpec{"transitions", '\0', false, false, Opt::Transitions},
+    OptionSpec{"watch", '\0', false, false, Opt::Watch},
     OptionSpec{"count", 'c', true, false, Opt::Count},
     OptionSpec{"duration", '\0', true, false, Opt::Duration},
     OptionSpec{"ring-size", '\0', true, false, Opt::RingSize},
@@ -415,6 +418,7 @@ bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
     case Opt::AllNetns: o.all_netns = true; break;
     case Opt::Timestamp: o.timestamp = true; break;
     case Opt::Transitions: o.transitions = true; break;
+    case Opt::Watch: o.watch = true; break;
     case Opt::Count:
     case Opt::Duration:
     case Opt::RingSize:

@@ -13,6 +13,8 @@ using Verdict = LiveTable::Verdict;
 namespace {
 
 constexpr std::uint32_t kNetns = 4026531840u;
+constexpr std::uint64_t kMs = 1'000'000;
+constexpr std::uint64_t kSec = 1000 * kMs;
 
 Socket tcp(std::uint64_t cookie, int state, unsigned lport, unsigned pport)
 {
@@ -48,7 +50,7 @@ TEST(LiveTable, QueuedEventsAroundTheDumpReadAreStaleDuplicateOrNew)
     // the dump read the socket in ESTAB; the ring holds its whole life
     LiveTable t(100);
     const Socket s = tcp(1, kStateEstablished, 40000, 80);
-    t.seed(s, kNetns);
+    t.seed(s, kNetns, 0);
     EXPECT_EQ(t.apply(entry(s, kStateClose, kStateSynSent)), Verdict::Stale);
     EXPECT_EQ(t.apply(entry(s, kStateSynSent, kStateEstablished)), Verdict::Duplicate);
     EXPECT_EQ(t.apply(entry(s, kStateEstablished, kStateFinWait1)), Verdict::New);
@@ -62,15 +64,51 @@ TEST(LiveTable, TimeWaitIsKnownByItsTuple)
 {
     // a timewait socket listed without a cookie the stream knows
     LiveTable t(100);
+    // listed at 10 s with 59.8 s left: it entered at about 9.8 s
     Socket tw = tcp(0, kStateTimeWait, 40001, 80);
-    t.seed(tw, kNetns);
+    tw.timer.expires_ms = 59'800;
+    t.seed(tw, kNetns, 10 * kSec);
     Socket full = tcp(77, kStateFinWait2, 40001, 80);
-    EXPECT_EQ(t.apply(entry(full, kStateFinWait2, kStateTimeWait)), Verdict::Duplicate);
+    SocketEvent queued = entry(full, kStateFinWait2, kStateTimeWait);
+    queued.mono_ns = 9 * kSec + 790 * kMs;
+    EXPECT_EQ(t.apply(queued), Verdict::Duplicate);
     // the same tuple in another namespace is another socket
-    SocketEvent elsewhere = entry(full, kStateFinWait2, kStateTimeWait);
+    SocketEvent elsewhere = queued;
     elsewhere.netns_ino = kNetns + 1;
     EXPECT_EQ(t.apply(elsewhere), Verdict::New);
     EXPECT_EQ(t.size(), 2u);
+    // the tuple reused two seconds later (tcp_tw_reuse): a new entry
+    SocketEvent reused = queued;
+    reused.mono_ns += 2 * kSec;
+    EXPECT_EQ(t.apply(reused), Verdict::New);
+    EXPECT_EQ(t.size(), 2u);
+    // the timers fire: the listed one's replaced entry is skipped, the other two go
+    EXPECT_EQ(t.expire(69 * kSec), 0u);
+    EXPECT_EQ(t.expire(70 * kSec), 1u);  // the other namespace's, entered at 9.79 s
+    EXPECT_EQ(t.expire(72 * kSec), 1u);  // the reused tuple's
+    EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(LiveTable, HoldsTheSocketsOfItsStatesOnly)
+{
+    // a watch of `state established`
+    LiveTable t(100, state_bit(kStateEstablished));
+    t.seed(tcp(1, kStateEstablished, 40003, 80), kNetns, 0);
+    t.seed(tcp(2, kStateListen, 80, 0), kNetns, 0);
+    EXPECT_EQ(t.size(), 1u);
+    // leaving the selection: the change shows, the socket goes
+    const Socket s1 = tcp(1, kStateEstablished, 40003, 80);
+    EXPECT_EQ(t.apply(entry(s1, kStateEstablished, kStateFinWait1)), Verdict::New);
+    EXPECT_EQ(t.size(), 0u);
+    // a socket on its way in is held from its entry on
+    const Socket s3 = tcp(3, kStateSynSent, 40004, 80);
+    EXPECT_EQ(t.apply(entry(s3, kStateClose, kStateSynSent)), Verdict::New);
+    EXPECT_EQ(t.size(), 0u);
+    EXPECT_EQ(t.apply(entry(s3, kStateSynSent, kStateEstablished)), Verdict::New);
+    EXPECT_EQ(t.states()[kStateEstablished], 1u);
+    // TIME-WAIT is outside the selection: never held
+    EXPECT_EQ(t.apply(entry(s3, kStateEstablished, kStateTimeWait)), Verdict::New);
+    EXPECT_EQ(t.size(), 0u);
 }
 
 TEST(LiveTable, SocketsTheDumpNeverListedAreNew)
@@ -92,8 +130,8 @@ TEST(LiveTable, SocketsTheDumpNeverListedAreNew)
 TEST(LiveTable, FullTableCountsWhatItCannotHold)
 {
     LiveTable t(1);
-    t.seed(tcp(1, kStateEstablished, 1, 2), kNetns);
-    t.seed(tcp(2, kStateEstablished, 3, 4), kNetns);
+    t.seed(tcp(1, kStateEstablished, 1, 2), kNetns, 0);
+    t.seed(tcp(2, kStateEstablished, 3, 4), kNetns, 0);
     EXPECT_EQ(t.size(), 1u);
     EXPECT_EQ(t.dropped(), 1u);
     // the socket it could not hold: its changes are new (shown), and still not held

@@ -8,16 +8,25 @@
 // event that the dump already reflects (a duplicate), one from before the dump read the socket
 // (stale), and a change the listing did not show (new). No gap and no duplicate at the seam,
 // whatever the order in which the kernel delivered the two.
+//
+// The table holds the sockets of a selection of states (a watch's state words): a socket that
+// enters one of them joins, one that leaves them goes. The end of a TIME-WAIT is not traced: a
+// timewait socket is forgotten when its timer would have fired (TCP's fixed 60 s after the
+// entry; for a listed one, the timer the dump showed). A tuple reused earlier (tcp_tw_reuse)
+// enters again, which the table counts as a change.
 #pragma once
 
+#include "sstrace/core/state.hpp"
 #include "sstrace/model/event.hpp"
 #include "sstrace/model/socket.hpp"
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <queue>
 #include <unordered_map>
-#include <unordered_set>
+#include <vector>
 
 namespace sstrace {
 
@@ -29,20 +38,30 @@ public:
         Stale,      // an earlier step of a chain the table is already past
     };
 
-    // At most `max_sockets` entries; what does not fit is counted, not held (see dropped()).
-    explicit LiveTable(std::size_t max_sockets);
+    // TCP's TIME-WAIT length (TCP_TIMEWAIT_LEN: not a sysctl).
+    static constexpr std::uint64_t kTimeWaitNs = 60'000'000'000ull;
+    // How far the end of a listed timewait socket's timer may be from 60 s after an entry of
+    // the same tuple for the two to be one entry (the dump reports it in milliseconds, read
+    // some time after the kernel wrote it).
+    static constexpr std::uint64_t kSameEntryNs = 500'000'000ull;
 
-    // A socket a dump listed, in the namespace `netns_ino`.
-    void seed(const Socket& s, std::uint32_t netns_ino);
+    // At most `max_sockets` entries; what does not fit is counted, not held (see dropped()).
+    // `members`: the states whose sockets the table holds.
+    explicit LiveTable(std::size_t max_sockets, StateMask members = kAllStates);
+
+    // A socket a dump listed, in the namespace `netns_ino`, read at `now_ns` (CLOCK_MONOTONIC).
+    void seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now_ns);
     // An event of the stream, in the order the ring buffer delivered them.
     Verdict apply(const SocketEvent& ev);
+    // Forgets the timewait sockets whose timer has fired by `now_ns`; returns how many.
+    std::size_t expire(std::uint64_t now_ns);
 
     std::size_t size() const { return full_.size() + timewait_.size(); }
     // Sockets the table could not hold (it was full): their later events count as new.
     std::uint64_t dropped() const { return dropped_; }
 
-    // Full sockets per state (index: kernel state number), and timewait sockets.
-    std::array<std::size_t, 12> states() const;
+    // Sockets per state (index: kernel state number).
+    std::array<std::size_t, kStateCount> states() const;
 
 private:
     struct Tuple {
@@ -58,11 +77,22 @@ private:
         std::size_t operator()(const Tuple& t) const;
     };
     static Tuple tuple_of(const Socket& s, std::uint32_t netns);
+    bool member(int state) const { return state >= 0 && (members_ & state_bit(state)) != 0; }
     bool room();
+    void hold_timewait(const Tuple& t, std::uint64_t ends_ns);
 
     std::size_t max_;
+    StateMask members_;
     std::unordered_map<std::uint64_t, int> full_;  // cookie -> state
-    std::unordered_set<Tuple, TupleHash> timewait_;
+    // tuple -> when its timer fires; and the same ordered by that time, for expire() (an entry
+    // whose tuple entered again since is skipped there)
+    std::unordered_map<Tuple, std::uint64_t, TupleHash> timewait_;
+    struct Ending {
+        std::uint64_t ns;
+        Tuple tuple;
+        bool operator>(const Ending& o) const { return ns > o.ns; }
+    };
+    std::priority_queue<Ending, std::vector<Ending>, std::greater<>> endings_;
     std::uint64_t dropped_ = 0;
 };
 
