@@ -140,7 +140,10 @@ void EventRowSink::append_row(const SocketEvent& ev, std::string& out)
             const std::string_view old_name = ev.kind == EventKind::Destroy || ev.old_state != 0
                                                   ? state_name(ev.old_state)
                                                   : std::string_view("?");
-            put(out, kState, fmt::format("{} -> {}", old_name, state_name(ev.new_state)), first);
+            const std::string_view new_name = ev.kind == EventKind::TimeWaitEnd
+                                                  ? std::string_view("(gone)")
+                                                  : state_name(ev.new_state);
+            put(out, kState, fmt::format("{} -> {}", old_name, new_name), first);
         } else {
             put(out, kState, (*f)[kColState], first);
         }
@@ -152,6 +155,14 @@ void EventRowSink::append_row(const SocketEvent& ev, std::string& out)
     put(out, kPeer, (*f)[kColPeerAddr], first);
     put(out, kPport, (*f)[kColPeerPort], first);
     out.append((*f)[kColExt]);
+    if (ev.kind == EventKind::TimeWaitEnd) {
+        // how the TIME-WAIT ended, and how long it lasted when that is known
+        out.append(ev.tw_end == TwEnd::Expired ? " ended:(expired" : " ended:(early");
+        if (ev.in_state_ns != 0) {
+            fmt::format_to(std::back_inserter(out), ",{:.3f}s", static_cast<double>(ev.in_state_ns) / 1e9);
+        }
+        out.push_back(')');
+    }
     // No trailing blanks: a stream's last column is not padded.
     while (out.size() > row_start && out.back() == ' ') {
         out.pop_back();
