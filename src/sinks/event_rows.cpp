@@ -42,7 +42,11 @@ EventRowSink::EventRowSink(const EventRowLayout& layout, SsColumns columns, Outp
     : layout_(layout), columns_(std::move(columns)), out_(out)
 {
     width_[kTime] = std::strlen("HH:MM:SS.uuuuuu");
-    width_[kNetns] = 10;  // a namespace inode: up to 10 digits
+    if (layout.netns) {
+        netns_names_.emplace();
+    }
+    // a namespace inode (up to 10 digits), or the longest `ip netns` name now
+    width_[kNetns] = std::max<std::size_t>(10, netns_names_ ? netns_names_->longest() : 0);
     width_[kNetid] = std::strlen("Netid");
     std::size_t state_w = longest_state_name(layout.states);
     if (layout.transitions) {
@@ -130,7 +134,7 @@ void EventRowSink::append_row(const SocketEvent& ev, std::string& out)
             first);
     }
     if (layout_.netns) {
-        put(out, kNetns, fmt::format_int(ev.netns_ino).str(), first);
+        put(out, kNetns, netns_names_->label(ev.netns_ino), first);
     }
     if (layout_.netid) {
         put(out, kNetid, (*f)[kColNetid], first);
