@@ -60,8 +60,7 @@ public:
             }
         }
         if (owners_ != nullptr && s.family != AF_NETLINK) {
-            const auto found = owners_->find(s.inode);
-            s.owners.assign(found.begin(), found.end());
+            owners_->find(s.inode, s.owners);
         }
         renderer_.render(s);
         return 0;
