@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Which processes hold which sockets (ss -p, -T): one scan of /proc/PID/fd.
+// Which processes hold which sockets (ss -p, -T): one scan of /proc/PID/fd, or one walk of the
+// kernel's task_file iterator, which finds the same (src/sources/source_plan.cpp decides).
 #pragma once
 
 #include "sstrace/model/socket.hpp"
@@ -11,11 +12,15 @@
 
 namespace sstrace {
 
+class IterSession;
+
 class SocketOwners {
 public:
     // Scans `proc_dir` (/proc or $PROC_ROOT) once: every PID/fd, or with `threads` every
     // PID/task/TID/fd.
     void scan(const std::string& proc_dir, bool threads);
+    // The same as scan(proc_dir, false) from the iterator's walk (src/sources/iter/).
+    void scan(IterSession& iter);
 
     // Sets `out` to the holders of the socket with this inode, in the order the scan found them.
     void find(std::uint64_t inode, std::vector<SocketOwner>& out) const;
