@@ -8,7 +8,7 @@ static __always_inline void on_destroy(struct sock *sk, bool btf)
 	const struct tcp_sock *tp;
 	__u16 family;
 
-	if (!cfg_destroy)
+	if (!(cfg_destroy & SSTRACE_DESTROY_TCP))
 		return;
 	tp = tcp_of(sk, btf);
 	if (!tp || !tp_wanted(tp, &family, btf))

@@ -12,7 +12,7 @@
 /* Configuration, set by userspace between open and load. */
 /* Bit (1 << state) set for every state whose entry is reported. */
 const volatile __u32 cfg_state_mask __weak = 0;
-/* Report socket destruction (sstrace -E without state words). */
+/* SSTRACE_DESTROY_* bits: the destroyed sockets reported (sstrace -E without state words). */
 const volatile __u8 cfg_destroy __weak = 0;
 /* Only sockets of this network namespace (inode); 0 = every namespace. */
 const volatile __u32 cfg_netns_ino __weak = 0;

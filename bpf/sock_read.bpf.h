@@ -179,6 +179,21 @@ static __always_inline void tp_tw_key(const struct tcp_sock *tp, __u16 family, b
 	k->family = family;
 }
 
+/* Runs the filter program on a filled record and queues it: a rejected event never reaches the
+ * ring buffer, a full ring is counted. */
+static __always_inline void queue_record(struct sstrace_event *e)
+{
+	if (!filter_accepts(e)) {
+		count(SSTRACE_CNT_FILTERED);
+		return;
+	}
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), commit_flags())) {
+		count(SSTRACE_CNT_LOST);
+		return;
+	}
+	count(SSTRACE_CNT_EMITTED);
+}
+
 /*
  * Fills one record on the stack, runs the filter program, and queues it. `cookie` is the
  * socket's cookie as the caller could obtain it (tp_btf programs generate one when the socket has
@@ -244,15 +259,7 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
 			e->cgroup_id = BPF_CORE_READ(&SK(tp), sk_cgrp_data.cgroup, kn, id);
 	}
 
-	if (!filter_accepts(e)) {
-		count(SSTRACE_CNT_FILTERED);
-		return;
-	}
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), commit_flags())) {
-		count(SSTRACE_CNT_LOST);
-		return;
-	}
-	count(SSTRACE_CNT_EMITTED);
+	queue_record(e);
 }
 
 /* ---- nesting: first and second program copies ----

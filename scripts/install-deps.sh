@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
     build-essential g++ cmake ninja-build pkg-config
     clang llvm libclang-rt-14-dev libbpf-dev bpftool libelf-dev zlib1g-dev
-    libspdlog-dev libfmt-dev libcli11-dev libmnl-dev libgtest-dev libgmock-dev googletest
+    libspdlog-dev libfmt-dev libmnl-dev libgtest-dev libgmock-dev googletest
     iproute2 libbpf-tools python3 procps
 )
 

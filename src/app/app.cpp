@@ -6,6 +6,9 @@
 #include "sstrace/core/env.hpp"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/netns.hpp"
+#include "sstrace/core/program.hpp"
+
+#include <fmt/format.h>
 
 #include <cstdio>
 
@@ -15,6 +18,9 @@ int run_main(int argc, const char* const* argv)
 {
     ParseResult parsed = parse_command_line(argc, argv);
     if (parsed.exit_code != 0) {
+        if (parsed.usage) {
+            return usage_error(parsed.message);
+        }
         std::fprintf(stderr, "%s\n", parsed.message.c_str());
         return parsed.exit_code;
     }
@@ -52,9 +58,9 @@ int run_main(int argc, const char* const* argv)
     } catch (const Error& e) {
         // one line: what failed, why, and what to do about it
         if (e.hint().empty()) {
-            std::fprintf(stderr, "sstrace: %s\n", e.what());
+            fmt::print(stderr, "{}: {}\n", program_name(), e.what());
         } else {
-            std::fprintf(stderr, "sstrace: %s (%s)\n", e.what(), e.hint().c_str());
+            fmt::print(stderr, "{}: {} ({})\n", program_name(), e.what(), e.hint());
         }
         return e.exit_code();
     }

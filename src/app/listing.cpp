@@ -15,7 +15,6 @@
 #include "sstrace/sources/source_plan.hpp"
 #include "sstrace/sources/summary.hpp"
 #include "sstrace/ss/messages.hpp"
-#include "sstrace/ss/usage.hpp"
 
 #include <fmt/format.h>
 #include <netinet/in.h>
@@ -33,8 +32,8 @@ namespace {
 class ListingRunner : public ListingConsumer {
 public:
     ListingRunner(const Options& opts, const filter::Filter* filter, SsRowRenderer& renderer,
-                  const SocketOwners* owners)
-        : opts_(opts), filter_(filter), renderer_(renderer), owners_(owners)
+                  const SocketOwners* owners, ListingObserver* observer)
+        : opts_(opts), filter_(filter), renderer_(renderer), owners_(owners), observer_(observer)
     {
     }
 
@@ -63,6 +62,12 @@ public:
         if (owners_ != nullptr && s.family != AF_NETLINK) {
             owners_->find(s.inode, s.owners);
         }
+        if (observer_ != nullptr) {
+            observer_->listed(s);
+            if (++listed_ % kTickEvery == 0) {
+                observer_->tick();
+            }
+        }
         renderer_.render(s);
         return 0;
     }
@@ -72,6 +77,9 @@ private:
     const filter::Filter* filter_;
     SsRowRenderer& renderer_;
     const SocketOwners* owners_;
+    ListingObserver* observer_;
+    static constexpr std::uint64_t kTickEvery = 256;
+    std::uint64_t listed_ = 0;
     SocketKiller killer_;
     int protocol_ = IPPROTO_TCP;
 };
@@ -132,10 +140,10 @@ std::optional<int> build_filter(SelectionResult& sel, std::FILE* file, filter::F
     po.udp = sel.selection.has_table(kDbUdp);
     filter::ParseResult res = filter::parse(sel.expression, file, po);
     if (res.error) {
-        ss_text::put(res.error->message);
         if (res.error->usage) {
-            std::fputs(ss_usage_text(), stderr);
+            return usage_error(res.error->message);
         }
+        ss_text::put(res.error->message);
         return res.error->exit_code;
     }
     if (!res.filter.empty() && res.family_reset) {
@@ -150,7 +158,7 @@ int write_tcp_dump(const Options& opts, const Environment& env, const Selection&
                    ListingRequest req)
 {
     if (!sel.has_table(kDbTcp)) {
-        ss_text::put(ss_text::kTcpdiagWithoutTcp);
+        ss_text::put(ss_text::tcpdiag_without_tcp());
         return 0;
     }
     UniqueFile file;
@@ -169,10 +177,10 @@ int write_tcp_dump(const Options& opts, const Environment& env, const Selection&
 
 }  // namespace
 
-int run_listing(const Options& opts, const Environment& env)
+int run_listing(const Options& opts, const Environment& env, ListingObserver* observer)
 {
     if (opts.context || opts.contexts) {
-        ss_text::put(ss_text::kSelinuxDisabled);
+        ss_text::put(ss_text::selinux_disabled());
         return 1;
     }
     // -F FILE is opened while options are parsed, as ss does; its lines are read by the filter
@@ -192,11 +200,7 @@ int run_listing(const Options& opts, const Environment& env)
     }
     SelectionResult sel = build_selection(opts);
     if (sel.exit_code && sel.with_usage) {
-        if (!sel.message.empty()) {
-            fmt::print(stderr, "{}\n", sel.message);
-        }
-        std::fputs(ss_usage_text(), sel.usage_to_stdout ? stdout : stderr);
-        return *sel.exit_code;
+        return usage_error(sel.message, sel.usage_to_stdout ? UsageTo::Stdout : UsageTo::Stderr);
     }
     if (opts.summary) {
         print_summary(read_summary(env), stdout);
@@ -242,7 +246,7 @@ int run_listing(const Options& opts, const Environment& env)
         }
     }
     ListingRunner runner(opts, filter.empty() ? nullptr : &filter, renderer,
-                         owners ? &*owners : nullptr);
+                         owners ? &*owners : nullptr, observer);
     IterSession* tcp_iter =
         sources.plan().tcp == TcpSource::BpfIterator ? sources.iter() : nullptr;
     ListingSource(env, sel.selection, std::move(request), tcp_iter).run(runner);

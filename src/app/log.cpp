@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/log.hpp"
 
+#include "sstrace/core/program.hpp"
+
 #include <bpf/libbpf.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -14,7 +16,11 @@ namespace sstrace {
 void setup_logging(int verbosity, const std::optional<std::string>& level_name)
 {
     auto logger = spdlog::stderr_color_mt("sstrace");
-    logger->set_pattern("sstrace: %^%l%$: %v");
+    std::string prefix;  // the program's name, '%' escaped from spdlog's pattern flags
+    for (const char c : program_name()) {
+        prefix += c == '%' ? "%%" : std::string(1, c);
+    }
+    logger->set_pattern(prefix + ": %^%l%$: %v");
     spdlog::set_default_logger(logger);
     spdlog::level::level_enum level = spdlog::level::warn;
     if (verbosity == 1) {

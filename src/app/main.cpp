@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/app.hpp"
+#include "sstrace/core/program.hpp"
+
+#include <fmt/format.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,9 +26,10 @@ bool standard_fds_open()
             return false;
         }
         if (fd == 1) {
-            std::fputs("sstrace: stdout is closed (rows need somewhere to go: redirect it, e.g. "
+            fmt::print(stderr,
+                       "{}: stdout is closed (rows need somewhere to go: redirect it, e.g. "
                        "> FILE or > /dev/null)\n",
-                       stderr);
+                       sstrace::program_name());
             return false;
         }
     }
@@ -36,6 +40,7 @@ bool standard_fds_open()
 
 int main(int argc, char** argv)
 {
+    sstrace::set_program_name(argc > 0 && argv[0] != nullptr ? argv[0] : "");
     if (!standard_fds_open()) {
         return 1;
     }

@@ -2,13 +2,22 @@
 #include "sstrace/app/options.hpp"
 
 #include "sstrace/core/error.hpp"
+#include "sstrace/core/parse.hpp"
+#include "sstrace/core/program.hpp"
+#include "sstrace/core/state.hpp"
 #include "sstrace/ss/messages.hpp"
 #include "sstrace/ss/usage.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <algorithm>
+#include <array>
+#include <bit>
+#include <charconv>
+#include <cstdio>
+#include <cmath>
+#include <limits>
+#include <string_view>
+#include <system_error>
 #include <utility>
 
 #ifndef SSTRACE_VERSION
@@ -22,243 +31,512 @@ std::string version_text()
     return fmt::format("sstrace {} (ss utility compatible with iproute2-6.1.0)\n", SSTRACE_VERSION);
 }
 
-std::string help_text()
+std::string usage_text()
 {
-    // ss's own option list (the usage text ss prints), under sstrace's usage lines, then the
-    // options only sstrace has.
-    std::string ss_usage = ss_usage_text();
-    const auto first_option = ss_usage.find("   -h, --help");
-    return R"(Usage: sstrace [ OPTIONS ]
-       sstrace [ OPTIONS ] [ FILTER ]
-       sstrace -E [ OPTIONS ] [ state STATE ... ] [ exclude STATE ... ] [ EXPRESSION ]
-
-ss options (same letters, same meaning as iproute2 ss 6.1; with -E, --events also follows
-sockets entering the states the state words name):
-)" + ss_usage.substr(first_option) +
-           R"(
-sstrace options (event streams, -E):
-       --all-netns     events of every network namespace, with a Netns column (default:
-                       sstrace's own namespace, or the one -N names)
-       --timestamp     prefix every event row with its wall-clock time (HH:MM:SS.uuuuuu)
-       --transitions   show the state left and the state entered (FIN-WAIT-2 -> TIME-WAIT)
-   -c, --count=N       stop after N event rows
-       --duration=SEC  stop after SEC seconds
-       --ring-size=MiB BPF ring buffer size (power of two, default 8)
+    // ss's option list as ss prints it, under synopsis lines that carry the invoked name.
+    const std::string_view ss_text = ss_usage_text();
+    const std::string_view ss_options = ss_text.substr(ss_text.find("   -h, --help"));
+    return fmt::format(R"(Usage: {0} [ OPTIONS ]
+       {0} [ OPTIONS ] [ FILTER ]
+{1}
+Event streams, sstrace's own options:
+       {0} -E [ OPTIONS ] [ state STATE ... ] [ exclude STATE ... ] [ EXPRESSION ]
+       --all-netns     events of every network namespace, with a Netns column
+       --timestamp     prefix every row with its wall-clock time (HH:MM:SS.uuuuuu)
+       --transitions   show the state left and the state entered (needs state words);
+                       with --watch, sockets leaving the selected states too
+       --watch         list the sockets first (as without -E), then every change as a row
+   -c, --count=N       stop after N rows
+       --duration=TIME stop after TIME: seconds, or with a unit (500ms, 2s, 2m, 1h)
+       --ring-size=MiB BPF ring buffer size, a power of two from 1 to 1024 (default 8)
        --bpf-variant=V auto (tp_btf, falling back to classic tracepoints), tp_btf, or
                        tracepoint (mounts tracefs for the attach if it is not mounted)
-   -v, --verbose       more diagnostics on stderr (repeat: -vv debug, -vvv libbpf debug)
+   -v, --verbose       more diagnostics on stderr (-vv debug, -vvv libbpf's too)
+)",
+                       program_name(), ss_options);
+}
 
-Event streams: `sstrace -E` prints one row per destroyed TCP socket, like ss -E.
-`sstrace -E state STATE ... [EXPRESSION]` prints one row per TCP socket entering one of
+int usage_error(std::string_view message, UsageTo to)
+{
+    std::FILE* out = to == UsageTo::Stdout ? stdout : stderr;
+    if (!message.empty()) {
+        fmt::print(out, "{}{}", message, message.back() == '\n' ? "" : "\n");
+    }
+    std::fputs(usage_text().c_str(), out);
+    std::fflush(out);
+    return to == UsageTo::Stdout ? kExitOk : kExitUsage;
+}
+
+std::string help_text()
+{
+    return usage_text() + fmt::format(R"(
+Event streams: `{0} -E` prints one row per destroyed TCP socket, like ss -E.
+`{0} -E state STATE ... [EXPRESSION]` prints one row per TCP socket entering one of
 those states. The EXPRESSION (and -F FILE) is ss's filter language; it runs in the kernel
 when it compiles to inet_diag bytecode (not with dev), and every row is checked again.
 A TIME-WAIT row means the kernel handed the connection to a timewait socket (what the
 TcpExtTW counter counts); no row is printed when tcp_max_tw_buckets left it none. Lost events
-are counted in the kernel and reported on stderr; sstrace keeps running.
+are counted in the kernel and reported on stderr; the stream keeps running. The options of
+event streams are errors in a listing.
+
+Privileges (root has them all):
+   listing         none, for what ss shows any user; the options below need more
+   -E              CAP_BPF + CAP_PERFMON (tp_btf programs: the timer callbacks' addresses
+                   come from the kernel's BTF, so no CAP_SYSLOG)
+   -E on classic tracepoints (--bpf-variant tracepoint, or when tp_btf cannot load): also
+                   CAP_SYSLOG for TIME-WAIT and CLOSE entries (kernel addresses in
+                   /proc/kallsyms), CAP_DAC_READ_SEARCH to read tracefs (root's only), and
+                   CAP_SYS_ADMIN if tracefs is not mounted (it is mounted for the attach)
+   -N NAME         CAP_SYS_ADMIN (setns into the namespace)
+   -p, -T          CAP_SYS_PTRACE, for other users' processes (their /proc/PID/fd)
+   -K              CAP_NET_ADMIN (SOCK_DESTROY)
 
 Exit status:
    0    success
-   1    runtime failure (netlink, BPF attach, output), or a filter operand error (as ss)
+   1    runtime failure (netlink, BPF attach, output), a namespace that cannot be entered,
+        or a filter operand error (as ss)
    2    an ss option or mode that sstrace does not implement yet
-   3    insufficient privileges (needs root, or CAP_BPF + CAP_PERFMON)
-   4    the kernel lacks a required feature (BTF, tracepoints)
-   5    the BPF programs failed to load (run with -v for the verifier's reason)
-   255  bad options or arguments, or a filter syntax error (as ss)
-)";
+   3    insufficient privileges: the missing one is named (streams need root, or CAP_BPF +
+        CAP_PERFMON; the classic tracepoint fallback also CAP_SYSLOG, for kernel addresses
+        in /proc/kallsyms)
+   4    the kernel lacks a required feature (BTF, a tracepoint, a timer callback in its BTF
+        or kallsyms)
+   5    the BPF programs failed to load; -v shows the verifier's reason
+   255  bad options or arguments, or a filter syntax error, as ss exits
+)",
+                                      program_name());
 }
 
-ParseResult parse_command_line(int argc, const char* const* argv)
+namespace {
+
+// What an option does; the table below gives its names.
+enum class Opt : std::uint8_t {
+    Help, Version, Verbose, Numeric, Resolve, Options, Extended, Memory, Processes, Threads, Info,
+    TipcInfo, Summary, Tos, Cgroup, Bpf, Events, Context, Contexts, NoHeader, Oneline, InetSockopt,
+    Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Watch, Count,
+    Duration, RingSize, BpfVariant,
+};
+
+struct OptionSpec {
+    std::string_view long_name;
+    char short_name;  // '\0': long only
+    bool takes_value;
+    bool from_ss;     // ss 6.1 has it: an abbreviation that names one of these is that one
+    Opt id;
+};
+
+// ss 6.1's long options in the order its table has them, as far as getopt shows it (ambiguous
+// abbreviations list their possibilities in table order), then sstrace's own. -v is sstrace's
+// --verbose; in ss it is an undocumented alias of -V.
+constexpr std::array kOptions{
+    OptionSpec{"numeric", 'n', false, true, Opt::Numeric},
+    OptionSpec{"resolve", 'r', false, true, Opt::Resolve},
+    OptionSpec{"all", 'a', false, true, Opt::Select},
+    OptionSpec{"listening", 'l', false, true, Opt::Select},
+    OptionSpec{"options", 'o', false, true, Opt::Options},
+    OptionSpec{"extended", 'e', false, true, Opt::Extended},
+    OptionSpec{"memory", 'm', false, true, Opt::Memory},
+    OptionSpec{"info", 'i', false, true, Opt::Info},
+    OptionSpec{"processes", 'p', false, true, Opt::Processes},
+    OptionSpec{"threads", 'T', false, true, Opt::Threads},
+    OptionSpec{"udp", 'u', false, true, Opt::Select},
+    OptionSpec{"tcp", 't', false, true, Opt::Select},
+    OptionSpec{"sctp", 'S', false, true, Opt::Select},
+    OptionSpec{"vsock", '\0', false, true, Opt::Select},
+    OptionSpec{"dccp", 'd', false, true, Opt::Select},
+    OptionSpec{"raw", 'w', false, true, Opt::Select},
+    OptionSpec{"unix", 'x', false, true, Opt::Select},
+    OptionSpec{"tipc", '\0', false, true, Opt::Select},
+    OptionSpec{"packet", '0', false, true, Opt::Select},
+    OptionSpec{"ipv4", '4', false, true, Opt::Select},
+    OptionSpec{"ipv6", '6', false, true, Opt::Select},
+    OptionSpec{"family", 'f', true, true, Opt::Family},
+    OptionSpec{"socket", '\0', true, true, Opt::Query},
+    OptionSpec{"query", 'A', true, true, Opt::Query},
+    OptionSpec{"summary", 's', false, true, Opt::Summary},
+    OptionSpec{"diag", 'D', true, true, Opt::Diag},
+    OptionSpec{"filter", 'F', true, true, Opt::Filter},
+    OptionSpec{"help", 'h', false, true, Opt::Help},
+    OptionSpec{"context", 'Z', false, true, Opt::Context},
+    OptionSpec{"contexts", 'z', false, true, Opt::Contexts},
+    OptionSpec{"net", 'N', true, true, Opt::Net},
+    OptionSpec{"kill", 'K', false, true, Opt::Kill},
+    OptionSpec{"no-header", 'H', false, true, Opt::NoHeader},
+    OptionSpec{"oneline", 'O', false, true, Opt::Oneline},
+    OptionSpec{"mptcp", 'M', false, true, Opt::Select},
+    OptionSpec{"tipcinfo", '\0', false, true, Opt::TipcInfo},
+    OptionSpec{"tos", '\0', false, true, Opt::Tos},
+    OptionSpec{"cgroup", '\0', false, true, Opt::Cgroup},
+    OptionSpec{"version", 'V', false, true, Opt::Version},
+    OptionSpec{"events", 'E', false, true, Opt::Events},
+    OptionSpec{"bpf", 'b', false, true, Opt::Bpf},
+    OptionSpec{"xdp", '\0', false, true, Opt::Select},
+    OptionSpec{"inet-sockopt", '\0', false, true, Opt::InetSockopt},
+    OptionSpec{"all-netns", '\0', false, false, Opt::AllNetns},
+    OptionSpec{"timestamp", '\0', false, false, Opt::Timestamp},
+    OptionSpec{"transitions", '\0', false, false, Opt::Transitions},
+    OptionSpec{"watch", '\0', false, false, Opt::Watch},
+    OptionSpec{"count", 'c', true, false, Opt::Count},
+    OptionSpec{"duration", '\0', true, false, Opt::Duration},
+    OptionSpec{"ring-size", '\0', true, false, Opt::RingSize},
+    OptionSpec{"bpf-variant", '\0', true, false, Opt::BpfVariant},
+    OptionSpec{"verbose", 'v', false, false, Opt::Verbose},
+};
+
+// The token Options::selection records for a table or family option.
+std::string selection_token(const OptionSpec& spec)
 {
-    ParseResult res;
-    Options& o = res.options;
-    CLI::App app{"sstrace", "sstrace"};
-    app.set_help_flag();  // -h is ours: ss's usage text goes to stdout
-    app.allow_windows_style_options(false);
-    app.positionals_at_end(false);
+    return spec.short_name != '\0' ? std::string{'-', spec.short_name}
+                                   : "--" + std::string(spec.long_name);
+}
 
-    app.add_flag("-h,--help", o.show_help);
-    app.add_flag("-V,--version", o.show_version);
-    app.add_flag("-v,--verbose", o.verbosity);
-    app.add_flag("-n,--numeric", o.numeric);
-    app.add_flag("-r,--resolve", o.resolve);
-    app.add_flag("-o,--options", o.timers);
-    app.add_flag("-e,--extended", o.extended);
-    app.add_flag("-m,--memory", o.memory);
-    app.add_flag("-p,--processes", o.processes);
-    app.add_flag("-T,--threads", o.threads);
-    app.add_flag("-i,--info", o.info);
-    app.add_flag("--tipcinfo", o.tipcinfo);
-    app.add_flag("-s,--summary", o.summary);
-    app.add_flag("--tos", o.tos);
-    app.add_flag("--cgroup", o.cgroup);
-    app.add_flag("-b,--bpf", o.bpf);
-    app.add_flag("-E,--events", o.events);
-    app.add_flag("-Z,--context", o.context);
-    app.add_flag("-z,--contexts", o.contexts);
-    app.add_flag("-H,--no-header", o.no_header);
-    app.add_flag("-O,--oneline", o.oneline);
-    app.add_flag("--inet-sockopt", o.inet_sockopt);
-    app.add_flag("-K,--kill", o.kill);
-    app.add_option("-N,--net", o.netns);
-    app.add_option("-D,--diag", o.diag_file);
-    std::vector<std::string> filter_files;
-    app.add_option("-F,--filter", filter_files)->take_all()->allow_extra_args(false);
-
-    // Order-sensitive selection options: recorded in parse order below.
-    std::vector<std::pair<CLI::Option*, std::string>> selectors;
-    auto sel_flag = [&](const char* names, const char* token) {
-        selectors.emplace_back(app.add_flag(names)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll),
-                               token);
-    };
-    sel_flag("-a,--all", "-a");
-    sel_flag("-l,--listening", "-l");
-    sel_flag("-t,--tcp", "-t");
-    sel_flag("-u,--udp", "-u");
-    sel_flag("-d,--dccp", "-d");
-    sel_flag("-w,--raw", "-w");
-    sel_flag("-x,--unix", "-x");
-    sel_flag("-S,--sctp", "-S");
-    sel_flag("-M,--mptcp", "-M");
-    sel_flag("-0,--packet", "-0");
-    sel_flag("-4,--ipv4", "-4");
-    sel_flag("-6,--ipv6", "-6");
-    sel_flag("--vsock", "--vsock");
-    sel_flag("--tipc", "--tipc");
-    sel_flag("--xdp", "--xdp");
-    std::vector<std::string> families;
-    std::vector<std::string> queries;
-    CLI::Option* fam = app.add_option("-f,--family", families)->take_all()->allow_extra_args(false);
-    CLI::Option* query = app.add_option("-A,--query,--socket", queries)->take_all()->allow_extra_args(false);
-
-    app.add_flag("--all-netns", o.all_netns);
-    app.add_flag("--timestamp", o.timestamp);
-    app.add_flag("--transitions", o.transitions);
-    std::uint64_t count = 0;
-    CLI::Option* count_opt = app.add_option("-c,--count", count)->check(CLI::PositiveNumber);
-    double duration = 0;
-    CLI::Option* dur_opt = app.add_option("--duration", duration)->check(CLI::PositiveNumber);
-    app.add_option("--ring-size", o.ring_mb)->check(CLI::Range(1u, 1024u));
-    app.add_option("--bpf-variant", o.bpf_variant)
-        ->check(CLI::IsMember({"auto", "tp_btf", "tracepoint"}));
-    app.add_option("FILTER", o.filter_words);
-
-    // CLI11 2.1 reads a value written `[...]` as a list: it strips the brackets and splits at
-    // commas, so `src [::1]` would reach the filter as `src ::1`. Words starting with '[' get
-    // a marker CLI11 leaves alone, removed again below.
-    constexpr char kShield = '\x1f';
-    std::vector<std::string> shielded(argv, argv + argc);
-    std::vector<const char*> args;
-    for (std::string& a : shielded) {
-        if (!a.empty() && a.front() == '[') {
-            a.insert(a.begin(), kShield);
+const OptionSpec* find_short(char c)
+{
+    for (const OptionSpec& o : kOptions) {
+        if (o.short_name == c && c != '\0') {
+            return &o;
         }
-        args.push_back(a.c_str());
     }
-    auto unshield = [&](std::string& v) {
-        if (!v.empty() && v.front() == kShield) {
-            v.erase(v.begin());
+    return nullptr;
+}
+
+// A long option from its name or an abbreviation: the exact name; else the one option of ss's
+// that the abbreviation names (so ss's abbreviations keep working next to sstrace's options);
+// else the one option of all. Several: `ambiguous` lists them in table order.
+const OptionSpec* find_long(std::string_view name, std::vector<const OptionSpec*>& ambiguous)
+{
+    for (const OptionSpec& o : kOptions) {
+        if (o.long_name == name) {
+            return &o;
         }
-    };
-    try {
-        app.parse(argc, args.data());
-        for (auto* list : {&o.filter_words, &families, &queries, &filter_files}) {
-            std::for_each(list->begin(), list->end(), unshield);
-        }
-        unshield(o.netns);
-        unshield(o.diag_file);
-    } catch (const CLI::ParseError& e) {
-        res.exit_code = kExitUsage;
-        // An option ss does not know either: ss's getopt wording and usage text.
-        if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
-            const std::string what = e.what();
-            constexpr std::string_view kFlags = "dhaletuwxnro460spTbEmMivVzZKHSO";
-            constexpr std::string_view kWithArg = "fADFNc";
-            std::string bad_message;
-            for (int i = 1; i < argc && bad_message.empty(); ++i) {
-                const std::string_view arg = argv[i];
-                if (arg.size() > 2 && arg.substr(0, 2) == "--") {
-                    const std::string_view name = arg.substr(0, arg.find('='));
-                    if (what.find(std::string(name)) != std::string::npos) {
-                        bad_message = fmt::format("ss: unrecognized option '{}'", name);
-                    }
-                    continue;
-                }
-                if (arg.size() < 2 || arg[0] != '-') {
-                    continue;
-                }
-                for (std::size_t k = 1; k < arg.size(); ++k) {
-                    if (kWithArg.find(arg[k]) != std::string_view::npos) {
-                        if (k + 1 == arg.size()) {
-                            ++i;  // the option's value is the next word
-                        }
-                        break;
-                    }
-                    if (kFlags.find(arg[k]) == std::string_view::npos) {
-                        bad_message = fmt::format("ss: invalid option -- '{}'", arg[k]);
-                        break;
-                    }
-                }
-            }
-            if (!bad_message.empty()) {
-                std::string usage = ss_usage_text();
-                if (!usage.empty() && usage.back() == '\n') {
-                    usage.pop_back();  // the caller adds the newline
-                }
-                res.message = bad_message + "\n" + usage;
-                return res;
+    }
+    for (const bool ss_only : {true, false}) {
+        ambiguous.clear();
+        for (const OptionSpec& o : kOptions) {
+            if ((o.from_ss || !ss_only) && o.long_name.substr(0, name.size()) == name) {
+                ambiguous.push_back(&o);
             }
         }
-        res.message = fmt::format("sstrace: {}\nTry 'sstrace --help' for more information.",
-                                  e.what());
-        return res;
-    }
-
-    if (filter_files.size() > 1) {
-        res.exit_code = kExitUsage;
-        res.message = ss_text::kMoreThanOneFilterFile;
-        return res;
-    }
-    if (!filter_files.empty()) {
-        o.filter_file = filter_files.front();
-    }
-
-    // Rebuild the order in which selection options appeared.
-    std::size_t fam_i = 0;
-    std::size_t query_i = 0;
-    for (CLI::Option* opt : app.parse_order()) {
-        if (opt == fam) {
-            o.selection.push_back("-f " + families.at(fam_i++));
-        } else if (opt == query) {
-            o.selection.push_back("-A " + queries.at(query_i++));
-        } else {
-            for (const auto& [sel, token] : selectors) {
-                if (sel == opt) {
-                    o.selection.push_back(token);
-                }
-            }
+        if (ambiguous.size() == 1) {
+            const OptionSpec* found = ambiguous.front();
+            ambiguous.clear();
+            return found;
         }
     }
+    return nullptr;
+}
+
+// "30", "1.5s", "500ms", "2m", "1h": seconds, or a number with a unit.
+struct DurationUnit {
+    std::string_view suffix;
+    double seconds;
+};
+constexpr std::array kDurationUnits{DurationUnit{"ms", 1e-3}, DurationUnit{"s", 1.0},
+                                    DurationUnit{"m", 60.0}, DurationUnit{"h", 3600.0}};
+
+// The largest BPF ring buffer --ring-size accepts.
+constexpr unsigned kMaxRingMiB = 1024;
+
+// The longest stream sstrace can time: INT64_MAX nanoseconds, in whole hours.
+constexpr double kMaxDurationHours = 2562047;
+
+// Reads argv into Options, in command-line order, with getopt's rules and ss's words for the
+// errors getopt reports (ss parses with getopt_long): clusters (-tanp), values attached or in
+// the next word (-ftcp, -f tcp, --family=tcp, --family tcp), unambiguous abbreviations, FILTER
+// words between options, and `--` ending the options.
+class CommandLineParser {
+public:
+    CommandLineParser(int argc, const char* const* argv) : args_(argv + 1, argv + argc) {}
+
+    ParseResult run();
+
+private:
+    // false: stop (an error is set, or -h, -V or -f help ends the parse as it does in ss)
+    bool long_option(std::string_view arg);
+    bool short_options(std::string_view arg);
+    bool apply(const OptionSpec& spec, std::string_view spelled, std::string_view value);
+    bool value_option(const OptionSpec& spec, std::string_view spelled, std::string_view value);
+    // The checks that need the whole command line: sstrace's options against each other.
+    void check_combinations();
+    bool usage_error(std::string message);
+    bool error(std::string message);
+
+    std::vector<std::string_view> args_;
+    std::size_t next_ = 0;  // index in args_ of the word after the current one
+    ParseResult res_;
+    bool filter_file_given_ = false;
+    std::vector<std::string> stream_only_;  // sstrace's stream options, as spelled, in order
+    // sstrace's valued options given so far, and the value each had
+    std::vector<std::pair<Opt, std::string_view>> values_given_;
+};
+
+bool CommandLineParser::usage_error(std::string message)
+{
+    res_.exit_code = kExitUsage;
+    res_.usage = true;
+    res_.message = std::move(message);
+    return false;
+}
+
+bool CommandLineParser::error(std::string message)
+{
+    res_.exit_code = kExitUsage;
+    res_.message = std::move(message);
+    return false;
+}
+
+ParseResult CommandLineParser::run()
+{
+    bool words_only = false;
+    while (next_ < args_.size()) {
+        const std::string_view arg = args_[next_++];
+        if (words_only || arg.size() < 2 || arg[0] != '-') {
+            res_.options.filter_words.emplace_back(arg);
+        } else if (arg == "--") {
+            words_only = true;
+        } else if (!(arg[1] == '-' ? long_option(arg) : short_options(arg))) {
+            return std::move(res_);
+        }
+    }
+    Options& o = res_.options;
     for (const auto& token : o.selection) {
-        if (token == "-a") {
-            o.all = true;
-        } else if (token == "-l") {
-            o.listening = true;
-        }
+        o.all = o.all || token == "-a";
+        o.listening = o.listening || token == "-l";
     }
     if (o.extended || o.bpf) {
         o.timers = true;  // as in ss: -e and -b imply -o
     }
-    if (count_opt->count() > 0) {
-        o.count = count;
+    check_combinations();
+    return std::move(res_);
+}
+
+bool CommandLineParser::long_option(std::string_view arg)
+{
+    const std::string_view body = arg.substr(2);
+    const std::size_t eq = body.find('=');
+    const std::string_view name = body.substr(0, eq);
+    std::vector<const OptionSpec*> ambiguous;
+    const OptionSpec* spec = find_long(name, ambiguous);
+    if (spec == nullptr && ambiguous.empty()) {
+        return usage_error(fmt::format("{}: unrecognized option '{}'", program_name(), arg));
     }
-    if (dur_opt->count() > 0) {
-        o.duration = duration;
+    if (spec == nullptr) {
+        std::string message =
+            fmt::format("{}: option '{}' is ambiguous; possibilities:", program_name(), arg);
+        for (const OptionSpec* o : ambiguous) {
+            message += fmt::format(" '--{}'", o->long_name);
+        }
+        return usage_error(std::move(message));
     }
-    if ((o.ring_mb & (o.ring_mb - 1)) != 0) {
-        res.exit_code = kExitUsage;
-        res.message = "sstrace: --ring-size must be a power of two (MiB)";
+    const std::string spelled = fmt::format("--{}", spec->long_name);
+    if (!spec->takes_value) {
+        if (eq != std::string_view::npos) {
+            return usage_error(fmt::format("{}: option '{}' doesn't allow an argument",
+                                           program_name(), spelled));
+        }
+        return apply(*spec, spelled, {});
     }
-    return res;
+    if (eq != std::string_view::npos) {
+        return apply(*spec, spelled, body.substr(eq + 1));
+    }
+    if (next_ == args_.size()) {
+        return usage_error(
+            fmt::format("{}: option '{}' requires an argument", program_name(), spelled));
+    }
+    return apply(*spec, spelled, args_[next_++]);
+}
+
+bool CommandLineParser::short_options(std::string_view arg)
+{
+    for (std::size_t k = 1; k < arg.size(); ++k) {
+        const OptionSpec* spec = find_short(arg[k]);
+        if (spec == nullptr) {
+            return usage_error(fmt::format("{}: invalid option -- '{}'", program_name(), arg[k]));
+        }
+        const std::string spelled{'-', arg[k]};
+        if (!spec->takes_value) {
+            if (!apply(*spec, spelled, {})) {
+                return false;
+            }
+            continue;
+        }
+        // The rest of the word is the value, or else the next word is.
+        if (k + 1 < arg.size()) {
+            return apply(*spec, spelled, arg.substr(k + 1));
+        }
+        if (next_ == args_.size()) {
+            return usage_error(
+                fmt::format("{}: option requires an argument -- '{}'", program_name(), arg[k]));
+        }
+        return apply(*spec, spelled, args_[next_++]);
+    }
+    return true;
+}
+
+bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
+                              std::string_view value)
+{
+    Options& o = res_.options;
+    switch (spec.id) {
+    case Opt::Help: o.show_help = true; return false;
+    case Opt::Version: o.show_version = true; return false;
+    case Opt::Verbose: ++o.verbosity; return true;
+    case Opt::Numeric: o.numeric = true; return true;
+    case Opt::Resolve: o.resolve = true; return true;
+    case Opt::Options: o.timers = true; return true;
+    case Opt::Extended: o.extended = true; return true;
+    case Opt::Memory: o.memory = true; return true;
+    case Opt::Processes: o.processes = true; return true;
+    case Opt::Threads: o.threads = true; return true;
+    case Opt::Info: o.info = true; return true;
+    case Opt::TipcInfo: o.tipcinfo = true; return true;
+    case Opt::Summary: o.summary = true; return true;
+    case Opt::Tos: o.tos = true; return true;
+    case Opt::Cgroup: o.cgroup = true; return true;
+    case Opt::Bpf: o.bpf = true; return true;
+    case Opt::Events: o.events = true; return true;
+    case Opt::Context: o.context = true; return true;
+    case Opt::Contexts: o.contexts = true; return true;
+    case Opt::NoHeader: o.no_header = true; return true;
+    case Opt::Oneline: o.oneline = true; return true;
+    case Opt::InetSockopt: o.inet_sockopt = true; return true;
+    case Opt::Kill: o.kill = true; return true;
+    case Opt::Select: o.selection.push_back(selection_token(spec)); return true;
+    case Opt::Net: o.netns = value; return true;
+    case Opt::Diag: o.diag_file = value; return true;
+    case Opt::Family:
+        o.selection.push_back(fmt::format("-f {}", value));
+        return value != "help";  // ss prints its usage at once
+    case Opt::Query: o.selection.push_back(fmt::format("-A {}", value)); return true;
+    case Opt::Filter:
+        if (filter_file_given_) {
+            return error(std::string(ss_text::kMoreThanOneFilterFile));
+        }
+        filter_file_given_ = true;
+        o.filter_file = value;
+        return true;
+    case Opt::AllNetns: o.all_netns = true; break;
+    case Opt::Timestamp: o.timestamp = true; break;
+    case Opt::Transitions: o.transitions = true; break;
+    case Opt::Watch: o.watch = true; break;
+    case Opt::Count:
+    case Opt::Duration:
+    case Opt::RingSize:
+    case Opt::BpfVariant:
+        if (!value_option(spec, spelled, value)) {
+            return false;
+        }
+        break;
+    }
+    stream_only_.emplace_back(spelled);
+    return true;
+}
+
+bool CommandLineParser::value_option(const OptionSpec& spec, std::string_view spelled,
+                                     std::string_view value)
+{
+    for (const auto& [id, earlier] : values_given_) {
+        if (id == spec.id) {
+            return error(fmt::format("{}: {}: given more than once ('{}', then '{}')",
+                                     program_name(), spelled, earlier, value));
+        }
+    }
+    values_given_.emplace_back(spec.id, value);
+    Options& o = res_.options;
+    switch (spec.id) {
+    case Opt::Count:
+        if (const auto n = parse_number<std::uint64_t>(value); n && *n > 0) {
+            o.count = n;
+            return true;
+        }
+        if (!value.empty() && value.find_first_not_of("0123456789") == std::string_view::npos &&
+            value.find_first_not_of('0') != std::string_view::npos) {
+            return error(fmt::format("{}: {}: '{}' is too large (at most {})", program_name(),
+                                     spelled, value, std::numeric_limits<std::uint64_t>::max()));
+        }
+        return error(fmt::format("{}: {}: expected a positive count, got '{}'", program_name(),
+                                 spelled, value));
+    case Opt::Duration: {
+        double factor = 1.0;
+        std::string_view number = value;
+        for (const DurationUnit& unit : kDurationUnits) {
+            if (number.size() > unit.suffix.size() && number.ends_with(unit.suffix)) {
+                number.remove_suffix(unit.suffix.size());
+                factor = unit.seconds;
+                break;
+            }
+        }
+        double amount = 0;
+        const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), amount);
+        if (number.empty() || ec != std::errc() || ptr != number.data() + number.size() ||
+            !std::isfinite(amount)) {
+            return error(fmt::format("{}: {}: expected a time such as 30 (seconds), 1.5s, 500ms, "
+                                     "2m or 1h, got '{}'",
+                                     program_name(), spelled, value));
+        }
+        const double seconds = amount * factor;
+        if (!(seconds * 1e9 >= 1.0)) {
+            return error(fmt::format("{}: {}: expected a positive time, got '{}'", program_name(),
+                                     spelled, value));
+        }
+        if (seconds > kMaxDurationHours * 3600) {
+            return error(fmt::format("{}: {}: '{}' is too long (at most {}h)", program_name(),
+                                     spelled, value, kMaxDurationHours));
+        }
+        o.duration = seconds;
+        return true;
+    }
+    case Opt::RingSize:
+        if (const auto mib = parse_number<unsigned>(value);
+            mib && *mib >= 1 && *mib <= kMaxRingMiB && std::has_single_bit(*mib)) {
+            o.ring_mb = *mib;
+            return true;
+        }
+        return error(fmt::format("{}: {}: expected a power of two in MiB from 1 to {}, got '{}'",
+                                 program_name(), spelled, kMaxRingMiB, value));
+    case Opt::BpfVariant:
+        if (value == "auto" || value == "tp_btf" || value == "tracepoint") {
+            o.bpf_variant = value;
+            return true;
+        }
+        return error(fmt::format("{}: {}: expected auto, tp_btf or tracepoint, got '{}'",
+                                 program_name(), spelled, value));
+    default:
+        return true;
+    }
+}
+
+void CommandLineParser::check_combinations()
+{
+    const Options& o = res_.options;
+    if (!o.events) {
+        if (!stream_only_.empty()) {
+            error(fmt::format("{}: {} applies only to event streams (-E)", program_name(),
+                              stream_only_.front()));
+        }
+        return;
+    }
+    if (o.all_netns && !o.netns.empty()) {
+        error(fmt::format("{}: -N and --all-netns conflict (one namespace, or every one): give "
+                          "one of them",
+                          program_name()));
+        return;
+    }
+    // A destroy stream (-E without state words) has no state left and entered to show. Words
+    // that do not parse are left to the stream, which reports them in ss's words.
+    StateWords words;
+    if (o.transitions && !parse_state_words(o.filter_words, words) && !words.mask) {
+        error(fmt::format("{}: --transitions needs state words (-E state STATE ...): the destroy "
+                          "stream shows no state changes",
+                          program_name()));
+    }
+}
+
+}  // namespace
+
+ParseResult parse_command_line(int argc, const char* const* argv)
+{
+    return CommandLineParser(argc, argv).run();
 }
 
 }  // namespace sstrace

@@ -6,7 +6,9 @@
 #include "sstrace/app/stream_accounting.hpp"
 #include "sstrace/app/stream_pipeline.hpp"
 #include "sstrace/app/stream_plan.hpp"
+#include "sstrace/app/watch.hpp"
 #include "sstrace/core/error.hpp"
+#include "sstrace/core/program.hpp"
 #include "sstrace/sinks/event_rows.hpp"
 #include "sstrace/sinks/output_writer.hpp"
 #include "sstrace/sources/bpf_event_source.hpp"
@@ -20,6 +22,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 namespace sstrace {
 
@@ -56,14 +59,25 @@ int run_event_stream(const Options& opts, const Environment& env)
     BpfSession session(plan.bpf);
     BpfEventSource source(session);
     OutputWriter writer(STDOUT_FILENO, kMaxQueuedOutput);
-    EventRowSink rows(plan.layout, SsColumns(plan.row, ServiceNames(plan.numeric), plan.proc_dir),
-                      &writer, plan.tty);
-    rows.set_clock_offset(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
     StreamAccounting accounting(session, plan.scope);
 
     StreamPipeline pipeline(plan.expr, plan.count);
     pipeline.add_source(source, loop);
     pipeline.add_observer(accounting);
+    accounting.start();
+    // --watch: the listing now (the programs are attached), the table at the seam then.
+    std::optional<Watch> watch;
+    if (plan.watch) {
+        watch.emplace(*plan.watch, plan.bpf.netns_ino, source);
+        if (const int rc = watch->list(env); rc != kExitOk) {
+            return rc;
+        }
+        pipeline.add_gate(*watch);
+    }
+    // after the listing: on a terminal the header is written at once
+    EventRowSink rows(plan.layout, SsColumns(plan.row, ServiceNames(plan.numeric), plan.proc_dir),
+                      &writer, plan.tty);
+    rows.set_clock_offset(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
     pipeline.add_sink(rows);
 
     bool reader_gone = false;
@@ -102,6 +116,9 @@ int run_event_stream(const Options& opts, const Environment& env)
         if (const std::size_t swept = session.sweep_stale_handovers(); swept != 0) {
             spdlog::debug("{} stale TIME-WAIT hand-overs deleted", swept);
         }
+        if (watch) {
+            watch->expire();
+        }
     });
     // Drain on every wake-up: ring data, timer ticks (records committed without a wake-up) and
     // the final pass after a stop.
@@ -116,7 +133,6 @@ int run_event_stream(const Options& opts, const Environment& env)
                  variant_name(session.variant()),
                  plan.scope.one_netns ? fmt::format("netns inode {}", plan.bpf.netns_ino)
                                       : std::string("all network namespaces"));
-    accounting.start();
     loop.run();
 
     accounting.stop();
@@ -135,10 +151,12 @@ int run_event_stream(const Options& opts, const Environment& env)
         spdlog::warn("{} malformed ring-buffer records ignored", source.malformed());
     }
     if (writer.unwritten() != 0) {
-        std::fprintf(stderr, "sstrace: %llu rows not written\n",
-                     static_cast<unsigned long long>(writer.unwritten()));
+        fmt::print(stderr, "{}: {} rows not written\n", program_name(), writer.unwritten());
     }
     accounting.finish(rows.rows() - writer.unwritten(), opts.verbosity >= 1, stderr);
+    if (watch && opts.verbosity >= 1) {
+        watch->report(stderr);
+    }
     if (end == OutputWriter::State::Failed) {
         // the policy for a full disk (or any write error): stop, keep what was written, say
         // what was not, exit 1

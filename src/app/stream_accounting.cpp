@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/stream_accounting.hpp"
 
+#include "sstrace/core/program.hpp"
 #include "sstrace/sources/mib.hpp"
 
 #include <fmt/format.h>
@@ -97,9 +98,8 @@ void StreamAccounting::compare(std::FILE* out, const char* what, std::int64_t ke
                                const char* counter, std::uint64_t ours,
                                const std::string& note) const
 {
-    std::fprintf(out, "sstrace: %s: kernel %lld (%s), sstrace %llu%s%s\n", what,
-                 static_cast<long long>(kernel), counter, static_cast<unsigned long long>(ours),
-                 note.empty() ? "" : "; ", note.c_str());
+    fmt::print(out, "{0}: {1}: kernel {2} ({3}), {0} {4}{5}{6}\n", program_name(), what, kernel,
+               counter, ours, note.empty() ? "" : "; ", note);
 }
 
 void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* out)
@@ -112,22 +112,19 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
                              "full: {})",
                              loss.ring_full, loss.skipped, loss.map_full);
     }
-    std::fprintf(out, "sstrace: %llu events seen, %llu printed, %llu lost%s\n",
-                 static_cast<unsigned long long>(c.emitted + loss.total()),
-                 static_cast<unsigned long long>(printed),
-                 static_cast<unsigned long long>(loss.total()), causes.c_str());
+    fmt::print(out, "{}: {} events seen, {} printed, {} lost{}\n", program_name(),
+               c.emitted + loss.total(), printed, loss.total(), causes);
 
     if (verbose) {
         for (const BpfProgramInfo& p : session_.programs()) {
             if (!p.loaded) {
                 continue;
             }
-            std::fprintf(out, "sstrace: program %s (%s%s): %llu runs skipped by the kernel",
-                         p.name.c_str(), hook_name(p.hook), p.second_copy ? ", second copy" : "",
-                         static_cast<unsigned long long>(p.recursion_misses));
+            fmt::print(out, "{}: program {} ({}{}): {} runs skipped by the kernel", program_name(),
+                       p.name, hook_name(p.hook), p.second_copy ? ", second copy" : "",
+                       p.recursion_misses);
             if (p.second_copy) {
-                std::fprintf(out, ", %llu taken over from the first copy",
-                             static_cast<unsigned long long>(p.nested_runs));
+                fmt::print(out, ", {} taken over from the first copy", p.nested_runs);
             }
             std::fputc('\n', out);
         }
@@ -166,8 +163,8 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
             continue;
         }
         if (!why_not.empty()) {
-            std::fprintf(out, "sstrace: %s: not comparable with the kernel's counters (%s)\n",
-                         k.what, why_not.c_str());
+            fmt::print(out, "{}: {}: not comparable with the kernel's counters ({})\n",
+                       program_name(), k.what, why_not);
             continue;
         }
         if (k.state == kStateTimeWait) {
@@ -196,10 +193,10 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
     if ((scope_.states & state_bit(kStateTimeWait)) != 0 && scope_.one_netns) {
         const std::int64_t overflow = delta("TcpExtTCPTimeWaitOverflow");
         if (overflow > 0) {
-            std::fprintf(out,
-                         "sstrace: %lld connections got no TIME-WAIT socket "
-                         "(TcpExtTCPTimeWaitOverflow: net.ipv4.tcp_max_tw_buckets is full)\n",
-                         static_cast<long long>(overflow));
+            fmt::print(out,
+                       "{}: {} connections got no TIME-WAIT socket "
+                       "(TcpExtTCPTimeWaitOverflow: net.ipv4.tcp_max_tw_buckets is full)\n",
+                       program_name(), overflow);
         }
     }
 }

@@ -4,14 +4,15 @@
 #include "sstrace/abi/events.h"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/netns.hpp"
+#include "sstrace/core/program.hpp"
 #include "sstrace/ss/selection.hpp"
-#include "sstrace/ss/usage.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <span>
@@ -26,40 +27,53 @@ struct EventSelection {
     std::uint16_t family = 0;    // AF_INET, AF_INET6 or 0 for both
     int preferred_family = 0;    // ss's preferred family, for parsing the filter
     bool single_table = false;   // ss hides Netid when exactly one table is selected
-    bool udp = false;            // UDP is in the selection (shown by no stream yet)
-    bool udp_named = false;      // ... because an option names it (-u, -A with udp, inet, all)
+    bool single_state = false;   // ss hides State when exactly one state is selected
+    bool tcp = false;
+    bool udp = false;
+    bool udp_named = false;      // an option names UDP (-u, -A with udp, inet, all)
+    bool raw = false;            // raw sockets: only when an option names them (-w, -A raw)
     std::optional<int> exit_code;  // set: ss would stop here (its message already printed)
 };
+
+// Does an option name this table? (-A lists tables by name, `inet` and `all` among them.)
+bool named(const Options& opts, const char* letter, std::initializer_list<const char*> queries)
+{
+    for (const std::string& o : opts.selection) {
+        if (o == letter) {
+            return true;
+        }
+        if (o.rfind("-A", 0) == 0) {
+            for (const char* q : queries) {
+                if (o.find(q) != std::string::npos) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
 
 EventSelection select_tables(const Options& opts)
 {
     EventSelection out;
     const SelectionResult res = build_selection(opts);
     if (res.exit_code) {
-        if (!res.message.empty()) {
-            std::fprintf(res.usage_to_stdout ? stdout : stderr, "%s\n", res.message.c_str());
-        }
         if (res.with_usage) {
-            std::fputs(ss_usage_text(), res.usage_to_stdout ? stdout : stderr);
+            usage_error(res.message, res.usage_to_stdout ? UsageTo::Stdout : UsageTo::Stderr);
+        } else if (!res.message.empty()) {
+            std::fprintf(res.usage_to_stdout ? stdout : stderr, "%s\n", res.message.c_str());
         }
         out.exit_code = *res.exit_code;
         return out;
     }
     const Selection& sel = res.selection;
-    if (!sel.has_table(kDbTcp)) {
-        if (sel.has_table(kDbUdp)) {
-            throw Error("-E", "UDP destroy events are not implemented yet; sstrace -E follows TCP",
-                        kExitNotImplemented);
-        }
-        throw Error("-E", "no TCP table selected: there are destroy events only for TCP and UDP",
-                    kExitUsage);
-    }
+    out.tcp = sel.has_table(kDbTcp);
     out.udp = sel.has_table(kDbUdp);
-    for (const std::string& o : opts.selection) {
-        out.udp_named = out.udp_named || o == "-u" ||
-                        (o.rfind("-A", 0) == 0 && (o.find("udp") != std::string::npos ||
-                                                   o.find("inet") != std::string::npos ||
-                                                   o.find("all") != std::string::npos));
+    out.udp_named = named(opts, "-u", {"udp", "inet", "all"});
+    out.raw = sel.has_table(kDbRaw) && named(opts, "-w", {"raw"});
+    if (!out.tcp && !out.udp && !out.raw) {
+        throw Error("-E", "no TCP, UDP or raw table selected: events exist for those only",
+                    kExitUsage);
     }
     const bool v4 = sel.has_family(AF_INET);
     const bool v6 = sel.has_family(AF_INET6);
@@ -71,7 +85,11 @@ EventSelection select_tables(const Options& opts)
         out.family = v4 ? AF_INET : AF_INET6;
     }
     out.preferred_family = sel.preferred_family;
-    out.single_table = std::popcount(sel.tables) == 1;
+    const TableMask streamed = (out.tcp ? table_bit(kDbTcp) : 0) |
+                               (out.udp ? table_bit(kDbUdp) : 0) |
+                               (out.raw ? table_bit(kDbRaw) : 0);
+    out.single_table = std::popcount(streamed) == 1;
+    out.single_state = std::popcount(sel.states) == 1;
     return out;
 }
 
@@ -112,8 +130,8 @@ FilterSetup compile_filter(const Options& opts, std::size_t consumed, const Even
     out.family = sel.family;
     filter::ParseOptions po;
     po.preferred_family = sel.preferred_family;
-    po.tcp = true;
-    po.udp = !sel.single_table;  // ss looks service names up for every selected table
+    po.tcp = sel.tcp;
+    po.udp = sel.udp;  // ss looks service names up for every selected table
     std::optional<filter::FilterError> err;
     std::FILE* file = nullptr;
     if (!opts.filter_file.empty()) {
@@ -130,9 +148,10 @@ FilterSetup compile_filter(const Options& opts, std::size_t consumed, const Even
         std::fclose(file);
     }
     if (err) {
-        std::fputs(err->message.c_str(), stderr);
         if (err->usage) {
-            std::fputs(help_text().c_str(), stderr);
+            usage_error(err->message);
+        } else {
+            std::fputs(err->message.c_str(), stderr);
         }
         out.exit_code = err->exit_code;
         return out;
@@ -172,6 +191,50 @@ std::uint32_t record_fields(const Options& opts, const filter::Filter& expr)
     return f;
 }
 
+// The listing a watch starts with: the same options without -E, over the tables the stream
+// follows when no option names a table (ss's default would list UNIX sockets too).
+Options watch_listing(const Options& opts, bool state_mode, const EventSelection& sel)
+{
+    Options l = opts;
+    l.events = false;
+    l.watch = false;
+    l.transitions = false;
+    l.timestamp = false;
+    const bool table_named = std::any_of(opts.selection.begin(), opts.selection.end(),
+                                         [](const std::string& o) {
+        return o == "-t" || o == "-u" || o == "-w" || o == "-d" || o == "-x" || o == "-S" ||
+               o == "-M" || o == "-0" || o == "--vsock" || o == "--tipc" || o == "--xdp" ||
+               o.rfind("-A", 0) == 0;
+    });
+    if (!table_named) {
+        std::vector<std::string> tables{"-t"};
+        if (!state_mode && sel.udp) {
+            tables.emplace_back("-u");
+        }
+        l.selection.insert(l.selection.begin(), tables.begin(), tables.end());
+    }
+    return l;
+}
+
+// The watch's part of the plan: its listing and live table, and what the stream shows. The
+// programs follow every TCP state whatever is shown, so that the table stays true.
+WatchPlan plan_watch(const Options& opts, const EventSelection& sel, StreamPlan& plan)
+{
+    if (opts.all_netns) {
+        throw Error("--watch", "not implemented yet with --all-netns (the live table covers the "
+                    "current namespace)", kExitNotImplemented);
+    }
+    WatchPlan w;
+    w.listing = watch_listing(opts, plan.state_mode, sel);
+    w.members = build_selection(w.listing).selection.states;
+    w.shown = plan.state_mode ? plan.bpf.state_mask : 0;
+    w.leaving = opts.transitions;
+    if (sel.tcp) {
+        plan.bpf.state_mask = kAllStates & ~state_bit(kStateUnknown);
+    }
+    return w;
+}
+
 }  // namespace
 
 std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment& env)
@@ -201,22 +264,26 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
 
     BpfConfig& cfg = plan.bpf;
     plan.state_mode = words.mask.has_value();
-    // The one rule for what a selection includes and no stream can show yet (UDP): it is named
-    // once, when the selection asked for it: an option names UDP, or the destroy stream, which
-    // ss -E shows UDP sockets in. A state stream follows TCP states and says nothing of UDP
-    // unless UDP was named.
-    if (sel.udp && (sel.udp_named || !plan.state_mode)) {
-        spdlog::warn("UDP sockets are not followed yet: {} shows TCP only",
-                     plan.state_mode ? "sstrace -E state" : "sstrace -E");
-    }
     if (plan.state_mode) {
+        // State entries are TCP's: a UDP or raw socket has no states to enter. That is said
+        // once when an option named UDP, and an error when no TCP table is left.
+        if (!sel.tcp) {
+            throw Error("-E state", "state entries exist for TCP sockets only, and no TCP table "
+                        "is selected", kExitUsage);
+        }
+        if (sel.udp_named || sel.raw) {
+            spdlog::warn("state entries exist for TCP sockets only: UDP and raw sockets are "
+                         "followed by the destroy stream (sstrace -E without state words)");
+        }
         cfg.state_mask = *words.mask & ~state_bit(kStateUnknown);
         if (cfg.state_mask == 0) {
-            std::fprintf(stderr, "ss: no socket states to show with such filter.\n");
+            fmt::print(stderr, "{}: no socket states to show with such filter.\n", program_name());
             return kExitOk;
         }
     } else {
-        cfg.destroy = true;
+        cfg.destroy = static_cast<std::uint8_t>((sel.tcp ? SSTRACE_DESTROY_TCP : 0) |
+                                                (sel.udp ? SSTRACE_DESTROY_UDP : 0) |
+                                                (sel.raw ? SSTRACE_DESTROY_RAW : 0));
     }
     cfg.family = family;
     // The same bytecode a dump would send with INET_DIAG_REQ_BYTECODE runs in the BPF programs,
@@ -248,7 +315,10 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     layout.netns = opts.all_netns;
     layout.netid = !sel.single_table;
     layout.transitions = opts.transitions;
-    layout.state = opts.transitions || !plan.state_mode || state_count(cfg.state_mask) > 1;
+    // ss's rule: State is hidden when one state is selected (the state words of a state
+    // stream; the tables' default states of the destroy stream, where ss -E -u hides it)
+    layout.state = opts.transitions ||
+                   (plan.state_mode ? state_count(cfg.state_mask) > 1 : !sel.single_state);
     layout.states = plan.state_mode ? cfg.state_mask : state_bit(kStateClose);
     layout.ipv6 = family != AF_INET;
     layout.header = !opts.no_header;
@@ -266,6 +336,9 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
         plan.duration = std::chrono::nanoseconds(static_cast<std::int64_t>(*opts.duration * 1e9));
     }
     plan.proc_dir = env.proc_dir();
+    if (opts.watch) {
+        plan.watch = plan_watch(opts, sel, plan);
+    }
     return plan;
 }
 

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/core/state.hpp"
 
+#include "sstrace/core/program.hpp"
+
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -92,7 +96,8 @@ std::optional<StateWordError> parse_state_words(std::span<const std::string> wor
         }
         const auto mask = parse_state_name(words[i + 1]);
         if (!mask) {
-            return StateWordError{"ss: wrong state name: " + words[i + 1], 255};
+            return StateWordError{
+                fmt::format("{}: wrong state name: {}", program_name(), words[i + 1]), 255};
         }
         // The first state word decides the starting set: nothing for `state`, everything for
         // `exclude`. Later words add to or remove from it.

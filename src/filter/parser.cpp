@@ -11,6 +11,7 @@
 // stack, to fail with "memory exhausted" exactly where ss does (10000 states).
 #include "internal.hpp"
 #include "sstrace/core/port_range.hpp"
+#include "sstrace/core/program.hpp"
 
 #include <sys/socket.h>
 
@@ -25,7 +26,13 @@ namespace sstrace::filter {
 namespace {
 
 constexpr int kBisonMaxDepth = 10000;
-constexpr std::string_view kBison = "ss: bison bellows (while parsing filter): \"";
+
+// ss's words for a parse its bison parser gave up on.
+std::string bison_bellows(std::string_view why)
+{
+    return fmt::format("{}: bison bellows (while parsing filter): \"{}\" Sorry.\n", program_name(),
+                       why);
+}
 
 enum class Tok : std::uint8_t {
     End,
@@ -212,14 +219,14 @@ private:
 
     [[noreturn]] void syntax_error()
     {
-        fail(fmt::format("{}syntax error!\" Sorry.\n", kBison), 255, true);
+        fail(bison_bellows("syntax error!"), 255, true);
     }
 
     // One bison stack state more.
     void push()
     {
         if (++depth_ >= kBisonMaxDepth) {
-            fail(fmt::format("{}memory exhausted!\" Sorry.\n", kBison), 255, true);
+            fail(bison_bellows("memory exhausted!"), 255, true);
         }
     }
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/ss/selection.hpp"
 
+#include "sstrace/core/program.hpp"
+
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -257,7 +260,7 @@ SelectionResult build_selection(std::span<const std::string> options,
                 return res;
             } else {
                 res.exit_code = 255;
-                res.message = "ss: \"" + fam + "\" is invalid family";
+                res.message = fmt::format("{}: \"{}\" is invalid family", program_name(), fam);
                 res.with_usage = true;
                 return res;
             }
@@ -278,7 +281,8 @@ SelectionResult build_selection(std::span<const std::string> options,
                     list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
                 if (!b.query(item)) {
                     res.exit_code = 255;
-                    res.message = "ss: \"" + item + "\" is illegal socket table id";
+                    res.message =
+                        fmt::format("{}: \"{}\" is illegal socket table id", program_name(), item);
                     res.with_usage = true;
                     return res;
                 }
@@ -334,13 +338,13 @@ SelectionResult build_selection(std::span<const std::string> options,
     }
     if (s.tables == 0) {
         res.exit_code = 0;
-        res.message = "ss: no socket tables to show with such filter.";
+        res.message = fmt::format("{}: no socket tables to show with such filter.", program_name());
     } else if (s.families == 0) {
         res.exit_code = 0;
-        res.message = "ss: no families to show with such filter.";
+        res.message = fmt::format("{}: no families to show with such filter.", program_name());
     } else if (s.states == 0) {
         res.exit_code = 0;
-        res.message = "ss: no socket states to show with such filter.";
+        res.message = fmt::format("{}: no socket states to show with such filter.", program_name());
     }
     res.selection = s;
     return res;

@@ -33,7 +33,7 @@ namespace {
 const std::map<std::string, std::uint32_t> kBudget = {
     {"sst_state", 20000},   {"sst_state_2nd", 20000}, {"sst_state_tp", 20000},
     {"sst_destroy", 8000},  {"sst_destroy_2nd", 8000}, {"sst_destroy_tp", 8000},
-    {"sst_timer", 12000},   {"sst_timer_tp", 12000},
+    {"sst_timer", 12000},   {"sst_timer_tp", 12000},  {"sst_release", 8000},
 };
 
 bool is_classic(const std::string& name)
@@ -48,7 +48,7 @@ BpfConfig everything(BpfVariant v)
     BpfConfig cfg;
     cfg.variant = v;
     cfg.state_mask = kAllStates & ~state_bit(kStateUnknown);
-    cfg.destroy = true;
+    cfg.destroy = SSTRACE_DESTROY_TCP | SSTRACE_DESTROY_UDP | SSTRACE_DESTROY_RAW;
     cfg.ring_bytes = 1 << 20;
     return cfg;
 }
@@ -65,7 +65,8 @@ TEST_P(Variants, LoadsWithinVerifierBudget)
     const bool classic = GetParam() == BpfVariant::Tracepoint;
     int loaded = 0;
     for (const auto& p : s.programs()) {
-        EXPECT_EQ(p.loaded, is_classic(p.name) == classic) << p.name;
+        // the cgroup program serves both variants
+        EXPECT_EQ(p.loaded, p.hook == Hook::Release || is_classic(p.name) == classic) << p.name;
         if (p.loaded) {
             ++loaded;
             ASSERT_TRUE(kBudget.count(p.name)) << p.name;
@@ -75,15 +76,15 @@ TEST_P(Variants, LoadsWithinVerifierBudget)
         }
     }
     // tp_btf: a first and a second copy of the state and destroy programs, one timer program;
-    // classic tracepoints: one program per hook
-    EXPECT_EQ(loaded, classic ? 3 : 5);
+    // classic tracepoints: one program per hook; both: the cgroup sock_release program
+    EXPECT_EQ(loaded, classic ? 4 : 6);
 }
 
 TEST_P(Variants, DeliversAListenEntry)
 {
     SSTRACE_REQUIRE_ROOT();
     BpfConfig cfg = everything(GetParam());
-    cfg.destroy = false;
+    cfg.destroy = 0;
     cfg.state_mask = state_bit(kStateListen);
     cfg.netns_ino = current_netns_inode();
     BpfSession s(cfg);
@@ -164,7 +165,7 @@ TEST_P(Variants, InKernelFilterKeepsRejectedEventsOutOfTheRing)
     ::close(keep);
 
     BpfConfig cfg = everything(GetParam());
-    cfg.destroy = false;
+    cfg.destroy = 0;
     cfg.state_mask = state_bit(kStateListen);
     cfg.netns_ino = current_netns_inode();
     cfg.filter = sport_filter(wanted);

@@ -7,6 +7,12 @@ the same sockets and compares stdout, stderr and the exit status byte for byte. 
 change between two reads (timer countdowns, rtt samples and other tcp_info clocks, ss's own
 netlink socket) are masked, and only for the commands that show them.
 
+sstrace runs as a copy named `ss`, and names itself as invoked: its messages say `ss:` as ss's
+do. Its usage text is ss's followed by sstrace's own options (the same block wherever it is
+printed): where ss prints its usage, sstrace must print exactly ss's usage and that block, and
+the block is compared once with what `-f help` and `--help` print. NAME_CASES run the binary
+under its own name, `sstrace`, and compare with ss's output under that name.
+
 Usage: compare_ss.py PATH/TO/sstrace [-v] [-k FILTER]
 Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN). Without root it fails when CI=true, else skips (77).
 """
@@ -102,6 +108,10 @@ FILTER_CASES = [
     "-tan dst != 127.0.0.1",
 ]
 
+# Run under the binary's own name: every message and usage text names the program as invoked.
+NAME_CASES = ["--bogus", "-Q", "--numeric=yes", "-f", "-f bogus", "-A bogus", "-A all,!all",
+              "-f help", "-Z", "-tan state bogus", "-tan 'sport ='", "-u -D - -x"]
+
 # Terminal rendering: (columns, args), run on a pty of that width.
 TTY_CASES = [(cols, args) for cols in (40, 80, 120, 211)
              for args in ("-tan", "-tanp", "-tan state listening", "-xa", "-uae", "-0a", "-tln -e",
@@ -190,6 +200,19 @@ def diag_summary(path):
     return out
 
 
+def with_own_options(text, ss_usage, own):
+    """ss's output as sstrace prints it: ss's usage text (always the end of what ss prints)
+    followed by sstrace's own options."""
+    return text + own if text.endswith(ss_usage) else text
+
+
+def renamed(text, name):
+    """ss's output under another program name: its messages and its usage text's synopsis."""
+    text = re.sub(r"(?m)^ss: ", name + ": ", text)
+    text = text.replace("Usage: ss [ OPTIONS ]", f"Usage: {name} [ OPTIONS ]")
+    return re.sub(r"(?m)^       ss ", f"       {name} ", text)
+
+
 def sh(cmd, check=True, **kw):
     return subprocess.run(cmd, check=check, **kw)
 
@@ -242,6 +265,17 @@ def main():
             return 1
         env = dict(os.environ)
         env.pop("COLUMNS", None)
+        # ss's usage text, and the block of sstrace's own options that follows it in sstrace's.
+        ss_usage = sh([ss, "-h"], capture_output=True).stdout.decode()
+        got_help = sh([fake_ss, "-f", "help"], capture_output=True).stdout.decode()
+        own = got_help[len(ss_usage):]
+        full_help = sh([fake_ss, "--help"], capture_output=True).stdout.decode()
+        usage_ok = (ss_usage.startswith("Usage: ss [ OPTIONS ]\n") and got_help.startswith(ss_usage)
+                    and own.startswith("\n") and "       ss -E [ OPTIONS ]" in own
+                    and full_help.startswith(ss_usage + own))
+        (passed if usage_ok else failed).append("usage text: ss's, then sstrace's own options")
+        if not usage_ok and verbose:
+            print(f"--- FAIL: usage text\n{got_help}--- --help\n{full_help}")
         for argstr, mask in CASES + [(f, None) for f in FILTER_CASES]:
             if only is not None and only != argstr:
                 continue
@@ -272,6 +306,8 @@ def main():
                 r_err, g_err = ref.stderr.decode(errors="replace"), got.stderr.decode(errors="replace")
                 r_err = r_err.replace(ss, "ss")
                 g_err = g_err.replace(fake_ss, "ss")
+                r_out = with_own_options(r_out, ss_usage, own)
+                r_err = with_own_options(r_err, ss_usage, own)
                 if mask == "volatile":
                     r_out, g_out = mask_volatile(r_out), mask_volatile(g_out)
                 elif mask == "self":
@@ -290,6 +326,22 @@ def main():
                                               (g_out + "\n[stderr]\n" + g_err).split("\n"),
                                               "ss", "sstrace", lineterm="", n=1):
                     print(repr(d) if verbose else d)
+        for argstr in NAME_CASES:
+            name = f"{argstr} (as sstrace)"
+            if only is not None and only != name:
+                continue
+            argv = shlex.split(argstr)
+            ref = sh(enter + [ss] + argv, check=False, capture_output=True, env=env)
+            got = sh(enter + [sstrace] + argv, check=False, capture_output=True, env=env)
+            want = [renamed(with_own_options(t.decode().replace(ss, "ss"), ss_usage, own),
+                            "sstrace") for t in (ref.stdout, ref.stderr)]
+            ok = ([got.stdout.decode(), got.stderr.decode()] == want
+                  and ref.returncode == got.returncode)
+            (passed if ok else failed).append(name)
+            if not ok and verbose:
+                print(f"--- FAIL: {name}\n{want[0]}{want[1]}--- sstrace\n"
+                      f"{got.stdout.decode()}{got.stderr.decode()}")
+
         # -N: both run from the host namespace and switch into the zoo's.
         for argstr in (f"-N {ns} -tan", f"-N {ns} -xa", f"-N {ns} -ua -e",
                        "-N sstrace-no-such-ns -tan"):

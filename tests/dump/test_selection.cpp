@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/options.hpp"
+#include "sstrace/core/program.hpp"
 #include "sstrace/ss/selection.hpp"
 
 #include <gtest/gtest.h>
@@ -83,6 +84,7 @@ TEST(Selection, NetlinkFamilyIsSingleTableSingleState)
 
 TEST(Selection, Errors)
 {
+    set_program_name("ss");  // ss's words, as a copy installed as ss prints them
     auto r = build_selection(with({"-f bogus"}));
     ASSERT_TRUE(r.exit_code);
     EXPECT_EQ(*r.exit_code, 255);
@@ -100,6 +102,16 @@ TEST(Selection, Errors)
     r = build_selection(with({"-t"}, {"state", "bogus"}));
     EXPECT_EQ(r.message, "ss: wrong state name: bogus");
     EXPECT_EQ(*r.exit_code, 255);
+}
+
+TEST(Selection, ErrorsNameTheProgramAsInvoked)
+{
+    set_program_name("/usr/local/bin/sstrace");
+    EXPECT_EQ(build_selection(with({"-f bogus"})).message, "sstrace: \"bogus\" is invalid family");
+    EXPECT_EQ(build_selection(with({"-A all,!all"})).message,
+              "sstrace: no socket tables to show with such filter.");
+    EXPECT_EQ(build_selection(with({"-t"}, {"state", "bogus"})).message,
+              "sstrace: wrong state name: bogus");
 }
 
 }  // namespace

@@ -241,6 +241,34 @@ class EventStreamTest(unittest.TestCase):
         self.assertEqual(mine, sorted(rows(ss.stdout)))
         self.assertTrue(all(r[-2] == "ino:0" and r[-1].startswith("sk:") for r in mine), mine)
 
+    def test_udp_destroy_rows_equal_ss_events(self):
+        """UDP sockets bound, connected, never bound and closed appear as ss -E -u shows them
+        (from a cgroup sock_release program); another namespace's do not; TCP rows join them in
+        -E without a table option, as in ss -E."""
+        script = ("import socket, time\n"
+                  "a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(('127.0.0.1', 7048))\n"
+                  "b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.connect(('127.0.0.1', 7048))\n"
+                  "b.send(b'x' * 100)\n"
+                  "c = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); c.bind(('::1', 7049))\n"
+                  "time.sleep(0.1); b.close(); a.close(); c.close()\n"
+                  "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()\n"
+                  "l = socket.socket(); l.bind(('127.0.0.1', 7050)); l.listen(); l.close()\n")
+        with Netns() as ns, Netns() as other:
+            ss = Tracer(ns.cmd("stdbuf", "-oL", "ss", "-E", "-une"), ready_marker=None)
+            t = sstrace(ns, "-E", "-ue")
+            both = sstrace(ns, "-E")
+            time.sleep(0.3)
+            ns.run(sys.executable, "-c", script, check=True)
+            other.run(sys.executable, "-c", script, check=True)
+            t.stop(settle=0.5)
+            both.stop(settle=0)
+            ss.stop(signal.SIGTERM, settle=0)
+        mine = sorted(rows(t.stdout))
+        self.assertEqual(len(mine), 4, t.stdout)
+        self.assertEqual(mine, sorted(rows(ss.stdout)))
+        netids = sorted(r[0] for r in rows(both.stdout))
+        self.assertEqual(netids, ["tcp", "udp", "udp", "udp", "udp"], both.stdout)
+
     def test_extended_destroy_rows_of_another_user_equal_ss_events(self):
         """Sockets of uid 65534: ss -E -e prints no uid: (the kernel's destroy notification
         takes it from the socket's file, gone by then); sstrace prints the same rows."""
@@ -567,7 +595,7 @@ class ErrorsTest(unittest.TestCase):
 
     def test_bad_state_name(self):
         r = self.run_sstrace("-E", "state", "bogus")
-        self.assertEqual((r.returncode, r.stdout, r.stderr), (255, "", "ss: wrong state name: bogus\n"))
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (255, "", "sstrace: wrong state name: bogus\n"))
 
     def test_missing_state_argument(self):
         r = self.run_sstrace("-E", "state")
@@ -592,11 +620,25 @@ class ErrorsTest(unittest.TestCase):
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 
     def test_selection_errors_are_ss_errors(self):
-        """-E shares ss's selection model: its messages and exit codes."""
+        """-E shares ss's selection model: ss's messages, under the name sstrace, and exit
+        codes."""
         for args in (["-E", "-f", "bogus"], ["-E", "-A", "bogus"], ["-E", "-A", "all,!all"]):
             r = self.run_sstrace(*args)
             ref = subprocess.run(["ss"] + args[1:], capture_output=True, text=True)
-            self.assertEqual((r.returncode, r.stderr), (ref.returncode, ref.stderr), args)
+            self.assertEqual((r.returncode, r.stderr.splitlines()[0]),
+                             (ref.returncode, "sstrace" + ref.stderr.splitlines()[0][2:]), args)
+        r = self.run_sstrace("-E", "-A", "all,!all")
+        self.assertEqual(r.stderr, "sstrace: no socket tables to show with such filter.\n")
+
+    # Streams print usage errors with usage_error(), as listings do: one usage text.
+    def test_usage_errors_print_the_one_usage_text(self):
+        usage = self.run_sstrace("-f", "help").stdout
+        for args, first in ((["-E", "-f", "bogus"], 'sstrace: "bogus" is invalid family\n'),
+                            (["-E", "-A", "bogus"], 'sstrace: "bogus" is illegal socket table id\n'),
+                            (["-E", "sport", "="], 'sstrace: bison bellows (while parsing filter): '
+                             '"syntax error!" Sorry.\n')):
+            r = self.run_sstrace(*args)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (255, "", first + usage), args)
 
     def test_missing_namespace(self):
         r = self.run_sstrace("-N", "no-such-ns-sstrace", "-E")
@@ -611,20 +653,20 @@ class ErrorsTest(unittest.TestCase):
         self.assertEqual(r.stderr, "sstrace: loading BPF programs: Operation not permitted "
                                    "(missing CAP_BPF and CAP_PERFMON: run as root, or grant them)\n")
 
-    def test_udp_is_named_once_when_asked_for(self):
-        """UDP is not followed yet: said once when the selection asks for it (the destroy stream,
-        which ss -E shows UDP in, or an option that names UDP), never otherwise."""
+    def test_udp_in_state_streams_is_named_once_when_asked_for(self):
+        """State entries are TCP's: a state stream says so once when an option named UDP (or
+        raw), never otherwise, and refuses a selection without TCP."""
         need_root(self)
-        note = "UDP sockets are not followed yet"
-        for args, times in ((["-E"], 1), (["-E", "-4"], 1), (["-E", "-t"], 0),
+        note = "state entries exist for TCP sockets only"
+        for args, times in ((["-E"], 0), (["-E", "-4"], 0), (["-E", "-u"], 0),
                             (["-E", "-6", "--transitions", "--timestamp", "state", "all"], 0),
                             (["-E", "-u", "-t", "state", "all"], 1),
                             (["-E", "-A", "inet", "state", "established"], 1)):
             r = self.run_sstrace(*(args[:1] + ["--duration", "0.2"] + args[1:]))
             self.assertEqual(r.returncode, 0, (args, r.stderr))
             self.assertEqual(r.stderr.count(note), times, (args, r.stderr))
-        r = self.run_sstrace("-E", "-u")
-        self.assertEqual(r.returncode, 2, r.stderr)
+        r = self.run_sstrace("-E", "-u", "state", "established")
+        self.assertEqual(r.returncode, 255, r.stderr)
 
     def test_capabilities_are_enough_without_root(self):
         """CAP_BPF and CAP_PERFMON suffice for every stream of the tp_btf variant (the timer

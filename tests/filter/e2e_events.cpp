@@ -54,7 +54,7 @@ TEST(EventsFilter, ErrorsAsSs)
     EXPECT_EQ(o.text, "Error: \"abc\" does not look like a port.\nCannot parse dst/src address.\n");
     o = run(kSstrace + " -E 'sport =' 2>&1");
     EXPECT_EQ(o.status, 255);
-    EXPECT_EQ(o.text.rfind("ss: bison bellows (while parsing filter): \"syntax error!\" Sorry.\n"
+    EXPECT_EQ(o.text.rfind("sstrace: bison bellows (while parsing filter): \"syntax error!\" Sorry.\n"
                            "Usage: ",
                            0),
               0u)

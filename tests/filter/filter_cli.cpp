@@ -3,6 +3,7 @@
 // resolvers) and behaves like ss on errors (stderr text, exit code); on success prints the tree.
 // Used for differential runs against /usr/bin/ss (tests/filter/diff_ss.py).
 #include "sstrace/filter/filter.hpp"
+#include "sstrace/core/program.hpp"
 #include "sstrace/core/state.hpp"
 
 #include <sys/socket.h>
@@ -14,6 +15,7 @@
 int main(int argc, char** argv)
 {
     using namespace sstrace::filter;
+    sstrace::set_program_name("ss");  // it stands in for `ss -tan WORDS`
     ParseOptions po;
     po.udp = false;
     std::FILE* file = nullptr;

@@ -2,6 +2,7 @@
 // Parser tables: the tree every spelling produces, the errors (text and exit code) ss gives,
 // the lexer's word splitting and escapes, and -F file semantics.
 #include "zoo.hpp"
+#include "sstrace/core/program.hpp"
 
 #include <gtest/gtest.h>
 
@@ -306,6 +307,7 @@ const ErrorCase kErrors[] = {
 
 TEST(ParseErrors, MessagesAndExitCodes)
 {
+    sstrace::set_program_name("ss");  // ss's words, as a copy installed as ss prints them
     for (const ErrorCase& c : kErrors) {
         SCOPED_TRACE(c.cmd);
         const ParseResult r = parse_cmd(c.cmd);
@@ -352,8 +354,18 @@ TEST(ParseErrors, ServiceNamesFollowSelectedTables)
     EXPECT_EQ(parse_cmd("sport = :7", o).filter.to_string(), "(src *:7)");
 }
 
+TEST(ParseErrors, SyntaxErrorNamesTheProgramAsInvoked)
+{
+    sstrace::set_program_name("/opt/bin/sstrace");
+    const ParseResult r = parse_cmd("sport =");
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->message,
+              "sstrace: bison bellows (while parsing filter): \"syntax error!\" Sorry.\n");
+}
+
 TEST(ParseErrors, BisonStackLimit)
 {
+    sstrace::set_program_name("ss");
     // ss's bison parser holds at most 9999 states: 9997 `!` + autobound fit, 9998 do not.
     for (int n : {9997, 9998}) {
         std::vector<std::string> words(static_cast<std::size_t>(n), "!");

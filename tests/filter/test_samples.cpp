@@ -4,6 +4,7 @@
 // evaluated on the socket zoo; the rows that match must be exactly the rows ss printed (or their
 // first N for `| head -N`), and errors must carry ss's stderr text and exit status.
 #include "zoo.hpp"
+#include "sstrace/core/program.hpp"
 
 #include <gtest/gtest.h>
 
@@ -91,6 +92,7 @@ TEST(Samples, FiltersOkTcpRowsMatchSs)
 
 TEST(Samples, ErrorsTcpBlocksMatchSs)
 {
+    sstrace::set_program_name("ss");  // the samples were printed by ss
     const auto samples = zoo::read_samples(data("errors.txt"));
     int checked = 0;
     for (const auto& s : samples) {

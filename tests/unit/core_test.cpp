@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// core: the environment snapshot, whole-string number parsing, the handle owner.
+// core: the environment snapshot, whole-string number parsing, the handle owner, the program's
+// name.
 #include "sstrace/core/env.hpp"
 #include "sstrace/core/parse.hpp"
+#include "sstrace/core/program.hpp"
 #include "sstrace/core/unique.hpp"
 
 #include <fcntl.h>
@@ -91,6 +93,20 @@ TEST(Unique, ClosesOnceAndMoves)
     EXPECT_FALSE(d);
     EXPECT_TRUE(is_open(fds[1]));
     ::close(fds[1]);
+}
+
+TEST(ProgramName, TheBasenameOfArgv0AsInvoked)
+{
+    set_program_name("/usr/sbin/ss");
+    EXPECT_EQ(program_name(), "ss");
+    set_program_name("./build/sstrace");
+    EXPECT_EQ(program_name(), "sstrace");
+    set_program_name("ss-copy");
+    EXPECT_EQ(program_name(), "ss-copy");
+    set_program_name("");
+    EXPECT_EQ(program_name(), "sstrace");
+    set_program_name("dir/");
+    EXPECT_EQ(program_name(), "sstrace");
 }
 
 }  // namespace

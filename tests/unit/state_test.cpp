@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/core/program.hpp"
 #include "sstrace/core/state.hpp"
 
 #include <gtest/gtest.h>
@@ -120,9 +121,14 @@ TEST(StateWords, NoWordsNoMask)
 TEST(StateWords, ErrorsAsSs)
 {
     std::optional<StateWordError> err;
+    set_program_name("ss");
     words_of({"state", "bogus"}, &err);
     ASSERT_TRUE(err);
     EXPECT_EQ(err->message, "ss: wrong state name: bogus");
+    set_program_name("sstrace");
+    words_of({"state", "bogus"}, &err);
+    ASSERT_TRUE(err);
+    EXPECT_EQ(err->message, "sstrace: wrong state name: bogus");
     EXPECT_EQ(err->exit_code, 255);
     words_of({"exclude"}, &err);
     ASSERT_TRUE(err);

@@ -55,6 +55,12 @@
 /* SYN-SENT row of a connect() that failed before its SYN was sent (TcpActiveOpens omits it). */
 #define SSTRACE_EVF_SYN_UNSENT 0x4
 
+/* Which destroyed sockets a stream reports (cfg_destroy bits): TCP from the tcp_destroy_sock
+ * tracepoint, UDP and raw from a cgroup sock_release program on the cgroup2 root. */
+#define SSTRACE_DESTROY_TCP 0x1
+#define SSTRACE_DESTROY_UDP 0x2
+#define SSTRACE_DESTROY_RAW 0x4
+
 /* Optional record fields (cfg_fields bits): read only when an output or a filter uses them, so
  * that the hot path does no work nobody looks at. Unread fields are 0. */
 #define SSTRACE_FIELD_INO 0x1       /* ino: three dependent loads through sk_socket */
@@ -115,15 +121,18 @@ struct sstrace_event {
 	__u16 sport;      /* local port, host order */
 	__u16 dport;      /* peer port, host order */
 	__u16 family;     /* AF_INET or AF_INET6 */
-	__u8 protocol;    /* IPPROTO_TCP */
+	__u8 protocol;    /* IPPROTO_TCP, IPPROTO_UDP, or IPPROTO_RAW for a raw socket */
 	__u8 flags;       /* SSTRACE_EVF_* */
 	__u8 oldstate;    /* state before the transition (SSTRACE_TCP_*); the state at destroy */
 	__u8 newstate;    /* state entered (SSTRACE_TCP_*; TIME_WAIT is inferred) */
 	__u8 reason;      /* SSTRACE_REASON_*, for transitions into CLOSE */
 	__u8 userlocks;   /* sk_userlocks: SOCK_BINDPORT_LOCK (8) = port bound explicitly (FIELD) */
 	__u32 netns_ino;  /* inode of the socket's network namespace */
-	__u32 rqueue;     /* Recv-Q as ss computes it: unread bytes, or accept queue (LISTEN) */
-	__u32 wqueue;     /* Send-Q: unacknowledged bytes, or backlog (LISTEN) */
+	__u32 rqueue;     /* Recv-Q as ss computes it: unread bytes, or accept queue (LISTEN);
+			   * UDP and raw: receive memory in use */
+	__u32 wqueue;     /* Send-Q: unacknowledged bytes, or backlog (LISTEN); a UDP or raw
+			   * destroy: 0xffffffff, the -1 ss -E shows (the kernel reports it after
+			   * the socket released its last send buffer) */
 	__u32 uid;        /* socket owner uid, sk_uid (FIELD) */
 	__u32 ifindex;    /* bound device, sk_bound_dev_if, 0 if none (FIELD) */
 	__u32 mark;       /* SO_MARK, sk_mark (FIELD) */

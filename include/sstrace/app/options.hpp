@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sstrace {
@@ -52,9 +53,10 @@ struct Options {
     bool all_netns = false;        // --all-netns
     bool timestamp = false;        // --timestamp
     bool transitions = false;      // --transitions
+    bool watch = false;            // --watch: the listing, then the stream of its changes
     std::optional<std::uint64_t> count;  // -c N
-    std::optional<double> duration;      // --duration SECONDS
-    unsigned ring_mb = 8;          // --ring-size MiB
+    std::optional<double> duration;      // --duration TIME, in seconds
+    unsigned ring_mb = 8;          // --ring-size MiB (a power of two, 1 to 1024)
     std::string bpf_variant = "auto";  // --bpf-variant auto|tp_btf|tracepoint
     bool show_help = false;
     bool show_version = false;
@@ -63,9 +65,14 @@ struct Options {
 struct ParseResult {
     Options options;
     int exit_code = 0;       // non-zero: stop with this code after printing `message`
-    std::string message;     // for stderr
+    std::string message;     // for stderr, one line (no newline)
+    bool usage = false;      // the usage text follows the message (usage_error())
 };
 
+// Reads argv as ss's getopt_long does (clusters, attached or separate values, abbreviations of
+// long options, FILTER words anywhere, `--`), with ss's words for its errors, and checks
+// sstrace's own options: their values, and that they are used where they mean something.
+// -h, -V and `-f help` end the parse where they stand, as in ss.
 ParseResult parse_command_line(int argc, const char* const* argv);
 
 // ss's selection from the command line's selection options and FILTER words.
@@ -74,7 +81,23 @@ inline SelectionResult build_selection(const Options& o)
     return build_selection(o.selection, o.filter_words);
 }
 
-// The --help text (stdout).
+// The usage text, the same wherever it is printed: ss's synopsis and option list under the
+// program's name as invoked (program_name()), then sstrace's own options for event streams.
+// `sstrace --help` prints it too, followed by notes on streams, privileges and exit status.
+std::string usage_text();
+
+// Where the usage text goes: after an error, to stderr with exit status 255 (kExitUsage, ss's
+// code for bad arguments); when it was asked for (`-f help`), to stdout with exit status 0.
+enum class UsageTo { Stderr, Stdout };
+
+// Prints `message` on a line of its own (a newline is added unless it ends with one; an empty
+// message prints nothing), then the usage text, to the stream `to` names, and returns the exit
+// status to leave with: 255 for UsageTo::Stderr, 0 for UsageTo::Stdout. Every usage error of the
+// program goes through here: unknown options and missing or unwanted option values, a bad -f or
+// -A, a filter syntax error (ss's bison line, which ends with its own newline).
+int usage_error(std::string_view message, UsageTo to = UsageTo::Stderr);
+
+// The --help text (stdout): the usage text, then notes on streams and the exit status.
 std::string help_text();
 
 // `sstrace -V`.

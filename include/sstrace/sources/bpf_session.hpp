@@ -24,7 +24,7 @@ const char* variant_name(BpfVariant v);
 
 struct BpfConfig {
     StateMask state_mask = 0;   // state entries to report (bit per state)
-    bool destroy = false;       // report TCP socket destruction
+    std::uint8_t destroy = 0;   // SSTRACE_DESTROY_* bits: destroyed sockets to report
     std::uint32_t netns_ino = 0;  // 0 = every namespace
     std::uint16_t family = 0;     // 0 = AF_INET and AF_INET6
     std::uint32_t fields = 0;     // SSTRACE_FIELD_* bits: optional record fields to fill
@@ -40,7 +40,12 @@ struct BpfConfig {
 };
 
 // The hooks, each with its programs (tp_btf: a first and a second copy; classic: one).
-enum class Hook { State, Destroy, Timer };
+enum class Hook {
+    State,    // tp_btf / tracepoint inet_sock_set_state
+    Destroy,  // tp_btf / tracepoint tcp_destroy_sock
+    Timer,    // tp_btf / tracepoint timer_start
+    Release,  // cgroup sock_release on the cgroup2 root (UDP and raw destroys)
+};
 const char* hook_name(Hook h);
 
 // Loss, by cause. Every count is an event sstrace may not have printed.

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // ss's own words for the errors and notes of a listing, where more than one file prints them.
+// Where ss names itself, they name the program as it was invoked (program_name()).
 #pragma once
+
+#include "sstrace/core/program.hpp"
 
 #include <fmt/format.h>
 
@@ -14,10 +17,15 @@ namespace sstrace::ss_text {
 // A second -F (exit 255).
 inline constexpr std::string_view kMoreThanOneFilterFile = "More than one filter file";
 // -Z, -z (exit 1).
-inline constexpr std::string_view kSelinuxDisabled = "ss: SELinux is not enabled.\n";
+inline std::string selinux_disabled()
+{
+    return fmt::format("{}: SELinux is not enabled.\n", program_name());
+}
 // -D without the TCP table (exit 0).
-inline constexpr std::string_view kTcpdiagWithoutTcp =
-    "ss: tcpdiag dump requested and no tcp in filter.\n";
+inline std::string tcpdiag_without_tcp()
+{
+    return fmt::format("{}: tcpdiag dump requested and no tcp in filter.\n", program_name());
+}
 // The cgroup2 mount is needed to name cgroup ids (-e, --cgroup).
 inline constexpr std::string_view kNoCgroup2Mount = "Failed to find cgroup2 mount\n";
 

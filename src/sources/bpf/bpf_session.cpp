@@ -2,6 +2,7 @@
 #include "sstrace/sources/bpf_session.hpp"
 
 #include "sstrace/core/error.hpp"
+#include "sstrace/core/unique.hpp"
 #include "sstrace/abi/events.h"
 #include "sstrace/sstrace_bpf.skel.h"
 
@@ -10,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include <spdlog/spdlog.h>
 #include <linux/capability.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <array>
 #include <optional>
 #include <ctime>
@@ -46,6 +49,8 @@ const char* hook_name(Hook h)
         return "tcp_destroy_sock";
     case Hook::Timer:
         return "timer_start";
+    case Hook::Release:
+        return "cgroup sock_release";
     }
     return "?";
 }
@@ -194,8 +199,9 @@ KernelSymbols classic_symbols(const BpfConfig& cfg)
     return syms;
 }
 
-// Every program of the object: its hook, variant, and whether it is a hook's second copy
-// (attached to the same tracepoint, it takes the events the kernel skipped the first for).
+// Every program of the object: its hook, variant (Auto: loaded with either), and whether it is
+// a hook's second copy (attached to the same tracepoint, it takes the events the kernel skipped
+// the first for).
 struct ProgramSlot {
     bpf_program* prog;
     Hook hook;
@@ -203,11 +209,12 @@ struct ProgramSlot {
     bool second_copy;
 };
 
-std::array<ProgramSlot, 8> program_slots(const sstrace_bpf& s)
+std::array<ProgramSlot, 9> program_slots(const sstrace_bpf& s)
 {
     const auto btf = BpfVariant::Btf;
     const auto tp = BpfVariant::Tracepoint;
     return {{
+        {s.progs.sst_release, Hook::Release, BpfVariant::Auto, false},
         {s.progs.sst_state, Hook::State, btf, false},
         {s.progs.sst_state_2nd, Hook::State, btf, true},
         {s.progs.sst_state_tp, Hook::State, tp, false},
@@ -228,6 +235,7 @@ std::optional<std::uint32_t> nested_counter(Hook h)
     case Hook::Destroy:
         return SSTRACE_CNT_NESTED_DESTROY;
     case Hook::Timer:
+    case Hook::Release:
         return std::nullopt;
     }
     return std::nullopt;
@@ -242,7 +250,7 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
     }
     auto* ro = skel->rodata;
     ro->cfg_state_mask = cfg.state_mask;
-    ro->cfg_destroy = cfg.destroy ? 1 : 0;
+    ro->cfg_destroy = cfg.destroy;
     ro->cfg_netns_ino = cfg.netns_ino;
     ro->cfg_family = cfg.family;
     ro->cfg_fields = cfg.fields;
@@ -272,10 +280,23 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
 
     const bool want_timer = ro->cfg_tw_handover != 0 || ro->cfg_syn_timer != 0;
     for (const ProgramSlot& p : program_slots(*skel)) {
-        const bool hook_on = p.hook == Hook::State     ? cfg.state_mask != 0
-                             : p.hook == Hook::Destroy ? cfg.destroy
-                                                       : want_timer;
-        bpf_program__set_autoload(p.prog, hook_on && p.variant == variant);
+        bool hook_on = false;
+        switch (p.hook) {
+        case Hook::State:
+            hook_on = cfg.state_mask != 0;
+            break;
+        case Hook::Destroy:
+            hook_on = (cfg.destroy & SSTRACE_DESTROY_TCP) != 0;
+            break;
+        case Hook::Timer:
+            hook_on = want_timer;
+            break;
+        case Hook::Release:
+            hook_on = (cfg.destroy & (SSTRACE_DESTROY_UDP | SSTRACE_DESTROY_RAW)) != 0;
+            break;
+        }
+        bpf_program__set_autoload(
+            p.prog, hook_on && (p.variant == variant || p.variant == BpfVariant::Auto));
     }
     err = sstrace_bpf::load(skel.get());
     if (err != 0) {
@@ -283,6 +304,72 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
     }
     out = std::move(skel);
     return 0;
+}
+
+// Where the cgroup v2 hierarchy's root is mounted in the mount table `mountinfo`, or "".
+std::string cgroup2_mountpoint(const char* mountinfo)
+{
+    std::ifstream in(mountinfo);
+    std::string line;
+    while (std::getline(in, line)) {
+        // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - FSTYPE SOURCE SUPEROPTIONS"
+        const auto dash = line.find(" - ");
+        if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) {
+            continue;
+        }
+        std::istringstream fields(line.substr(0, dash));
+        std::string id, parent, dev, root, mountpoint;
+        fields >> id >> parent >> dev >> root >> mountpoint;
+        if (root == "/") {
+            return mountpoint;  // not a bind mount of a subtree
+        }
+    }
+    return {};
+}
+
+// The cgroup v2 hierarchy mounted for a moment on a private directory: the descriptor stays
+// valid once the mount is detached. For a process that sees no cgroup2 mount (`ip netns exec`
+// mounts a fresh /sys). Needs CAP_SYS_ADMIN.
+Unique<FdTraits> mount_cgroup2_root()
+{
+    char dir[] = "/tmp/sstrace-cgroup2-XXXXXX";
+    if (::mkdtemp(dir) == nullptr) {
+        throw Error::from_errno("creating a directory for the cgroup2 root", errno);
+    }
+    Unique<FdTraits> fd;
+    int err = 0;
+    if (::mount("none", dir, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0) {
+        fd.reset(::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        err = errno;
+        ::umount2(dir, MNT_DETACH);
+    } else {
+        err = errno;
+    }
+    ::rmdir(dir);
+    if (!fd) {
+        throw Error::from_errno("mounting the cgroup2 hierarchy (none is visible here)", err,
+                                err == EPERM ? kExitNoPrivilege : kExitNoKernelSupport,
+                                "UDP and raw destroys need the cgroup2 root: mount cgroup2, or "
+                                "run with CAP_SYS_ADMIN");
+    }
+    return fd;
+}
+
+// The root of the cgroup v2 hierarchy, where a program sees every socket of the machine (inside
+// a container: of the container).
+Unique<FdTraits> open_cgroup2_root()
+{
+    const std::string path = cgroup2_mountpoint("/proc/self/mountinfo");
+    if (path.empty()) {
+        return mount_cgroup2_root();
+    }
+    Unique<FdTraits> fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) {
+        throw Error::from_errno("opening the cgroup2 root " + path, errno,
+                                errno == EACCES || errno == EPERM ? kExitNoPrivilege
+                                                                  : kExitFailure);
+    }
+    return fd;
 }
 
 [[noreturn]] void throw_load_error(int err)
@@ -311,6 +398,7 @@ struct BpfSession::Impl {
 
     SkelPtr skel;
     BpfVariant variant = BpfVariant::Auto;
+    Unique<FdTraits> cgroup_root;  // before the links: closed after them
     std::vector<LinkPtr> links;
     RingPtr ring;
     RecordHandler handler;
@@ -372,16 +460,24 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     if (!cfg.attach) {
         return;
     }
-    bpf_program* prog = nullptr;
-    bpf_object__for_each_program(prog, impl_->skel->obj)
-    {
-        if (!bpf_program__autoload(prog)) {
+    for (const ProgramSlot& p : program_slots(*impl_->skel)) {
+        if (!bpf_program__autoload(p.prog)) {
             continue;
         }
-        bpf_link* link = bpf_program__attach(prog);
+        bpf_link* link = nullptr;
+        if (p.hook == Hook::Release) {
+            // a link on the cgroup2 root: several programs may share the hook (as
+            // BPF_F_ALLOW_MULTI), and it goes when sstrace exits
+            if (!impl_->cgroup_root) {
+                impl_->cgroup_root = open_cgroup2_root();
+            }
+            link = bpf_program__attach_cgroup(p.prog, impl_->cgroup_root.get());
+        } else {
+            link = bpf_program__attach(p.prog);
+        }
         if (link == nullptr) {
             const int e = errno;
-            throw Error::from_errno(std::string("attaching ") + bpf_program__name(prog), e,
+            throw Error::from_errno(std::string("attaching ") + bpf_program__name(p.prog), e,
                                     e == EPERM ? kExitNoPrivilege : kExitNoKernelSupport);
         }
         impl_->links.emplace_back(link);
