@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Times `ss` (iproute2) against `sstrace` for socket listings on 10k and 100k TCP sockets held
-# in a private network namespace (loopback only). Prints wall time (best of RUNS), the time
-# ratio sstrace/ss and the peak RSS of each (from /usr/bin/time -v).
+# Times `ss` (iproute2) against `sstrace` for socket listings on TCP sockets held in a private
+# network namespace (loopback only), with each of sstrace's listing sources side by side in one
+# run: sock_diag (SSTRACE_LISTING_SOURCE=diag), the BPF iterators (=iter) and the automatic
+# choice (unset). Prints wall time (best of RUNS), each time's ratio to ss's and the peak RSS of
+# each (from /usr/bin/time -v). 1 % of the sockets are clients of port 443, for the filtered
+# listing `-tan dport = :443`.
 #
-# Usage: scripts/bench-dump.sh [path/to/sstrace] [counts...]   (root; default counts 10000 100000)
+# Usage: scripts/bench-dump.sh [path/to/sstrace] [counts...]   (root; default counts 10 100000)
 set -euo pipefail
 
 SSTRACE=$(realpath "${1:-build/sstrace}")
 shift || true
 COUNTS=("$@")
-[ ${#COUNTS[@]} -eq 0 ] && COUNTS=(10000 100000)
+[ ${#COUNTS[@]} -eq 0 ] && COUNTS=(10 100000)
 SS=${SS:-/usr/bin/ss}
 RUNS=${RUNS:-5}
 NS="sstrace-bench-$$"
@@ -42,6 +45,9 @@ ip netns exec "$NS" sysctl -qw net.ipv4.tcp_max_syn_backlog=65535
 # One listener per 20000 pairs; each pair gives two ESTAB sockets.
 # Pairs of ESTAB sockets over loopback, spread over worker processes so that each stays below
 # the open-files limit (which an unprivileged container may not raise).
+# Pairs of ESTAB sockets over loopback, spread over worker processes so that each stays below
+# the open-files limit (which an unprivileged container may not raise). The first worker's pairs
+# connect to port 443: 1 % of the sockets (at least one pair).
 HOLDER=$(cat <<'PY'
 import ctypes, os, resource, signal, socket, sys
 n = int(sys.argv[1])
@@ -51,10 +57,8 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 per_worker = max(1, (hard - 100) // 2)  # pairs per process
 pairs = n // 2
 workers = []
-port = 200  # below the ephemeral range, so no client port takes it
-start = 0
-while start < pairs:
-    count = min(per_worker, pairs - start)
+
+def worker(port, count):
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -72,6 +76,14 @@ while start < pairs:
     os.close(w)
     os.read(r, 1)
     workers.append(pid)
+
+https = min(pairs, max(1, n // 100))
+worker(443, https)
+start = https
+port = 200  # below the ephemeral range, so no client port takes it
+while start < pairs:
+    count = min(per_worker, pairs - start)
+    worker(port, count)
     start += count
     port += 1
 print("READY", flush=True)
@@ -92,32 +104,60 @@ run_once() {  # prints "nanoseconds rss_kB" of one run
     echo "$((t1 - t0)) $(tail -1 "$tmp")"
 }
 
-# Runs ss and sstrace alternately RUNS times (so that load from elsewhere hits both alike) and
-# prints "ss_seconds ss_rss sstrace_seconds sstrace_rss" of the fastest run of each.
-measure_pair() {
-    local args=$1 tmp best_s="" rss_s="" best_t="" rss_t="" ns kb
+# Runs ss and each sstrace source in turn RUNS times (so that load from elsewhere hits them
+# alike) and prints "seconds rss_kB" of the fastest run of each, in the order ss, diag, iter,
+# auto. ARGS is split into words.
+SOURCES=(diag iter auto)
+measure() {
+    local args=$1 tmp ns kb i
+    local -a argv best rss
+    read -r -a argv <<<"$args"
     tmp=$(mktemp)
     for _ in $(seq "$RUNS"); do
-        read -r ns kb < <(run_once "$tmp" "$SS" "$args")
-        if [ -z "$best_s" ] || [ "$ns" -lt "$best_s" ]; then best_s=$ns; rss_s=$kb; fi
-        read -r ns kb < <(run_once "$tmp" "$SSTRACE" "$args")
-        if [ -z "$best_t" ] || [ "$ns" -lt "$best_t" ]; then best_t=$ns; rss_t=$kb; fi
+        read -r ns kb < <(run_once "$tmp" env -u SSTRACE_LISTING_SOURCE "$SS" "${argv[@]}")
+        if [ -z "${best[0]:-}" ] || [ "$ns" -lt "${best[0]}" ]; then best[0]=$ns; rss[0]=$kb; fi
+        for i in 1 2 3; do
+            local src=${SOURCES[$((i - 1))]}
+            local -a setenv=(env -u SSTRACE_LISTING_SOURCE)
+            [ "$src" != auto ] && setenv=(env "SSTRACE_LISTING_SOURCE=$src")
+            read -r ns kb < <(run_once "$tmp" "${setenv[@]}" "$SSTRACE" "${argv[@]}")
+            if [ -z "${best[$i]:-}" ] || [ "$ns" -lt "${best[$i]}" ]; then
+                best[$i]=$ns; rss[$i]=$kb
+            fi
+        done
     done
     rm -f "$tmp"
-    awk -v a="$best_s" -v b="$rss_s" -v c="$best_t" -v d="$rss_t" \
-        'BEGIN { printf "%.3f %s %.3f %s\n", a / 1e9, b, c / 1e9, d }'
+    for i in 0 1 2 3; do
+        awk -v t="${best[$i]}" -v r="${rss[$i]}" 'BEGIN { printf "%.3f %s ", t / 1e9, r }'
+    done
+    echo
 }
 
-printf '%-8s %-8s %10s %10s %8s %12s %12s\n' sockets args ss_s sstrace_s ratio ss_rss_kB sstrace_rss_kB
+# What the automatic choice took for these arguments (-v's words).
+auto_source() {
+    local -a argv
+    read -r -a argv <<<"$1"
+    nsenter --net="/run/netns/$NS" env -u SSTRACE_LISTING_SOURCE "$SSTRACE" -v "${argv[@]}" \
+        2>&1 >/dev/null | awk '/TCP table from the BPF/ { s = "iter" } /TCP table from sock_diag/ \
+        { s = "diag" } /owners from the BPF/ { o = "+iter" } /owners from \/proc/ { o = "+proc" }
+        END { printf "%s%s", s, o }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+echo "sstrace listing sources against ss: best of $RUNS runs (seconds), ratio to ss, peak RSS (kB)"
+printf '%-7s %-18s %7s %7s %7s %7s %6s %6s %6s %-10s %7s %7s %7s %7s\n' sockets args ss diag \
+    iter auto diag/ss iter/ss auto/ss auto_took rss_ss rss_dg rss_it rss_au
 for n in "${COUNTS[@]}"; do
     coproc HOLD { exec nsenter --net="/run/netns/$NS" python3 -c "$HOLDER" "$n"; }
     HOLDER_PID=$HOLD_PID
     read -r ready <&"${HOLD[0]}"
     [ "$ready" = READY ] || { echo "bench-dump: holder failed" >&2; exit 1; }
-    for args in -tan -tanp -tani; do
-        read -r s_t s_rss t_t t_rss < <(measure_pair "$args")
-        ratio=$(awk "BEGIN{ if ($s_t > 0) printf \"%.2f\", $t_t / $s_t; else print \"n/a\" }")
-        printf '%-8s %-8s %10s %10s %8s %12s %12s\n' "$n" "$args" "$s_t" "$t_t" "$ratio" "$s_rss" "$t_rss"
+    for args in "-tan" "-tanp" "-tani" "-tan dport = :443"; do
+        read -r t0 r0 t1 r1 t2 r2 t3 r3 < <(measure "$args")
+        printf '%-7s %-18s %7s %7s %7s %7s %6s %6s %6s %-10s %7s %7s %7s %7s\n' "$n" "$args" \
+            "$t0" "$t1" "$t2" "$t3" "$(ratio "$t1" "$t0")" "$(ratio "$t2" "$t0")" \
+            "$(ratio "$t3" "$t0")" "$(auto_source "$args")" "$r0" "$r1" "$r2" "$r3"
     done
     kill "$HOLDER_PID" 2>/dev/null || true
     wait "$HOLDER_PID" 2>/dev/null || true

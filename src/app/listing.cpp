@@ -103,7 +103,8 @@ RowOptions row_options(const Options& o)
     return r;
 }
 
-ListingRequest listing_request(const Options& o, bool filter, std::vector<std::uint8_t> bytecode)
+ListingRequest listing_request(const Options& o, bool filter, bool watch,
+                               std::vector<std::uint8_t> bytecode)
 {
     ListingRequest r;
     r.memory = o.memory;
@@ -117,6 +118,7 @@ ListingRequest listing_request(const Options& o, bool filter, std::vector<std::u
     r.owners = o.processes || o.threads;
     r.threads = o.threads;
     r.filter = filter;
+    r.watch = watch;
     r.inet_bytecode = std::move(bytecode);
     return r;
 }
@@ -227,7 +229,7 @@ int run_listing(const Options& opts, const Environment& env, ListingObserver* ob
             bytecode = std::move(*bc);
         }
     }
-    ListingRequest request = listing_request(opts, !filter.empty(), std::move(bytecode));
+    ListingRequest request = listing_request(opts, !filter.empty(), observer != nullptr, std::move(bytecode));
     if (!opts.diag_file.empty()) {
         return write_tcp_dump(opts, env, sel.selection, std::move(request));
     }

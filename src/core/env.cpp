@@ -59,6 +59,9 @@ Environment Environment::from(const std::function<const char*(const char*)>& loo
     if (const auto spin = read("SSTRACE_TEST_BPF_SPIN")) {
         std::from_chars(spin->data(), spin->data() + spin->size(), env.test_bpf_spin_);
     }
+    if (const auto held = read("SSTRACE_TEST_ITER_HELD_ROWS")) {
+        std::from_chars(held->data(), held->data() + held->size(), env.test_iter_held_rows_);
+    }
     return env;
 }
 

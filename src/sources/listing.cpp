@@ -11,6 +11,8 @@
 #include "replay/tcpdiag_file.hpp"
 #include "sstrace/ss/messages.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -241,6 +243,8 @@ void ListingSource::show_inet(ListingConsumer& c, TableId table)
 void ListingSource::show_iter_tcp(ListingConsumer& c)
 {
     constexpr std::size_t kLaterRows = (2u << 20) / sizeof(sstrace_iter_tcp);  // 2 MiB
+    const std::size_t held_max =
+        env_.test_iter_held_rows() != 0 ? env_.test_iter_held_rows() : kLaterRows;
     std::uint32_t wanted = 0;
     for (const int family : inet_families()) {
         if (sel_.has_family(family)) {
@@ -267,14 +271,16 @@ void ListingSource::show_iter_tcp(ListingConsumer& c)
         if (second_walk) {
             return static_cast<int>(reporting);  // reported before the program saw the change
         }
-        if (later.size() == kLaterRows) {
+        if (later.size() == held_max) {
+            spdlog::debug("iter/tcp: more than {} AF_INET6 rows to hold: a second walk lists them",
+                          held_max);
             std::vector<sstrace_iter_tcp>().swap(later);
             second_walk = true;
             reporting = SSTRACE_ITER_WALK_INET;
             return static_cast<int>(reporting);
         }
         if (later.empty()) {
-            later.reserve(kLaterRows);  // (pages are only touched as rows arrive)
+            later.reserve(held_max);  // (pages are only touched as rows arrive)
         }
         later.push_back(r);
         return static_cast<int>(reporting);

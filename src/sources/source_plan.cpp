@@ -26,8 +26,8 @@ constexpr const char* kBtfPath = "/sys/kernel/btf/vmlinux";
 // PROC_PID_INIT_INO: the initial pid namespace, whose pids the task iterator reports.
 constexpr std::string_view kInitPidns = "pid:[4026531836]";
 
-// What the listing prints that only inet_diag computes (nullptr: nothing).
-const char* diag_only(const ListingRequest& req)
+// What the listing needs that only inet_diag gives (empty: nothing).
+std::string diag_only(const ListingRequest& req)
 {
     if (req.info) {
         return "-i (tcp_info)";
@@ -47,7 +47,15 @@ const char* diag_only(const ListingRequest& req)
     if (req.kill) {
         return "-K (SOCK_DESTROY during the dump)";
     }
-    return nullptr;
+    if (req.watch) {
+        return "--watch's seed (cookies, TIME-WAIT timers)";
+    }
+    if (req.inet_bytecode.size() > SSTRACE_FILTER_MAX) {
+        // the iterator would run no bytecode, and userspace alone does not match as the kernel
+        return fmt::format("a filter program of {} bytes (the iterator's holds {})",
+                           req.inet_bytecode.size(), SSTRACE_FILTER_MAX);
+    }
+    return {};
 }
 
 SourceMode parse_mode(const std::optional<std::string>& value)
@@ -67,7 +75,7 @@ SourceMode parse_mode(const std::optional<std::string>& value)
 
 bool wants_tcp_iter(const ListingRequest& req, const SourceFacts& f)
 {
-    return f.tcp_listed && f.mode != SourceMode::SockDiag && diag_only(req) == nullptr;
+    return f.tcp_listed && f.mode != SourceMode::SockDiag && diag_only(req).empty();
 }
 
 bool wants_owner_iter(const ListingRequest& req, const SourceFacts& f)
@@ -100,7 +108,7 @@ SourcePlan plan_sources(const ListingRequest& req, const SourceFacts& f)
         p.tcp_why = "no TCP table is dumped";
     } else if (f.mode == SourceMode::SockDiag) {
         p.tcp_why = "SSTRACE_LISTING_SOURCE=diag";
-    } else if (const char* only = diag_only(req)) {
+    } else if (const std::string only = diag_only(req); !only.empty()) {
         p.tcp_why = fmt::format("{} comes from inet_diag only", only);
     } else if (!f.kernel_btf) {
         p.tcp_why = fmt::format("no kernel BTF ({})", kBtfPath);

@@ -116,6 +116,11 @@ def main():
         if holder.stdout.readline().strip() != "READY":
             print("compare_blocks: the socket holder did not start")
             return 1
+        # which sources the listings take (SSTRACE_LISTING_SOURCE, or the automatic choice)
+        named = subprocess.run(enter + [fake_ss, "-v", "-tanp"], capture_output=True)
+        for line in named.stderr.decode().splitlines():
+            if "listing:" in line:
+                print("  " + line)
         for args in cases:
             outcome = compare_live(enter, ss, fake_ss, args)
             if not outcome.endswith(", ok"):

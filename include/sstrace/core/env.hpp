@@ -59,6 +59,9 @@ public:
     // SSTRACE_TEST_BPF_SPIN (tests only): extra work in every first-copy BPF program run, so
     // that events nest into running programs often enough to test the second copies. 0 unset.
     std::uint32_t test_bpf_spin() const { return test_bpf_spin_; }
+    // SSTRACE_TEST_ITER_HELD_ROWS (tests only): how many AF_INET6 rows an iter/tcp walk holds
+    // for after the AF_INET ones before it walks again for them (0 unset: 2 MiB of rows).
+    std::uint32_t test_iter_held_rows() const { return test_iter_held_rows_; }
 
 private:
     std::optional<std::string> proc_root_;
@@ -67,6 +70,7 @@ private:
     std::optional<std::string> log_level_;
     std::optional<std::string> listing_source_;
     std::uint32_t test_bpf_spin_ = 0;
+    std::uint32_t test_iter_held_rows_ = 0;
 };
 
 }  // namespace sstrace

@@ -46,6 +46,7 @@ struct ListingRequest {
     bool owners = false;        // -p or -T
     bool threads = false;       // -T
     bool filter = false;        // a FILTER expression (tested in userspace on every row)
+    bool watch = false;         // --watch seeds its live table from the rows (cookies, timers)
     std::vector<std::uint8_t> inet_bytecode;  // INET_DIAG_REQ_BYTECODE for inet dumps, or empty
 };
 
