@@ -30,6 +30,8 @@ __u32 walk_families = 0;
 /* Sockets of the families not reported that the walk passed over (state and filter not
  * applied). */
 __u64 walk_skipped = 0;
+/* Sockets of the reported families and states that the filter program rejected. */
+__u64 walk_rejected = 0;
 
 /* The state inet_diag reports, and whether the request asks for it. */
 static __always_inline bool state_wanted(__u8 state)
@@ -189,8 +191,10 @@ int sst_iter_tcp(struct bpf_iter__tcp *ctx)
 		}
 	}
 	common_fill(skc, &r);
-	if (cfg_filter_len && !filter_accepts(&r, userlocks))
+	if (cfg_filter_len && !filter_accepts(&r, userlocks)) {
+		walk_rejected++;
 		return 0;
+	}
 	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

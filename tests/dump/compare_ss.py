@@ -295,6 +295,20 @@ def main():
             (passed if ok else failed).append(f"-v -tanp names {source} as the source")
             if not ok and verbose:
                 print(f"--- FAIL: -v -tanp with SSTRACE_LISTING_SOURCE={source}\n{named}")
+        if source == "iter" and only is None:
+            # The filter runs in the iterator program: the rows it rejects never reach userspace
+            # (-vv counts both), and what it passes is exactly what is printed.
+            got = sh(enter + [fake_ss, "-vv", "-tan", "sport", "=", ":8443"], check=False,
+                     capture_output=True, env=env)
+            counts = re.search(r"iter/tcp walk: (\d+) rows read, (\d+) sockets rejected",
+                               got.stderr.decode())
+            rows = len(got.stdout.decode().splitlines()) - 1
+            ok = (got.returncode == 0 and counts is not None and rows > 0
+                  and int(counts.group(1)) == rows and int(counts.group(2)) > 0)
+            (passed if ok else failed).append("-vv -tan sport = :8443: filtered in the iterator")
+            if not ok and verbose:
+                print(f"--- FAIL: filter in the iterator\n{got.stdout.decode()}"
+                      f"{got.stderr.decode()}")
         for argstr, mask in CASES + [(f, None) for f in FILTER_CASES]:
             if only is not None and only != argstr:
                 continue

@@ -104,11 +104,21 @@ TEST(SourcePlan, DetailOptionsNeedInetDiag)
             EXPECT_TRUE(says(p.tcp_why, "inet_diag only")) << p.tcp_why;
         }
     }
-    // a filter program that fits runs in the iterator
+    // a filter program that fits runs in the iterator when the iterator is forced; the automatic
+    // choice leaves it to inet_diag, which runs it faster (scripts/bench-dump.sh)
     ListingRequest filtered;
     filtered.filter = true;
     filtered.inet_bytecode.assign(SSTRACE_FILTER_MAX, 0);
-    EXPECT_EQ(plan_sources(filtered, big_system()).tcp, TcpSource::BpfIterator);
+    SourceFacts forced = big_system();
+    forced.mode = SourceMode::BpfIterator;
+    EXPECT_EQ(plan_sources(filtered, forced).tcp, TcpSource::BpfIterator);
+    const SourcePlan automatic = plan_sources(filtered, big_system());
+    EXPECT_EQ(automatic.tcp, TcpSource::SockDiag);
+    EXPECT_TRUE(says(automatic.tcp_why, "filter program")) << automatic.tcp_why;
+    // a filter checked in userspace only (dev) has no program: the iterator serves it
+    ListingRequest dev_only;
+    dev_only.filter = true;
+    EXPECT_EQ(plan_sources(dev_only, big_system()).tcp, TcpSource::BpfIterator);
 }
 
 TEST(SourcePlan, NoTcpTableOrNoBtfMeansSockDiag)

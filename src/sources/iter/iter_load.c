@@ -51,6 +51,11 @@ __u64 sst_tcp_iter_take_skipped(struct sstrace_tcp_iter *it)
 	return __atomic_exchange_n(&it->bss->walk_skipped, 0, __ATOMIC_RELAXED);
 }
 
+__u64 sst_tcp_iter_take_rejected(struct sstrace_tcp_iter *it)
+{
+	return __atomic_exchange_n(&it->bss->walk_rejected, 0, __ATOMIC_RELAXED);
+}
+
 void sst_tcp_iter_destroy(struct sstrace_tcp_iter *it)
 {
 	sstrace_tcp_iter__destroy(it);

@@ -26,9 +26,11 @@ struct sstrace_files_iter;
 /* Opens, configures and loads iter/tcp, and attaches it (an iterator link). */
 struct sstrace_tcp_iter *sst_tcp_iter_load(const struct sst_tcp_config *cfg, int *err);
 int sst_tcp_iter_link(const struct sstrace_tcp_iter *it);
-/* The walk_families and walk_skipped globals, shared with the program (mmap'ed). */
+/* The walk_families, walk_skipped and walk_rejected globals, shared with the program
+ * (mmap'ed). */
 void sst_tcp_iter_set_families(struct sstrace_tcp_iter *it, __u32 families);
 __u64 sst_tcp_iter_take_skipped(struct sstrace_tcp_iter *it);
+__u64 sst_tcp_iter_take_rejected(struct sstrace_tcp_iter *it);
 void sst_tcp_iter_destroy(struct sstrace_tcp_iter *it);
 
 struct sstrace_files_iter *sst_files_iter_load(int *err);

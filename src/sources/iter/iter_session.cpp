@@ -54,6 +54,15 @@ void read_records(int link_fd, const char* what, Fn&& on_record)
     }
 }
 
+// A load that failed for want of privileges says so (exit 3), as the streams do.
+Error load_error(const char* what, int err)
+{
+    const bool denied = err == -EPERM || err == -EACCES || err == EPERM || err == EACCES;
+    return Error::from_errno(std::string("loading the BPF iterator ") + what, err,
+                             denied ? kExitNoPrivilege : kExitBpfLoad,
+                             denied ? "needs root, or CAP_BPF and CAP_PERFMON" : "");
+}
+
 struct TcpDeleter {
     void operator()(sstrace_tcp_iter* it) const { sst_tcp_iter_destroy(it); }
 };
@@ -82,13 +91,13 @@ IterSession::IterSession(const IterConfig& cfg) : impl_(std::make_unique<Impl>()
         }
         impl_->tcp.reset(sst_tcp_iter_load(&c, &err));
         if (!impl_->tcp) {
-            throw Error::from_errno("loading the BPF iterator iter/tcp", err, kExitBpfLoad);
+            throw load_error("iter/tcp", err);
         }
     }
     if (cfg.files) {
         impl_->files.reset(sst_files_iter_load(&err));
         if (!impl_->files) {
-            throw Error::from_errno("loading the BPF iterator iter/task_file", err, kExitBpfLoad);
+            throw load_error("iter/task_file", err);
         }
     }
     spdlog::debug("BPF iterator programs loaded in {} us",
@@ -99,13 +108,16 @@ IterSession::IterSession(const IterConfig& cfg) : impl_(std::make_unique<Impl>()
 
 IterSession::~IterSession() = default;
 
-std::uint64_t IterSession::walk_tcp(std::uint32_t families,
+IterWalkCounts IterSession::walk_tcp(std::uint32_t families,
                                     const std::function<int(const sstrace_iter_tcp&)>& on_row)
 {
     sstrace_tcp_iter* it = impl_->tcp.get();
     sst_tcp_iter_set_families(it, families);
     sst_tcp_iter_take_skipped(it);
+    sst_tcp_iter_take_rejected(it);
+    IterWalkCounts counts;
     read_records<sstrace_iter_tcp>(sst_tcp_iter_link(it), "TCP", [&](const sstrace_iter_tcp& r) {
+        ++counts.rows;
         const int rc = on_row(r);
         if (rc < 0) {
             return false;
@@ -117,7 +129,12 @@ std::uint64_t IterSession::walk_tcp(std::uint32_t families,
         }
         return true;
     });
-    return sst_tcp_iter_take_skipped(it);
+    counts.skipped = sst_tcp_iter_take_skipped(it);
+    counts.rejected = sst_tcp_iter_take_rejected(it);
+    spdlog::debug("iter/tcp walk: {} rows read, {} sockets rejected by the filter in the kernel, "
+                  "{} of other families passed over",
+                  counts.rows, counts.rejected, counts.skipped);
+    return counts;
 }
 
 void IterSession::walk_files(const std::function<void(const sstrace_iter_file&)>& on_file)

@@ -23,6 +23,13 @@ struct IterConfig {
     std::vector<std::uint8_t> filter;
 };
 
+// What the program counted during one walk (for -vv).
+struct IterWalkCounts {
+    std::uint64_t rows = 0;      // records read
+    std::uint64_t skipped = 0;   // sockets of families not reported, passed over
+    std::uint64_t rejected = 0;  // sockets the filter program rejected in the kernel
+};
+
 class IterSession {
 public:
     // Loads and attaches what `cfg` asks for. Throws Error when the kernel or the privileges do
@@ -35,10 +42,9 @@ public:
     // A walk of the TCP hash tables, in the iterator's order, handing every reported socket to
     // `on_row`. It reports the families of `families` (SSTRACE_ITER_WALK_* bits); `on_row`
     // returns the bits to go on reporting (a subset: sockets of a family it drops are counted
-    // from then on), or a negative value to end the walk. Returns the sockets of families not
-    // reported that the walk passed over.
-    std::uint64_t walk_tcp(std::uint32_t families,
-                           const std::function<int(const sstrace_iter_tcp&)>& on_row);
+    // from then on), or a negative value to end the walk.
+    IterWalkCounts walk_tcp(std::uint32_t families,
+                            const std::function<int(const sstrace_iter_tcp&)>& on_row);
 
     // One walk of every process's file table: the socket files of thread-group leaders.
     void walk_files(const std::function<void(const sstrace_iter_file&)>& on_file);
