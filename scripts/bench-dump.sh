@@ -95,40 +95,44 @@ finally:
 PY
 )
 
-run_once() {  # prints "nanoseconds rss_kB" of one run
+run_once() {  # prints "nanoseconds rss_kB cpu_ms" of one run (cpu: user + system time)
     local tmp=$1 t0 t1
     shift
     t0=$(date +%s%N)
-    /usr/bin/time -f '%M' -o "$tmp" nsenter --net="/run/netns/$NS" "$@" >/dev/null
+    /usr/bin/time -f '%M %U %S' -o "$tmp" nsenter --net="/run/netns/$NS" "$@" >/dev/null
     t1=$(date +%s%N)
-    echo "$((t1 - t0)) $(tail -1 "$tmp")"
+    echo "$((t1 - t0)) $(tail -1 "$tmp" | awk '{ printf "%s %d", $1, ($2 + $3) * 1000 }')"
 }
 
 # Runs ss and each sstrace source in turn RUNS times (so that load from elsewhere hits them
-# alike) and prints "seconds rss_kB" of the fastest run of each, in the order ss, diag, iter,
-# auto. ARGS is split into words.
+# alike) and prints "seconds rss_kB cpu_ms" of each: the fastest run's wall time and peak RSS,
+# and the least CPU time (user + system, which other processes' load inflates less than the wall
+# time), in the order ss, diag, iter, auto. ARGS is split into words.
 SOURCES=(diag iter auto)
 measure() {
-    local args=$1 tmp ns kb i
-    local -a argv best rss
+    local args=$1 tmp ns kb ms i
+    local -a argv best rss cpu
     read -r -a argv <<<"$args"
     tmp=$(mktemp)
     for _ in $(seq "$RUNS"); do
-        read -r ns kb < <(run_once "$tmp" env -u SSTRACE_LISTING_SOURCE "$SS" "${argv[@]}")
-        if [ -z "${best[0]:-}" ] || [ "$ns" -lt "${best[0]}" ]; then best[0]=$ns; rss[0]=$kb; fi
-        for i in 1 2 3; do
-            local src=${SOURCES[$((i - 1))]}
-            local -a setenv=(env -u SSTRACE_LISTING_SOURCE)
-            [ "$src" != auto ] && setenv=(env "SSTRACE_LISTING_SOURCE=$src")
-            read -r ns kb < <(run_once "$tmp" "${setenv[@]}" "$SSTRACE" "${argv[@]}")
+        for i in 0 1 2 3; do
+            local -a cmd=(env -u SSTRACE_LISTING_SOURCE "$SS")
+            if [ "$i" -gt 0 ]; then
+                local src=${SOURCES[$((i - 1))]}
+                cmd=(env -u SSTRACE_LISTING_SOURCE "$SSTRACE")
+                [ "$src" != auto ] && cmd=(env "SSTRACE_LISTING_SOURCE=$src" "$SSTRACE")
+            fi
+            read -r ns kb ms < <(run_once "$tmp" "${cmd[@]}" "${argv[@]}")
             if [ -z "${best[$i]:-}" ] || [ "$ns" -lt "${best[$i]}" ]; then
                 best[$i]=$ns; rss[$i]=$kb
             fi
+            if [ -z "${cpu[$i]:-}" ] || [ "$ms" -lt "${cpu[$i]}" ]; then cpu[$i]=$ms; fi
         done
     done
     rm -f "$tmp"
     for i in 0 1 2 3; do
-        awk -v t="${best[$i]}" -v r="${rss[$i]}" 'BEGIN { printf "%.3f %s ", t / 1e9, r }'
+        awk -v t="${best[$i]}" -v r="${rss[$i]}" -v c="${cpu[$i]}" \
+            'BEGIN { printf "%.3f %s %s ", t / 1e9, r, c }'
     done
     echo
 }
@@ -145,19 +149,23 @@ auto_source() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
-echo "sstrace listing sources against ss: best of $RUNS runs (seconds), ratio to ss, peak RSS (kB)"
-printf '%-7s %-18s %7s %7s %7s %7s %6s %6s %6s %-10s %7s %7s %7s %7s\n' sockets args ss diag \
-    iter auto diag/ss iter/ss auto/ss auto_took rss_ss rss_dg rss_it rss_au
+echo "sstrace listing sources against ss, best of $RUNS runs: wall seconds and their ratio to ss,"
+echo "CPU milliseconds (user + system) and their ratio to ss, what auto took, peak RSS (kB)"
+printf '%-7s %-18s %6s %6s %6s %6s %5s %5s %5s %6s %6s %6s %6s %5s %5s %5s %-10s %6s %6s %6s %6s\n' \
+    sockets args ss diag iter auto dg/ss it/ss au/ss cpu_ss cpu_dg cpu_it cpu_au dg/ss it/ss \
+    au/ss auto_took rss_ss rss_dg rss_it rss_au
 for n in "${COUNTS[@]}"; do
     coproc HOLD { exec nsenter --net="/run/netns/$NS" python3 -c "$HOLDER" "$n"; }
     HOLDER_PID=$HOLD_PID
     read -r ready <&"${HOLD[0]}"
     [ "$ready" = READY ] || { echo "bench-dump: holder failed" >&2; exit 1; }
     for args in "-tan" "-tanp" "-tani" "-tan dport = :443"; do
-        read -r t0 r0 t1 r1 t2 r2 t3 r3 < <(measure "$args")
-        printf '%-7s %-18s %7s %7s %7s %7s %6s %6s %6s %-10s %7s %7s %7s %7s\n' "$n" "$args" \
-            "$t0" "$t1" "$t2" "$t3" "$(ratio "$t1" "$t0")" "$(ratio "$t2" "$t0")" \
-            "$(ratio "$t3" "$t0")" "$(auto_source "$args")" "$r0" "$r1" "$r2" "$r3"
+        read -r t0 r0 c0 t1 r1 c1 t2 r2 c2 t3 r3 c3 < <(measure "$args")
+        printf '%-7s %-18s %6s %6s %6s %6s %5s %5s %5s %6s %6s %6s %6s %5s %5s %5s %-10s %6s %6s %6s %6s\n' \
+            "$n" "$args" "$t0" "$t1" "$t2" "$t3" "$(ratio "$t1" "$t0")" "$(ratio "$t2" "$t0")" \
+            "$(ratio "$t3" "$t0")" "$c0" "$c1" "$c2" "$c3" "$(ratio "$c1" "$c0")" \
+            "$(ratio "$c2" "$c0")" "$(ratio "$c3" "$c0")" "$(auto_source "$args")" \
+            "$r0" "$r1" "$r2" "$r3"
     done
     kill "$HOLDER_PID" 2>/dev/null || true
     wait "$HOLDER_PID" 2>/dev/null || true
