@@ -394,7 +394,7 @@ def main():
         # takes that second walk on the zoo's few IPv6 sockets.
         if os.environ.get("SSTRACE_LISTING_SOURCE") == "iter":
             for held in ("1", "2"):
-                for argstr in ("-tan", "-ta", "-tan state time-wait", "-tane", "-tanp",
+                for argstr in ("-tan", "-ta", "-tan state time-wait", "-tanp",
                                "-tn sport = :8443 or dport = :8443", "-t -6 -an"):
                     name = f"SSTRACE_TEST_ITER_HELD_ROWS={held} {argstr}"
                     if only is not None and only != name:
