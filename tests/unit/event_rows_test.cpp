@@ -342,3 +342,16 @@ TEST(Details, PlainRecordsAndShortTailsCarryNone)
     EXPECT_FALSE(reused.socket.shutdown);
     EXPECT_TRUE(reused.socket.tcp.cong.empty());
 }
+
+TEST(Details, TimeWaitRowShowsNoFullSocketTimerOrShutdown)
+{
+    // the programs read the full socket's timer at the hand-over; the row stands for the
+    // timewait socket, whose timer a listing would show: nothing rather than the wrong one
+    auto e = make_event(AF_INET, "127.0.0.1", 45960, "127.0.0.1", 7777, kStateFinWait2,
+                        kStateTimeWait);
+    e.hdr.ts_ns = 2000000;
+    const std::string row = render_details(with_details(e, full_details()));
+    EXPECT_EQ(row.find("timer:"), std::string::npos) << row;
+    EXPECT_EQ(row.find("---"), std::string::npos) << row;  // ss -e shows no <-> for it either
+    EXPECT_NE(row.find(" skmem:("), std::string::npos) << row;
+}

@@ -55,14 +55,19 @@ void decode_details(std::span<const std::byte> record, const sstrace_event& r, S
     }
     sstrace_details d{};
     std::memcpy(&d, record.data() + sizeof(sstrace_event), sizeof(d));
-    // a destroyed socket has no timer (the programs read none; ss -E shows none)
-    if ((d.what & SSTRACE_DETAIL_TIMER) != 0 && ev.kind != EventKind::Destroy) {
+    // A destroyed socket has no timer (the programs read none; ss -E shows none). A TIME-WAIT
+    // row stands for the timewait socket, whose timer a listing shows, while the programs read
+    // the full socket's at the hand-over: not shown rather than wrong.
+    if ((d.what & SSTRACE_DETAIL_TIMER) != 0 && ev.kind != EventKind::Destroy &&
+        ev.new_state != SSTRACE_TCP_TIME_WAIT) {
         s.timer.kind = d.timer_kind;
         s.timer.expires_ms = d.timer_ms;
         s.timer.retrans = d.timer_retrans;
     }
-    // ss -E -e prints no <-> for a destroyed socket (the kernel's notification has none)
-    if ((d.what & SSTRACE_DETAIL_SHUTDOWN) != 0 && ev.kind != EventKind::Destroy) {
+    // ss -E -e prints no <-> for a destroyed socket (the kernel's notification has none), nor
+    // ss -e for a timewait socket (what a TIME-WAIT row stands for)
+    if ((d.what & SSTRACE_DETAIL_SHUTDOWN) != 0 && ev.kind != EventKind::Destroy &&
+        ev.new_state != SSTRACE_TCP_TIME_WAIT) {
         s.shutdown = d.shutdown;
     }
     if ((d.what & SSTRACE_DETAIL_SKMEM) != 0) {
