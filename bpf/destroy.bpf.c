@@ -15,7 +15,7 @@ static __always_inline void on_destroy(struct sock *sk, bool btf)
 		return;
 	emit(tp, cookie_of(sk, btf), SSTRACE_REC_DESTROY, family,
 	     KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_state), SSTRACE_TCP_CLOSE, 0,
-	     btf);
+	     btf, sk);
 }
 
 SEC("tp_btf/tcp_destroy_sock")

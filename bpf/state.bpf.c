@@ -68,6 +68,23 @@ static __always_inline bool cookie_needed_at(int newstate)
 		cfg_syn_timer);
 }
 
+/* -i's lifetime: a socket is born when it first leaves CLOSE (connect, listen) or LISTEN (the
+ * child of a passive open, whose first transition is LISTEN -> SYN-RECV). tp_btf only: socket
+ * storage needs a BTF socket pointer. */
+static __always_inline bool birth(int oldstate, int newstate)
+{
+	return (cfg_details & SSTRACE_DETAIL_LIFETIME) && newstate != SSTRACE_TCP_CLOSE &&
+	       (oldstate == SSTRACE_TCP_CLOSE || oldstate == SSTRACE_TCP_LISTEN);
+}
+
+static __always_inline void stamp_birth(struct sock *sk)
+{
+	struct born_val *b = bpf_sk_storage_get(&born, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+
+	if (b && !b->ns)
+		b->ns = bpf_ktime_get_ns();
+}
+
 static __always_inline void on_set_state(struct sock *sk, int oldstate, int newstate,
 					 __u16 protocol, bool btf)
 {
@@ -85,6 +102,8 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	close_split = newstate == SSTRACE_TCP_CLOSE &&
 		      (oldstate == SSTRACE_TCP_FIN_WAIT2 || oldstate == SSTRACE_TCP_CLOSING) &&
 		      cfg_tw_handover;
+	if (btf && birth(oldstate, newstate))
+		stamp_birth(sk);
 	if (!want_state(newstate) && !want_leave(oldstate) && !syn_unsent && !close_split &&
 	    !cookie_needed_at(newstate))
 		return;
@@ -97,7 +116,7 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	if (syn_unsent && want_state(SSTRACE_TCP_SYN_SENT) && syn_never_sent(tp, btf)) {
 		count(SSTRACE_CNT_SYN_UNSENT);
 		emit(tp, cookie_of(sk, btf), SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE,
-		     SSTRACE_TCP_SYN_SENT, SSTRACE_EVF_SYN_UNSENT, btf);
+		     SSTRACE_TCP_SYN_SENT, SSTRACE_EVF_SYN_UNSENT, btf, sk);
 	}
 
 	if (close_split) {
@@ -114,7 +133,7 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		return;
 	if (entered == SSTRACE_TCP_TIME_WAIT && (flags & SSTRACE_EVF_TW_FIN_WAIT2))
 		count(SSTRACE_CNT_TW_FIN_WAIT2);
-	emit(tp, cookie_of(sk, btf), SSTRACE_REC_STATE, family, oldstate, entered, flags, btf);
+	emit(tp, cookie_of(sk, btf), SSTRACE_REC_STATE, family, oldstate, entered, flags, btf, sk);
 }
 
 /* An event is a socket and its transition. */

@@ -139,7 +139,7 @@ static __always_inline void on_write_timer(void *timer, bool btf)
 	else
 		cookie = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter);
 	emit(tp, cookie, SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE, SSTRACE_TCP_SYN_SENT, 0,
-	     btf);
+	     btf, NULL);
 }
 
 /* The callbacks' addresses. tp_btf programs take them from the kernel's BTF (ld_imm64 of a

@@ -81,6 +81,11 @@ A TIME-WAIT row means the kernel handed the connection to a timewait socket (wha
 TcpExtTW counter counts); no row is printed when tcp_max_tw_buckets left it none. Lost events
 are counted in the kernel and reported on stderr; the stream keeps running. The options of
 event streams are errors in a listing.
+On event rows, -o -m -i -e show what a listing would show of the socket at that moment
+(timer:, skmem:, tcp_info, uid: ino: sk: <->), read by the BPF programs only when asked for.
+Destroy rows show -i as ss -E -i does (the kernel's tcp_info, without the congestion
+control's name) and no timer; -i adds lifetime:MSms, the time since the socket left CLOSE
+or LISTEN (connect, listen, or a passive open), when the stream saw that.
 
 Privileges (root has them all):
    listing         none, for what ss shows any user; the options below need more

@@ -19,8 +19,9 @@
 
 /* Bumped whenever a record layout or a configuration meaning changes incompatibly. Records may
  * grow at their end without a bump: readers accept a record at least as long as the layout they
- * know (hdr.size) and ignore the rest. */
-#define SSTRACE_ABI_VERSION 6
+ * know (hdr.size) and ignore the rest. 6: timewait-end records. 7: an optional details tail
+ * (struct sstrace_details, flagged by SSTRACE_EVF_DETAILS). */
+#define SSTRACE_ABI_VERSION 7
 
 /* Record types (values of sstrace_hdr.type). */
 #define SSTRACE_REC_STATE 1   /* a TCP socket entered a state (sstrace -E state ...) */
@@ -159,5 +160,44 @@ SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, saddr) == 24, "saddr
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, sport) == 56, "sport offset");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, netns_ino) == 68, "netns offset");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, ino) == 96, "ino offset");
+
+/* ---- Details on event rows (-o -m -i): an optional record tail ----
+ *
+ * Read only when a stream asks for them (cfg_details, SSTRACE_DETAIL_* bits): the plain stream
+ * does none of this work and its records keep their size. A record that carries details has
+ * SSTRACE_EVF_DETAILS in sstrace_event.flags and a struct sstrace_details right after the
+ * struct sstrace_event (at offset sizeof(struct sstrace_event)); hdr.size covers both. The
+ * values are what a sock_diag listing of the socket would report at that moment, computed the
+ * way the kernel computes them (inet_sk_diag_fill's timer, sk_get_meminfo, tcp_get_info), with
+ * jiffies converted with the kernel's CONFIG_HZ. Kept apart from the fields above, so that other
+ * additions to struct sstrace_event merge without touching this block. */
+#define SSTRACE_EVF_DETAILS 0x8 /* sstrace_event.flags: a struct sstrace_details follows */
+
+#define SSTRACE_DETAIL_TIMER 0x1   /* timer: (-o, -e): the socket's pending timer */
+#define SSTRACE_DETAIL_SKMEM 0x2   /* skmem: (-m) */
+#define SSTRACE_DETAIL_TCPINFO 0x4 /* tcp_info (-i) and the congestion control's name */
+#define SSTRACE_DETAIL_LIFETIME 0x8 /* birth time of the socket (-i), from socket storage */
+#define SSTRACE_DETAIL_SHUTDOWN 0x10 /* sk_shutdown (-e: ss's <-> item) */
+
+struct sstrace_details {
+	__u32 what;         /* SSTRACE_DETAIL_* bits filled */
+	/* timer (SSTRACE_DETAIL_TIMER): ss's timer:(NAME,EXPIRES,N) */
+	__u8 timer_kind;    /* 0 none, 1 on (retransmit), 2 keepalive, 3 timewait, 4 persist */
+	__u8 timer_retrans; /* retransmits, or keepalive/zero-window probes */
+	__u8 shutdown;      /* SSTRACE_DETAIL_SHUTDOWN: sk_shutdown (1 receive side, 2 send side) */
+	__u8 _pad0;
+	__u32 timer_ms;     /* expiry, ms from the event (0: due) */
+	/* skmem (SSTRACE_DETAIL_SKMEM): SK_MEMINFO_* order (r, rb, t, tb, f, w, o, bl, d) */
+	__u32 skmem[9];
+	/* tcp_info (SSTRACE_DETAIL_TCPINFO): struct tcp_info's fields, as tcp_get_info() fills
+	 * them, up to tcpi_snd_wnd; the same byte layout as the uapi struct's first 232 bytes */
+	__u8 tcp_info[232];
+	char cong[16];      /* the congestion control's name (icsk_ca_ops->name) */
+	/* lifetime (SSTRACE_DETAIL_LIFETIME): bpf_ktime_get_ns() when the socket was first seen
+	 * leaving CLOSE or LISTEN (connect, listen, or a passive open's child); 0 if unknown */
+	__u64 born_ns;
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_details) == 304, "sstrace_details layout");
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_details) % 8 == 0, "sstrace_details alignment");
 
 #endif /* SSTRACE_ABI_EVENTS_H */

@@ -41,6 +41,9 @@ struct BpfConfig {
     std::vector<std::uint8_t> filter;
     // Tests only: bpf_loop steps of extra work in every first-copy run, to make nesting common.
     std::uint32_t test_spin = 0;
+    // SSTRACE_DETAIL_* bits: the details tail of every record (-o -m -i on event rows); 0 for
+    // the plain stream. LIFETIME also attaches the state hook, which stamps socket births.
+    std::uint32_t details = 0;
 };
 
 // The hooks, each with its programs (tp_btf: a first and a second copy; classic: one).

@@ -5,7 +5,9 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
 namespace sstrace {
 
@@ -34,6 +36,60 @@ Endpoint endpoint(int family, const std::uint8_t (&addr)[16], std::uint16_t port
     std::memcpy(e.addr.bytes, addr, sizeof(e.addr.bytes));
     e.port = port;
     return e;
+}
+
+// The details tail (-o -m -i), where the record carries one: what a listing of the socket
+// would have shown at that moment. Every field is reset first (the event is reused).
+void decode_details(std::span<const std::byte> record, const sstrace_event& r, SocketEvent& ev)
+{
+    Socket& s = ev.socket;
+    s.timer = SocketTimer{};
+    s.skmem.reset();
+    s.shutdown.reset();
+    s.tcp.info.reset();
+    s.tcp.cong.clear();
+    ev.lifetime_ns.reset();
+    if ((r.flags & SSTRACE_EVF_DETAILS) == 0 ||
+        record.size() < sizeof(sstrace_event) + sizeof(sstrace_details)) {
+        return;
+    }
+    sstrace_details d{};
+    std::memcpy(&d, record.data() + sizeof(sstrace_event), sizeof(d));
+    // A destroyed socket has no timer (the programs read none; ss -E shows none). A TIME-WAIT
+    // row stands for the timewait socket, whose timer a listing shows, while the programs read
+    // the full socket's at the hand-over: not shown rather than wrong.
+    if ((d.what & SSTRACE_DETAIL_TIMER) != 0 && ev.kind != EventKind::Destroy &&
+        ev.new_state != SSTRACE_TCP_TIME_WAIT) {
+        s.timer.kind = d.timer_kind;
+        s.timer.expires_ms = d.timer_ms;
+        s.timer.retrans = d.timer_retrans;
+    }
+    // ss -E -e prints no <-> for a destroyed socket (the kernel's notification has none), nor
+    // ss -e for a timewait socket (what a TIME-WAIT row stands for)
+    if ((d.what & SSTRACE_DETAIL_SHUTDOWN) != 0 && ev.kind != EventKind::Destroy &&
+        ev.new_state != SSTRACE_TCP_TIME_WAIT) {
+        s.shutdown = d.shutdown;
+    }
+    if ((d.what & SSTRACE_DETAIL_SKMEM) != 0) {
+        SkMem m;
+        static_assert(sizeof(d.skmem) / sizeof(d.skmem[0]) <= SK_MEMINFO_VARS);
+        std::copy(std::begin(d.skmem), std::end(d.skmem), m.values.begin());
+        m.count = sizeof(d.skmem) / sizeof(d.skmem[0]);
+        s.skmem = m;
+    }
+    if ((d.what & SSTRACE_DETAIL_TCPINFO) != 0) {
+        tcp_info ti{};
+        std::memcpy(&ti, d.tcp_info, std::min(sizeof(ti), sizeof(d.tcp_info)));
+        s.tcp.info = ti;
+        // ss -E prints no congestion control for a destroyed socket (the kernel's notification
+        // carries none); a state row shows it as a listing does
+        if (ev.kind != EventKind::Destroy) {
+            s.tcp.cong.assign(d.cong, ::strnlen(d.cong, sizeof(d.cong)));
+        }
+    }
+    if ((d.what & SSTRACE_DETAIL_LIFETIME) != 0 && d.born_ns != 0 && d.born_ns <= r.hdr.ts_ns) {
+        ev.lifetime_ns = r.hdr.ts_ns - d.born_ns;
+    }
 }
 
 }  // namespace
@@ -115,6 +171,8 @@ bool decode_record(std::span<const std::byte> record, SocketEvent& ev)
     s.inet.local = endpoint(r.family, r.saddr, r.sport);
     s.inet.peer = endpoint(r.family, r.daddr, r.dport);
     // Like ss -E, events carry no v6only attribute: an all-zero IPv6 address prints as `*`.
+
+    decode_details(record, r, ev);
 
     ev.filter_facts.mark = r.mark;
     ev.filter_facts.cgroup_id = r.cgroup_id;
