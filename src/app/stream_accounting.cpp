@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/stream_accounting.hpp"
+#include "sstrace/core/clock.hpp"
 
 #include "sstrace/core/program.hpp"
 #include "sstrace/sources/mib.hpp"
@@ -15,14 +16,6 @@ namespace {
 std::uint64_t since(std::uint64_t now, std::uint64_t before)
 {
     return now > before ? now - before : 0;
-}
-
-std::uint64_t monotonic_ns()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-           static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace

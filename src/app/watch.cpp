@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/watch.hpp"
+#include "sstrace/core/clock.hpp"
 
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/netns.hpp"
@@ -16,18 +17,6 @@
 #include <cstring>
 
 namespace sstrace {
-
-namespace {
-
-std::uint64_t monotonic_ns()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-}  // namespace
 
 Watch::Watch(const WatchPlan& plan, std::uint32_t netns_ino, BpfEventSource& source,
              bool tw_ends)

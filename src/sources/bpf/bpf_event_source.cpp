@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/sources/bpf_event_source.hpp"
+#include "sstrace/core/clock.hpp"
 
 #include "sstrace/core/error.hpp"
 #include "sstrace/sources/bpf_record.hpp"
@@ -34,14 +35,6 @@ BpfEventSource::BpfEventSource(BpfSession& session) : session_(session)
 }
 
 namespace {
-
-std::uint64_t monotonic_ns()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 bool same_socket(const SocketEvent& a, const SocketEvent& b)
 {
