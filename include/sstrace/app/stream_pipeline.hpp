@@ -21,6 +21,8 @@ public:
 
     // Drained after every wake-up of `loop` (its descriptor wakes the loop).
     void add_source(EventSource& source, EventLoop& loop);
+    // Drained on each drain() the caller makes (a capture file: no descriptor to wait for).
+    void add_source(EventSource& source);
     // Sees every event, before the filter and the limit (the kernel-counter comparison).
     void add_observer(EventSink& sink);
     // Receives the events that pass the filter, up to the limit.
@@ -28,6 +30,10 @@ public:
 
     // Hands every event the sources have over, then flushes the sinks.
     void drain();
+    // Flushes the sinks (after a loss report at the end).
+    void flush();
+    // Events lost since the last report: to every sink that records it.
+    void loss(const EventLoss& lost);
 
     bool limit_reached() const { return limit_ != 0 && delivered_ >= limit_; }
 
