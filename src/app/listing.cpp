@@ -7,6 +7,7 @@
 #include "sstrace/core/unique.hpp"
 #include "sstrace/filter/filter.hpp"
 #include "sstrace/sinks/inet_format.hpp"
+#include "sstrace/sinks/json_lines.hpp"
 #include "sstrace/sinks/ss_row.hpp"
 #include "sstrace/sinks/summary.hpp"
 #include "sstrace/sinks/table.hpp"
@@ -30,9 +31,10 @@ namespace {
 // Every socket the source lists: the filter, -K, the owners, then the row.
 class ListingRunner : public ListingConsumer {
 public:
+    // `json`: the sockets as JSON lines there instead of rows (--json)
     ListingRunner(const Options& opts, const filter::Filter* filter, SsRowRenderer& renderer,
-                  const SocketOwners* owners)
-        : opts_(opts), filter_(filter), renderer_(renderer), owners_(owners)
+                  const SocketOwners* owners, JsonSocketWriter* json = nullptr)
+        : opts_(opts), filter_(filter), renderer_(renderer), owners_(owners), json_(json)
     {
     }
 
@@ -62,7 +64,11 @@ public:
             const auto found = owners_->find(s.inode);
             s.owners.assign(found.begin(), found.end());
         }
-        renderer_.render(s);
+        if (json_ != nullptr) {
+            json_->socket(s);
+        } else {
+            renderer_.render(s);
+        }
         return 0;
     }
 
@@ -71,6 +77,7 @@ private:
     const filter::Filter* filter_;
     SsRowRenderer& renderer_;
     const SocketOwners* owners_;
+    JsonSocketWriter* json_;
     SocketKiller killer_;
     int protocol_ = IPPROTO_TCP;
 };
@@ -219,15 +226,22 @@ int run_listing(const Options& opts, const Environment& env)
     Table table(stdout, stdout_screen_width());
     SsRowRenderer renderer(row_options(opts), table, service_names(opts.numeric, env),
                            env.proc_dir());
-    renderer.begin(sel.selection, !opts.no_header);
+    renderer.begin(sel.selection, !opts.no_header && !opts.json);
+    std::optional<JsonSocketWriter> json;
+    if (opts.json) {
+        json.emplace(stdout);
+    }
     std::optional<SocketOwners> owners;
     if (opts.processes || opts.threads) {
         owners.emplace().scan(env.proc_dir(), opts.threads);
     }
     ListingRunner runner(opts, filter.empty() ? nullptr : &filter, renderer,
-                         owners ? &*owners : nullptr);
+                         owners ? &*owners : nullptr, json ? &*json : nullptr);
     ListingSource(env, sel.selection, std::move(request)).run(runner);
     table.flush();
+    if (json) {
+        json->flush();
+    }
     std::fflush(stdout);
     return 0;
 }
