@@ -33,8 +33,10 @@ class ListingRunner : public ListingConsumer {
 public:
     // `json`: the sockets as JSON lines there instead of rows (--json)
     ListingRunner(const Options& opts, const filter::Filter* filter, SsRowRenderer& renderer,
-                  const SocketOwners* owners, JsonSocketWriter* json = nullptr)
-        : opts_(opts), filter_(filter), renderer_(renderer), owners_(owners), json_(json)
+                  const SocketOwners* owners, ListingObserver* observer,
+                  JsonSocketWriter* json = nullptr)
+        : opts_(opts), filter_(filter), renderer_(renderer), owners_(owners), observer_(observer),
+          json_(json)
     {
     }
 
@@ -64,6 +66,12 @@ public:
             const auto found = owners_->find(s.inode);
             s.owners.assign(found.begin(), found.end());
         }
+        if (observer_ != nullptr) {
+            observer_->listed(s);
+            if (++listed_ % kTickEvery == 0) {
+                observer_->tick();
+            }
+        }
         if (json_ != nullptr) {
             json_->socket(s);
         } else {
@@ -77,7 +85,10 @@ private:
     const filter::Filter* filter_;
     SsRowRenderer& renderer_;
     const SocketOwners* owners_;
+    ListingObserver* observer_;
     JsonSocketWriter* json_;
+    static constexpr std::uint64_t kTickEvery = 256;
+    std::uint64_t listed_ = 0;
     SocketKiller killer_;
     int protocol_ = IPPROTO_TCP;
 };
@@ -168,7 +179,7 @@ int write_tcp_dump(const Options& opts, const Environment& env, const Selection&
 
 }  // namespace
 
-int run_listing(const Options& opts, const Environment& env)
+int run_listing(const Options& opts, const Environment& env, ListingObserver* observer)
 {
     if (opts.context || opts.contexts) {
         ss_text::put(ss_text::selinux_disabled());
@@ -236,7 +247,7 @@ int run_listing(const Options& opts, const Environment& env)
         owners.emplace().scan(env.proc_dir(), opts.threads);
     }
     ListingRunner runner(opts, filter.empty() ? nullptr : &filter, renderer,
-                         owners ? &*owners : nullptr, json ? &*json : nullptr);
+                         owners ? &*owners : nullptr, observer, json ? &*json : nullptr);
     ListingSource(env, sel.selection, std::move(request)).run(runner);
     table.flush();
     if (json) {

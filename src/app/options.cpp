@@ -44,13 +44,30 @@ Event streams, sstrace's own options:
        {0} -E [ OPTIONS ] [ state STATE ... ] [ exclude STATE ... ] [ EXPRESSION ]
        --all-netns     events of every network namespace, with a Netns column
        --timestamp     prefix every row with its wall-clock time (HH:MM:SS.uuuuuu)
-       --transitions   show the state left and the state entered (needs state words)
+       --transitions   show the state left and the state entered (needs state words);
+                       with --watch, sockets leaving the selected states too
+       --watch         list the sockets first (as without -E), then every change as a row
    -c, --count=N       stop after N rows
        --duration=TIME stop after TIME: seconds, or with a unit (500ms, 2s, 2m, 1h)
        --ring-size=MiB BPF ring buffer size, a power of two from 1 to 1024 (default 8)
        --bpf-variant=V auto (tp_btf, falling back to classic tracepoints), tp_btf, or
                        tracepoint (mounts tracefs for the attach if it is not mounted)
    -v, --verbose       more diagnostics on stderr (-vv debug, -vvv libbpf's too)
+       --json          one JSON object per event (or, without -E, per socket); doc/json.md
+
+Captures, sstrace's own options (the format: doc/capture.md):
+       {0} -E [ OPTIONS ] --write FILE [ --print ] [ state STATE ... ] [ EXPRESSION ]
+       {0} --read FILE [ --read FILE ... ] [ OPTIONS ] [ state STATE ... ] [ EXPRESSION ]
+       --write=FILE    record the stream's events in FILE (- : stdout), zstd-compressed
+       --print         with --write, print the rows (or --json lines) too
+       --rotate-size=SIZE     a new file once this many bytes are written (k, M, G)
+       --rotate-seconds=N     a new file every N seconds (FILE may hold strftime patterns)
+       --rotate-count=N       keep the last N files only (needs a --rotate-*)
+       --post-rotate=CMD      run CMD FILE on each closed file
+       --read=FILE     replay a capture (repeatable; a rotated set by its first name)
+                       through the same selection, filter and columns as -E
+       --since=TIME, --until=TIME  with --read: events in this wall-clock window
+                       (03:10, 03:10:07.5, 2024-05-01 03:10, RFC 3339, @EPOCH)
 )",
                        program_name(), ss_options);
 }
@@ -112,7 +129,7 @@ namespace {
 enum class Opt : std::uint8_t {
     Help, Version, Verbose, Numeric, Resolve, Options, Extended, Memory, Processes, Threads, Info,
     TipcInfo, Summary, Tos, Cgroup, Bpf, Events, Context, Contexts, NoHeader, Oneline, InetSockopt,
-    Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Count,
+    Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Watch, Count,
     Duration, RingSize, BpfVariant, Write, Read, Print, Json, RotateSize, RotateSeconds,
     RotateCount, PostRotate, Since, Until,
 };
@@ -175,6 +192,7 @@ constexpr std::array kOptions{
     OptionSpec{"all-netns", '\0', false, false, Opt::AllNetns},
     OptionSpec{"timestamp", '\0', false, false, Opt::Timestamp},
     OptionSpec{"transitions", '\0', false, false, Opt::Transitions},
+    OptionSpec{"watch", '\0', false, false, Opt::Watch},
     OptionSpec{"count", 'c', true, false, Opt::Count},
     OptionSpec{"duration", '\0', true, false, Opt::Duration},
     OptionSpec{"ring-size", '\0', true, false, Opt::RingSize},
@@ -199,7 +217,7 @@ bool live_only(Opt id)
     switch (id) {
     case Opt::Duration: case Opt::RingSize: case Opt::BpfVariant: case Opt::Write:
     case Opt::Print: case Opt::RotateSize: case Opt::RotateSeconds: case Opt::RotateCount:
-    case Opt::PostRotate:
+    case Opt::PostRotate: case Opt::Watch:
         return true;
     default:
         return false;
@@ -456,6 +474,7 @@ bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
         o.read_files.emplace_back(value);  // repeatable
         given_.emplace_back(spec.id, spelled);
         return true;  // a stream of its own
+    case Opt::Watch: o.watch = true; break;
     case Opt::Count:
     case Opt::Duration:
     case Opt::RingSize:
@@ -678,6 +697,11 @@ bool CommandLineParser::check_capture_options()
             }
         }
         return true;
+    }
+    if (o.watch) {
+        return error(fmt::format("{}: --watch with --write: a capture does not hold the watch's "
+                                 "initial table yet; capture the events without --watch",
+                                 program_name()));
     }
     const bool rotating = o.rotate_size || o.rotate_seconds;
     if (o.write_file == "-" && (o.print || rotating || o.rotate_count || !o.post_rotate.empty())) {

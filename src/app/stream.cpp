@@ -7,6 +7,7 @@
 #include "sstrace/app/stream_outputs.hpp"
 #include "sstrace/app/stream_pipeline.hpp"
 #include "sstrace/app/stream_plan.hpp"
+#include "sstrace/app/watch.hpp"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/program.hpp"
 #include "sstrace/sources/bpf_event_source.hpp"
@@ -20,6 +21,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 namespace sstrace {
 
@@ -53,14 +55,25 @@ int run_event_stream(const Options& opts, const Environment& env)
 
     BpfSession session(plan.bpf);
     BpfEventSource source(session);
-    // rows, JSON lines, a capture file: the policy for their write errors is theirs
-    StreamOutputs outputs(plan, clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC),
-                          OutputWriter::WhenFull::Drop);
     StreamAccounting accounting(session, plan.scope);
 
     StreamPipeline pipeline(plan.expr, plan.count);
     pipeline.add_source(source, loop);
     pipeline.add_observer(accounting);
+    accounting.start();
+    // --watch: the listing now (the programs are attached), the table at the seam then.
+    std::optional<Watch> watch;
+    if (plan.watch) {
+        watch.emplace(*plan.watch, plan.bpf.netns_ino, source);
+        if (const int rc = watch->list(env); rc != kExitOk) {
+            return rc;
+        }
+        pipeline.add_gate(*watch);
+    }
+    // after the listing: on a terminal the header is written at once. Rows, JSON lines, a
+    // capture file: the policy for their write errors is StreamOutputs'.
+    StreamOutputs outputs(plan, clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC),
+                          OutputWriter::WhenFull::Drop);
     outputs.attach(pipeline);
 
     bool reader_gone = false;
@@ -94,6 +107,9 @@ int run_event_stream(const Options& opts, const Environment& env)
         if (const std::size_t swept = session.sweep_stale_handovers(); swept != 0) {
             spdlog::debug("{} stale TIME-WAIT hand-overs deleted", swept);
         }
+        if (watch) {
+            watch->expire();
+        }
     });
     // Drain on every wake-up: ring data, timer ticks (records committed without a wake-up) and
     // the final pass after a stop.
@@ -108,7 +124,6 @@ int run_event_stream(const Options& opts, const Environment& env)
                  variant_name(session.variant()),
                  plan.scope.one_netns ? fmt::format("netns inode {}", plan.bpf.netns_ino)
                                       : std::string("all network namespaces"));
-    accounting.start();
     loop.run();
 
     accounting.stop();
@@ -130,6 +145,9 @@ int run_event_stream(const Options& opts, const Environment& env)
     }
     outputs.report(opts.verbosity >= 1);
     accounting.finish(outputs.delivered(), opts.verbosity >= 1, stderr, outputs.delivered_as());
+    if (watch && opts.verbosity >= 1) {
+        watch->report(stderr);
+    }
     // the policy for a full disk (or any write error): stop, keep what was written, say what
     // was not, exit 1
     outputs.throw_if_failed();

@@ -20,6 +20,8 @@ void StreamPipeline::add_source(EventSource& source) { sources_.push_back(&sourc
 
 void StreamPipeline::add_observer(EventSink& sink) { observers_.push_back(&sink); }
 
+void StreamPipeline::add_gate(EventGate& gate) { gates_.push_back(&gate); }
+
 void StreamPipeline::add_sink(EventSink& sink) { sinks_.push_back(&sink); }
 
 void StreamPipeline::deliver(const SocketEvent& ev)
@@ -29,6 +31,11 @@ void StreamPipeline::deliver(const SocketEvent& ev)
     }
     if (limit_reached() || (!expr_.empty() && !expr_.matches(ev))) {
         return;
+    }
+    for (EventGate* g : gates_) {
+        if (!g->pass(ev)) {
+            return;
+        }
     }
     ++delivered_;
     for (EventSink* s : sinks_) {

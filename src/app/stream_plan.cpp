@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <span>
@@ -190,6 +191,50 @@ std::uint32_t record_fields(const Options& opts, const filter::Filter& expr)
     return f;
 }
 
+// The listing a watch starts with: the same options without -E, over the tables the stream
+// follows when no option names a table (ss's default would list UNIX sockets too).
+Options watch_listing(const Options& opts, bool state_mode, const EventSelection& sel)
+{
+    Options l = opts;
+    l.events = false;
+    l.watch = false;
+    l.transitions = false;
+    l.timestamp = false;
+    const bool table_named = std::any_of(opts.selection.begin(), opts.selection.end(),
+                                         [](const std::string& o) {
+        return o == "-t" || o == "-u" || o == "-w" || o == "-d" || o == "-x" || o == "-S" ||
+               o == "-M" || o == "-0" || o == "--vsock" || o == "--tipc" || o == "--xdp" ||
+               o.rfind("-A", 0) == 0;
+    });
+    if (!table_named) {
+        std::vector<std::string> tables{"-t"};
+        if (!state_mode && sel.udp) {
+            tables.emplace_back("-u");
+        }
+        l.selection.insert(l.selection.begin(), tables.begin(), tables.end());
+    }
+    return l;
+}
+
+// The watch's part of the plan: its listing and live table, and what the stream shows. The
+// programs follow every TCP state whatever is shown, so that the table stays true.
+WatchPlan plan_watch(const Options& opts, const EventSelection& sel, StreamPlan& plan)
+{
+    if (opts.all_netns) {
+        throw Error("--watch", "not implemented yet with --all-netns (the live table covers the "
+                    "current namespace)", kExitNotImplemented);
+    }
+    WatchPlan w;
+    w.listing = watch_listing(opts, plan.state_mode, sel);
+    w.members = build_selection(w.listing).selection.states;
+    w.shown = plan.state_mode ? plan.bpf.state_mask : 0;
+    w.leaving = opts.transitions;
+    if (sel.tcp) {
+        plan.bpf.state_mask = kAllStates & ~state_bit(kStateUnknown);
+    }
+    return w;
+}
+
 }  // namespace
 
 std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment& env)
@@ -292,6 +337,9 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     }
     plan.proc_dir = env.proc_dir();
     plan.output = plan_outputs(opts);
+    if (opts.watch) {
+        plan.watch = plan_watch(opts, sel, plan);
+    }
     return plan;
 }
 

@@ -54,6 +54,7 @@ struct Options {
     bool all_netns = false;        // --all-netns
     bool timestamp = false;        // --timestamp
     bool transitions = false;      // --transitions
+    bool watch = false;            // --watch: the listing, then the stream of its changes
     std::optional<std::uint64_t> count;  // -c N
     std::optional<double> duration;      // --duration TIME, in seconds
     unsigned ring_mb = 8;          // --ring-size MiB (a power of two, 1 to 1024)

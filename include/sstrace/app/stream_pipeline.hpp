@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // A stream's pipeline: sources hand events over; observers see every event; the filter
-// expression and the row limit (-c) decide which reach the sinks. A source or a sink is one
-// registration.
+// expression, the gates and the row limit (-c) decide which reach the sinks. A source, a gate or
+// a sink is one registration.
 #pragma once
 
 #include "sstrace/app/event_loop.hpp"
@@ -14,6 +14,13 @@
 
 namespace sstrace {
 
+// Decides, after the filter, whether an event reaches the sinks (a watch's live table).
+class EventGate {
+public:
+    virtual ~EventGate() = default;
+    virtual bool pass(const SocketEvent& ev) = 0;
+};
+
 class StreamPipeline {
 public:
     // `limit`: how many events reach the sinks at the most (0: no limit).
@@ -25,7 +32,9 @@ public:
     void add_source(EventSource& source);
     // Sees every event, before the filter and the limit (the kernel-counter comparison).
     void add_observer(EventSink& sink);
-    // Receives the events that pass the filter, up to the limit.
+    // Sees every event the filter passes, in order; one that a gate refuses stops there.
+    void add_gate(EventGate& gate);
+    // Receives the events that pass the filter and the gates, up to the limit.
     void add_sink(EventSink& sink);
 
     // Hands every event the sources have over, then flushes the sinks.
@@ -45,6 +54,7 @@ private:
     std::uint64_t delivered_ = 0;
     std::vector<EventSource*> sources_;
     std::vector<EventSink*> observers_;
+    std::vector<EventGate*> gates_;
     std::vector<EventSink*> sinks_;
     EventSource::Deliver deliver_;
 };

@@ -20,6 +20,14 @@
 
 namespace sstrace {
 
+// --watch: the listing first, then the changes to it.
+struct WatchPlan {
+    Options listing;         // the listing part: the stream's tables, as sstrace lists them
+    StateMask members = 0;   // the states the listing selects: the live table holds those
+    StateMask shown = 0;     // state entries shown (0: the destroy stream's rows)
+    bool leaving = false;    // --transitions: sockets leaving `shown` too
+};
+
 struct StreamPlan {
     BpfConfig bpf;
     filter::Filter expr;  // checked on every event in userspace (also run in the kernel when
@@ -34,6 +42,7 @@ struct StreamPlan {
     std::optional<std::chrono::nanoseconds> duration;
     std::string proc_dir;
     OutputPlan output;  // rows or JSON lines, a capture file
+    std::optional<WatchPlan> watch;
 };
 
 // Builds the plan. Where ss would stop (a bad family, state word or filter), ss's message is

@@ -5,7 +5,9 @@
 #include "sstrace/sources/bpf_session.hpp"
 #include "sstrace/sources/event_source.hpp"
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace sstrace {
 
@@ -16,16 +18,31 @@ public:
     int fd() const override;
     std::size_t drain(const Deliver& deliver) override;
 
+    // While a dump runs, records are kept as they came (a record is ~100 bytes, an event over a
+    // kilobyte) instead of delivered: hold() starts that, and drain() then keeps up to
+    // `max_bytes` of them (beyond, it leaves them in the ring buffer, whose loss is counted).
+    // end_hold() ends it: the next drain() delivers the held records first, in their order.
+    void hold(std::size_t max_bytes);
+    void end_hold() { holding_ = false; }
+    bool holding() const { return holding_; }
+    // Bytes of records held now.
+    std::size_t held_bytes() const { return held_.size(); }
+
     // Records that failed to decode (never expected: the programs and this decoder share the
     // ABI header).
     std::uint64_t malformed() const { return malformed_; }
 
 private:
+    std::size_t release(const Deliver& deliver);
+
     BpfSession& session_;
     SocketEvent event_;  // reused for every record
     const Deliver* deliver_ = nullptr;
     std::size_t delivered_ = 0;
     std::uint64_t malformed_ = 0;
+    bool holding_ = false;
+    std::size_t hold_max_ = 0;
+    std::vector<std::byte> held_;  // records, each after its size (a std::uint32_t)
 };
 
 }  // namespace sstrace

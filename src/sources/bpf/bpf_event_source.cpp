@@ -5,12 +5,22 @@
 #include "sstrace/sources/bpf_record.hpp"
 
 #include <cerrno>
+#include <cstring>
 
 namespace sstrace {
 
 BpfEventSource::BpfEventSource(BpfSession& session) : session_(session)
 {
     session_.set_handler([this](const void* data, std::size_t size) {
+        if (holding_) {
+            const auto n = static_cast<std::uint32_t>(size);
+            const auto* at = reinterpret_cast<const std::byte*>(&n);
+            held_.insert(held_.end(), at, at + sizeof(n));
+            const auto* rec = static_cast<const std::byte*>(data);
+            held_.insert(held_.end(), rec, rec + size);
+            ++delivered_;
+            return;
+        }
         if (!decode_record({static_cast<const std::byte*>(data), size}, event_)) {
             ++malformed_;
             return;
@@ -24,6 +34,13 @@ int BpfEventSource::fd() const { return session_.epoll_fd(); }
 
 std::size_t BpfEventSource::drain(const Deliver& deliver)
 {
+    if (holding_ && held_.size() >= hold_max_) {
+        return 0;  // full: the ring buffer keeps the rest
+    }
+    std::size_t released = 0;
+    if (!holding_ && !held_.empty()) {
+        released = release(deliver);
+    }
     deliver_ = &deliver;
     delivered_ = 0;
     const int got = session_.consume();
@@ -31,7 +48,38 @@ std::size_t BpfEventSource::drain(const Deliver& deliver)
     if (got < 0 && got != -EINTR) {
         throw Error::from_errno("consuming the ring buffer", got);
     }
-    return delivered_;
+    return released + delivered_;
+}
+
+}  // namespace sstrace
+
+namespace sstrace {
+
+void BpfEventSource::hold(std::size_t max_bytes)
+{
+    holding_ = true;
+    hold_max_ = max_bytes;
+}
+
+std::size_t BpfEventSource::release(const Deliver& deliver)
+{
+    std::size_t n = 0;
+    std::size_t at = 0;
+    while (at + sizeof(std::uint32_t) <= held_.size()) {
+        std::uint32_t size = 0;
+        std::memcpy(&size, held_.data() + at, sizeof(size));
+        at += sizeof(size);
+        if (!decode_record({held_.data() + at, size}, event_)) {
+            ++malformed_;
+        } else {
+            deliver(event_);
+            ++n;
+        }
+        at += size;
+    }
+    held_.clear();
+    held_.shrink_to_fit();
+    return n;
 }
 
 }  // namespace sstrace

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// --watch: the listing, then every change to it. The programs are attached first; the listing
+// runs while the ring buffer's records are held; they are replayed after it through the live
+// table, which drops what the listing already showed. No gap and no duplicate at the seam.
+#pragma once
+
+#include "sstrace/app/listing.hpp"
+#include "sstrace/app/stream_pipeline.hpp"
+#include "sstrace/app/stream_plan.hpp"
+#include "sstrace/model/live_table.hpp"
+#include "sstrace/sources/bpf_event_source.hpp"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace sstrace {
+
+class Watch : public EventGate, public ListingObserver {
+public:
+    // Sockets the live table holds at the most, and bytes of records held during the listing
+    // (beyond, the ring buffer keeps them, and counts what it then cannot hold).
+    static constexpr std::size_t kMaxSockets = std::size_t{4} << 20;
+    static constexpr std::size_t kMaxHeldBytes = std::size_t{256} << 20;
+
+    Watch(const WatchPlan& plan, std::uint32_t netns_ino, BpfEventSource& source);
+
+    // Runs the listing (stdout) while the source holds the records that arrive; returns the
+    // listing's exit code. Events before the end of the listing are checked against the table
+    // from here on; later ones are changes whatever the table holds.
+    int list(const Environment& env);
+
+    bool pass(const SocketEvent& ev) override;  // EventGate
+    void listed(const Socket& s) override;      // ListingObserver
+    void tick() override;
+
+    // Forgets the timewait sockets whose timer has fired (call about once a second).
+    void expire();
+    // The table at the end, with -v: its sockets per state, what the seam dropped.
+    void report(std::FILE* out) const;
+
+private:
+    bool shown(const SocketEvent& ev) const;
+
+    const WatchPlan& plan_;
+    std::uint32_t netns_ino_;
+    BpfEventSource& source_;
+    LiveTable table_;
+    std::uint64_t seam_ns_ = ~std::uint64_t{0};
+    std::uint64_t seam_dropped_ = 0;  // queued events the listing already showed
+};
+
+}  // namespace sstrace

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/app/watch.hpp"
+
+#include "sstrace/core/program.hpp"
+#include "sstrace/core/state.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+namespace sstrace {
+
+namespace {
+
+std::uint64_t monotonic_ns()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+Watch::Watch(const WatchPlan& plan, std::uint32_t netns_ino, BpfEventSource& source)
+    : plan_(plan), netns_ino_(netns_ino), source_(source), table_(kMaxSockets, plan.members)
+{
+}
+
+int Watch::list(const Environment& env)
+{
+    source_.hold(kMaxHeldBytes);
+    const int rc = run_listing(plan_.listing, env, this);
+    std::fflush(stdout);
+    seam_ns_ = monotonic_ns();
+    tick();
+    spdlog::debug("listing done: {} sockets in the table, {} bytes of records held", table_.size(),
+                  source_.held_bytes());
+    source_.end_hold();
+    return rc;
+}
+
+void Watch::listed(const Socket& s) { table_.seed(s, netns_ino_, monotonic_ns()); }
+
+void Watch::tick()
+{
+    source_.drain([](const SocketEvent&) {});  // held: nothing is delivered
+}
+
+bool Watch::pass(const SocketEvent& ev)
+{
+    const LiveTable::Verdict v = table_.apply(ev);
+    if (ev.mono_ns < seam_ns_ && v != LiveTable::Verdict::New) {
+        ++seam_dropped_;
+        return false;
+    }
+    return shown(ev);
+}
+
+bool Watch::shown(const SocketEvent& ev) const
+{
+    if (plan_.shown == 0) {
+        return ev.kind == EventKind::Destroy;  // the destroy stream's rows
+    }
+    if (ev.kind != EventKind::StateEntry) {
+        return false;
+    }
+    if ((plan_.shown & state_bit(ev.new_state)) != 0) {
+        return true;
+    }
+    return plan_.leaving && ev.old_state >= 0 && (plan_.shown & state_bit(ev.old_state)) != 0;
+}
+
+void Watch::expire() { table_.expire(monotonic_ns()); }
+
+void Watch::report(std::FILE* out) const
+{
+    const auto n = table_.states();
+    std::string per_state;
+    for (int st = 0; st < kStateCount; ++st) {
+        if (n[static_cast<std::size_t>(st)] != 0) {
+            per_state += fmt::format("{}{} {}", per_state.empty() ? "" : ", ", state_name(st),
+                                     n[static_cast<std::size_t>(st)]);
+        }
+    }
+    fmt::print(out, "{}: live table: {} TCP sockets{}{}\n", program_name(), table_.size(),
+               per_state.empty() ? "" : ": ", per_state);
+    fmt::print(out, "{}: {} events queued during the listing were already in it (not shown)\n",
+               program_name(), seam_dropped_);
+    if (table_.dropped() != 0) {
+        fmt::print(out, "{}: {} sockets did not fit in the live table (at most {}): their changes "
+                   "were shown, their rows not held\n", program_name(), table_.dropped(),
+                   kMaxSockets);
+    }
+}
+
+}  // namespace sstrace

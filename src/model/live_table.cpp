@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/model/live_table.hpp"
+
+#include <cstring>
+
+namespace sstrace {
+
+LiveTable::LiveTable(std::size_t max_sockets, StateMask members)
+    : max_(max_sockets), members_(members)
+{
+}
+
+std::size_t LiveTable::TupleHash::operator()(const Tuple& t) const
+{
+    // FNV-1a over the fields
+    std::uint64_t h = 1469598103934665603ull;
+    auto mix = [&h](const void* p, std::size_t n) {
+        const auto* b = static_cast<const unsigned char*>(p);
+        for (std::size_t i = 0; i < n; ++i) {
+            h = (h ^ b[i]) * 1099511628211ull;
+        }
+    };
+    mix(&t.netns, sizeof(t.netns));
+    mix(&t.family, sizeof(t.family));
+    mix(t.local.data(), t.local.size());
+    mix(t.peer.data(), t.peer.size());
+    mix(&t.lport, sizeof(t.lport));
+    mix(&t.pport, sizeof(t.pport));
+    return static_cast<std::size_t>(h);
+}
+
+LiveTable::Tuple LiveTable::tuple_of(const Socket& s, std::uint32_t netns)
+{
+    Tuple t;
+    t.netns = netns;
+    t.family = s.family;
+    std::memcpy(t.local.data(), s.inet.local.addr.bytes, t.local.size());
+    std::memcpy(t.peer.data(), s.inet.peer.addr.bytes, t.peer.size());
+    t.lport = s.inet.local.port;
+    t.pport = s.inet.peer.port;
+    return t;
+}
+
+bool LiveTable::room()
+{
+    if (size() < max_) {
+        return true;
+    }
+    ++dropped_;
+    return false;
+}
+
+void LiveTable::hold_timewait(const Tuple& t, std::uint64_t ends_ns)
+{
+    timewait_[t] = ends_ns;
+    endings_.push(Ending{ends_ns, t});
+}
+
+void LiveTable::seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now_ns)
+{
+    if (!member(s.state)) {
+        return;
+    }
+    if (s.state == kStateTimeWait) {
+        const Tuple t = tuple_of(s, netns_ino);
+        if (timewait_.contains(t) || !room()) {
+            return;
+        }
+        // the dump's timer says when it ends (ms); without one, a whole TIME-WAIT from now
+        const std::uint64_t left =
+            s.timer.expires_ms != 0 ? s.timer.expires_ms * 1'000'000ull : kTimeWaitNs;
+        hold_timewait(t, now_ns + left);
+    } else if (s.cookie != 0 && (full_.contains(s.cookie) || room())) {
+        full_[s.cookie] = s.state;
+    }
+}
+
+LiveTable::Verdict LiveTable::apply(const SocketEvent& ev)
+{
+    const Socket& s = ev.socket;
+    if (ev.kind == EventKind::Destroy) {
+        full_.erase(s.cookie);
+        return Verdict::New;
+    }
+    if (ev.new_state == kStateTimeWait) {
+        // the full socket becomes a timewait socket, known from now on by its tuple
+        full_.erase(s.cookie);
+        if (!member(kStateTimeWait)) {
+            return Verdict::New;
+        }
+        const Tuple t = tuple_of(s, ev.netns_ino);
+        if (const auto held = timewait_.find(t); held != timewait_.end()) {
+            // the timer the dump saw is this entry's (it ends 60 s after it): a duplicate. An
+            // older entry's timer: the tuple entered again (tcp_tw_reuse waits a second at
+            // least before it reuses one)
+            const std::uint64_t ends = ev.mono_ns + kTimeWaitNs;
+            const std::uint64_t off = held->second > ends ? held->second - ends : ends - held->second;
+            if (off <= kSameEntryNs) {
+                return Verdict::Duplicate;
+            }
+            hold_timewait(t, ev.mono_ns + kTimeWaitNs);
+            return Verdict::New;
+        }
+        if (room()) {
+            hold_timewait(t, ev.mono_ns + kTimeWaitNs);
+        }
+        return Verdict::New;
+    }
+    const auto found = full_.find(s.cookie);
+    if (found == full_.end()) {
+        // a socket the table does not hold: opened after the dump read its bucket, gone before
+        // it, or in states outside the selection until now
+        if (member(ev.new_state) && room()) {
+            full_[s.cookie] = ev.new_state;
+        }
+        return Verdict::New;
+    }
+    if (found->second == ev.old_state) {
+        if (member(ev.new_state)) {
+            found->second = ev.new_state;
+        } else {
+            full_.erase(found);  // left the selection (a close: its destroy finds nothing)
+        }
+        return Verdict::New;
+    }
+    return found->second == ev.new_state ? Verdict::Duplicate : Verdict::Stale;
+}
+
+std::size_t LiveTable::expire(std::uint64_t now_ns)
+{
+    std::size_t n = 0;
+    while (!endings_.empty() && endings_.top().ns <= now_ns) {
+        const Ending e = endings_.top();
+        endings_.pop();
+        const auto held = timewait_.find(e.tuple);
+        if (held != timewait_.end() && held->second == e.ns) {
+            timewait_.erase(held);
+            ++n;
+        }
+    }
+    return n;
+}
+
+std::array<std::size_t, kStateCount> LiveTable::states() const
+{
+    std::array<std::size_t, kStateCount> n{};
+    for (const auto& [cookie, state] : full_) {
+        if (state >= 0 && state < kStateCount) {
+            ++n[static_cast<std::size_t>(state)];
+        }
+    }
+    n[kStateTimeWait] += timewait_.size();
+    return n;
+}
+
+}  // namespace sstrace

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""--watch end to end (issue 10): the listing, then every change to it, with no gap and no
+duplicate at the seam, against the kernel's own truth (ss on the same namespace).
+
+The seam test runs a churn across sstrace's start, so that TIME-WAIT entries happen before
+the programs are attached, while the listing runs and after it. With tcp_tw_reuse off and
+client-side closes only, no TIME-WAIT tuple is entered twice within the test's seconds, so
+the kernel's set of timewait sockets at the end (none has expired: TIME-WAIT lasts 60 s) is
+exactly every entry since the namespace was made: the listing part and the stream part must
+split it between them, each tuple once.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+from e2e_support import (HERE, SSTRACE, Netns, Tracer, main, need_root, proc_comm, rows,
+                         split_endpoint)
+
+CHURN = os.environ.get("CHURN_BIN", os.path.join(HERE, "..", "..", "build", "tests", "e2e", "churn"))
+
+
+def tuple_of(tokens):
+    la, lp = split_endpoint(tokens[-2])
+    pa, pp = split_endpoint(tokens[-1])
+    return (la, lp, pa, pp)
+
+
+def ss_tuples(ns, *args):
+    out = ns.run("ss", "-Htn", *args, check=True).stdout
+    return [tuple_of(l.split()) for l in out.splitlines() if l.strip()]
+
+
+def table_line(stderr):
+    """{state name: count} of `sstrace: live table: N TCP sockets: ESTAB 2, TIME-WAIT 5`."""
+    for line in stderr.splitlines():
+        if line.startswith("sstrace: live table: "):
+            _, _, per_state = line.partition(" TCP sockets")
+            out = {}
+            for part in per_state.lstrip(": ").split(", "):
+                if part:
+                    name, n = part.rsplit(" ", 1)
+                    out[name] = int(n)
+            return out
+    raise AssertionError("no live table line in %r" % stderr[-2000:])
+
+
+class WatchTest(unittest.TestCase):
+    def setUp(self):
+        need_root(self)
+
+    def stop(self, t):
+        t.stop(signal.SIGINT, settle=0.5)
+        self.assertIsNone(proc_comm(t.pid), "sstrace pid %d still there" % t.pid)
+        self.assertEqual(t.rc, 0, t.stderr[-2000:])
+
+    def test_time_wait_watch_splits_every_entry_between_listing_and_stream(self):
+        if not os.access(CHURN, os.X_OK):
+            self.fail("churn not built: %s" % CHURN)
+        with Netns("sstrace-watch") as ns:
+            ns.sysctl("net.ipv4.ip_local_port_range", "20000 65535")
+            ns.sysctl("net.ipv4.tcp_tw_reuse", 0)
+            churn = subprocess.Popen(
+                ns.cmd(CHURN, "--seconds", "3", "--threads", "4", "--servers", "2", "--mode",
+                       "client-close", "--family", "46", "--port", "9100", "--ports", "4",
+                       "--max-conns", "60000"),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                time.sleep(1.0)  # entries before sstrace starts
+                t = Tracer(ns.cmd(SSTRACE, "-v", "-H", "-n", "-E", "--watch", "state", "time-wait"))
+                out, _ = churn.communicate(timeout=60)  # entries during the listing and after
+            finally:
+                if churn.poll() is None:
+                    churn.kill()
+                    churn.wait()
+            self.assertEqual(churn.returncode, 0, out)
+            deadline = time.time() + 10
+            while ns.run("ss", "-Htan", "exclude", "time-wait", check=True).stdout.strip():
+                self.assertLess(time.time(), deadline, "sockets still open after the churn")
+                time.sleep(0.1)
+            self.stop(t)
+            kernel = ss_tuples(ns, "-a", "state", "time-wait")
+            tw_entries = ns.counter("TcpExtTW")
+        listing, stream = [], []
+        for r in rows(t.stdout):
+            # the listing's rows (-t, one state) start with Recv-Q; the stream's with Netid
+            (stream if r[0] == "tcp" else listing).append(tuple_of(r))
+        seam = [l for l in t.stderr.splitlines() if "during the listing" in l]
+        report = "listing %d, stream %d, kernel %d timewait sockets (%d entries)\n%s%s" % (
+            len(listing), len(stream), len(kernel), tw_entries, out, "\n".join(seam))
+        print(report, file=sys.stderr)
+        self.assertGreater(len(listing), 1000, "no churn before the start: " + report)
+        self.assertGreater(len(stream), 1000, "no churn after the start: " + report)
+        self.assertEqual(len(kernel), tw_entries, "a timewait socket ended early: " + report)
+        self.assertEqual(len(set(listing)), len(listing), report)
+        self.assertEqual(len(set(stream)), len(stream), report)
+        self.assertEqual(set(listing) & set(stream), set(), "shown twice at the seam: " + report)
+        self.assertEqual(set(listing) | set(stream), set(kernel), "missed at the seam: " + report)
+        # the live table agrees with the kernel
+        self.assertEqual(table_line(t.stderr), {"TIME-WAIT": len(kernel)}, report)
+
+    def test_established_watch_with_transitions(self):
+        """Connections open before the start are listed; one opened after enters; with
+        --transitions, the ones closed after the start leave; the table ends as ss."""
+        with Netns("sstrace-watch") as ns:
+            holder = subprocess.Popen(ns.cmd(sys.executable, "-c", HOLDER), stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(holder.stdout.readline().strip(), "ready")
+                before = ss_tuples(ns, "state", "established")
+                self.assertEqual(len(before), 6, before)  # 3 connections, both ends
+                t = Tracer(ns.cmd(SSTRACE, "-v", "-H", "-n", "-E", "--watch", "--transitions",
+                                  "state", "established"))
+                holder.stdin.write("next\n")  # closes the first connection, opens a fourth
+                holder.stdin.flush()
+                self.assertEqual(holder.stdout.readline().strip(), "done")
+                deadline = time.time() + 5
+                while len(ss_tuples(ns, "state", "established")) != 6:
+                    self.assertLess(time.time(), deadline)
+                    time.sleep(0.05)
+                time.sleep(0.3)
+                self.stop(t)
+                after = ss_tuples(ns, "state", "established")
+            finally:
+                holder.kill()
+                holder.wait()
+                holder.stdin.close()
+                holder.stdout.close()
+        lines = [l for l in t.stdout.splitlines() if l.strip()]
+        listing = [tuple_of(l.split()) for l in lines if not l.startswith("tcp")]
+        stream = [l.split() for l in lines if l.startswith("tcp")]
+        self.assertEqual(sorted(listing), sorted(before), t.stdout)
+        changes = sorted("%s %s %s" % (r[1], r[2], r[3]) for r in stream)
+        # the closed connection's two ends leave ESTAB; the new one's two ends enter it
+        self.assertEqual(changes, ["ESTAB -> CLOSE-WAIT", "ESTAB -> FIN-WAIT-1",
+                                   "SYN-RECV -> ESTAB", "SYN-SENT -> ESTAB"], t.stdout)
+        entered = {tuple_of(r) for r in stream if r[3] == "ESTAB"}
+        left = {tuple_of(r) for r in stream if r[1] == "ESTAB"}
+        self.assertEqual(set(before) - left | entered, set(after), t.stdout)
+        self.assertEqual(table_line(t.stderr), {"ESTAB": len(after)}, t.stderr)
+
+
+# Three connections held open; on `next`: the first closed (client first), a fourth opened.
+HOLDER = r"""
+import socket, sys
+ls = socket.socket(); ls.bind(("127.0.0.1", 9200)); ls.listen(8)
+conns = []
+for _ in range(3):
+    c = socket.create_connection(("127.0.0.1", 9200)); s, _ = ls.accept(); conns.append((c, s))
+print("ready", flush=True)
+sys.stdin.readline()
+conns[0][0].close()
+c = socket.create_connection(("127.0.0.1", 9200)); s, _ = ls.accept(); conns.append((c, s))
+print("done", flush=True)
+sys.stdin.readline()
+"""
+
+
+if __name__ == "__main__":
+    main([WatchTest])

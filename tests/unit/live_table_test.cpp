@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The live table at the seam between a dump and the events queued while it ran.
+#include "sstrace/core/state.hpp"
+#include "sstrace/model/live_table.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+using namespace sstrace;
+using Verdict = LiveTable::Verdict;
+
+namespace {
+
+constexpr std::uint32_t kNetns = 4026531840u;
+constexpr std::uint64_t kMs = 1'000'000;
+constexpr std::uint64_t kSec = 1000 * kMs;
+
+Socket tcp(std::uint64_t cookie, int state, unsigned lport, unsigned pport)
+{
+    Socket s;
+    s.cookie = cookie;
+    s.family = AF_INET;
+    s.protocol = 6;
+    s.state = state;
+    s.inet.local.addr.family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", s.inet.local.addr.bytes);
+    s.inet.peer.addr = s.inet.local.addr;
+    s.inet.local.port = static_cast<std::uint16_t>(lport);
+    s.inet.peer.port = static_cast<std::uint16_t>(pport);
+    return s;
+}
+
+SocketEvent entry(const Socket& s, int old_state, int new_state)
+{
+    SocketEvent ev;
+    ev.kind = EventKind::StateEntry;
+    ev.old_state = old_state;
+    ev.new_state = new_state;
+    ev.netns_ino = kNetns;
+    ev.socket = s;
+    ev.socket.state = new_state;
+    return ev;
+}
+
+}  // namespace
+
+TEST(LiveTable, QueuedEventsAroundTheDumpReadAreStaleDuplicateOrNew)
+{
+    // the dump read the socket in ESTAB; the ring holds its whole life
+    LiveTable t(100);
+    const Socket s = tcp(1, kStateEstablished, 40000, 80);
+    t.seed(s, kNetns, 0);
+    EXPECT_EQ(t.apply(entry(s, kStateClose, kStateSynSent)), Verdict::Stale);
+    EXPECT_EQ(t.apply(entry(s, kStateSynSent, kStateEstablished)), Verdict::Duplicate);
+    EXPECT_EQ(t.apply(entry(s, kStateEstablished, kStateFinWait1)), Verdict::New);
+    EXPECT_EQ(t.apply(entry(s, kStateFinWait1, kStateFinWait2)), Verdict::New);
+    EXPECT_EQ(t.apply(entry(s, kStateFinWait2, kStateTimeWait)), Verdict::New);
+    EXPECT_EQ(t.states()[kStateTimeWait], 1u);
+    EXPECT_EQ(t.states()[kStateEstablished], 0u);
+}
+
+TEST(LiveTable, TimeWaitIsKnownByItsTuple)
+{
+    // a timewait socket listed without a cookie the stream knows
+    LiveTable t(100);
+    // listed at 10 s with 59.8 s left: it entered at about 9.8 s
+    Socket tw = tcp(0, kStateTimeWait, 40001, 80);
+    tw.timer.expires_ms = 59'800;
+    t.seed(tw, kNetns, 10 * kSec);
+    Socket full = tcp(77, kStateFinWait2, 40001, 80);
+    SocketEvent queued = entry(full, kStateFinWait2, kStateTimeWait);
+    queued.mono_ns = 9 * kSec + 790 * kMs;
+    EXPECT_EQ(t.apply(queued), Verdict::Duplicate);
+    // the same tuple in another namespace is another socket
+    SocketEvent elsewhere = queued;
+    elsewhere.netns_ino = kNetns + 1;
+    EXPECT_EQ(t.apply(elsewhere), Verdict::New);
+    EXPECT_EQ(t.size(), 2u);
+    // the tuple reused two seconds later (tcp_tw_reuse): a new entry
+    SocketEvent reused = queued;
+    reused.mono_ns += 2 * kSec;
+    EXPECT_EQ(t.apply(reused), Verdict::New);
+    EXPECT_EQ(t.size(), 2u);
+    // the timers fire: the listed one's replaced entry is skipped, the other two go
+    EXPECT_EQ(t.expire(69 * kSec), 0u);
+    EXPECT_EQ(t.expire(70 * kSec), 1u);  // the other namespace's, entered at 9.79 s
+    EXPECT_EQ(t.expire(72 * kSec), 1u);  // the reused tuple's
+    EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(LiveTable, HoldsTheSocketsOfItsStatesOnly)
+{
+    // a watch of `state established`
+    LiveTable t(100, state_bit(kStateEstablished));
+    t.seed(tcp(1, kStateEstablished, 40003, 80), kNetns, 0);
+    t.seed(tcp(2, kStateListen, 80, 0), kNetns, 0);
+    EXPECT_EQ(t.size(), 1u);
+    // leaving the selection: the change shows, the socket goes
+    const Socket s1 = tcp(1, kStateEstablished, 40003, 80);
+    EXPECT_EQ(t.apply(entry(s1, kStateEstablished, kStateFinWait1)), Verdict::New);
+    EXPECT_EQ(t.size(), 0u);
+    // a socket on its way in is held from its entry on
+    const Socket s3 = tcp(3, kStateSynSent, 40004, 80);
+    EXPECT_EQ(t.apply(entry(s3, kStateClose, kStateSynSent)), Verdict::New);
+    EXPECT_EQ(t.size(), 0u);
+    EXPECT_EQ(t.apply(entry(s3, kStateSynSent, kStateEstablished)), Verdict::New);
+    EXPECT_EQ(t.states()[kStateEstablished], 1u);
+    // TIME-WAIT is outside the selection: never held
+    EXPECT_EQ(t.apply(entry(s3, kStateEstablished, kStateTimeWait)), Verdict::New);
+    EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(LiveTable, SocketsTheDumpNeverListedAreNew)
+{
+    LiveTable t(100);
+    const Socket s = tcp(5, kStateSynSent, 40002, 80);
+    EXPECT_EQ(t.apply(entry(s, kStateClose, kStateSynSent)), Verdict::New);
+    EXPECT_EQ(t.apply(entry(s, kStateSynSent, kStateEstablished)), Verdict::New);
+    EXPECT_EQ(t.states()[kStateEstablished], 1u);
+    // a close takes it out; its destroy finds nothing left and is still an event
+    EXPECT_EQ(t.apply(entry(s, kStateEstablished, kStateClose)), Verdict::New);
+    SocketEvent gone;
+    gone.kind = EventKind::Destroy;
+    gone.socket = s;
+    EXPECT_EQ(t.apply(gone), Verdict::New);
+    EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(LiveTable, FullTableCountsWhatItCannotHold)
+{
+    LiveTable t(1);
+    t.seed(tcp(1, kStateEstablished, 1, 2), kNetns, 0);
+    t.seed(tcp(2, kStateEstablished, 3, 4), kNetns, 0);
+    EXPECT_EQ(t.size(), 1u);
+    EXPECT_EQ(t.dropped(), 1u);
+    // the socket it could not hold: its changes are new (shown), and still not held
+    const Socket s2 = tcp(2, kStateEstablished, 3, 4);
+    EXPECT_EQ(t.apply(entry(s2, kStateEstablished, kStateFinWait1)), Verdict::New);
+    EXPECT_EQ(t.size(), 1u);
+    EXPECT_EQ(t.dropped(), 2u);
+}
