@@ -118,6 +118,8 @@ Exit status:
    4    the kernel lacks a required feature (BTF, a tracepoint, a timer callback in its BTF
         or kallsyms)
    5    the BPF programs failed to load; -v shows the verifier's reason
+   6    a capture read back (--read) is truncated or corrupt: every record before the damage
+        was printed, then one line naming the file and the byte offset
    255  bad options or arguments, or a filter syntax error, as ss exits
 )",
                                       program_name());
