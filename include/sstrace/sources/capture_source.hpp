@@ -5,10 +5,13 @@
 // pairs and loss records are handed over where they stand among the events.
 #pragma once
 
+#include "sstrace/abi/events.h"
 #include "sstrace/capture/reader.hpp"
 #include "sstrace/core/state.hpp"
 #include "sstrace/sources/event_source.hpp"
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -62,6 +65,8 @@ public:
 
 private:
     bool selected(const SocketEvent& ev) const;
+    // An event record of an earlier, shorter layout of the same ABI version, zero-extended.
+    std::span<const std::byte> grown(std::span<const std::byte> record);
 
     std::vector<std::unique_ptr<capture::Reader>> files_;
     std::size_t current_ = 0;
@@ -74,6 +79,7 @@ private:
     std::uint64_t events_read_ = 0;
     std::uint64_t malformed_ = 0;
     EventLoss lost_;
+    std::array<std::byte, sizeof(sstrace_event)> grown_{};
 };
 
 }  // namespace sstrace

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <cerrno>
 #include <tuple>
 
@@ -81,6 +83,26 @@ std::vector<std::unique_ptr<capture::Reader>> open_captures(const std::vector<st
     return files;
 }
 
+std::span<const std::byte> CaptureEventSource::grown(std::span<const std::byte> record)
+{
+    // The record layout grows at its end within one ABI version (abi/events.h): a capture
+    // written before a field was appended holds shorter records, read with the new fields zero
+    // (the header's `fields` says they were not recorded).
+    sstrace_hdr hdr{};
+    if (record.size() < sizeof(hdr) || record.size() >= sizeof(sstrace_event)) {
+        return record;
+    }
+    std::memcpy(&hdr, record.data(), sizeof(hdr));
+    if (hdr.size != record.size()) {
+        return record;  // malformed: decode_record says so
+    }
+    grown_.fill(std::byte{0});
+    std::memcpy(grown_.data(), record.data(), record.size());
+    hdr.size = static_cast<decltype(hdr.size)>(sizeof(sstrace_event));
+    std::memcpy(grown_.data(), &hdr, sizeof(hdr));
+    return {grown_.data(), grown_.size()};
+}
+
 CaptureEventSource::CaptureEventSource(std::vector<std::unique_ptr<capture::Reader>> files,
                                        const CaptureSelection& selection)
     : files_(std::move(files)), sel_(selection)
@@ -141,7 +163,7 @@ std::size_t CaptureEventSource::drain(const Deliver& deliver)
         ++records;
         switch (rec.type) {
         case capture::RecordType::Event: {
-            if (!decode_record(rec.payload, event_)) {
+            if (!decode_record(grown(rec.payload), event_)) {
                 ++malformed_;
                 break;
             }
