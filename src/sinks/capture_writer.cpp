@@ -27,7 +27,9 @@ namespace {
 
 // Space kept allocated past the end of a capture file, so that the trailer (a loss and an end
 // record, ending the frame) can always be written, even on a full disk.
-constexpr std::uint64_t kTrailerReserve = std::uint64_t{64} << 10;
+constexpr std::uint64_t kTrailerReserve = std::uint64_t{4} << 10;
+// Record bytes compressed at once, at the most (a batch goes out in pieces of whole records).
+constexpr std::uint64_t kPieceBytes = std::uint64_t{64} << 10;
 // fallocate() in steps of at least this much.
 constexpr std::uint64_t kReserveStep = std::uint64_t{1} << 20;
 
@@ -274,9 +276,16 @@ int CaptureTarget::reserve(std::size_t bytes)
     if (need <= reserved_end_) {
         return 0;
     }
-    const std::uint64_t len = std::max(need - file_size_, kReserveStep);
-    if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(file_size_),
-                    static_cast<off_t>(len)) != 0) {
+    std::uint64_t len = std::max(need - file_size_, kReserveStep);
+    int rc = ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(file_size_),
+                         static_cast<off_t>(len));
+    if (rc != 0 && errno == ENOSPC && len > need - file_size_) {
+        // a nearly full disk: no step ahead, but exactly what this write needs
+        len = need - file_size_;
+        rc = ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(file_size_),
+                         static_cast<off_t>(len));
+    }
+    if (rc != 0) {
         const int err = errno;
         if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
             return err;
@@ -324,6 +333,54 @@ int CaptureTarget::sync()
 
 OutputTarget::Result CaptureTarget::write(std::string_view bytes, std::uint64_t rows,
                                           std::uint64_t /*header_lines*/)
+{
+    // A batch (up to a drain of the ring) goes out in pieces of whole records: the space each
+    // needs is reserved before it is compressed, so a nearly full disk still takes every piece
+    // that fits; and a file rotated by size ends near its size however large the batches are.
+    std::uint64_t piece_limit = kPieceBytes;
+    if (settings_.rotate_bytes != 0) {
+        piece_limit = std::min(piece_limit, std::max<std::uint64_t>(settings_.rotate_bytes / 4, 1024));
+    }
+    if (bytes.size() <= piece_limit) {
+        return write_batch(bytes, rows);
+    }
+    std::uint64_t written = 0;
+    std::size_t start = 0;
+    while (start < bytes.size()) {
+        std::size_t end = start;
+        std::uint64_t events = 0;
+        while (end < bytes.size() && end - start < piece_limit) {
+            if (bytes.size() - end < capture::kRecordHeaderBytes) {
+                end = bytes.size();  // not a record: never happens with the sink's batches
+                break;
+            }
+            // the framing is little-endian (doc/capture.md)
+            const auto byte = [&](std::size_t i) {
+                return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[end + i]));
+            };
+            const std::uint32_t size = byte(0) | byte(1) << 8 | byte(2) << 16 | byte(3) << 24;
+            const std::uint32_t type = byte(8) | byte(9) << 8;
+            if (size < capture::kRecordHeaderBytes || size > bytes.size() - end) {
+                end = bytes.size();
+                break;
+            }
+            events += type == static_cast<std::uint32_t>(capture::RecordType::Event) ? 1 : 0;
+            end += size;
+        }
+        if (end == bytes.size()) {
+            events = rows - written;  // the rest, whatever the count above says
+        }
+        const Result r = write_batch(bytes.substr(start, end - start), events);
+        written += r.rows_written;
+        if (r.error != 0) {
+            return {r.error, written};
+        }
+        start = end;
+    }
+    return {0, written};
+}
+
+OutputTarget::Result CaptureTarget::write_batch(std::string_view bytes, std::uint64_t rows)
 {
     const std::int64_t now = now_ns(CLOCK_MONOTONIC);
     if (settings_.rotate_seconds != 0 &&

@@ -329,12 +329,12 @@ class DamageTest(CaptureBase):
     def test_full_disk_stops_with_a_valid_file_and_the_loss_counted(self):
         mnt = self.path("small")
         os.mkdir(mnt)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", mnt], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], check=True)
         try:
             cap = os.path.join(mnt, "full.cap")
             with Netns() as ns:
                 t = self.tracer(ns, "-E", "--write", cap, "--print", "state", "all")
-                self.churn(ns, conns=3000)
+                self.churn(ns, conns=6000)
                 deadline = time.time() + 10
                 while t.proc.poll() is None and time.time() < deadline:
                     time.sleep(0.1)

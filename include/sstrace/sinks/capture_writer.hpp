@@ -62,6 +62,8 @@ public:
     void wait_post_rotate();
 
 private:
+    // One piece of a batch: rotation by time before it, by size after it.
+    Result write_batch(std::string_view bytes, std::uint64_t rows);
     int open_next();
     int end_file(capture::EndReason reason);
     int rotate();
