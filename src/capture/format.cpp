@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <zlib.h>
 
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cstring>
@@ -252,12 +253,35 @@ void append_record(std::string& out, RecordType type, std::span<const std::byte>
     put_le(out, static_cast<std::uint16_t>(type));
     put_le(out, std::uint16_t{0});
     out.append(reinterpret_cast<const char*>(payload.data()), payload.size());
-    // over the size, then everything after the CRC field
-    const auto rec = std::as_bytes(std::span(out.data() + start, out.size() - start));
-    const std::uint32_t crc = crc32(rec.subspan(8), crc32(rec.first(4)));
-    for (std::size_t i = 0; i < 4; ++i) {
-        out[start + 4 + i] = static_cast<char>(crc >> (8 * i) & 0xff);
+    (void)start;
+}
+
+std::uint32_t record_crc(std::span<const std::byte> record, std::uint64_t position)
+{
+    std::array<std::byte, 8> pos{};
+    for (std::size_t i = 0; i < pos.size(); ++i) {
+        pos[i] = static_cast<std::byte>(position >> (8 * i) & 0xff);
     }
+    // the position, the size, then everything after the CRC field
+    return crc32(record.subspan(8), crc32(record.first(4), crc32(pos)));
+}
+
+std::size_t seal_records(std::span<std::byte> records, std::uint64_t position)
+{
+    std::size_t at = 0;
+    while (records.size() - at >= kRecordHeaderBytes) {
+        const auto b = [&](std::size_t i) { return std::to_integer<std::uint32_t>(records[at + i]); };
+        const std::uint32_t size = b(0) | b(1) << 8 | b(2) << 16 | b(3) << 24;
+        if (size < kRecordHeaderBytes || size > records.size() - at) {
+            break;
+        }
+        const std::uint32_t crc = record_crc(records.subspan(at, size), position + at);
+        for (std::size_t i = 0; i < 4; ++i) {
+            records[at + 4 + i] = static_cast<std::byte>(crc >> (8 * i) & 0xff);
+        }
+        at += size;
+    }
+    return at;
 }
 
 namespace {

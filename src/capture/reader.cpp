@@ -253,8 +253,7 @@ bool Reader::next(Record& out)
             }
             if (avail >= size) {
                 const std::span<const std::byte> rec_bytes(p, size);
-                const std::uint32_t crc = crc32(rec_bytes.subspan(8), crc32(rec_bytes.first(4)));
-                if (crc != le32(p + 4)) {
+                if (record_crc(rec_bytes, data_offset_) != le32(p + 4)) {
                     auto [off, rec] = where();
                     return fail(off, rec + ": checksum mismatch");
                 }

@@ -212,6 +212,7 @@ int CaptureTarget::open_next()
         }
     }
     file_size_ = 0;
+    records_pos_ = 0;
     reserved_end_ = 0;
     can_reserve_ = owns_fd_;
     file_events_ = 0;
@@ -231,8 +232,16 @@ int CaptureTarget::open_next()
     return write_out();
 }
 
-void CaptureTarget::compress(std::string_view records, bool end_frame)
+void CaptureTarget::compress(std::string_view batch, bool end_frame)
 {
+    // each record's CRC covers its position in the file's records (doc/capture.md)
+    scratch_.assign(batch);
+    auto sealed = std::as_writable_bytes(std::span(scratch_.data(), scratch_.size()));
+    if (capture::seal_records(sealed, records_pos_) != sealed.size()) {
+        spdlog::error("capture: a batch of {} bytes does not end at a record's end", batch.size());
+    }
+    records_pos_ += scratch_.size();
+    const std::string_view records = scratch_;
     if (!settings_.compress) {
         out_.append(records);
         return;

@@ -34,7 +34,10 @@ inline constexpr std::uint16_t kFlagZstd = 0x1;  // the records are in zstd fram
 // The longest header and the longest record a reader accepts.
 inline constexpr std::size_t kMaxHeaderBytes = std::size_t{1} << 20;
 inline constexpr std::size_t kMaxRecordBytes = std::size_t{1} << 16;
-// Record framing: u32 size (of the whole record), u32 CRC-32, u16 type, u16 flags (0).
+// Record framing: u32 size (of the whole record), u32 CRC-32, u16 type, u16 flags (0). The CRC
+// covers the record's position in the file's record stream (so that a damaged zstd frame that
+// copies an earlier whole record into a later place does not pass), the size field, and
+// everything after the CRC field.
 inline constexpr std::size_t kRecordHeaderBytes = 12;
 
 enum class RecordType : std::uint16_t {
@@ -105,8 +108,14 @@ std::optional<Header> header_from_json(std::string_view text, std::string& error
 // The preamble and the header: what every file starts with.
 std::string file_start(const Header& h, bool zstd);
 
-// Appends one framed record.
+// Appends one framed record, its CRC left 0: the writer seals it (seal_records) where its
+// position in the file is known.
 void append_record(std::string& out, RecordType type, std::span<const std::byte> payload);
+// The CRC of one whole record that starts `position` bytes into the file's records.
+std::uint32_t record_crc(std::span<const std::byte> record, std::uint64_t position);
+// Sets the CRC of each whole record in `records`, the first one at `position`. Returns the
+// bytes of whole records sealed (records.size() unless the last one is cut).
+std::size_t seal_records(std::span<std::byte> records, std::uint64_t position);
 // Appends an Event record: the event in the kernel's record layout (the inverse of
 // decode_record in sources/bpf/bpf_record.cpp, which reads it back).
 void append_event(std::string& out, const SocketEvent& ev);

@@ -92,6 +92,8 @@ private:
     std::int64_t frame_started_ns_ = 0;
     bool frame_open_ = false;
     std::string out_;
+    std::string scratch_;              // a batch being sealed
+    std::uint64_t records_pos_ = 0;    // record bytes of the current file so far
     std::deque<std::string> kept_;        // files of this run, oldest first (rotate_count)
     std::set<std::string> used_names_;
     std::vector<pid_t> children_;
