@@ -457,11 +457,10 @@ int CaptureTarget::end_file(capture::EndReason reason)
         return err;
     }
     if (owns_fd_) {
-        // give back the space kept past the end
-        if (reserved_end_ > file_size_) {
-            ::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                        static_cast<off_t>(file_size_),
-                        static_cast<off_t>(reserved_end_ - file_size_));
+        // give back the space kept past the end (ext4 ignores a hole punched past the end of
+        // a file; a truncation to its size frees the blocks there)
+        if (reserved_end_ > file_size_ && ::ftruncate(fd_, static_cast<off_t>(file_size_)) != 0) {
+            spdlog::debug("ftruncate {}: {}", name_, std::strerror(errno));
         }
         if (::close(fd_) != 0 && errno != EINTR) {
             fd_ = -1;
