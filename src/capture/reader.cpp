@@ -73,8 +73,10 @@ bool Reader::fill_input()
         in_len_ -= in_pos_;
         in_pos_ = 0;
     }
-    if (in_.size() < in_len_ + kReadBytes) {
-        in_.resize(in_len_ + kReadBytes);
+    // from memory (tests, the fuzzer): no more room than the bytes left
+    const std::size_t want = fd_ ? kReadBytes : std::min(kReadBytes, memory_.size());
+    if (in_.size() < in_len_ + want) {
+        in_.resize(in_len_ + want);
     }
     std::size_t got = 0;
     if (fd_) {
@@ -89,8 +91,10 @@ bool Reader::fill_input()
         }
         got = static_cast<std::size_t>(n);
     } else {
-        got = std::min(kReadBytes, memory_.size());
-        std::memcpy(in_.data() + in_len_, memory_.data(), got);
+        got = want;
+        if (got != 0) {
+            std::memcpy(in_.data() + in_len_, memory_.data(), got);
+        }
         memory_ = memory_.subspan(got);
     }
     if (got == 0) {

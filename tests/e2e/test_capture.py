@@ -170,6 +170,38 @@ class ReadBackTest(CaptureBase):
         self.assertEqual(again.stdout, after.stdout)
 
 
+class LossTest(CaptureBase):
+    def test_ring_buffer_loss_is_recorded_in_the_capture_and_the_json(self):
+        # a stopped reader and a 1 MiB ring (about 9000 records): the churn must overflow it
+        cap = self.path("loss.cap")
+        with Netns() as ns:
+            t = self.tracer(ns, "-E", "--ring-size", "1", "--write", cap, "--print", "state", "all")
+            t.send(signal.SIGSTOP)
+            try:
+                self.churn(ns, conns=3000)
+            finally:
+                t.send(signal.SIGCONT)
+            t.stop(settle=1.5)
+        self.assertEqual(t.rc, 0, t.stderr)
+        seen, printed, lost = summary(t.stderr)
+        self.assertGreater(lost, 0, t.stderr)
+        self.assertEqual(seen, printed + lost)
+        back = read_back("--read", cap, "-n", "state", "all")
+        self.assertEqual(back.returncode, 0, back.stderr)
+        self.assertEqual(rows(back.stdout), rows(t.stdout))
+        m = re.search(r"the capture recorded (\d+) lost events \(ring buffer full: (\d+)", back.stderr)
+        self.assertTrue(m, back.stderr)
+        self.assertEqual(int(m.group(1)), lost, back.stderr + t.stderr)
+        js = read_back("--read", cap, "--json", "state", "all")
+        objs = [json.loads(l) for l in js.stdout.splitlines()]
+        losses = [o for o in objs if o["type"] == "loss"]
+        self.assertTrue(losses)
+        self.assertEqual(sum(o["lost"] for o in losses), lost)
+        self.assertEqual(sum(o["ring_buffer_full"] + o["skipped_by_kernel"] + o["time_wait_map_full"]
+                             + o["not_written"] for o in losses), lost)
+        self.assertEqual(len([o for o in objs if o["type"] == "event"]), printed)
+
+
 class JsonTest(CaptureBase):
     def check_object_against_row(self, obj, row):
         # row: Netid State Recv-Q Send-Q Local Peer (all columns, -n)
@@ -417,4 +449,4 @@ class RotationTest(CaptureBase):
 
 
 if __name__ == "__main__":
-    main([ReadBackTest, JsonTest, DamageTest, RotationTest])
+    main([ReadBackTest, LossTest, JsonTest, DamageTest, RotationTest])

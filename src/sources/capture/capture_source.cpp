@@ -169,11 +169,9 @@ std::size_t CaptureEventSource::drain(const Deliver& deliver)
             }
             ++events_read_;
             const std::int64_t wall = static_cast<std::int64_t>(event_.mono_ns) + offset_;
-            if (sel_.until_ns && wall >= *sel_.until_ns) {
-                // events are in time order within a run: nothing later can be inside
-                break;
-            }
-            if ((sel_.since_ns && wall < *sel_.since_ns) || !selected(event_)) {
+            // (records of different CPUs are only nearly in time order: every one is tested)
+            if ((sel_.until_ns && wall >= *sel_.until_ns) ||
+                (sel_.since_ns && wall < *sel_.since_ns) || !selected(event_)) {
                 break;
             }
             ++delivered;
