@@ -166,6 +166,11 @@ int run_replay(const Options& opts, const Environment& env)
 
     CaptureSelection sel;
     sel.states = plan.state_mode ? plan.bpf.state_mask : 0;
+    // --transitions: what the live stream shows of sockets leaving the selected states (its
+    // table of timewait sockets, plan.watch, is not rebuilt: the capture kept how long each
+    // TIME-WAIT lasted)
+    sel.leave = plan.state_mode ? plan.bpf.leave_mask : 0;
+    sel.tw_end = plan.state_mode && plan.bpf.tw_end;
     sel.destroy = plan.state_mode ? 0 : plan.bpf.destroy;
     sel.family = plan.bpf.family;
     if (!opts.netns.empty()) {

@@ -117,6 +117,9 @@ void StreamOutputs::set_namespaces(const std::map<std::uint32_t, std::string>& n
     if (json_) {
         json_->set_namespaces(names);
     }
+    if (rows_) {
+        rows_->set_namespaces(names);
+    }
 }
 
 bool StreamOutputs::writing() const

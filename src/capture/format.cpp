@@ -304,7 +304,9 @@ void append_event(std::string& out, const SocketEvent& ev)
 {
     const Socket& s = ev.socket;
     sstrace_event r{};
-    r.hdr.type = ev.kind == EventKind::Destroy ? SSTRACE_REC_DESTROY : SSTRACE_REC_STATE;
+    r.hdr.type = ev.kind == EventKind::Destroy       ? SSTRACE_REC_DESTROY
+                 : ev.kind == EventKind::TimeWaitEnd ? SSTRACE_REC_TW_END
+                                                     : SSTRACE_REC_STATE;
     r.hdr.size = sizeof(r);
     r.hdr.cpu = ev.cpu;
     r.hdr.ts_ns = ev.mono_ns;
@@ -321,6 +323,12 @@ void append_event(std::string& out, const SocketEvent& ev)
     r.oldstate = static_cast<__u8>(ev.old_state);
     r.newstate = static_cast<__u8>(ev.new_state);
     r.reason = reason_code(ev.close_reason);
+    if (ev.kind == EventKind::TimeWaitEnd) {
+        // what the BPF source delivers: an expiry, a re-arm, or a cancel it resolved as an end
+        r.reason = ev.tw_end == TwEnd::Expired   ? SSTRACE_TWEND_EXPIRED
+                   : ev.tw_end == TwEnd::Rearmed ? SSTRACE_TWEND_REARMED
+                                                 : SSTRACE_TWEND_CANCELLED;
+    }
     r.userlocks = ev.filter_facts.port_locked ? 8 : 0;  // SOCK_BINDPORT_LOCK
     r.netns_ino = ev.netns_ino;
     r.rqueue = s.rqueue;
@@ -330,7 +338,18 @@ void append_event(std::string& out, const SocketEvent& ev)
     r.mark = ev.filter_facts.mark;
     r.ino = s.inode;
     r.cgroup_id = ev.filter_facts.cgroup_id;
-    append_record(out, RecordType::Event, std::as_bytes(std::span(&r, 1)));
+    if (ev.in_state_ns == 0) {
+        append_record(out, RecordType::Event, std::as_bytes(std::span(&r, 1)));
+        return;
+    }
+    // what the stream added to the kernel's record: how long the socket was in the state it
+    // left (a u64 after the record, which hdr.size does not count)
+    std::array<std::byte, sizeof(r) + 8> payload{};
+    std::memcpy(payload.data(), &r, sizeof(r));
+    for (std::size_t i = 0; i < 8; ++i) {
+        payload[sizeof(r) + i] = static_cast<std::byte>(ev.in_state_ns >> (8 * i) & 0xff);
+    }
+    append_record(out, RecordType::Event, payload);
 }
 
 void append_clock(std::string& out, const ClockPair& pair)

@@ -265,7 +265,9 @@ void JsonEventSink::append_event(const SocketEvent& ev, std::string& out) const
     ordered_json j;
     const std::int64_t wall = static_cast<std::int64_t>(ev.mono_ns) + clock_offset_;
     j["type"] = "event";
-    j["event"] = ev.kind == EventKind::Destroy ? "destroy" : "state";
+    j["event"] = ev.kind == EventKind::Destroy       ? "destroy"
+                 : ev.kind == EventKind::TimeWaitEnd ? "time_wait_end"
+                                                     : "state";
     j["time"] = rfc3339(wall);
     j["time_ns"] = wall;
     j["mono_ns"] = ev.mono_ns;
@@ -279,8 +281,16 @@ void JsonEventSink::append_event(const SocketEvent& ev, std::string& out) const
         j["old_state"] = ev.old_state != 0 ? ordered_json(std::string(state_name(ev.old_state)))
                                            : ordered_json(nullptr);
         j["new_state"] = std::string(state_name(ev.new_state));
+    } else if (ev.kind == EventKind::TimeWaitEnd) {
+        j["old_state"] = std::string(state_name(ev.old_state));  // TIME-WAIT
+        j["ended"] = ev.tw_end == TwEnd::Expired   ? "expired"
+                     : ev.tw_end == TwEnd::Rearmed ? "rearmed"
+                                                   : "early";
     } else {
         j["old_state"] = std::string(state_name(ev.old_state));  // the state it was destroyed in
+    }
+    if (ev.in_state_ns != 0) {
+        j["in_state_ns"] = ev.in_state_ns;  // how long it was in old_state
     }
     if (const char* r = reason_name(ev.close_reason)) {
         j["close_reason"] = r;

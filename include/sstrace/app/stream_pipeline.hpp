@@ -18,7 +18,8 @@ namespace sstrace {
 class EventGate {
 public:
     virtual ~EventGate() = default;
-    virtual bool pass(const SocketEvent& ev) = 0;
+    // May annotate the event (the time it spent in the state it leaves).
+    virtual bool pass(SocketEvent& ev) = 0;
 };
 
 class StreamPipeline {
@@ -39,6 +40,8 @@ public:
 
     // Hands every event the sources have over, then flushes the sinks.
     void drain();
+    // The last drain: also what the sources held back (EventSource::finish).
+    void finish();
     // Flushes the sinks (after a loss report at the end).
     void flush();
     // Events lost since the last report: to every sink that records it.
@@ -47,7 +50,7 @@ public:
     bool limit_reached() const { return limit_ != 0 && delivered_ >= limit_; }
 
 private:
-    void deliver(const SocketEvent& ev);
+    void deliver(SocketEvent& ev);
 
     const filter::Filter& expr_;
     std::uint64_t limit_;

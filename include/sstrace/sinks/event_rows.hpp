@@ -5,12 +5,15 @@
 // text of each column is the listing's (SsColumns); only the layout differs.
 #pragma once
 
+#include "sstrace/core/netns.hpp"
 #include "sstrace/core/state.hpp"
 #include "sstrace/sinks/event_sink.hpp"
 #include "sstrace/sinks/output_writer.hpp"
 #include "sstrace/sinks/ss_row.hpp"
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 
 namespace sstrace {
@@ -33,6 +36,8 @@ public:
     EventRowSink(const EventRowLayout& layout, SsColumns columns, OutputWriter* out, bool tty);
 
     // Wall-clock time = monotonic + this offset (ns).
+    // The Netns column's names: these (a capture's header), not /var/run/netns now.
+    void set_namespaces(const std::map<std::uint32_t, std::string>& names);
     void set_clock_offset(std::int64_t realtime_minus_monotonic_ns)
     {
         clock_offset_ = realtime_minus_monotonic_ns;
@@ -55,6 +60,7 @@ private:
 
     EventRowLayout layout_;
     SsColumns columns_;
+    std::optional<NetnsNames> netns_names_;  // the Netns column's names (layout.netns)
     OutputWriter* out_ = nullptr;
     std::int64_t clock_offset_ = 0;
     std::size_t width_[kCols] = {};

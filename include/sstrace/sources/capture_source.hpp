@@ -24,6 +24,8 @@ namespace sstrace {
 // What the kernel would have let through: the capture's records outside it are skipped.
 struct CaptureSelection {
     StateMask states = 0;       // state entries into these (0: no state entries)
+    StateMask leave = 0;        // and transitions out of these (--transitions)
+    bool tw_end = false;        // the ends of TIME-WAIT (--transitions with time-wait)
     std::uint8_t destroy = 0;   // destroys of these tables (SSTRACE_DESTROY_* bits)
     std::uint16_t family = 0;   // AF_INET, AF_INET6, or 0 for both
     std::optional<std::uint32_t> netns;  // one namespace (its inode)

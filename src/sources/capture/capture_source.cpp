@@ -113,7 +113,13 @@ CaptureEventSource::CaptureEventSource(std::vector<std::unique_ptr<capture::Read
 bool CaptureEventSource::selected(const SocketEvent& ev) const
 {
     if (ev.kind == EventKind::StateEntry) {
-        if ((sel_.states & state_bit(ev.new_state)) == 0) {
+        // entries into the selected states; with --transitions, leaving them too
+        if ((sel_.states & state_bit(ev.new_state)) == 0 &&
+            (ev.old_state < 0 || (sel_.leave & state_bit(ev.old_state)) == 0)) {
+            return false;
+        }
+    } else if (ev.kind == EventKind::TimeWaitEnd) {
+        if (!sel_.tw_end || ev.tw_end == TwEnd::Rearmed) {
             return false;
         }
     } else {
@@ -163,9 +169,25 @@ std::size_t CaptureEventSource::drain(const Deliver& deliver)
         ++records;
         switch (rec.type) {
         case capture::RecordType::Event: {
-            if (!decode_record(grown(rec.payload), event_)) {
+            // the kernel's record (hdr.size bytes), then what the stream added to it
+            std::span<const std::byte> kernel = rec.payload;
+            std::uint64_t in_state_ns = 0;
+            if (sstrace_hdr hdr{}; kernel.size() >= sizeof(hdr)) {
+                std::memcpy(&hdr, kernel.data(), sizeof(hdr));
+                if (hdr.size >= sizeof(hdr) && hdr.size + 8u <= kernel.size()) {
+                    for (std::size_t i = 0; i < 8; ++i) {
+                        in_state_ns |= std::to_integer<std::uint64_t>(kernel[hdr.size + i]) << (8 * i);
+                    }
+                    kernel = kernel.first(hdr.size);
+                }
+            }
+            if (!decode_record(grown(kernel), event_)) {
                 ++malformed_;
                 break;
+            }
+            event_.in_state_ns = in_state_ns;
+            if (event_.kind == EventKind::TimeWaitEnd && event_.tw_end == TwEnd::Cancelled) {
+                event_.tw_end = TwEnd::Killed;  // the writer recorded resolved cancels only
             }
             ++events_read_;
             const std::int64_t wall = static_cast<std::int64_t>(event_.mono_ns) + offset_;
