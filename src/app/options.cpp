@@ -64,7 +64,7 @@ Captures, sstrace's own options (the format: doc/capture.md):
        --print         with --write, print the rows (or --json lines) too
        --rotate-size=SIZE     a new file once this many bytes are written (k, M, G)
        --rotate-seconds=N     a new file every N seconds (FILE may hold strftime patterns)
-       --rotate-count=N       keep the last N files only (needs a --rotate-*)
+       --rotate-count=N       keep the last N files (with --rotate-size or -seconds)
        --post-rotate=CMD      run CMD FILE on each closed file
        --read=FILE     replay a capture (repeatable; a rotated set by its first name)
                        through the same selection, filter and columns as -E
