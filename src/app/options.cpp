@@ -54,7 +54,8 @@ Event streams, sstrace's own options:
        --ring-size=MiB BPF ring buffer size, a power of two from 1 to 1024 (default 8)
        --bpf-variant=V auto (tp_btf, falling back to classic tracepoints), tp_btf, or
                        tracepoint (mounts tracefs for the attach if it is not mounted)
-   -v, --verbose       more diagnostics on stderr (-vv debug, -vvv libbpf's too)
+   -v, --verbose       more diagnostics on stderr (-vv debug, -vvv libbpf's too); in a
+                       listing, which source ran (SSTRACE_LISTING_SOURCE=diag|iter|auto)
        --json          one JSON object per event (or, without -E, per socket); doc/json.md
 
 Captures, sstrace's own options (the format: doc/capture.md):
