@@ -37,7 +37,8 @@ int run_main(int argc, const char* const* argv)
     setup_logging(opts.verbosity, env.log_level());
     bridge_libbpf_logging();
     try {
-        if (!opts.netns.empty()) {
+        // reading a capture, -N NAME selects that namespace's events by the capture's names
+        if (!opts.netns.empty() && opts.read_files.empty()) {
             try {
                 enter_named_netns(opts.netns);
             } catch (const Error& e) {
@@ -53,6 +54,9 @@ int run_main(int argc, const char* const* argv)
         }
         if (opts.events) {
             return run_event_stream(opts, env);
+        }
+        if (!opts.read_files.empty()) {
+            return run_replay(opts, env);
         }
         return run_listing(opts, env);
     } catch (const Error& e) {

@@ -7,6 +7,7 @@
 #include "sstrace/core/unique.hpp"
 #include "sstrace/filter/filter.hpp"
 #include "sstrace/sinks/inet_format.hpp"
+#include "sstrace/sinks/json_lines.hpp"
 #include "sstrace/sinks/ss_row.hpp"
 #include "sstrace/sinks/summary.hpp"
 #include "sstrace/sinks/table.hpp"
@@ -31,9 +32,12 @@ namespace {
 // Every socket the source lists: the filter, -K, the owners, then the row.
 class ListingRunner : public ListingConsumer {
 public:
+    // `json`: the sockets as JSON lines there instead of rows (--json)
     ListingRunner(const Options& opts, const filter::Filter* filter, SsRowRenderer& renderer,
-                  const SocketOwners* owners, ListingObserver* observer)
-        : opts_(opts), filter_(filter), renderer_(renderer), owners_(owners), observer_(observer)
+                  const SocketOwners* owners, ListingObserver* observer,
+                  JsonSocketWriter* json = nullptr)
+        : opts_(opts), filter_(filter), renderer_(renderer), owners_(owners), observer_(observer),
+          json_(json)
     {
     }
 
@@ -68,7 +72,11 @@ public:
                 observer_->tick();
             }
         }
-        renderer_.render(s);
+        if (json_ != nullptr) {
+            json_->socket(s);
+        } else {
+            renderer_.render(s);
+        }
         return 0;
     }
 
@@ -78,6 +86,7 @@ private:
     SsRowRenderer& renderer_;
     const SocketOwners* owners_;
     ListingObserver* observer_;
+    JsonSocketWriter* json_;
     static constexpr std::uint64_t kTickEvery = 256;
     std::uint64_t listed_ = 0;
     SocketKiller killer_;
@@ -238,7 +247,11 @@ int run_listing(const Options& opts, const Environment& env, ListingObserver* ob
     Table table(stdout, stdout_screen_width());
     SsRowRenderer renderer(row_options(opts), table, service_names(opts.numeric, env),
                            env.proc_dir());
-    renderer.begin(sel.selection, !opts.no_header);
+    renderer.begin(sel.selection, !opts.no_header && !opts.json);
+    std::optional<JsonSocketWriter> json;
+    if (opts.json) {
+        json.emplace(stdout);
+    }
     std::optional<SocketOwners> owners;
     if (request.owners) {
         if (sources.plan().owners == OwnerSource::BpfIterator) {
@@ -248,11 +261,14 @@ int run_listing(const Options& opts, const Environment& env, ListingObserver* ob
         }
     }
     ListingRunner runner(opts, filter.empty() ? nullptr : &filter, renderer,
-                         owners ? &*owners : nullptr, observer);
+                         owners ? &*owners : nullptr, observer, json ? &*json : nullptr);
     IterSession* tcp_iter =
         sources.plan().tcp == TcpSource::BpfIterator ? sources.iter() : nullptr;
     ListingSource(env, sel.selection, std::move(request), tcp_iter).run(runner);
     table.flush();
+    if (json) {
+        json->flush();
+    }
     std::fflush(stdout);
     return 0;
 }

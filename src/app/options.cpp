@@ -12,6 +12,7 @@
 
 #include <array>
 #include <bit>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <cmath>
@@ -55,6 +56,21 @@ Event streams, sstrace's own options:
                        tracepoint (mounts tracefs for the attach if it is not mounted)
    -v, --verbose       more diagnostics on stderr (-vv debug, -vvv libbpf's too); in a
                        listing, which source ran (SSTRACE_LISTING_SOURCE=diag|iter|auto)
+       --json          one JSON object per event (or, without -E, per socket); doc/json.md
+
+Captures, sstrace's own options (the format: doc/capture.md):
+       {0} -E [ OPTIONS ] --write FILE [ --print ] [ state STATE ... ] [ EXPRESSION ]
+       {0} --read FILE [ --read FILE ... ] [ OPTIONS ] [ state STATE ... ] [ EXPRESSION ]
+       --write=FILE    record the stream's events in FILE (- : stdout), zstd-compressed
+       --print         with --write, print the rows (or --json lines) too
+       --rotate-size=SIZE     a new file once this many bytes are written (k, M, G)
+       --rotate-seconds=N     a new file every N seconds (FILE may hold strftime patterns)
+       --rotate-count=N       keep the last N files (with --rotate-size or -seconds)
+       --post-rotate=CMD      run CMD FILE on each closed file
+       --read=FILE     replay a capture (repeatable; a rotated set by its first name)
+                       through the same selection, filter and columns as -E
+       --since=TIME, --until=TIME  with --read: events in this wall-clock window
+                       (03:10, 03:10:07.5, 2024-05-01 03:10, RFC 3339, @EPOCH)
 )",
                        program_name(), ss_options);
 }
@@ -110,6 +126,8 @@ Exit status:
    4    the kernel lacks a required feature (BTF, a tracepoint, a timer callback in its BTF
         or kallsyms)
    5    the BPF programs failed to load; -v shows the verifier's reason
+   6    a capture read back (--read) is truncated or corrupt: every record before the damage
+        was printed, then one line naming the file and the byte offset
    255  bad options or arguments, or a filter syntax error, as ss exits
 )",
                                       program_name());
@@ -122,7 +140,8 @@ enum class Opt : std::uint8_t {
     Help, Version, Verbose, Numeric, Resolve, Options, Extended, Memory, Processes, Threads, Info,
     TipcInfo, Summary, Tos, Cgroup, Bpf, Events, Context, Contexts, NoHeader, Oneline, InetSockopt,
     Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Watch, Count,
-    Duration, RingSize, BpfVariant,
+    Duration, RingSize, BpfVariant, Write, Read, Print, Json, RotateSize, RotateSeconds,
+    RotateCount, PostRotate, Since, Until,
 };
 
 struct OptionSpec {
@@ -189,7 +208,33 @@ constexpr std::array kOptions{
     OptionSpec{"ring-size", '\0', true, false, Opt::RingSize},
     OptionSpec{"bpf-variant", '\0', true, false, Opt::BpfVariant},
     OptionSpec{"verbose", 'v', false, false, Opt::Verbose},
+    OptionSpec{"write", '\0', true, false, Opt::Write},
+    OptionSpec{"read", '\0', true, false, Opt::Read},
+    OptionSpec{"print", '\0', false, false, Opt::Print},
+    OptionSpec{"json", '\0', false, false, Opt::Json},
+    OptionSpec{"rotate-size", '\0', true, false, Opt::RotateSize},
+    OptionSpec{"rotate-seconds", '\0', true, false, Opt::RotateSeconds},
+    OptionSpec{"rotate-count", '\0', true, false, Opt::RotateCount},
+    OptionSpec{"post-rotate", '\0', true, false, Opt::PostRotate},
+    OptionSpec{"since", '\0', true, false, Opt::Since},
+    OptionSpec{"until", '\0', true, false, Opt::Until},
 };
+
+// Options of a live stream only (a capture read back has no ring buffer, programs or files to
+// write), and options of a read-back only.
+bool live_only(Opt id)
+{
+    switch (id) {
+    case Opt::Duration: case Opt::RingSize: case Opt::BpfVariant: case Opt::Write:
+    case Opt::Print: case Opt::RotateSize: case Opt::RotateSeconds: case Opt::RotateCount:
+    case Opt::PostRotate: case Opt::Watch:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool read_only(Opt id) { return id == Opt::Since || id == Opt::Until; }
 
 // The token Options::selection records for a table or family option.
 std::string selection_token(const OptionSpec& spec)
@@ -266,6 +311,9 @@ private:
     bool value_option(const OptionSpec& spec, std::string_view spelled, std::string_view value);
     // The checks that need the whole command line: sstrace's options against each other.
     void check_combinations();
+    bool check_capture_options();
+    // The first of sstrace's own options given that `which` holds for, as spelled.
+    const std::string* first_given(bool (*which)(Opt)) const;
     bool usage_error(std::string message);
     bool error(std::string message);
 
@@ -274,6 +322,7 @@ private:
     ParseResult res_;
     bool filter_file_given_ = false;
     std::vector<std::string> stream_only_;  // sstrace's stream options, as spelled, in order
+    std::vector<std::pair<Opt, std::string>> given_;  // sstrace's own options, as spelled
     // sstrace's valued options given so far, and the value each had
     std::vector<std::pair<Opt, std::string_view>> values_given_;
 };
@@ -426,17 +475,34 @@ bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
     case Opt::AllNetns: o.all_netns = true; break;
     case Opt::Timestamp: o.timestamp = true; break;
     case Opt::Transitions: o.transitions = true; break;
+    case Opt::Print: o.print = true; break;
+    case Opt::Json:
+        o.json = true;
+        given_.emplace_back(spec.id, spelled);
+        return true;  // listings too
+    case Opt::Read:
+        o.read_files.emplace_back(value);  // repeatable
+        given_.emplace_back(spec.id, spelled);
+        return true;  // a stream of its own
     case Opt::Watch: o.watch = true; break;
     case Opt::Count:
     case Opt::Duration:
     case Opt::RingSize:
     case Opt::BpfVariant:
+    case Opt::Write:
+    case Opt::RotateSize:
+    case Opt::RotateSeconds:
+    case Opt::RotateCount:
+    case Opt::PostRotate:
+    case Opt::Since:
+    case Opt::Until:
         if (!value_option(spec, spelled, value)) {
             return false;
         }
         break;
     }
     stream_only_.emplace_back(spelled);
+    given_.emplace_back(spec.id, spelled);
     return true;
 }
 
@@ -509,19 +575,105 @@ bool CommandLineParser::value_option(const OptionSpec& spec, std::string_view sp
         }
         return error(fmt::format("{}: {}: expected auto, tp_btf or tracepoint, got '{}'",
                                  program_name(), spelled, value));
+    case Opt::Write:
+        if (value.empty()) {
+            return error(fmt::format("{}: {}: expected a file name (or - for stdout), got ''",
+                                     program_name(), spelled));
+        }
+        o.write_file = value;
+        return true;
+    case Opt::PostRotate:
+        if (value.empty()) {
+            return error(fmt::format("{}: {}: expected a program, got ''", program_name(),
+                                     spelled));
+        }
+        o.post_rotate = value;
+        return true;
+    case Opt::RotateSize: {
+        std::string_view number = value;
+        std::uint64_t unit = 1;
+        if (!number.empty()) {
+            const char last = number.back();
+            const std::uint64_t units[] = {1024, std::uint64_t{1} << 20, std::uint64_t{1} << 30};
+            const std::string_view letters = "kmg";
+            const std::size_t at = letters.find(static_cast<char>(last | 0x20));
+            if (std::isalpha(static_cast<unsigned char>(last)) != 0 && at != std::string_view::npos) {
+                unit = units[at];
+                number.remove_suffix(1);
+            }
+        }
+        const auto n = parse_number<std::uint64_t>(number);
+        if (!n || *n == 0 || *n > std::numeric_limits<std::uint64_t>::max() / unit) {
+            return error(fmt::format("{}: {}: expected a positive size in bytes, or with k, M or G "
+                                     "(1024, 1024^2, 1024^3), got '{}'",
+                                     program_name(), spelled, value));
+        }
+        o.rotate_size = *n * unit;
+        return true;
+    }
+    case Opt::RotateSeconds:
+        if (const auto n = parse_number<std::uint64_t>(value); n && *n > 0 && *n <= 1u << 30) {
+            o.rotate_seconds = n;
+            return true;
+        }
+        return error(fmt::format("{}: {}: expected a whole number of seconds from 1 to {}, got '{}'",
+                                 program_name(), spelled, 1u << 30, value));
+    case Opt::RotateCount:
+        if (const auto n = parse_number<std::uint32_t>(value); n && *n > 0) {
+            o.rotate_count = n;
+            return true;
+        }
+        return error(fmt::format("{}: {}: expected a positive count of files, got '{}'",
+                                 program_name(), spelled, value));
+    case Opt::Since:
+    case Opt::Until:
+        if (const auto t = parse_wall_time(value)) {
+            (spec.id == Opt::Since ? o.since : o.until) = t;
+            return true;
+        }
+        return error(fmt::format("{}: {}: expected a time such as 03:10, 03:10:07.5, "
+                                 "2024-05-01 03:10, 2024-05-01T03:10:00Z or @1714533000, got '{}'",
+                                 program_name(), spelled, value));
     default:
         return true;
     }
 }
 
+const std::string* CommandLineParser::first_given(bool (*which)(Opt)) const
+{
+    for (const auto& [id, spelled] : given_) {
+        if (which(id)) {
+            return &spelled;
+        }
+    }
+    return nullptr;
+}
+
 void CommandLineParser::check_combinations()
 {
     const Options& o = res_.options;
-    if (!o.events) {
+    const bool reading = !o.read_files.empty();
+    if (!o.events && !reading) {
         if (!stream_only_.empty()) {
             error(fmt::format("{}: {} applies only to event streams (-E)", program_name(),
                               stream_only_.front()));
+        } else if (o.json && (o.summary || !o.diag_file.empty())) {
+            error(fmt::format("{}: --json lists sockets: it does not apply to {}", program_name(),
+                              o.summary ? "-s" : "-D"));
         }
+        return;
+    }
+    if (o.events && reading) {
+        error(fmt::format("{}: -E follows the kernel and --read a capture file: give one of them",
+                          program_name()));
+        return;
+    }
+    if (const std::string* s = first_given(reading ? live_only : read_only)) {
+        error(fmt::format("{}: {} applies only to {}", program_name(), *s,
+                          reading ? "live event streams (-E)" : "a capture read back (--read)"));
+        return;
+    }
+    if (!check_capture_options()) {
         return;
     }
     if (o.all_netns && !o.netns.empty()) {
@@ -532,19 +684,61 @@ void CommandLineParser::check_combinations()
     }
     // A destroy stream (-E without state words) has no state left and entered to show. Words
     // that do not parse are left to the stream, which reports them in ss's words.
+    // (a capture read back without state words takes those it was written with)
     StateWords words;
-    if (o.transitions && !parse_state_words(o.filter_words, words) && !words.mask) {
+    if (o.transitions && !reading && !parse_state_words(o.filter_words, words) && !words.mask) {
         error(fmt::format("{}: --transitions needs state words (-E state STATE ...): the destroy "
                           "stream shows no state changes",
                           program_name()));
     }
 }
 
+bool CommandLineParser::check_capture_options()
+{
+    const Options& o = res_.options;
+    if (o.write_file.empty()) {
+        for (const Opt id : {Opt::Print, Opt::RotateSize, Opt::RotateSeconds, Opt::RotateCount,
+                             Opt::PostRotate}) {
+            for (const auto& [given, spelled] : given_) {
+                if (given == id) {
+                    return error(fmt::format("{}: {} applies only with --write FILE",
+                                             program_name(), spelled));
+                }
+            }
+        }
+        return true;
+    }
+    if (o.watch) {
+        return error(fmt::format("{}: --watch with --write: a capture does not hold the watch's "
+                                 "initial table yet; capture the events without --watch",
+                                 program_name()));
+    }
+    const bool rotating = o.rotate_size || o.rotate_seconds;
+    if (o.write_file == "-" && (o.print || rotating || o.rotate_count || !o.post_rotate.empty())) {
+        return error(fmt::format("{}: --write -: the capture goes to stdout, where rows cannot go "
+                                 "too and no file rotates; --print, --rotate-* and --post-rotate "
+                                 "need --write FILE",
+                                 program_name()));
+    }
+    if (!rotating && (o.rotate_count || !o.post_rotate.empty())) {
+        return error(fmt::format("{}: {} needs --rotate-size or --rotate-seconds (files to rotate)",
+                                 program_name(), o.rotate_count ? "--rotate-count" : "--post-rotate"));
+    }
+    if (o.json && !o.print) {
+        return error(fmt::format("{}: --json with --write needs --print: the capture file is "
+                                 "binary, and nothing else is printed",
+                                 program_name()));
+    }
+    return true;
+}
+
 }  // namespace
 
 ParseResult parse_command_line(int argc, const char* const* argv)
 {
-    return CommandLineParser(argc, argv).run();
+    ParseResult r = CommandLineParser(argc, argv).run();
+    r.options.argv.assign(argv, argv + argc);
+    return r;
 }
 
 }  // namespace sstrace

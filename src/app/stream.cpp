@@ -4,13 +4,12 @@
 #include "sstrace/app/app.hpp"
 #include "sstrace/app/event_loop.hpp"
 #include "sstrace/app/stream_accounting.hpp"
+#include "sstrace/app/stream_outputs.hpp"
 #include "sstrace/app/stream_pipeline.hpp"
 #include "sstrace/app/stream_plan.hpp"
 #include "sstrace/app/watch.hpp"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/program.hpp"
-#include "sstrace/sinks/event_rows.hpp"
-#include "sstrace/sinks/output_writer.hpp"
 #include "sstrace/sources/bpf_event_source.hpp"
 #include "sstrace/sources/bpf_session.hpp"
 
@@ -28,8 +27,6 @@ namespace sstrace {
 
 namespace {
 
-// Bytes of rows waiting for a slow reader before rows are dropped (and counted).
-constexpr std::size_t kMaxQueuedOutput = std::size_t{64} << 20;
 // How long rows still queued at the end may take to be written.
 constexpr int kFinalWriteMs = 1000;
 // The drain period: records committed without a wake-up wait at most this long.
@@ -58,7 +55,6 @@ int run_event_stream(const Options& opts, const Environment& env)
 
     BpfSession session(plan.bpf);
     BpfEventSource source(session);
-    OutputWriter writer(STDOUT_FILENO, kMaxQueuedOutput);
     StreamAccounting accounting(session, plan.scope);
 
     StreamPipeline pipeline(plan.expr, plan.count);
@@ -76,11 +72,11 @@ int run_event_stream(const Options& opts, const Environment& env)
         }
         pipeline.add_gate(*watch);
     }
-    // after the listing: on a terminal the header is written at once
-    EventRowSink rows(plan.layout, SsColumns(plan.row, ServiceNames(plan.numeric), plan.proc_dir),
-                      &writer, plan.tty);
-    rows.set_clock_offset(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
-    pipeline.add_sink(rows);
+    // after the listing: on a terminal the header is written at once. Rows, JSON lines, a
+    // capture file: the policy for their write errors is StreamOutputs'.
+    StreamOutputs outputs(plan, clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC),
+                          OutputWriter::WhenFull::Drop);
+    outputs.attach(pipeline);
 
     bool reader_gone = false;
     // A pipe's write end reports an error once the reader is gone: stop then, instead of at
@@ -97,17 +93,12 @@ int run_event_stream(const Options& opts, const Environment& env)
         loop.after(*plan.duration, [&] { loop.stop(); });
     }
     auto report_loss = [&]() {
-        if (auto line = accounting.loss_since_last_poll()) {
+        EventLoss lost;
+        if (auto line = accounting.loss_since_last_poll(&lost)) {
             spdlog::warn("{}", *line);
+            pipeline.loss(lost);  // in the JSON lines and the capture file too
         }
-        if (const std::uint64_t n = writer.take_new_unwritten(); n != 0) {
-            spdlog::warn("{} rows not written ({}); {} so far", n,
-                         writer.state() == OutputWriter::State::Failed
-                             ? fmt::format("writing to stdout failed: {}",
-                                           std::strerror(writer.error()))
-                             : std::string("the reader of stdout is too slow"),
-                         writer.unwritten());
-        }
+        outputs.warn_unwritten();
     };
     unsigned ticks = 0;
     loop.every(kTick, [&] {
@@ -126,7 +117,7 @@ int run_event_stream(const Options& opts, const Environment& env)
     // the final pass after a stop.
     loop.after_each_wake([&] {
         pipeline.drain();
-        if (writer.state() != OutputWriter::State::Open || pipeline.limit_reached()) {
+        if (!outputs.writing() || pipeline.limit_reached()) {
             loop.stop();
         }
     });
@@ -139,32 +130,29 @@ int run_event_stream(const Options& opts, const Environment& env)
 
     accounting.stop();
     pipeline.finish();
+    report_loss();
+    pipeline.flush();
     // Every received row gets up to a second to be written; a second signal ends it at once.
-    const OutputWriter::State end = writer.finish(kFinalWriteMs);
-    if (end == OutputWriter::State::ReaderGone || reader_gone) {
+    outputs.finish(kFinalWriteMs);
+    if (outputs.reader_gone() || reader_gone) {
         return kExitOk;  // the reader went away: exit quietly, as a filter in a pipe does
     }
     const BpfCounters c = session.counters();
-    report_loss();
+    outputs.warn_unwritten();
     if (!plan.bpf.filter.empty()) {
         spdlog::info("{} events rejected by the filter in the kernel", c.filtered);
     }
     if (source.malformed() != 0) {
         spdlog::warn("{} malformed ring-buffer records ignored", source.malformed());
     }
-    if (writer.unwritten() != 0) {
-        fmt::print(stderr, "{}: {} rows not written\n", program_name(), writer.unwritten());
-    }
-    accounting.finish(rows.rows() - writer.unwritten(), opts.verbosity >= 1, stderr);
+    outputs.report(opts.verbosity >= 1);
+    accounting.finish(outputs.delivered(), opts.verbosity >= 1, stderr, outputs.delivered_as());
     if (watch && opts.verbosity >= 1) {
         watch->report(stderr);
     }
-    if (end == OutputWriter::State::Failed) {
-        // the policy for a full disk (or any write error): stop, keep what was written, say
-        // what was not, exit 1
-        throw Error::from_errno("writing to stdout", writer.error(), kExitFailure,
-                                "the run stopped; rows before the error were written");
-    }
+    // the policy for a full disk (or any write error): stop, keep what was written, say what
+    // was not, exit 1
+    outputs.throw_if_failed();
     return kExitOk;
 }
 

@@ -71,11 +71,18 @@ void StreamAccounting::event(const SocketEvent& ev)
     }
 }
 
-std::optional<std::string> StreamAccounting::loss_since_last_poll()
+std::optional<std::string> StreamAccounting::loss_since_last_poll(EventLoss* lost)
 {
     const BpfLoss loss = session_.counters().loss;
     if (loss.total() <= reported_.total()) {
         return std::nullopt;
+    }
+    if (lost != nullptr) {
+        *lost = EventLoss{};
+        lost->mono_ns = monotonic_ns();
+        lost->ring_full = since(loss.ring_full, reported_.ring_full);
+        lost->skipped = since(loss.skipped, reported_.skipped);
+        lost->map_full = since(loss.map_full, reported_.map_full);
     }
     std::string line = fmt::format(
         "{} events lost (ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT map full: {}); "
@@ -95,7 +102,8 @@ void StreamAccounting::compare(std::FILE* out, const char* what, std::int64_t ke
                counter, ours, note.empty() ? "" : "; ", note);
 }
 
-void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* out)
+void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* out,
+                              const char* delivered_as)
 {
     const BpfCounters c = session_.counters();
     const BpfLoss& loss = c.loss;
@@ -105,8 +113,8 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
                              "full: {})",
                              loss.ring_full, loss.skipped, loss.map_full);
     }
-    fmt::print(out, "{}: {} events seen, {} printed, {} lost{}\n", program_name(),
-               c.emitted + loss.total(), printed, loss.total(), causes);
+    fmt::print(out, "{}: {} events seen, {} {}, {} lost{}\n", program_name(),
+               c.emitted + loss.total(), printed, delivered_as, loss.total(), causes);
 
     if (verbose) {
         for (const BpfProgramInfo& p : session_.programs()) {

@@ -16,6 +16,8 @@ void StreamPipeline::add_source(EventSource& source, EventLoop& loop)
     }
 }
 
+void StreamPipeline::add_source(EventSource& source) { sources_.push_back(&source); }
+
 void StreamPipeline::add_observer(EventSink& sink) { observers_.push_back(&sink); }
 
 void StreamPipeline::add_gate(EventGate& gate) { gates_.push_back(&gate); }
@@ -57,8 +59,20 @@ void StreamPipeline::drain()
     for (EventSource* src : sources_) {
         src->drain(deliver_);
     }
+    flush();
+}
+
+void StreamPipeline::flush()
+{
     for (EventSink* s : sinks_) {
         s->flush();
+    }
+}
+
+void StreamPipeline::loss(const EventLoss& lost)
+{
+    for (EventSink* s : sinks_) {
+        s->loss(lost);
     }
 }
 

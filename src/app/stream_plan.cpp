@@ -358,6 +358,7 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
         plan.duration = std::chrono::nanoseconds(static_cast<std::int64_t>(*opts.duration * 1e9));
     }
     plan.proc_dir = env.proc_dir();
+    plan.output = plan_outputs(opts);
     if (opts.watch) {
         plan.watch = plan_watch(opts, sel, plan);
     } else if (opts.transitions && plan.state_mode) {

@@ -65,13 +65,21 @@ const std::string& NetnsNames::label(std::uint32_t ino)
     if (const auto n = numbers_.find(ino); n != numbers_.end()) {
         return n->second;
     }
-    if (std::chrono::steady_clock::now() - scanned_ >= std::chrono::seconds(1)) {
+    if (!fixed_ && std::chrono::steady_clock::now() - scanned_ >= std::chrono::seconds(1)) {
         rescan();
         if (const auto n = names_.find(ino); n != names_.end()) {
             return n->second;
         }
     }
     return numbers_.emplace(ino, std::to_string(ino)).first->second;
+}
+
+void NetnsNames::fix(const std::map<std::uint32_t, std::string>& names)
+{
+    fixed_ = true;
+    names_.clear();
+    numbers_.clear();
+    names_.insert(names.begin(), names.end());
 }
 
 std::size_t NetnsNames::longest() const

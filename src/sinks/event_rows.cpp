@@ -52,6 +52,14 @@ void append_lifetime(std::string& out, std::uint64_t ns)
 
 }  // namespace
 
+void EventRowSink::set_namespaces(const std::map<std::uint32_t, std::string>& names)
+{
+    if (netns_names_) {
+        netns_names_->fix(names);
+        width_[kNetns] = std::max<std::size_t>(10, netns_names_->longest());
+    }
+}
+
 EventRowSink::EventRowSink(const EventRowLayout& layout, SsColumns columns, OutputWriter* out,
                            bool tty)
     : layout_(layout), columns_(std::move(columns)), out_(out)

@@ -164,7 +164,7 @@ TEST(Options, GetoptErrorsInSsWords)
         {{"--n"}, "ss: option '--n' is ambiguous; possibilities: '--numeric' '--net' "
                   "'--no-header'"},
         {{"--s=1"}, "ss: option '--s=1' is ambiguous; possibilities: '--sctp' '--socket' "
-                    "'--summary'"},
+                    "'--summary' '--since'"},
         // sstrace's own options follow the same rules
         {{"-c"}, "ss: option requires an argument -- 'c'"},
         {{"-E", "--count"}, "ss: option '--count' requires an argument"},
@@ -322,6 +322,70 @@ TEST(Options, ConflictingStreamOptions)
     }
     EXPECT_EQ(parse({"-N", "ns1", "-E"}).exit_code, 0);
     EXPECT_EQ(parse({"--all-netns", "-E"}).exit_code, 0);
+}
+
+// Capture options: where each applies, and their values in the user's words (issue 11).
+TEST(Options, CaptureOptions)
+{
+    set_program_name("sstrace");
+    auto ok = parse({"-E", "state", "all", "--write", "f.cap", "--rotate-size", "2M",
+                     "--rotate-count=3", "--post-rotate", "gzip", "--print", "--json"});
+    ASSERT_EQ(ok.exit_code, 0) << ok.message;
+    EXPECT_EQ(ok.options.write_file, "f.cap");
+    EXPECT_EQ(ok.options.rotate_size, std::uint64_t{2} << 20);
+    EXPECT_EQ(ok.options.rotate_count, 3u);
+    EXPECT_TRUE(ok.options.print && ok.options.json);
+    EXPECT_EQ(parse({"-E", "--write", "f", "--rotate-size", "10k"}).options.rotate_size, 10240u);
+    EXPECT_EQ(parse({"-E", "--write", "f", "--rotate-size", "7"}).options.rotate_size, 7u);
+    auto rd = parse({"--read", "a.cap", "--read=b.cap", "-n", "--since", "03:10", "--until",
+                     "@1714533000", "state", "time-wait"});
+    ASSERT_EQ(rd.exit_code, 0) << rd.message;
+    EXPECT_EQ(rd.options.read_files, (std::vector<std::string>{"a.cap", "b.cap"}));
+    ASSERT_TRUE(rd.options.until && rd.options.until->epoch_ns);
+    EXPECT_EQ(*rd.options.until->epoch_ns, std::int64_t{1714533000} * 1000000000);
+    EXPECT_EQ(parse({"-tan", "--json"}).exit_code, 0);
+
+    const struct {
+        std::vector<std::string> args;
+        const char* message;
+    } errors[] = {
+        {{"-E", "--write", "f", "--rotate-size", "0"},
+         "sstrace: --rotate-size: expected a positive size in bytes, or with k, M or G (1024, "
+         "1024^2, 1024^3), got '0'"},
+        {{"-E", "--write", "f", "--rotate-size", "3X"},
+         "sstrace: --rotate-size: expected a positive size in bytes, or with k, M or G (1024, "
+         "1024^2, 1024^3), got '3X'"},
+        {{"-E", "--print"}, "sstrace: --print applies only with --write FILE"},
+        {{"-E", "--rotate-seconds", "5"}, "sstrace: --rotate-seconds applies only with --write FILE"},
+        {{"-E", "--write", "f", "--rotate-count", "2"},
+         "sstrace: --rotate-count needs --rotate-size or --rotate-seconds (files to rotate)"},
+        {{"-E", "--write", "-", "--print"},
+         "sstrace: --write -: the capture goes to stdout, where rows cannot go too and no file "
+         "rotates; --print, --rotate-* and --post-rotate need --write FILE"},
+        {{"-E", "--write", "f", "--json"},
+         "sstrace: --json with --write needs --print: the capture file is binary, and nothing "
+         "else is printed"},
+        {{"-E", "--read", "f"},
+         "sstrace: -E follows the kernel and --read a capture file: give one of them"},
+        {{"--read", "f", "--duration", "1"},
+         "sstrace: --duration applies only to live event streams (-E)"},
+        {{"--read", "f", "--write", "g"}, "sstrace: --write applies only to live event streams (-E)"},
+        {{"-E", "--since", "03:10"}, "sstrace: --since applies only to a capture read back (--read)"},
+        {{"--write", "f", "-tan"}, "sstrace: --write applies only to event streams (-E)"},
+        {{"-s", "--json"}, "sstrace: --json lists sockets: it does not apply to -s"},
+        {{"--read", "f", "--until", "yesterday"},
+         "sstrace: --until: expected a time such as 03:10, 03:10:07.5, 2024-05-01 03:10, "
+         "2024-05-01T03:10:00Z or @1714533000, got 'yesterday'"},
+        {{"-E", "--watch", "--write", "f"},
+         "sstrace: --watch with --write: a capture does not hold the watch's initial table yet; "
+         "capture the events without --watch"},
+    };
+    for (const auto& c : errors) {
+        SCOPED_TRACE(c.args.back());
+        const auto r = parse(c.args);
+        EXPECT_EQ(r.exit_code, 255);
+        EXPECT_EQ(r.message, c.message);
+    }
 }
 
 // --transitions has a meaning on state streams only: the destroy stream would print
@@ -500,9 +564,9 @@ std::map<int, std::string> man_exit_codes(const std::string& man)
 TEST(Help, ExitStatusAsTheReadmeAndTheManPage)
 {
     const auto readme = readme_exit_codes(read_source_file("README.md"));
-    ASSERT_EQ(readme.size(), 7u);
+    ASSERT_EQ(readme.size(), 8u);
     for (const int code : {kExitOk, kExitFailure, kExitNotImplemented, kExitNoPrivilege,
-                           kExitNoKernelSupport, kExitBpfLoad, kExitUsage}) {
+                           kExitNoKernelSupport, kExitBpfLoad, kExitDamaged, kExitUsage}) {
         EXPECT_TRUE(readme.count(code) == 1) << code;
     }
     EXPECT_EQ(help_exit_codes(help_text()), readme);

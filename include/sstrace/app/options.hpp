@@ -2,6 +2,7 @@
 // The command line: every ss option with ss's meaning, plus sstrace's own.
 #pragma once
 
+#include "sstrace/core/wall_time.hpp"
 #include "sstrace/ss/selection.hpp"
 
 #include <cstdint>
@@ -58,6 +59,19 @@ struct Options {
     std::optional<double> duration;      // --duration TIME, in seconds
     unsigned ring_mb = 8;          // --ring-size MiB (a power of two, 1 to 1024)
     std::string bpf_variant = "auto";  // --bpf-variant auto|tp_btf|tracepoint
+
+    // captures and JSON lines (sstrace's own)
+    std::string write_file;               // --write FILE ("-": stdout)
+    std::vector<std::string> read_files;  // --read FILE, repeatable
+    bool print = false;                   // --print: rows too, with --write
+    bool json = false;                    // --json: JSON lines instead of rows
+    std::optional<std::uint64_t> rotate_size;     // --rotate-size SIZE, in bytes
+    std::optional<std::uint64_t> rotate_seconds;  // --rotate-seconds N
+    std::optional<std::uint32_t> rotate_count;    // --rotate-count N
+    std::string post_rotate;                      // --post-rotate CMD
+    std::optional<WallTime> since;                // --since TIME
+    std::optional<WallTime> until;                // --until TIME
+    std::vector<std::string> argv;  // the command line as given (a capture's header keeps it)
     bool show_help = false;
     bool show_version = false;
 };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sstrace/core/state.hpp"
+#include "sstrace/model/loss.hpp"
 #include "sstrace/sinks/event_sink.hpp"
 #include "sstrace/sources/bpf_session.hpp"
 
@@ -39,11 +40,14 @@ public:
     void stop();
     // Every event received, whether printed or not.
     void event(const SocketEvent& ev) override;
-    // About once a second: a warning line for loss since the last call, or nothing.
-    std::optional<std::string> loss_since_last_poll();
+    // About once a second: a warning line for loss since the last call, or nothing; `lost`
+    // (when given) gets the loss by cause, for the sinks that record it.
+    std::optional<std::string> loss_since_last_poll(EventLoss* lost = nullptr);
     // The exit summary on `out`: seen / printed / lost by cause, the kernel counters compared,
     // and with `verbose` each program's runs skipped by the kernel and taken by a second copy.
-    void finish(std::uint64_t printed, bool verbose, std::FILE* out);
+    // `delivered_as`: "printed", or "written" when the events went to a capture file only.
+    void finish(std::uint64_t printed, bool verbose, std::FILE* out,
+                const char* delivered_as = "printed");
 
 private:
     struct Window {

@@ -29,6 +29,8 @@ public:
 
     // Drained after every wake-up of `loop` (its descriptor wakes the loop).
     void add_source(EventSource& source, EventLoop& loop);
+    // Drained on each drain() the caller makes (a capture file: no descriptor to wait for).
+    void add_source(EventSource& source);
     // Sees every event, before the filter and the limit (the kernel-counter comparison).
     void add_observer(EventSink& sink);
     // Sees every event the filter passes, in order; one that a gate refuses stops there.
@@ -40,6 +42,10 @@ public:
     void drain();
     // The last drain: also what the sources held back (EventSource::finish).
     void finish();
+    // Flushes the sinks (after a loss report at the end).
+    void flush();
+    // Events lost since the last report: to every sink that records it.
+    void loss(const EventLoss& lost);
 
     bool limit_reached() const { return limit_ != 0 && delivered_ >= limit_; }
 

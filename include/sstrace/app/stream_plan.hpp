@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sstrace/app/options.hpp"
+#include "sstrace/app/output_plan.hpp"
 #include "sstrace/app/stream_accounting.hpp"
 #include "sstrace/core/env.hpp"
 #include "sstrace/filter/filter.hpp"
@@ -44,6 +45,7 @@ struct StreamPlan {
     std::uint64_t count = 0;  // -c: rows at the most (0: no limit)
     std::optional<std::chrono::nanoseconds> duration;
     std::string proc_dir;
+    OutputPlan output;  // rows or JSON lines, a capture file
     std::optional<WatchPlan> watch;
 };
 

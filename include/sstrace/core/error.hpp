@@ -15,6 +15,7 @@ enum ExitCode : int {
     kExitNoPrivilege = 3,     // not root / missing CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN
     kExitNoKernelSupport = 4, // the kernel lacks BTF or a required hook
     kExitBpfLoad = 5,         // the BPF programs failed to load (verifier); -v shows the reason
+    kExitDamaged = 6,         // a capture file is truncated or corrupt (records before it were read)
     kExitUsage = 255,         // bad options or arguments, as ss exits
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -46,6 +47,8 @@ public:
     const std::string& label(std::uint32_t ino);
     // The longest name known now (0: none).
     std::size_t longest() const;
+    // These names only, never read again (a capture read back: the names its header recorded).
+    void fix(const std::map<std::uint32_t, std::string>& names);
 
 private:
     void rescan();
@@ -54,6 +57,7 @@ private:
     std::unordered_map<std::uint32_t, std::string> names_;
     std::unordered_map<std::uint32_t, std::string> numbers_;  // inodes without a name
     std::chrono::steady_clock::time_point scanned_{};
+    bool fixed_ = false;
 };
 
 }  // namespace sstrace

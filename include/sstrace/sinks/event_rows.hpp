@@ -12,6 +12,7 @@
 #include "sstrace/sinks/ss_row.hpp"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,8 @@ public:
     EventRowSink(const EventRowLayout& layout, SsColumns columns, OutputWriter* out, bool tty);
 
     // Wall-clock time = monotonic + this offset (ns).
+    // The Netns column's names: these (a capture's header), not /var/run/netns now.
+    void set_namespaces(const std::map<std::uint32_t, std::string>& names);
     void set_clock_offset(std::int64_t realtime_minus_monotonic_ns)
     {
         clock_offset_ = realtime_minus_monotonic_ns;

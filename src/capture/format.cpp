@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sstrace/capture/format.hpp"
+
+#include "sstrace/abi/events.h"
+
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <zlib.h>
+
+#include <array>
+#include <bit>
+#include <charconv>
+#include <cstring>
+#include <limits>
+
+namespace sstrace::capture {
+
+namespace {
+
+using nlohmann::json;
+
+template <typename T>
+void put_le(std::string& out, T value)
+{
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+        out.push_back(static_cast<char>(static_cast<std::uint64_t>(value) >> (8 * i) & 0xff));
+    }
+}
+
+template <typename T>
+T get_le(std::span<const std::byte> bytes, std::size_t at)
+{
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+        v |= std::uint64_t{std::to_integer<std::uint8_t>(bytes[at + i])} << (8 * i);
+    }
+    return static_cast<T>(v);
+}
+
+std::span<const std::byte> bytes_of(const std::string& s)
+{
+    return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+struct FieldName {
+    std::uint32_t bit;
+    const char* name;
+};
+constexpr FieldName kFieldNames[] = {
+    {SSTRACE_FIELD_INO, "inode"},          {SSTRACE_FIELD_CGROUP, "cgroup"},
+    {SSTRACE_FIELD_MARK, "mark"},          {SSTRACE_FIELD_IFINDEX, "ifindex"},
+    {SSTRACE_FIELD_USERLOCKS, "userlocks"}, {SSTRACE_FIELD_UID, "uid"},
+};
+
+constexpr FieldName kDestroyNames[] = {
+    {SSTRACE_DESTROY_TCP, "tcp"}, {SSTRACE_DESTROY_UDP, "udp"}, {SSTRACE_DESTROY_RAW, "raw"}};
+
+json names_of(std::uint32_t mask, std::span<const FieldName> names)
+{
+    json out = json::array();
+    for (const FieldName& f : names) {
+        if ((mask & f.bit) != 0) {
+            out.push_back(f.name);
+        }
+    }
+    return out;
+}
+
+json state_names(StateMask mask)
+{
+    json out = json::array();
+    for (int s = 0; s < kStateCount; ++s) {
+        if ((mask & state_bit(s)) != 0) {
+            out.push_back(std::string(state_name(s)));
+        }
+    }
+    return out;
+}
+
+// A value of the header: nullptr when absent or of another type.
+const json* member(const json& obj, const char* key)
+{
+    const auto it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
+}
+
+template <typename T>
+bool read_unsigned(const json& obj, const char* key, T& out, std::string& error)
+{
+    const json* v = member(obj, key);
+    if (v == nullptr || !v->is_number_unsigned() ||
+        v->get<std::uint64_t>() > std::numeric_limits<T>::max()) {
+        error = std::string("header: no unsigned number \"") + key + "\"";
+        return false;
+    }
+    out = static_cast<T>(v->get<std::uint64_t>());
+    return true;
+}
+
+bool read_signed(const json& obj, const char* key, std::int64_t& out, std::string& error)
+{
+    const json* v = member(obj, key);
+    if (v == nullptr || !v->is_number_integer() ||
+        (v->is_number_unsigned() &&
+         v->get<std::uint64_t>() > std::uint64_t{std::numeric_limits<std::int64_t>::max()})) {
+        error = std::string("header: no integer \"") + key + "\"";
+        return false;
+    }
+    out = v->get<std::int64_t>();
+    return true;
+}
+
+void read_string(const json& obj, const char* key, std::string& out)
+{
+    if (const json* v = member(obj, key); v != nullptr && v->is_string()) {
+        out = v->get<std::string>();
+    }
+}
+
+}  // namespace
+
+std::string_view host_byte_order()
+{
+    return std::endian::native == std::endian::little ? "little" : "big";
+}
+
+std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc)
+{
+    // zlib takes lengths as uInt: feed large spans in pieces
+    while (!bytes.empty()) {
+        const std::size_t n = std::min<std::size_t>(bytes.size(), std::size_t{1} << 30);
+        crc = static_cast<std::uint32_t>(
+            ::crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(n)));
+        bytes = bytes.subspan(n);
+    }
+    return crc;
+}
+
+std::string header_to_json(const Header& h)
+{
+    json j;
+    j["format_version"] = kFormatVersion;
+    j["abi_version"] = h.abi_version;
+    j["byte_order"] = h.byte_order;
+    j["program"] = h.program;
+    j["host"] = h.host;
+    j["kernel"] = h.kernel;
+    j["clock"] = {{"monotonic_ns", h.clock.mono_ns}, {"realtime_ns", h.clock.real_ns}};
+    j["command_line"] = h.command_line;
+    j["fields"] = {{"mask", h.fields}, {"names", names_of(h.fields, kFieldNames)}};
+    j["stream"] = {
+        {"states", {{"mask", h.states}, {"names", state_names(h.states)}}},
+        {"destroy", {{"mask", h.destroy}, {"names", names_of(h.destroy, kDestroyNames)}}},
+        {"family", h.family == AF_INET ? "inet" : h.family == AF_INET6 ? "inet6" : "both"},
+        {"netns", h.netns},
+    };
+    j["filter"] = h.filter;
+    json ns = json::object();
+    for (const auto& [ino, name] : h.namespaces) {
+        ns[std::to_string(ino)] = name;
+    }
+    j["namespaces"] = std::move(ns);
+    j["capture_id"] = h.capture_id;
+    j["file_index"] = h.file_index;
+    // command-line words need not be UTF-8: such bytes become U+FFFD rather than an exception
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<Header> header_from_json(std::string_view text, std::string& error)
+{
+    const json j = json::parse(text.begin(), text.end(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        error = "header: not a JSON object";
+        return std::nullopt;
+    }
+    Header h;
+    const json* clock = member(j, "clock");
+    const json* fields = member(j, "fields");
+    const json* stream = member(j, "stream");
+    if (clock == nullptr || !clock->is_object() || fields == nullptr || !fields->is_object() ||
+        stream == nullptr || !stream->is_object()) {
+        error = "header: no \"clock\", \"fields\" or \"stream\" object";
+        return std::nullopt;
+    }
+    const json* states = member(*stream, "states");
+    const json* destroy = member(*stream, "destroy");
+    if (states == nullptr || !states->is_object() || destroy == nullptr || !destroy->is_object()) {
+        error = "header: no \"stream\" states or destroy object";
+        return std::nullopt;
+    }
+    if (!read_unsigned(j, "abi_version", h.abi_version, error) ||
+        !read_signed(*clock, "monotonic_ns", h.clock.mono_ns, error) ||
+        !read_signed(*clock, "realtime_ns", h.clock.real_ns, error) ||
+        !read_unsigned(*fields, "mask", h.fields, error) ||
+        !read_unsigned(*states, "mask", h.states, error) ||
+        !read_unsigned(*destroy, "mask", h.destroy, error) ||
+        !read_unsigned(*stream, "netns", h.netns, error)) {
+        return std::nullopt;
+    }
+    read_string(j, "byte_order", h.byte_order);
+    if (h.byte_order != "little" && h.byte_order != "big") {
+        error = "header: \"byte_order\" is neither little nor big";
+        return std::nullopt;
+    }
+    std::string family;
+    read_string(*stream, "family", family);
+    h.family = family == "inet" ? AF_INET : family == "inet6" ? AF_INET6 : 0;
+    read_string(j, "program", h.program);
+    read_string(j, "host", h.host);
+    read_string(j, "kernel", h.kernel);
+    read_string(j, "filter", h.filter);
+    read_string(j, "capture_id", h.capture_id);
+    if (const json* idx = member(j, "file_index"); idx != nullptr && idx->is_number_unsigned() &&
+                                                  idx->get<std::uint64_t>() <= UINT32_MAX) {
+        h.file_index = idx->get<std::uint32_t>();
+    }
+    if (const json* cmd = member(j, "command_line"); cmd != nullptr && cmd->is_array()) {
+        for (const json& w : *cmd) {
+            if (w.is_string()) {
+                h.command_line.push_back(w.get<std::string>());
+            }
+        }
+    }
+    if (const json* ns = member(j, "namespaces"); ns != nullptr && ns->is_object()) {
+        for (const auto& [key, name] : ns->items()) {
+            std::uint32_t ino = 0;
+            const auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), ino);
+            if (ec == std::errc() && ptr == key.data() + key.size() && name.is_string()) {
+                h.namespaces[ino] = name.get<std::string>();
+            }
+        }
+    }
+    return h;
+}
+
+std::string file_start(const Header& h, bool zstd)
+{
+    const std::string header = header_to_json(h);
+    std::string out(reinterpret_cast<const char*>(kMagic.data()), kMagic.size());
+    put_le(out, kFormatVersion);
+    put_le(out, std::uint16_t{zstd ? kFlagZstd : std::uint16_t{0}});
+    put_le(out, static_cast<std::uint32_t>(header.size()));
+    put_le(out, crc32(bytes_of(header)));
+    out += header;
+    return out;
+}
+
+void append_record(std::string& out, RecordType type, std::span<const std::byte> payload)
+{
+    const std::size_t start = out.size();
+    put_le(out, static_cast<std::uint32_t>(kRecordHeaderBytes + payload.size()));
+    put_le(out, std::uint32_t{0});  // the CRC, filled in below
+    put_le(out, static_cast<std::uint16_t>(type));
+    put_le(out, std::uint16_t{0});
+    out.append(reinterpret_cast<const char*>(payload.data()), payload.size());
+    (void)start;
+}
+
+std::uint32_t record_crc(std::span<const std::byte> record, std::uint64_t position)
+{
+    std::array<std::byte, 8> pos{};
+    for (std::size_t i = 0; i < pos.size(); ++i) {
+        pos[i] = static_cast<std::byte>(position >> (8 * i) & 0xff);
+    }
+    // the position, the size, then everything after the CRC field
+    return crc32(record.subspan(8), crc32(record.first(4), crc32(pos)));
+}
+
+std::size_t seal_records(std::span<std::byte> records, std::uint64_t position)
+{
+    std::size_t at = 0;
+    while (records.size() - at >= kRecordHeaderBytes) {
+        const auto b = [&](std::size_t i) { return std::to_integer<std::uint32_t>(records[at + i]); };
+        const std::uint32_t size = b(0) | b(1) << 8 | b(2) << 16 | b(3) << 24;
+        if (size < kRecordHeaderBytes || size > records.size() - at) {
+            break;
+        }
+        const std::uint32_t crc = record_crc(records.subspan(at, size), position + at);
+        for (std::size_t i = 0; i < 4; ++i) {
+            records[at + 4 + i] = static_cast<std::byte>(crc >> (8 * i) & 0xff);
+        }
+        at += size;
+    }
+    return at;
+}
+
+namespace {
+
+std::uint8_t reason_code(CloseReason r)
+{
+    switch (r) {
+    case CloseReason::Reset: return SSTRACE_REASON_RESET;
+    case CloseReason::Refused: return SSTRACE_REASON_REFUSED;
+    case CloseReason::Timeout: return SSTRACE_REASON_TIMEOUT;
+    case CloseReason::Other: return SSTRACE_REASON_OTHER;
+    case CloseReason::None: break;
+    }
+    return SSTRACE_REASON_NONE;
+}
+
+}  // namespace
+
+void append_event(std::string& out, const SocketEvent& ev)
+{
+    const Socket& s = ev.socket;
+    sstrace_event r{};
+    r.hdr.type = ev.kind == EventKind::Destroy       ? SSTRACE_REC_DESTROY
+                 : ev.kind == EventKind::TimeWaitEnd ? SSTRACE_REC_TW_END
+                                                     : SSTRACE_REC_STATE;
+    r.hdr.size = sizeof(r);
+    r.hdr.cpu = ev.cpu;
+    r.hdr.ts_ns = ev.mono_ns;
+    r.cookie = s.cookie;
+    std::memcpy(r.saddr, s.inet.local.addr.bytes, sizeof(r.saddr));
+    std::memcpy(r.daddr, s.inet.peer.addr.bytes, sizeof(r.daddr));
+    r.sport = s.inet.local.port;
+    r.dport = s.inet.peer.port;
+    r.family = static_cast<__u16>(s.family);
+    r.protocol = static_cast<__u8>(s.protocol);
+    r.flags = static_cast<__u8>((s.inet.v6only.value_or(false) ? SSTRACE_EVF_V6ONLY : 0) |
+                                (ev.tw_orphan ? SSTRACE_EVF_TW_FIN_WAIT2 : 0) |
+                                (ev.syn_unsent ? SSTRACE_EVF_SYN_UNSENT : 0));
+    r.oldstate = static_cast<__u8>(ev.old_state);
+    r.newstate = static_cast<__u8>(ev.new_state);
+    r.reason = reason_code(ev.close_reason);
+    if (ev.kind == EventKind::TimeWaitEnd) {
+        // what the BPF source delivers: an expiry, a re-arm, or a cancel it resolved as an end
+        r.reason = ev.tw_end == TwEnd::Expired   ? SSTRACE_TWEND_EXPIRED
+                   : ev.tw_end == TwEnd::Rearmed ? SSTRACE_TWEND_REARMED
+                                                 : SSTRACE_TWEND_CANCELLED;
+    }
+    r.userlocks = ev.filter_facts.port_locked ? 8 : 0;  // SOCK_BINDPORT_LOCK
+    r.netns_ino = ev.netns_ino;
+    r.rqueue = s.rqueue;
+    r.wqueue = s.wqueue;
+    r.uid = s.uid;
+    r.ifindex = s.ifindex;
+    r.mark = ev.filter_facts.mark;
+    r.ino = s.inode;
+    r.cgroup_id = ev.filter_facts.cgroup_id;
+    if (ev.in_state_ns == 0) {
+        append_record(out, RecordType::Event, std::as_bytes(std::span(&r, 1)));
+        return;
+    }
+    // what the stream added to the kernel's record: how long the socket was in the state it
+    // left (a u64 after the record, which hdr.size does not count)
+    std::array<std::byte, sizeof(r) + 8> payload{};
+    std::memcpy(payload.data(), &r, sizeof(r));
+    for (std::size_t i = 0; i < 8; ++i) {
+        payload[sizeof(r) + i] = static_cast<std::byte>(ev.in_state_ns >> (8 * i) & 0xff);
+    }
+    append_record(out, RecordType::Event, payload);
+}
+
+void append_clock(std::string& out, const ClockPair& pair)
+{
+    std::string p;
+    put_le(p, pair.mono_ns);
+    put_le(p, pair.real_ns);
+    append_record(out, RecordType::Clock, bytes_of(p));
+}
+
+void append_loss(std::string& out, const EventLoss& loss)
+{
+    std::string p;
+    for (const std::uint64_t v :
+         {loss.mono_ns, loss.ring_full, loss.skipped, loss.map_full, loss.not_written}) {
+        put_le(p, v);
+    }
+    append_record(out, RecordType::Loss, bytes_of(p));
+}
+
+void append_end(std::string& out, const EndRecord& end)
+{
+    std::string p;
+    put_le(p, end.mono_ns);
+    put_le(p, end.events);
+    put_le(p, static_cast<std::uint32_t>(end.reason));
+    put_le(p, std::uint32_t{0});
+    append_record(out, RecordType::End, bytes_of(p));
+}
+
+std::optional<ClockPair> parse_clock(std::span<const std::byte> payload)
+{
+    if (payload.size() < 16) {
+        return std::nullopt;
+    }
+    return ClockPair{get_le<std::int64_t>(payload, 0), get_le<std::int64_t>(payload, 8)};
+}
+
+std::optional<EventLoss> parse_loss(std::span<const std::byte> payload)
+{
+    if (payload.size() < 40) {
+        return std::nullopt;
+    }
+    EventLoss l;
+    l.mono_ns = get_le<std::uint64_t>(payload, 0);
+    l.ring_full = get_le<std::uint64_t>(payload, 8);
+    l.skipped = get_le<std::uint64_t>(payload, 16);
+    l.map_full = get_le<std::uint64_t>(payload, 24);
+    l.not_written = get_le<std::uint64_t>(payload, 32);
+    return l;
+}
+
+std::optional<EndRecord> parse_end(std::span<const std::byte> payload)
+{
+    if (payload.size() < 24) {
+        return std::nullopt;
+    }
+    EndRecord e;
+    e.mono_ns = get_le<std::uint64_t>(payload, 0);
+    e.events = get_le<std::uint64_t>(payload, 8);
+    e.reason = static_cast<EndReason>(get_le<std::uint32_t>(payload, 16));
+    return e;
+}
+
+std::size_t event_record_bytes() { return kRecordHeaderBytes + sizeof(sstrace_event); }
+
+}  // namespace sstrace::capture
