@@ -26,6 +26,8 @@
 #define ECONNREFUSED 111
 #define ETIMEDOUT 110
 
+#include "owner.bpf.h"
+
 #define KREAD(btf, ptr, field) ((btf) ? (ptr)->field : BPF_CORE_READ(ptr, field))
 
 /* The socket as a tcp_sock whose fields can be loaded directly (btf: NULL if it is not a full
@@ -181,13 +183,26 @@ static __always_inline void tp_tw_key(const struct tcp_sock *tp, __u16 family, b
 
 /* Runs the filter program on a filled record and queues it: a rejected event never reaches the
  * ring buffer, a full ring is counted. */
-static __always_inline void queue_record(struct sstrace_event *e)
+static __always_inline void queue_record(struct sstrace_owned_event *oe,
+					 const struct sstrace_owner *owner)
 {
+	struct sstrace_event *e = &oe->ev;
+	__u64 size = sizeof(*e);
+
 	if (!filter_accepts(e)) {
 		count(SSTRACE_CNT_FILTERED);
 		return;
 	}
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), commit_flags())) {
+	/* the owner block only when a stream asked for owners: plain records keep their size */
+	if (cfg_owners) {
+		if (owner)
+			oe->owner = *owner;
+		else
+			__builtin_memset(&oe->owner, 0, sizeof(oe->owner));
+		size = sizeof(*oe);
+		e->hdr.size = size;
+	}
+	if (bpf_ringbuf_output(&events, oe, size, commit_flags())) {
 		count(SSTRACE_CNT_LOST);
 		return;
 	}
@@ -195,16 +210,21 @@ static __always_inline void queue_record(struct sstrace_event *e)
 }
 
 /*
- * Fills one record on the stack, runs the filter program, and queues it. `cookie` is the
+ * Fills one record on the stack, runs the filter program, and queues it (with `owner`, or an
+ * empty owner block, when the stream asked for owners). `cookie` is the
  * socket's cookie as the caller could obtain it (tp_btf programs generate one when the socket has
  * none: the timewait socket inherits it, and ss -e then shows the same sk: value). A rejected
  * event never reaches the ring buffer.
  */
 static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 type,
-				 __u16 family, int oldstate, int newstate, __u8 flags, bool btf)
+				 __u16 family, int oldstate, int newstate, __u8 flags, bool btf,
+				 const struct sstrace_owner *owner)
 {
-	struct sstrace_event ev = {};
-	struct sstrace_event *e = &ev;
+	struct sstrace_owned_event oe;
+	struct sstrace_event *e = &oe.ev;
+
+	/* the owner block is written (or zeroed) by queue_record() when it is sent */
+	__builtin_memset(e, 0, sizeof(*e));
 
 	e->hdr.type = type;
 	e->hdr.size = sizeof(*e);
@@ -259,7 +279,7 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
 			e->cgroup_id = BPF_CORE_READ(&SK(tp), sk_cgrp_data.cgroup, kn, id);
 	}
 
-	queue_record(e);
+	queue_record(&oe, owner);
 }
 
 /* ---- nesting: first and second program copies ----

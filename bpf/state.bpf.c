@@ -62,17 +62,41 @@ static __always_inline bool cookie_needed_at(int newstate)
 		cfg_syn_timer);
 }
 
+/* Owners (-p): every transition of a socket moves a descriptor parked by the syscall exit hook
+ * into its storage (the socket is still open then: its inode matches), and the owner of a
+ * SYN-SENT row is left for the timer hook that emits it. Returns the socket's storage value. */
+static __always_inline struct sstrace_sk_owner *owners_follow(struct sock *sk, int oldstate,
+							       int newstate)
+{
+	struct sstrace_sk_owner *so = sk_owner(sk);
+	struct sstrace_owner o;
+	__u64 key = (__u64)sk;
+
+	if (oldstate == SSTRACE_TCP_SYN_SENT)
+		bpf_map_delete_elem(&syn_owner, &key);
+	else if (oldstate == SSTRACE_TCP_CLOSE && newstate == SSTRACE_TCP_SYN_SENT && cfg_syn_timer &&
+		 want_state(SSTRACE_TCP_SYN_SENT) && owner_from(so, bpf_get_socket_cookie(sk), &o))
+		bpf_map_update_elem(&syn_owner, &key, &o, BPF_ANY);
+	return so;
+}
+
 static __always_inline void on_set_state(struct sock *sk, int oldstate, int newstate,
 					 __u16 protocol, bool btf)
 {
 	const struct tcp_sock *tp;
+	struct sstrace_sk_owner *so = NULL;
+	struct sstrace_owner owner;
+	bool owned = false;
 	__u16 family;
 	int entered = newstate;
 	__u8 flags = 0;
 	bool syn_unsent, close_split;
+	__u64 cookie;
 
 	if (protocol != IPPROTO_TCP)
 		return;
+	if (btf && cfg_owners)
+		so = owners_follow(sk, oldstate, newstate);
 	/* Cheap first: most transitions are neither wanted nor one of the special cases. */
 	syn_unsent = oldstate == SSTRACE_TCP_SYN_SENT && newstate == SSTRACE_TCP_CLOSE &&
 		     cfg_syn_timer;
@@ -86,11 +110,14 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		return;
 	if (btf && cookie_needed_at(newstate))
 		bpf_get_socket_cookie(sk);
+	cookie = cookie_of(sk, btf);
+	if (btf && cfg_owners)
+		owned = owner_from(so, cookie, &owner);
 
 	if (syn_unsent && want_state(SSTRACE_TCP_SYN_SENT) && syn_never_sent(tp, btf)) {
 		count(SSTRACE_CNT_SYN_UNSENT);
-		emit(tp, cookie_of(sk, btf), SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE,
-		     SSTRACE_TCP_SYN_SENT, SSTRACE_EVF_SYN_UNSENT, btf);
+		emit(tp, cookie, SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE,
+		     SSTRACE_TCP_SYN_SENT, SSTRACE_EVF_SYN_UNSENT, btf, owned ? &owner : NULL);
 	}
 
 	if (close_split) {
@@ -107,7 +134,8 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		return;
 	if (entered == SSTRACE_TCP_TIME_WAIT && (flags & SSTRACE_EVF_TW_FIN_WAIT2))
 		count(SSTRACE_CNT_TW_FIN_WAIT2);
-	emit(tp, cookie_of(sk, btf), SSTRACE_REC_STATE, family, oldstate, entered, flags, btf);
+	emit(tp, cookie, SSTRACE_REC_STATE, family, oldstate, entered, flags, btf,
+	     owned ? &owner : NULL);
 }
 
 /* An event is a socket and its transition. */

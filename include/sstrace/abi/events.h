@@ -148,4 +148,48 @@ SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, sport) == 56, "sport
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, netns_ino) == 68, "netns offset");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, ino) == 96, "ino offset");
 
+/* ---- Owners (-p, -T) ------------------------------------------------------------------------
+ * Kept apart from struct sstrace_event so that other additions to it merge cleanly. When a stream
+ * asks for owners (cfg_owners), every record of type STATE or DESTROY is followed by this block:
+ * hdr.size == sizeof(struct sstrace_event) + sizeof(struct sstrace_owner). Without owners the
+ * record ends at sizeof(struct sstrace_event), as before: an additive change (no version bump).
+ *
+ * The owner is the socket's, never the task that happened to run the transition: the process
+ * that created the socket (cgroup sock_create), refined with the fd when socket(), accept() or
+ * accept4() returns it (the syscall exit tracepoint), inherited from the listener by accepted
+ * sockets until accept() (socket storage created with BPF_F_CLONE), or found in /proc at start
+ * for sockets that existed before. */
+#define SSTRACE_OWNER_KNOWN 0x1     /* pid, tid and comm are set */
+#define SSTRACE_OWNER_FD 0x2        /* fd is set (the descriptor the owner holds the socket by) */
+#define SSTRACE_OWNER_INHERITED 0x4 /* copied from the listener: not accepted by a process yet */
+#define SSTRACE_OWNER_SEEDED 0x8    /* found in /proc when the stream started */
+
+struct sstrace_owner {
+	__u32 pid;        /* thread group id (the pid ss -p prints) */
+	__u32 tid;        /* the thread that created or accepted the socket (ss -T's tid) */
+	__s32 fd;         /* -1 unless SSTRACE_OWNER_FD */
+	__u32 flags;      /* SSTRACE_OWNER_*; 0: no owner known */
+	char comm[16];    /* the process's command name (its main thread's, as /proc/PID/stat) */
+	char tcomm[16];   /* the thread's command name (/proc/PID/task/TID/stat, ss -T) */
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_owner) == 48, "sstrace_owner layout");
+
+/* A record with its owner block (what the BPF programs write when cfg_owners is set). */
+struct sstrace_owned_event {
+	struct sstrace_event ev;
+	struct sstrace_owner owner;
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_owned_event) ==
+			   sizeof(struct sstrace_event) + sizeof(struct sstrace_owner),
+		   "owner block follows the record");
+
+/* The value of the socket-storage map "owners" (BPF_F_CLONE: an accepted socket starts with its
+ * listener's). Userspace writes it too, for sockets that existed before the stream started. */
+struct sstrace_sk_owner {
+	__u64 cookie;     /* the socket the value was written for: another cookie = inherited */
+	struct sstrace_owner owner;
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_sk_owner) == 56, "sstrace_sk_owner layout");
+/* ---- end of owners ---------------------------------------------------------------------------- */
+
 #endif /* SSTRACE_ABI_EVENTS_H */

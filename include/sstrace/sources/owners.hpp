@@ -21,6 +21,9 @@ public:
     // The holders of the socket with this inode, in the order the scan found them.
     std::span<const SocketOwner> find(std::uint64_t inode) const;
 
+    // Every socket inode found, with its holders.
+    const std::unordered_map<std::uint64_t, std::vector<SocketOwner>>& all() const { return map_; }
+
 private:
     std::unordered_map<std::uint64_t, std::vector<SocketOwner>> map_;
 };

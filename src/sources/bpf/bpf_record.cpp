@@ -5,7 +5,9 @@
 
 #include <sys/socket.h>
 
+#include <cstddef>
 #include <cstring>
+#include <optional>
 
 namespace sstrace {
 
@@ -34,6 +36,26 @@ Endpoint endpoint(int family, const std::uint8_t (&addr)[16], std::uint16_t port
     std::memcpy(e.addr.bytes, addr, sizeof(e.addr.bytes));
     e.port = port;
     return e;
+}
+
+// The owner block that follows the record when the stream asked for owners (-p, -T).
+void decode_owner(std::span<const std::byte> record, Socket& s)
+{
+    s.owners.clear();
+    if (record.size() < sizeof(sstrace_owned_event)) {
+        return;
+    }
+    sstrace_owner o{};
+    std::memcpy(&o, record.data() + offsetof(sstrace_owned_event, owner), sizeof(o));
+    if ((o.flags & SSTRACE_OWNER_KNOWN) == 0) {
+        return;
+    }
+    SocketOwner& out = s.owners.emplace_back();
+    out.comm.assign(o.comm, strnlen(o.comm, sizeof(o.comm)));
+    out.thread_comm.assign(o.tcomm, strnlen(o.tcomm, sizeof(o.tcomm)));
+    out.pid = static_cast<int>(o.pid);
+    out.tid = static_cast<int>(o.tid);
+    out.fd = (o.flags & SSTRACE_OWNER_FD) != 0 ? o.fd : -1;
 }
 
 }  // namespace
@@ -96,6 +118,9 @@ bool decode_record(std::span<const std::byte> record, SocketEvent& ev)
 
     ev.filter_facts.mark = r.mark;
     ev.filter_facts.cgroup_id = r.cgroup_id;
+    // --cgroup prints it (the field is read only when an option or the filter needs it)
+    s.cgroup_id = r.cgroup_id != 0 ? std::optional<std::uint64_t>(r.cgroup_id) : std::nullopt;
+    decode_owner(record, s);
     ev.filter_facts.port_locked = (r.userlocks & 8) != 0;  // SOCK_BINDPORT_LOCK
     return true;
 }

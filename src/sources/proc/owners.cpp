@@ -93,7 +93,7 @@ void SocketOwners::scan(const std::string& proc_dir, bool threads)
                 comm = read_comm(comm_stat);
                 have_comm = true;
             }
-            map_[*ino].push_back(SocketOwner{comm, pid, tid, *fd});
+            map_[*ino].push_back(SocketOwner{comm, pid, tid, *fd, {}});
         }
     };
     while (dirent* d = ::readdir(proc.get())) {
