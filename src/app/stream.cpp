@@ -58,6 +58,7 @@ int run_event_stream(const Options& opts, const Environment& env)
 
     BpfSession session(plan.bpf);
     BpfEventSource source(session);
+    source.cgroup_in_rows(plan.row.cgroup);
     // -p, -T: the programs are attached and see every socket created from now on; the owners
     // of those that exist already come from /proc
     if (plan.bpf.owners) {

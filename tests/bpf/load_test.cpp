@@ -34,6 +34,7 @@ const std::map<std::string, std::uint32_t> kBudget = {
     {"sst_state", 20000},   {"sst_state_2nd", 20000}, {"sst_state_tp", 20000},
     {"sst_destroy", 8000},  {"sst_destroy_2nd", 8000}, {"sst_destroy_tp", 8000},
     {"sst_timer", 12000},   {"sst_timer_tp", 12000},  {"sst_release", 8000},
+    {"sst_owner_create", 2000}, {"sst_owner_exit", 2000},
 };
 
 bool is_classic(const std::string& name)
@@ -66,7 +67,9 @@ TEST_P(Variants, LoadsWithinVerifierBudget)
     int loaded = 0;
     for (const auto& p : s.programs()) {
         // the cgroup program serves both variants
-        EXPECT_EQ(p.loaded, p.hook == Hook::Release || is_classic(p.name) == classic) << p.name;
+        const bool owner = p.hook == Hook::OwnerCreate || p.hook == Hook::OwnerExit;
+        EXPECT_EQ(p.loaded, !owner && (p.hook == Hook::Release || is_classic(p.name) == classic))
+            << p.name;
         if (p.loaded) {
             ++loaded;
             ASSERT_TRUE(kBudget.count(p.name)) << p.name;
@@ -233,6 +236,35 @@ TEST_P(Variants, FilterProgramsOfTheMaximumSizeLoad)
 
 INSTANTIATE_TEST_SUITE_P(Bpf, Variants, ::testing::Values(BpfVariant::Btf, BpfVariant::Tracepoint),
                          [](const auto& info) { return std::string(variant_name(info.param)) == "tp_btf" ? std::string("tp_btf") : std::string("tracepoint"); });
+
+// -p, -T: the owner programs load with every other tp_btf program (owner blocks in every
+// record, socket storage read in each hook), within budget; the classic variant refuses them.
+TEST(Bpf, OwnerProgramsLoadWithTpBtfOnly)
+{
+    SSTRACE_REQUIRE_ROOT();
+    BpfConfig cfg = everything(BpfVariant::Btf);
+    cfg.attach = false;
+    cfg.owners = true;
+    BpfSession s(cfg);
+    int owner_progs = 0;
+    for (const auto& p : s.programs()) {
+        if (!p.loaded) {
+            continue;
+        }
+        ASSERT_TRUE(kBudget.count(p.name)) << p.name;
+        EXPECT_LE(p.verified_insns, kBudget.at(p.name)) << p.name;
+        std::printf("%s (owners): %u verified instructions\n", p.name.c_str(), p.verified_insns);
+        owner_progs += p.hook == Hook::OwnerCreate || p.hook == Hook::OwnerExit;
+    }
+    EXPECT_EQ(owner_progs, 2);
+    cfg.variant = BpfVariant::Tracepoint;
+    try {
+        BpfSession classic(cfg);
+        ADD_FAILURE() << "the classic variant loaded with owners";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit_code(), kExitNoKernelSupport);
+    }
+}
 
 TEST(Bpf, UnprivilegedLoadFailsWithPrivilegeExitCode)
 {

@@ -226,3 +226,83 @@ TEST(EventRow, ExtendedShowsUidInodeAndCookieLikeSsE)
     auto user_owned = render(l, {e}, false, true, true);
     EXPECT_NE(user_owned.find(":7777  uid:1000 ino:2316774 sk:e7ac0\n"), std::string::npos) << user_owned;
 }
+
+namespace {
+
+// A record with the owner block that follows it when a stream asks for owners (-p, -T).
+std::vector<std::byte> owned_record(std::uint32_t flags, int fd)
+{
+    sstrace_owned_event oe{};
+    oe.ev = make_event(AF_INET, "127.0.0.1", 5000, "127.0.0.1", 40000, kStateSynRecv,
+                       kStateEstablished);
+    oe.ev.hdr.size = sizeof(oe);
+    oe.owner.pid = 1234;
+    oe.owner.tid = 1240;
+    oe.owner.fd = fd;
+    oe.owner.flags = flags;
+    std::memcpy(oe.owner.comm, "nginx", 5);
+    std::memcpy(oe.owner.tcomm, "nginx-worker-3", 14);
+    std::vector<std::byte> out(sizeof(oe));
+    std::memcpy(out.data(), &oe, sizeof(oe));
+    return out;
+}
+
+std::string owner_text(const std::vector<std::byte>& rec, bool threads)
+{
+    RowOptions row;
+    row.numeric = true;
+    row.users = true;
+    row.threads = threads;
+    EventRowLayout layout;
+    layout.netid = false;
+    layout.state = false;
+    EventRowSink sink(layout, SsColumns(row, ServiceNames(true, 32768, 60999), "/proc"), nullptr,
+                      false);
+    const auto ev = decode_record(rec);
+    EXPECT_TRUE(ev);
+    std::string out;
+    sink.append_row(*ev, out);
+    const auto at = out.find(" users:");
+    return at == std::string::npos ? std::string() : out.substr(at + 1);
+}
+
+}  // namespace
+
+TEST(Decode, OwnerBlock)
+{
+    auto ev = decode_record(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_FD, 7));
+    ASSERT_TRUE(ev);
+    ASSERT_EQ(ev->socket.owners.size(), 1u);
+    const SocketOwner& o = ev->socket.owners[0];
+    EXPECT_EQ(o.comm, "nginx");
+    EXPECT_EQ(o.thread_comm, "nginx-worker-3");
+    EXPECT_EQ(o.pid, 1234);
+    EXPECT_EQ(o.tid, 1240);
+    EXPECT_EQ(o.fd, 7);
+    // no fd flag: the fd is unknown, whatever the field holds
+    ev = decode_record(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_INHERITED, 7));
+    ASSERT_TRUE(ev);
+    ASSERT_EQ(ev->socket.owners.size(), 1u);
+    EXPECT_LT(ev->socket.owners[0].fd, 0);
+    // a block without an owner, and a record without a block: no owner
+    ev = decode_record(owned_record(0, -1));
+    ASSERT_TRUE(ev);
+    EXPECT_TRUE(ev->socket.owners.empty());
+    const sstrace_event plain = make_event(AF_INET, "127.0.0.1", 1, "127.0.0.1", 2, 1, 2);
+    ev = decode(plain);
+    ASSERT_TRUE(ev);
+    EXPECT_TRUE(ev->socket.owners.empty());
+}
+
+TEST(EventRow, OwnersAsSsPrintsThem)
+{
+    EXPECT_EQ(owner_text(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_FD, 7), false),
+              "users:((\"nginx\",pid=1234,fd=7))\n");
+    // an fd no hook saw (before accept()): documented as printed without fd=
+    EXPECT_EQ(owner_text(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_INHERITED, -1), false),
+              "users:((\"nginx\",pid=1234))\n");
+    // -T: the thread's name and id, as ss -T prints them
+    EXPECT_EQ(owner_text(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_FD, 7), true),
+              "users:((\"nginx-worker-3\",pid=1234,tid=1240,fd=7))\n");
+    EXPECT_EQ(owner_text(owned_record(0, -1), false), "");
+}

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace sstrace {
@@ -28,12 +29,17 @@ public:
     // Bytes of records held now.
     std::size_t held_bytes() const { return held_.size(); }
 
+    // --cgroup: rows show the socket's cgroup (ss -E's rows have none: the record's cgroup is
+    // otherwise only the filter's).
+    void cgroup_in_rows(bool on) { cgroup_in_rows_ = on; }
+
     // Records that failed to decode (never expected: the programs and this decoder share the
     // ABI header).
     std::uint64_t malformed() const { return malformed_; }
 
 private:
     std::size_t release(const Deliver& deliver);
+    bool decode(std::span<const std::byte> record);
 
     BpfSession& session_;
     SocketEvent event_;  // reused for every record
@@ -41,6 +47,7 @@ private:
     std::size_t delivered_ = 0;
     std::uint64_t malformed_ = 0;
     bool holding_ = false;
+    bool cgroup_in_rows_ = false;
     std::size_t hold_max_ = 0;
     std::vector<std::byte> held_;  // records, each after its size (a std::uint32_t)
 };

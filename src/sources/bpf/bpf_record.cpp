@@ -118,8 +118,7 @@ bool decode_record(std::span<const std::byte> record, SocketEvent& ev)
 
     ev.filter_facts.mark = r.mark;
     ev.filter_facts.cgroup_id = r.cgroup_id;
-    // --cgroup prints it (the field is read only when an option or the filter needs it)
-    s.cgroup_id = r.cgroup_id != 0 ? std::optional<std::uint64_t>(r.cgroup_id) : std::nullopt;
+    s.cgroup_id.reset();  // rows show it with --cgroup only (BpfEventSource)
     decode_owner(record, s);
     ev.filter_facts.port_locked = (r.userlocks & 8) != 0;  // SOCK_BINDPORT_LOCK
     return true;
