@@ -30,6 +30,8 @@
 #   sstrace-E    sstrace -E                    ss-E       stdbuf -oL ss -E
 #   sstrace-tw   sstrace -E state time-wait    tcpstates  libbpf-tools tcpstates (every netns;
 #   sstrace-all  sstrace -E state all                     its rows are counted by server port)
+#   sstrace-E-p  sstrace -E -p              sstrace-all-p  sstrace -E -p state all
+#   (not in the default list: --runs "base sstrace-E sstrace-E-p sstrace-all sstrace-all-p base")
 # For each run: the connection rate and its ratio to the mean of the base runs of the round,
 # the events the namespace's counters (nstat) say the tool should see, the rows it printed, the
 # losses it reported (sstrace's summary, tcpstates' "lost N events", ss's ENOBUFS), the
@@ -101,7 +103,7 @@ case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
 for r in $runs; do
     case "$r" in
-    base|sstrace-E|sstrace-tw|sstrace-all|ss-E|tcpstates) ;;
+    base|sstrace-E|sstrace-tw|sstrace-all|sstrace-E-p|sstrace-all-p|ss-E|tcpstates) ;;
     *) die "unknown run $r" ;;
     esac
     case "$r" in
@@ -307,6 +309,8 @@ run_one() {
     sstrace-E) cmd=(ip netns exec "$ns" "$sstrace" -n -E); sig=INT ;;
     sstrace-tw) cmd=(ip netns exec "$ns" "$sstrace" -n -E state time-wait); sig=INT ;;
     sstrace-all) cmd=(ip netns exec "$ns" "$sstrace" -n -E state all); sig=INT ;;
+    sstrace-E-p) cmd=(ip netns exec "$ns" "$sstrace" -n -E -p); sig=INT ;;
+    sstrace-all-p) cmd=(ip netns exec "$ns" "$sstrace" -n -E -p state all); sig=INT ;;
     # iproute2 6.1 block-buffers ss -E rows written to a file and dies on SIGTERM without
     # flushing: line buffering makes every row reach the file (one write per row).
     ss-E) cmd=(ip netns exec "$ns" stdbuf -oL ss -n -E); sig=TERM ;;
@@ -358,12 +362,12 @@ run_one() {
     estab=$((act - fails))
 
     case "$run" in
-    sstrace-E|ss-E)
+    sstrace-E|sstrace-E-p|ss-E)
         # every full socket is destroyed once: both ends of each connection, the listeners
         expected=$((act + pas + nlisteners)) ;;
     sstrace-tw)
         expected=$((tw + twk)) ;;
-    sstrace-all|tcpstates)
+    sstrace-all|sstrace-all-p|tcpstates)
         # SYN-SENT / SYN-RECV, ESTABLISHED on both ends, then per end either an orderly
         # close (FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT or CLOSE-WAIT, LAST-ACK, CLOSE: three
         # entries) or a reset (one CLOSE); each listener enters LISTEN and CLOSE.
