@@ -27,6 +27,11 @@ const volatile __u8 cfg_syn_timer __weak = 0;
 /* The classic tracepoint variant's addresses of the two timer callbacks (from /proc/kallsyms);
  * tp_btf programs take them from the kernel's BTF instead (timer.bpf.c). */
 const volatile __u64 cfg_tw_timer_fn __weak = 0;
+/* Follow timewait sockets to their end (SSTRACE_REC_TW_END records; tp_btf programs only). */
+const volatile __u8 cfg_tw_end __weak = 0;
+/* Bit (1 << state) set for every state whose leaving is reported (--transitions): a transition
+ * is reported when its new state is in cfg_state_mask or its old state in this mask. */
+const volatile __u32 cfg_leave_mask __weak = 0;
 const volatile __u64 cfg_write_timer_fn __weak = 0;
 /* Ring-buffer notification: 0 = kernel's adaptive wakeup; otherwise records are committed
  * without a wakeup until this many bytes wait, and userspace drains on a timer. */
@@ -149,5 +154,20 @@ struct {
 	__type(key, __u64);
 	__type(value, struct sstrace_owner);
 } syn_owner SEC(".maps") __weak;
+/* A timewait timer cancelled on this CPU outside its expiry: __mod_timer() detaches and enqueues
+ * a re-armed timer under one lock, so a timer_start of the same timer right after it on this CPU
+ * says the cancel was a re-arm (timer.bpf.c). */
+struct tw_cancel_mark {
+	const void *timer;
+	__u64 cookie;
+	__u64 ts_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_cancel_mark);
+} tw_cancels SEC(".maps") __weak;
 
 #endif /* SSTRACE_MAPS_BPF_H */

@@ -26,6 +26,12 @@ static __always_inline bool want_state(int state)
 	return state > 0 && state < SSTRACE_TCP_MAX_STATES && (cfg_state_mask & (1u << state));
 }
 
+/* --transitions: a socket leaving a selected state is reported too. */
+static __always_inline bool want_leave(int state)
+{
+	return state > 0 && state < SSTRACE_TCP_MAX_STATES && (cfg_leave_mask & (1u << state));
+}
+
 /* Was this FIN-WAIT-2/CLOSING -> CLOSE the hand-over to a timewait socket? */
 static __always_inline bool took_timewait(const struct tcp_sock *tp, __u16 family, bool btf,
 					  __u8 *flags)
@@ -103,7 +109,8 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	close_split = newstate == SSTRACE_TCP_CLOSE &&
 		      (oldstate == SSTRACE_TCP_FIN_WAIT2 || oldstate == SSTRACE_TCP_CLOSING) &&
 		      cfg_tw_handover;
-	if (!want_state(newstate) && !syn_unsent && !close_split && !cookie_needed_at(newstate))
+	if (!want_state(newstate) && !want_leave(oldstate) && !syn_unsent && !close_split &&
+	    !cookie_needed_at(newstate))
 		return;
 	tp = tcp_of(sk, btf);
 	if (!tp || !tp_wanted(tp, &family, btf))
@@ -127,7 +134,7 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 			count(SSTRACE_CNT_TW_NO_TIMER);
 	}
 
-	if (!want_state(entered))
+	if (!want_state(entered) && !want_leave(oldstate))
 		return;
 	/* the timer hook emits it once the port is known */
 	if (entered == SSTRACE_TCP_SYN_SENT && cfg_syn_timer)

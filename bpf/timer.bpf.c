@@ -8,6 +8,11 @@
  *    SYN-SENT row now.
  * timer_start fires for every kernel timer: comparing the callback is the first and only work
  * for all others. A tp_btf program and a classic tracepoint program.
+ *
+ * And the timer_cancel and timer_expire_entry tracepoints (tp_btf only), for the end of a
+ * TIME-WAIT: the kernel detaches (cancels) a timer before it runs it (then timer_expire_entry: an
+ * expiry), when it deletes it (an early end: the tuple reused, an RST, a netns going away) and
+ * when it re-arms it (then timer_start on the same CPU under the same lock: not an end).
  */
 #include "sock_read.bpf.h"
 
@@ -16,38 +21,97 @@
  * cannot link one extern function declared in several objects. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
+/* A timer_start this soon after a cancel of the same timer on the same CPU is its re-arm (both
+ * happen in one __mod_timer() call, microseconds apart). */
+#define TW_REARM_MAX_NS 1000000ull
+
+/* The timewait socket a tw_timer belongs to, and its connection as the hand-over knows it.
+ * False when the stream does not follow its family or namespace. */
+static __always_inline bool tw_read(void *timer, bool btf, struct inet_timewait_sock **twp,
+				    struct tw_key *k)
+{
+	struct inet_timewait_sock *tw;
+
+	tw = (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
+	if (btf)
+		tw = bpf_rdonly_cast(tw, bpf_core_type_id_kernel(struct inet_timewait_sock));
+	*twp = tw;
+	k->family = KREAD(btf, tw, __tw_common.skc_family);
+	if (k->family != AF_INET && k->family != AF_INET6)
+		return false;
+	if (cfg_family && k->family != cfg_family)
+		return false;
+	if (btf)
+		k->netns_ino = tw->__tw_common.skc_net.net->ns.inum;
+	else
+		k->netns_ino = BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum);
+	if (cfg_netns_ino && k->netns_ino != cfg_netns_ino)
+		return false;
+	if (k->family == AF_INET) {
+		*(__u32 *)k->saddr = KREAD(btf, tw, __tw_common.skc_rcv_saddr);
+		*(__u32 *)k->daddr = KREAD(btf, tw, __tw_common.skc_daddr);
+	} else if (btf) {
+		__builtin_memcpy(k->saddr, &tw->__tw_common.skc_v6_rcv_saddr, sizeof(k->saddr));
+		__builtin_memcpy(k->daddr, &tw->__tw_common.skc_v6_daddr, sizeof(k->daddr));
+	} else {
+		bpf_core_read(k->saddr, sizeof(k->saddr), &tw->__tw_common.skc_v6_rcv_saddr);
+		bpf_core_read(k->daddr, sizeof(k->daddr), &tw->__tw_common.skc_v6_daddr);
+	}
+	k->sport = KREAD(btf, tw, tw_sport);
+	k->dport = KREAD(btf, tw, __tw_common.skc_dport);
+	return true;
+}
+
+/* A SSTRACE_REC_TW_END record of a timewait socket (tp_btf programs only). */
+static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const struct tw_key *k,
+					__u64 cookie, __u8 how)
+{
+	struct sstrace_owned_event oe;
+	struct sstrace_event ev = {};
+
+	ev.hdr.type = SSTRACE_REC_TW_END;
+	ev.hdr.size = sizeof(ev);
+	ev.hdr.cpu = bpf_get_smp_processor_id();
+	ev.hdr.ts_ns = bpf_ktime_get_ns();
+	ev.cookie = cookie;
+	__builtin_memcpy(ev.saddr, k->saddr, sizeof(ev.saddr));
+	__builtin_memcpy(ev.daddr, k->daddr, sizeof(ev.daddr));
+	ev.sport = bpf_ntohs(k->sport);
+	ev.dport = bpf_ntohs(k->dport);
+	ev.family = k->family;
+	ev.protocol = IPPROTO_TCP;
+	ev.oldstate = SSTRACE_TCP_TIME_WAIT;
+	ev.reason = how;
+	if (tw->tw_substate == SSTRACE_TCP_FIN_WAIT2)
+		ev.flags |= SSTRACE_EVF_TW_FIN_WAIT2;
+	ev.netns_ino = k->netns_ino;
+	oe.ev = ev;
+	/* a timewait socket has no socket storage: its owner block stays empty */
+	queue_record(&oe, NULL);
+}
+
 static __always_inline void on_tw_timer(void *timer, bool btf)
 {
 	struct inet_timewait_sock *tw;
 	struct tw_key k = {};
 	struct tw_val v = {};
 
-	tw = (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
-	if (btf)
-		tw = bpf_rdonly_cast(tw, bpf_core_type_id_kernel(struct inet_timewait_sock));
-	k.family = KREAD(btf, tw, __tw_common.skc_family);
-	if (k.family != AF_INET && k.family != AF_INET6)
+	if (!tw_read(timer, btf, &tw, &k))
 		return;
-	if (cfg_family && k.family != cfg_family)
-		return;
-	if (btf)
-		k.netns_ino = tw->__tw_common.skc_net.net->ns.inum;
-	else
-		k.netns_ino = BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum);
-	if (cfg_netns_ino && k.netns_ino != cfg_netns_ino)
-		return;
-	if (k.family == AF_INET) {
-		*(__u32 *)k.saddr = KREAD(btf, tw, __tw_common.skc_rcv_saddr);
-		*(__u32 *)k.daddr = KREAD(btf, tw, __tw_common.skc_daddr);
-	} else if (btf) {
-		__builtin_memcpy(k.saddr, &tw->__tw_common.skc_v6_rcv_saddr, sizeof(k.saddr));
-		__builtin_memcpy(k.daddr, &tw->__tw_common.skc_v6_daddr, sizeof(k.daddr));
-	} else {
-		bpf_core_read(k.saddr, sizeof(k.saddr), &tw->__tw_common.skc_v6_rcv_saddr);
-		bpf_core_read(k.daddr, sizeof(k.daddr), &tw->__tw_common.skc_v6_daddr);
+	if (btf && cfg_tw_end) {
+		/* right after a cancel of the same timer on this CPU: a re-arm, not an end */
+		__u32 zero = 0;
+		struct tw_cancel_mark *m = bpf_map_lookup_elem(&tw_cancels, &zero);
+		__u64 cookie = tw->__tw_common.skc_cookie.counter;
+
+		if (m && m->timer == timer) {
+			if (m->cookie == cookie && bpf_ktime_get_ns() - m->ts_ns < TW_REARM_MAX_NS)
+				emit_tw_end(tw, &k, cookie, SSTRACE_TWEND_REARMED);
+			m->timer = 0;
+		}
 	}
-	k.sport = KREAD(btf, tw, tw_sport);
-	k.dport = KREAD(btf, tw, __tw_common.skc_dport);
+	if (!cfg_tw_handover)
+		return;
 	v.ts_ns = bpf_ktime_get_ns();
 	v.substate = KREAD(btf, tw, tw_substate);
 	if (bpf_map_update_elem(&tw_pending, &k, &v, BPF_ANY))
@@ -101,7 +165,7 @@ extern void tcp_write_timer(struct timer_list *t) __ksym;
 
 static __always_inline __u64 tw_fn(bool btf)
 {
-	if (!cfg_tw_handover)
+	if (!cfg_tw_handover && !(btf && cfg_tw_end))
 		return 0;
 	return btf ? (__u64)&tw_timer_handler : cfg_tw_timer_fn;
 }
@@ -136,5 +200,49 @@ SEC("tracepoint/timer/timer_start")
 int sst_timer_tp(struct trace_event_raw_timer_start *ctx)
 {
 	on_timer_start(ctx->timer, (__u64)ctx->function, false);
+	return 0;
+}
+
+/* timer_cancel, like timer_start, fires under the timer base lock with interrupts disabled:
+ * nothing nests into a run of it. Every end of a timewait socket passes here: an expiry
+ * (followed at once by timer_expire_entry on this CPU), a re-arm (followed at once by
+ * timer_start on this CPU) or a kill (followed by neither): the cancel is reported at once and
+ * userspace tells them apart by what follows. */
+SEC("tp_btf/timer_cancel")
+int BPF_PROG(sst_tw_cancel, struct timer_list *timer)
+{
+	struct inet_timewait_sock *tw;
+	struct tw_key k = {};
+	__u64 cookie;
+	__u32 zero = 0;
+	struct tw_cancel_mark *m;
+
+	if (!cfg_tw_end || (__u64)timer->function != (__u64)&tw_timer_handler)
+		return 0;
+	if (!tw_read(timer, true, &tw, &k))
+		return 0;
+	cookie = tw->__tw_common.skc_cookie.counter;
+	emit_tw_end(tw, &k, cookie, SSTRACE_TWEND_CANCELLED);
+	m = bpf_map_lookup_elem(&tw_cancels, &zero);
+	if (m) {
+		m->timer = timer;
+		m->cookie = cookie;
+		m->ts_ns = bpf_ktime_get_ns();
+	}
+	return 0;
+}
+
+/* The timer runs: the cancel just before it on this CPU was its expiry. */
+SEC("tp_btf/timer_expire_entry")
+int BPF_PROG(sst_tw_expire, struct timer_list *timer)
+{
+	struct inet_timewait_sock *tw;
+	struct tw_key k = {};
+
+	if (!cfg_tw_end || (__u64)timer->function != (__u64)&tw_timer_handler)
+		return 0;
+	if (!tw_read(timer, true, &tw, &k))
+		return 0;
+	emit_tw_end(tw, &k, tw->__tw_common.skc_cookie.counter, SSTRACE_TWEND_EXPIRED);
 	return 0;
 }

@@ -43,8 +43,10 @@ Event streams, sstrace's own options:
        {0} -E [ OPTIONS ] [ state STATE ... ] [ exclude STATE ... ] [ EXPRESSION ]
        --all-netns     events of every network namespace, with a Netns column
        --timestamp     prefix every row with its wall-clock time (HH:MM:SS.uuuuuu)
-       --transitions   show the state left and the state entered (needs state words);
-                       with --watch, sockets leaving the selected states too
+       --transitions   show the state left and the state entered (needs state words),
+                       and sockets leaving the selected states too; the end of a
+                       TIME-WAIT is a TIME-WAIT -> (gone) row ending in
+                       ended:(expired|early,SECONDS)
        --watch         list the sockets first (as without -E), then every change as a row
    -c, --count=N       stop after N rows
        --duration=TIME stop after TIME: seconds, or with a unit (500ms, 2s, 2m, 1h)

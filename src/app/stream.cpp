@@ -76,9 +76,11 @@ int run_event_stream(const Options& opts, const Environment& env)
     // --watch: the listing now (the programs are attached), the table at the seam then.
     std::optional<Watch> watch;
     if (plan.watch) {
-        watch.emplace(*plan.watch, plan.bpf.netns_ino, source);
-        if (const int rc = watch->list(env); rc != kExitOk) {
-            return rc;
+        watch.emplace(*plan.watch, plan.bpf.netns_ino, source, session.tw_ends());
+        if (plan.watch->list) {
+            if (const int rc = watch->list(env); rc != kExitOk) {
+                return rc;
+            }
         }
         pipeline.add_gate(*watch);
     }
@@ -144,7 +146,7 @@ int run_event_stream(const Options& opts, const Environment& env)
     loop.run();
 
     accounting.stop();
-    pipeline.drain();
+    pipeline.finish();
     // Every received row gets up to a second to be written; a second signal ends it at once.
     const OutputWriter::State end = writer.finish(kFinalWriteMs);
     if (end == OutputWriter::State::ReaderGone || reader_gone) {

@@ -4,7 +4,7 @@
 namespace sstrace {
 
 StreamPipeline::StreamPipeline(const filter::Filter& expr, std::uint64_t limit)
-    : expr_(expr), limit_(limit), deliver_([this](const SocketEvent& ev) { deliver(ev); })
+    : expr_(expr), limit_(limit), deliver_([this](SocketEvent& ev) { deliver(ev); })
 {
 }
 
@@ -22,7 +22,7 @@ void StreamPipeline::add_gate(EventGate& gate) { gates_.push_back(&gate); }
 
 void StreamPipeline::add_sink(EventSink& sink) { sinks_.push_back(&sink); }
 
-void StreamPipeline::deliver(const SocketEvent& ev)
+void StreamPipeline::deliver(SocketEvent& ev)
 {
     for (EventSink* o : observers_) {
         o->event(ev);
@@ -38,6 +38,17 @@ void StreamPipeline::deliver(const SocketEvent& ev)
     ++delivered_;
     for (EventSink* s : sinks_) {
         s->event(ev);
+    }
+}
+
+void StreamPipeline::finish()
+{
+    for (EventSource* src : sources_) {
+        src->drain(deliver_);
+        src->finish(deliver_);
+    }
+    for (EventSink* s : sinks_) {
+        s->flush();
     }
 }
 

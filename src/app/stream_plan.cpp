@@ -230,6 +230,8 @@ WatchPlan plan_watch(const Options& opts, const EventSelection& sel, StreamPlan&
     w.leaving = opts.transitions;
     if (sel.tcp) {
         plan.bpf.state_mask = kAllStates & ~state_bit(kStateUnknown);
+        // the table follows its timewait sockets to their end
+        plan.bpf.tw_end = (w.members & state_bit(kStateTimeWait)) != 0;
     }
     return w;
 }
@@ -342,6 +344,19 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     plan.proc_dir = env.proc_dir();
     if (opts.watch) {
         plan.watch = plan_watch(opts, sel, plan);
+    } else if (opts.transitions && plan.state_mode) {
+        // sockets leaving the selected states too; for TIME-WAIT, its end (a table of the
+        // timewait sockets that entered tells how long each lasted)
+        cfg.leave_mask = cfg.state_mask;
+        if ((cfg.state_mask & state_bit(kStateTimeWait)) != 0) {
+            cfg.tw_end = true;
+            WatchPlan w;
+            w.list = false;
+            w.members = state_bit(kStateTimeWait);
+            w.shown = cfg.state_mask;
+            w.leaving = true;
+            plan.watch = std::move(w);
+        }
     }
     return plan;
 }

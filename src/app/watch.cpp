@@ -22,9 +22,15 @@ std::uint64_t monotonic_ns()
 
 }  // namespace
 
-Watch::Watch(const WatchPlan& plan, std::uint32_t netns_ino, BpfEventSource& source)
-    : plan_(plan), netns_ino_(netns_ino), source_(source), table_(kMaxSockets, plan.members)
+Watch::Watch(const WatchPlan& plan, std::uint32_t netns_ino, BpfEventSource& source,
+             bool tw_ends)
+    : plan_(plan), netns_ino_(netns_ino), source_(source), table_(kMaxSockets, plan.members),
+      tw_ends_(tw_ends)
 {
+    table_.follow_ends(tw_ends);
+    if (!plan.list) {
+        seam_ns_ = 0;  // no listing: every event is a change
+    }
 }
 
 int Watch::list(const Environment& env)
@@ -44,12 +50,23 @@ void Watch::listed(const Socket& s) { table_.seed(s, netns_ino_, monotonic_ns())
 
 void Watch::tick()
 {
-    source_.drain([](const SocketEvent&) {});  // held: nothing is delivered
+    source_.drain([](SocketEvent&) {});  // held: nothing is delivered
 }
 
-bool Watch::pass(const SocketEvent& ev)
+bool Watch::pass(SocketEvent& ev)
 {
     const LiveTable::Verdict v = table_.apply(ev);
+    if (ev.kind == EventKind::TimeWaitEnd) {
+        if (ev.tw_end == TwEnd::Rearmed) {
+            return false;  // not an end
+        }
+        ++(ev.tw_end == TwEnd::Expired ? tw_expired_ : tw_killed_);
+        // a watch shows the end of what it listed or showed entering; a stream without a
+        // listing every end (of sockets that entered before it too)
+        if (plan_.list && v != LiveTable::Verdict::New) {
+            return false;
+        }
+    }
     if (ev.mono_ns < seam_ns_ && v != LiveTable::Verdict::New) {
         ++seam_dropped_;
         return false;
@@ -61,6 +78,9 @@ bool Watch::shown(const SocketEvent& ev) const
 {
     if (plan_.shown == 0) {
         return ev.kind == EventKind::Destroy;  // the destroy stream's rows
+    }
+    if (ev.kind == EventKind::TimeWaitEnd) {
+        return plan_.leaving && (plan_.shown & state_bit(kStateTimeWait)) != 0;
     }
     if (ev.kind != EventKind::StateEntry) {
         return false;
@@ -85,8 +105,18 @@ void Watch::report(std::FILE* out) const
     }
     fmt::print(out, "{}: live table: {} TCP sockets{}{}\n", program_name(), table_.size(),
                per_state.empty() ? "" : ": ", per_state);
-    fmt::print(out, "{}: {} events queued during the listing were already in it (not shown)\n",
-               program_name(), seam_dropped_);
+    if (plan_.list) {
+        fmt::print(out, "{}: {} events queued during the listing were already in it (not shown)\n",
+                   program_name(), seam_dropped_);
+    }
+    if (tw_ends_) {
+        fmt::print(out, "{}: ends of TIME-WAIT: {} expired, {} ended early\n", program_name(),
+                   tw_expired_, tw_killed_);
+        if (table_.unseen_ends() != 0) {
+            fmt::print(out, "{}: {} timewait sockets left the table at their timer without an "
+                       "end event\n", program_name(), table_.unseen_ends());
+        }
+    }
     if (table_.dropped() != 0) {
         fmt::print(out, "{}: {} sockets did not fit in the live table (at most {}): their changes "
                    "were shown, their rows not held\n", program_name(), table_.dropped(),

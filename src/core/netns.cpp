@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -30,6 +31,56 @@ void enter_named_netns(const std::string& name)
         throw Error(fmt::format("setting the network namespace \"{}\" failed", name),
                     std::strerror(errno), kExitFailure);
     }
+}
+
+NetnsNames::NetnsNames(std::string dir) : dir_(std::move(dir)) { rescan(); }
+
+void NetnsNames::rescan()
+{
+    scanned_ = std::chrono::steady_clock::now();
+    names_.clear();
+    numbers_.clear();
+    const UniqueDir d(::opendir(dir_.c_str()));
+    if (!d) {
+        return;  // no namespace was ever named
+    }
+    while (const dirent* e = ::readdir(d.get())) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        struct stat st{};
+        // a name whose namespace is gone is an unbound file on the ordinary file system:
+        // nsfs inodes are the namespaces', so only bound names can match an event
+        if (::stat((dir_ + "/" + e->d_name).c_str(), &st) == 0) {
+            names_.try_emplace(static_cast<std::uint32_t>(st.st_ino), e->d_name);
+        }
+    }
+}
+
+const std::string& NetnsNames::label(std::uint32_t ino)
+{
+    if (const auto n = names_.find(ino); n != names_.end()) {
+        return n->second;
+    }
+    if (const auto n = numbers_.find(ino); n != numbers_.end()) {
+        return n->second;
+    }
+    if (std::chrono::steady_clock::now() - scanned_ >= std::chrono::seconds(1)) {
+        rescan();
+        if (const auto n = names_.find(ino); n != names_.end()) {
+            return n->second;
+        }
+    }
+    return numbers_.emplace(ino, std::to_string(ino)).first->second;
+}
+
+std::size_t NetnsNames::longest() const
+{
+    std::size_t n = 0;
+    for (const auto& [ino, name] : names_) {
+        n = std::max(n, name.size());
+    }
+    return n;
 }
 
 int netns_private_mounts(const std::string& name)

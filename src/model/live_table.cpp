@@ -50,10 +50,12 @@ bool LiveTable::room()
     return false;
 }
 
-void LiveTable::hold_timewait(const Tuple& t, std::uint64_t ends_ns)
+void LiveTable::hold_timewait(const Tuple& t, std::uint64_t since_ns, std::uint64_t ends_ns,
+                              std::uint64_t listed_ns)
 {
-    timewait_[t] = ends_ns;
-    endings_.push(Ending{ends_ns, t});
+    const std::uint64_t due = follow_ends_ ? ends_ns + kEndSlackNs : ends_ns;
+    timewait_[t] = Timewait{since_ns, due, listed_ns};
+    endings_.push(Ending{due, t});
 }
 
 void LiveTable::seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now_ns)
@@ -69,15 +71,45 @@ void LiveTable::seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now
         // the dump's timer says when it ends (ms); without one, a whole TIME-WAIT from now
         const std::uint64_t left =
             s.timer.expires_ms != 0 ? s.timer.expires_ms * 1'000'000ull : kTimeWaitNs;
-        hold_timewait(t, now_ns + left);
+        // when it entered, as its timer tells (TCP's TIME-WAIT lasts kTimeWaitNs)
+        const std::uint64_t since = now_ns + left > kTimeWaitNs ? now_ns + left - kTimeWaitNs : 0;
+        hold_timewait(t, since, now_ns + left, now_ns);
     } else if (s.cookie != 0 && (full_.contains(s.cookie) || room())) {
         full_[s.cookie] = s.state;
     }
 }
 
-LiveTable::Verdict LiveTable::apply(const SocketEvent& ev)
+LiveTable::Verdict LiveTable::end_timewait(SocketEvent& ev)
+{
+    const auto held = timewait_.find(tuple_of(ev.socket, ev.netns_ino));
+    if (held == timewait_.end()) {
+        return Verdict::Stale;  // ended before the dump read it, or never held
+    }
+    Timewait& tw = held->second;
+    if (tw.since_ns > ev.mono_ns) {
+        // the end of an older timewait socket of the tuple, delivered after the entry of the
+        // one the table holds (a kill waits for its possible re-arm): not this one's end
+        return Verdict::New;
+    }
+    if (ev.tw_end == TwEnd::Rearmed) {
+        // the timer runs a whole TIME-WAIT again from now
+        tw.due_ns = ev.mono_ns + kTimeWaitNs + (follow_ends_ ? kEndSlackNs : 0);
+        endings_.push(Ending{tw.due_ns, held->first});
+        return Verdict::Duplicate;
+    }
+    if (tw.since_ns != 0 && ev.mono_ns > tw.since_ns) {
+        ev.in_state_ns = ev.mono_ns - tw.since_ns;
+    }
+    timewait_.erase(held);
+    return Verdict::New;
+}
+
+LiveTable::Verdict LiveTable::apply(SocketEvent& ev)
 {
     const Socket& s = ev.socket;
+    if (ev.kind == EventKind::TimeWaitEnd) {
+        return end_timewait(ev);
+    }
     if (ev.kind == EventKind::Destroy) {
         full_.erase(s.cookie);
         return Verdict::New;
@@ -90,19 +122,19 @@ LiveTable::Verdict LiveTable::apply(const SocketEvent& ev)
         }
         const Tuple t = tuple_of(s, ev.netns_ino);
         if (const auto held = timewait_.find(t); held != timewait_.end()) {
-            // the timer the dump saw is this entry's (it ends 60 s after it): a duplicate. An
-            // older entry's timer: the tuple entered again (tcp_tw_reuse waits a second at
-            // least before it reuses one)
-            const std::uint64_t ends = ev.mono_ns + kTimeWaitNs;
-            const std::uint64_t off = held->second > ends ? held->second - ends : ends - held->second;
-            if (off <= kSameEntryNs) {
+            // A tuple has one timewait socket at a time, so the one a dump read is the latest
+            // entry before that read: an entry before it is that one (or an older one the
+            // dump's supersedes), one after it a new entry. (Neither the timer nor the cookie
+            // can tell: the timer restarts at a re-arm, and a socket opened before the stream
+            // may get its cookie after its timewait socket copied none.)
+            if (ev.mono_ns <= held->second.listed_ns) {
                 return Verdict::Duplicate;
             }
-            hold_timewait(t, ev.mono_ns + kTimeWaitNs);
+            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs);
             return Verdict::New;
         }
         if (room()) {
-            hold_timewait(t, ev.mono_ns + kTimeWaitNs);
+            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs);
         }
         return Verdict::New;
     }
@@ -133,9 +165,12 @@ std::size_t LiveTable::expire(std::uint64_t now_ns)
         const Ending e = endings_.top();
         endings_.pop();
         const auto held = timewait_.find(e.tuple);
-        if (held != timewait_.end() && held->second == e.ns) {
+        if (held != timewait_.end() && held->second.due_ns == e.ns) {
             timewait_.erase(held);
             ++n;
+            if (follow_ends_) {
+                ++unseen_ends_;
+            }
         }
     }
     return n;

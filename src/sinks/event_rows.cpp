@@ -42,7 +42,11 @@ EventRowSink::EventRowSink(const EventRowLayout& layout, SsColumns columns, Outp
     : layout_(layout), columns_(std::move(columns)), out_(out)
 {
     width_[kTime] = std::strlen("HH:MM:SS.uuuuuu");
-    width_[kNetns] = 10;  // a namespace inode: up to 10 digits
+    if (layout.netns) {
+        netns_names_.emplace();
+    }
+    // a namespace inode (up to 10 digits), or the longest `ip netns` name now
+    width_[kNetns] = std::max<std::size_t>(10, netns_names_ ? netns_names_->longest() : 0);
     width_[kNetid] = std::strlen("Netid");
     std::size_t state_w = longest_state_name(layout.states);
     if (layout.transitions) {
@@ -130,7 +134,7 @@ void EventRowSink::append_row(const SocketEvent& ev, std::string& out)
             first);
     }
     if (layout_.netns) {
-        put(out, kNetns, fmt::format_int(ev.netns_ino).str(), first);
+        put(out, kNetns, netns_names_->label(ev.netns_ino), first);
     }
     if (layout_.netid) {
         put(out, kNetid, (*f)[kColNetid], first);
@@ -140,7 +144,10 @@ void EventRowSink::append_row(const SocketEvent& ev, std::string& out)
             const std::string_view old_name = ev.kind == EventKind::Destroy || ev.old_state != 0
                                                   ? state_name(ev.old_state)
                                                   : std::string_view("?");
-            put(out, kState, fmt::format("{} -> {}", old_name, state_name(ev.new_state)), first);
+            const std::string_view new_name = ev.kind == EventKind::TimeWaitEnd
+                                                  ? std::string_view("(gone)")
+                                                  : state_name(ev.new_state);
+            put(out, kState, fmt::format("{} -> {}", old_name, new_name), first);
         } else {
             put(out, kState, (*f)[kColState], first);
         }
@@ -152,6 +159,14 @@ void EventRowSink::append_row(const SocketEvent& ev, std::string& out)
     put(out, kPeer, (*f)[kColPeerAddr], first);
     put(out, kPport, (*f)[kColPeerPort], first);
     out.append((*f)[kColExt]);
+    if (ev.kind == EventKind::TimeWaitEnd) {
+        // how the TIME-WAIT ended, and how long it lasted when that is known
+        out.append(ev.tw_end == TwEnd::Expired ? " ended:(expired" : " ended:(early");
+        if (ev.in_state_ns != 0) {
+            fmt::format_to(std::back_inserter(out), ",{:.3f}s", static_cast<double>(ev.in_state_ns) / 1e9);
+        }
+        out.push_back(')');
+    }
     // No trailing blanks: a stream's last column is not padded.
     while (out.size() > row_start && out.back() == ' ') {
         out.pop_back();

@@ -398,18 +398,32 @@ class EventStreamTest(unittest.TestCase):
         self.assertEqual(tuples(t.stdout), [("127.0.0.1", "7121", "0.0.0.0", "*")])
 
     def test_other_namespaces_hidden_unless_all_netns(self):
+        def sstrace_in_unnamed_netns(tracer):
+            """A listener in a namespace of its own (unshare -n): returns its inode."""
+            code = ("import os, socket, time\n"
+                    "os.system('ip link set lo up')\n"
+                    "s = socket.socket(); s.bind(('127.0.0.1', 7052)); s.listen(1)\n"
+                    "print(os.stat('/proc/self/ns/net').st_ino, flush=True)\n"
+                    "time.sleep(0.3)\n")
+            r = subprocess.run(["unshare", "-n", sys.executable, "-c", code], capture_output=True,
+                               text=True, check=True, timeout=20)
+            return int(r.stdout.split()[0])
+
         with Netns() as a, Netns() as b:
             mine = sstrace(a, "-E", "state", "listening")
             everywhere = sstrace(a, "-E", "--all-netns", "state", "listening")
             b.traffic("client-close", "4", 7050, 1)
             a.traffic("client-close", "4", 7051, 1)
             mine.stop()
+            # a namespace `ip netns` does not name shows as its inode
+            unnamed = sstrace_in_unnamed_netns(everywhere)
             everywhere.stop()
-            a_ino, b_ino = a.inode(), b.inode()
         self.assertEqual(tuples(mine.stdout), [("127.0.0.1", "7051", "0.0.0.0", "*")])
         got = {(r[0], split_endpoint(r[-2])[1]) for r in rows(everywhere.stdout)}
-        self.assertIn((str(a_ino), "7051"), got)
-        self.assertIn((str(b_ino), "7050"), got)
+        # the Netns column names a namespace as `ip netns` does
+        self.assertIn((a.name, "7051"), got)
+        self.assertIn((b.name, "7050"), got)
+        self.assertIn((str(unnamed), "7052"), got)
         self.assertTrue(everywhere.stdout.startswith("Netns "), everywhere.stdout)
 
     def test_named_namespace_and_family_filter(self):

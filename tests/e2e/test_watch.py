@@ -64,7 +64,7 @@ class WatchTest(unittest.TestCase):
             ns.sysctl("net.ipv4.ip_local_port_range", "20000 65535")
             ns.sysctl("net.ipv4.tcp_tw_reuse", 0)
             churn = subprocess.Popen(
-                ns.cmd(CHURN, "--seconds", "3", "--threads", "4", "--servers", "2", "--mode",
+                ns.cmd(CHURN, "--seconds", "5", "--threads", "4", "--servers", "2", "--mode",
                        "client-close", "--family", "46", "--port", "9100", "--ports", "4",
                        "--max-conns", "60000"),
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -43,6 +43,22 @@ SocketEvent entry(const Socket& s, int old_state, int new_state)
     return ev;
 }
 
+// The table annotates the event it applies: a copy here.
+Verdict apply(LiveTable& t, SocketEvent ev) { return t.apply(ev); }
+
+SocketEvent tw_end(const Socket& s, TwEnd how, std::uint64_t at_ns)
+{
+    SocketEvent ev;
+    ev.kind = EventKind::TimeWaitEnd;
+    ev.tw_end = how;
+    ev.old_state = kStateTimeWait;
+    ev.netns_ino = kNetns;
+    ev.mono_ns = at_ns;
+    ev.socket = s;
+    ev.socket.state = kStateTimeWait;
+    return ev;
+}
+
 }  // namespace
 
 TEST(LiveTable, QueuedEventsAroundTheDumpReadAreStaleDuplicateOrNew)
@@ -51,11 +67,11 @@ TEST(LiveTable, QueuedEventsAroundTheDumpReadAreStaleDuplicateOrNew)
     LiveTable t(100);
     const Socket s = tcp(1, kStateEstablished, 40000, 80);
     t.seed(s, kNetns, 0);
-    EXPECT_EQ(t.apply(entry(s, kStateClose, kStateSynSent)), Verdict::Stale);
-    EXPECT_EQ(t.apply(entry(s, kStateSynSent, kStateEstablished)), Verdict::Duplicate);
-    EXPECT_EQ(t.apply(entry(s, kStateEstablished, kStateFinWait1)), Verdict::New);
-    EXPECT_EQ(t.apply(entry(s, kStateFinWait1, kStateFinWait2)), Verdict::New);
-    EXPECT_EQ(t.apply(entry(s, kStateFinWait2, kStateTimeWait)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s, kStateClose, kStateSynSent)), Verdict::Stale);
+    EXPECT_EQ(apply(t, entry(s, kStateSynSent, kStateEstablished)), Verdict::Duplicate);
+    EXPECT_EQ(apply(t, entry(s, kStateEstablished, kStateFinWait1)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s, kStateFinWait1, kStateFinWait2)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s, kStateFinWait2, kStateTimeWait)), Verdict::New);
     EXPECT_EQ(t.states()[kStateTimeWait], 1u);
     EXPECT_EQ(t.states()[kStateEstablished], 0u);
 }
@@ -98,16 +114,16 @@ TEST(LiveTable, HoldsTheSocketsOfItsStatesOnly)
     EXPECT_EQ(t.size(), 1u);
     // leaving the selection: the change shows, the socket goes
     const Socket s1 = tcp(1, kStateEstablished, 40003, 80);
-    EXPECT_EQ(t.apply(entry(s1, kStateEstablished, kStateFinWait1)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s1, kStateEstablished, kStateFinWait1)), Verdict::New);
     EXPECT_EQ(t.size(), 0u);
     // a socket on its way in is held from its entry on
     const Socket s3 = tcp(3, kStateSynSent, 40004, 80);
-    EXPECT_EQ(t.apply(entry(s3, kStateClose, kStateSynSent)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s3, kStateClose, kStateSynSent)), Verdict::New);
     EXPECT_EQ(t.size(), 0u);
-    EXPECT_EQ(t.apply(entry(s3, kStateSynSent, kStateEstablished)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s3, kStateSynSent, kStateEstablished)), Verdict::New);
     EXPECT_EQ(t.states()[kStateEstablished], 1u);
     // TIME-WAIT is outside the selection: never held
-    EXPECT_EQ(t.apply(entry(s3, kStateEstablished, kStateTimeWait)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s3, kStateEstablished, kStateTimeWait)), Verdict::New);
     EXPECT_EQ(t.size(), 0u);
 }
 
@@ -115,11 +131,11 @@ TEST(LiveTable, SocketsTheDumpNeverListedAreNew)
 {
     LiveTable t(100);
     const Socket s = tcp(5, kStateSynSent, 40002, 80);
-    EXPECT_EQ(t.apply(entry(s, kStateClose, kStateSynSent)), Verdict::New);
-    EXPECT_EQ(t.apply(entry(s, kStateSynSent, kStateEstablished)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s, kStateClose, kStateSynSent)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s, kStateSynSent, kStateEstablished)), Verdict::New);
     EXPECT_EQ(t.states()[kStateEstablished], 1u);
     // a close takes it out; its destroy finds nothing left and is still an event
-    EXPECT_EQ(t.apply(entry(s, kStateEstablished, kStateClose)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s, kStateEstablished, kStateClose)), Verdict::New);
     SocketEvent gone;
     gone.kind = EventKind::Destroy;
     gone.socket = s;
@@ -136,7 +152,71 @@ TEST(LiveTable, FullTableCountsWhatItCannotHold)
     EXPECT_EQ(t.dropped(), 1u);
     // the socket it could not hold: its changes are new (shown), and still not held
     const Socket s2 = tcp(2, kStateEstablished, 3, 4);
-    EXPECT_EQ(t.apply(entry(s2, kStateEstablished, kStateFinWait1)), Verdict::New);
+    EXPECT_EQ(apply(t, entry(s2, kStateEstablished, kStateFinWait1)), Verdict::New);
     EXPECT_EQ(t.size(), 1u);
     EXPECT_EQ(t.dropped(), 2u);
+}
+
+TEST(LiveTable, EndsOfTimeWaitRemoveItAndTellHowLongItLasted)
+{
+    LiveTable t(100);
+    t.follow_ends(true);
+    // listed at 100 s with 30 s left on its timer: it entered at 70 s
+    Socket listed = tcp(0, kStateTimeWait, 40010, 80);
+    listed.timer.expires_ms = 30'000;
+    t.seed(listed, kNetns, 100 * kSec);
+    // entered at 110 s in the stream
+    const Socket s = tcp(7, kStateFinWait2, 40011, 80);
+    SocketEvent in = entry(s, kStateFinWait2, kStateTimeWait);
+    in.mono_ns = 110 * kSec;
+    EXPECT_EQ(t.apply(in), Verdict::New);
+    EXPECT_EQ(t.states()[kStateTimeWait], 2u);
+
+    SocketEvent end1 = tw_end(listed, TwEnd::Expired, 130 * kSec);
+    EXPECT_EQ(t.apply(end1), Verdict::New);
+    EXPECT_EQ(end1.in_state_ns, 60 * kSec);
+    // a re-arm (a retransmitted FIN) keeps it longer than its first timer
+    EXPECT_EQ(apply(t, tw_end(s, TwEnd::Rearmed, 150 * kSec)), Verdict::Duplicate);
+    EXPECT_EQ(t.expire(110 * kSec + LiveTable::kTimeWaitNs + LiveTable::kEndSlackNs), 0u);
+    SocketEvent end2 = tw_end(s, TwEnd::Killed, 160 * kSec);
+    EXPECT_EQ(t.apply(end2), Verdict::New);
+    EXPECT_EQ(end2.in_state_ns, 50 * kSec);
+    EXPECT_EQ(t.size(), 0u);
+    // an end the table never held (it ended before the dump read it)
+    EXPECT_EQ(apply(t, tw_end(tcp(0, kStateTimeWait, 40012, 80), TwEnd::Expired, 170 * kSec)),
+              Verdict::Stale);
+    EXPECT_EQ(t.unseen_ends(), 0u);
+}
+
+TEST(LiveTable, LateKillOfAnOlderTimewaitSocketLeavesTheNewOne)
+{
+    // tcp_tw_reuse: the old timewait socket is killed at 10 s, the tuple's new connection
+    // enters TIME-WAIT at 10.005 s, and the kill is delivered after that entry
+    LiveTable t(100);
+    t.follow_ends(true);
+    const Socket s = tcp(9, kStateFinWait2, 40020, 80);
+    SocketEvent first = entry(s, kStateFinWait2, kStateTimeWait);
+    first.mono_ns = 1 * kSec;
+    SocketEvent again = first;
+    again.mono_ns = 10 * kSec + 5 * kMs;
+    EXPECT_EQ(t.apply(first), Verdict::New);
+    EXPECT_EQ(t.apply(again), Verdict::New);
+    SocketEvent kill = tw_end(s, TwEnd::Killed, 10 * kSec);
+    EXPECT_EQ(t.apply(kill), Verdict::New);  // shown: a real end, of the older one
+    EXPECT_EQ(kill.in_state_ns, 0u);
+    EXPECT_EQ(t.states()[kStateTimeWait], 1u);
+}
+
+TEST(LiveTable, FollowingEndsATimerDueWithoutItsEndIsCounted)
+{
+    LiveTable t(100);
+    t.follow_ends(true);
+    const Socket s = tcp(11, kStateFinWait2, 40030, 80);
+    SocketEvent in = entry(s, kStateFinWait2, kStateTimeWait);
+    in.mono_ns = 1 * kSec;
+    t.apply(in);
+    // the timer is due at 61 s; the end event normally comes 0.5-2 s later: kept until then
+    EXPECT_EQ(t.expire(1 * kSec + LiveTable::kTimeWaitNs + 2 * kSec), 0u);
+    EXPECT_EQ(t.expire(1 * kSec + LiveTable::kTimeWaitNs + LiveTable::kEndSlackNs), 1u);
+    EXPECT_EQ(t.unseen_ends(), 1u);
 }

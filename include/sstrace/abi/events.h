@@ -20,11 +20,23 @@
 /* Bumped whenever a record layout or a configuration meaning changes incompatibly. Records may
  * grow at their end without a bump: readers accept a record at least as long as the layout they
  * know (hdr.size) and ignore the rest. */
-#define SSTRACE_ABI_VERSION 5
+#define SSTRACE_ABI_VERSION 6
 
 /* Record types (values of sstrace_hdr.type). */
 #define SSTRACE_REC_STATE 1   /* a TCP socket entered a state (sstrace -E state ...) */
 #define SSTRACE_REC_DESTROY 2 /* a TCP socket was destroyed (sstrace -E, like ss -E) */
+/* A timewait socket's timer expired, or was cancelled or re-armed (reason = SSTRACE_TWEND_*):
+ * the end of a TIME-WAIT, which no TCP tracepoint reports. The record is a sstrace_event of the
+ * timewait socket (oldstate TIME_WAIT, newstate 0, SSTRACE_EVF_TW_FIN_WAIT2 for that substate). */
+#define SSTRACE_REC_TW_END 3
+
+/* sstrace_event.reason of a SSTRACE_REC_TW_END record */
+#define SSTRACE_TWEND_EXPIRED 1   /* the timer runs: the TIME-WAIT ended after its full length */
+#define SSTRACE_TWEND_CANCELLED 2 /* the timer was detached: an early end (tuple reused, RST, SYN
+				   * accepted, netns gone, ss -K), unless an EXPIRED or REARMED
+				   * record of the same socket follows from the same CPU */
+#define SSTRACE_TWEND_REARMED 3   /* the cancel was a re-arm (a retransmitted FIN, or the peer's
+				   * FIN ending the FIN-WAIT-2 substate): not an end */
 
 /* TCP states, numbered as the kernel and ss number them (also the bit index in state masks). */
 #define SSTRACE_TCP_ESTABLISHED 1

@@ -18,7 +18,8 @@ namespace sstrace {
 class EventGate {
 public:
     virtual ~EventGate() = default;
-    virtual bool pass(const SocketEvent& ev) = 0;
+    // May annotate the event (the time it spent in the state it leaves).
+    virtual bool pass(SocketEvent& ev) = 0;
 };
 
 class StreamPipeline {
@@ -37,11 +38,13 @@ public:
 
     // Hands every event the sources have over, then flushes the sinks.
     void drain();
+    // The last drain: also what the sources held back (EventSource::finish).
+    void finish();
 
     bool limit_reached() const { return limit_ != 0 && delivered_ >= limit_; }
 
 private:
-    void deliver(const SocketEvent& ev);
+    void deliver(SocketEvent& ev);
 
     const filter::Filter& expr_;
     std::uint64_t limit_;

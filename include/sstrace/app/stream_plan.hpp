@@ -20,7 +20,10 @@
 namespace sstrace {
 
 // --watch: the listing first, then the changes to it.
+// The live table of a stream: --watch (a listing first, then its changes), or a --transitions
+// stream that shows the ends of TIME-WAIT (the table tells how long each lasted).
 struct WatchPlan {
+    bool list = true;        // --watch: list first; else the table only annotates the stream
     Options listing;         // the listing part: the stream's tables, as sstrace lists them
     StateMask members = 0;   // the states the listing selects: the live table holds those
     StateMask shown = 0;     // state entries shown (0: the destroy stream's rows)

@@ -22,14 +22,15 @@ public:
     static constexpr std::size_t kMaxSockets = std::size_t{4} << 20;
     static constexpr std::size_t kMaxHeldBytes = std::size_t{256} << 20;
 
-    Watch(const WatchPlan& plan, std::uint32_t netns_ino, BpfEventSource& source);
+    // `tw_ends`: the source reports the ends of TIME-WAIT (EventKind::TimeWaitEnd).
+    Watch(const WatchPlan& plan, std::uint32_t netns_ino, BpfEventSource& source, bool tw_ends);
 
     // Runs the listing (stdout) while the source holds the records that arrive; returns the
     // listing's exit code. Events before the end of the listing are checked against the table
     // from here on; later ones are changes whatever the table holds.
     int list(const Environment& env);
 
-    bool pass(const SocketEvent& ev) override;  // EventGate
+    bool pass(SocketEvent& ev) override;  // EventGate
     void listed(const Socket& s) override;      // ListingObserver
     void tick() override;
 
@@ -47,6 +48,9 @@ private:
     LiveTable table_;
     std::uint64_t seam_ns_ = ~std::uint64_t{0};
     std::uint64_t seam_dropped_ = 0;  // queued events the listing already showed
+    bool tw_ends_ = false;
+    std::uint64_t tw_expired_ = 0;  // ends of TIME-WAIT seen, by kind
+    std::uint64_t tw_killed_ = 0;
 };
 
 }  // namespace sstrace

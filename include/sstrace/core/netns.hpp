@@ -3,8 +3,10 @@
 // sets up after that.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 
 namespace sstrace {
 
@@ -19,5 +21,27 @@ int netns_private_mounts(const std::string& name);
 
 // Inode of the calling thread's network namespace.
 std::uint32_t current_netns_inode();
+
+// The names `ip netns` gives network namespaces (the files in /var/run/netns, each bound to a
+// namespace whose inode it has), for the Netns column of --all-netns. A namespace named after
+// the start is found on its first unknown inode (the directory is read again at most once a
+// second).
+class NetnsNames {
+public:
+    explicit NetnsNames(std::string dir = "/var/run/netns");
+
+    // The namespace's name, or its inode in decimal when it has none.
+    const std::string& label(std::uint32_t ino);
+    // The longest name known now (0: none).
+    std::size_t longest() const;
+
+private:
+    void rescan();
+
+    std::string dir_;
+    std::unordered_map<std::uint32_t, std::string> names_;
+    std::unordered_map<std::uint32_t, std::string> numbers_;  // inodes without a name
+    std::chrono::steady_clock::time_point scanned_{};
+};
 
 }  // namespace sstrace

@@ -13,6 +13,17 @@ namespace sstrace {
 enum class EventKind : std::uint8_t {
     StateEntry,  // the socket entered `new_state` (sstrace -E state ...)
     Destroy,     // the socket was destroyed (sstrace -E, as ss -E)
+    TimeWaitEnd, // a timewait socket's TIME-WAIT ended, or its timer was re-armed (`tw_end`)
+};
+
+// How a TIME-WAIT ended (EventKind::TimeWaitEnd).
+enum class TwEnd : std::uint8_t {
+    Expired,    // its timer fired after the full TIME-WAIT length
+    Cancelled,  // its timer was cancelled: Killed, unless a Rearmed event follows (the BPF
+                // source resolves it and never delivers this)
+    Killed,     // ended early: the tuple reused, an RST or SYN, its netns deleted, ss -K
+    Rearmed,    // not an end: the timer was re-armed (a retransmitted FIN; the peer's FIN ending
+                // the FIN-WAIT-2 substate), the TIME-WAIT lasts longer
 };
 
 // Why a socket went to CLOSE, from its error at the transition.
@@ -31,6 +42,10 @@ struct SocketEvent {
     bool tw_orphan = false;
     // A SYN-SENT entry of a connect() that failed before its SYN was sent.
     bool syn_unsent = false;
+    TwEnd tw_end = TwEnd::Expired;  // EventKind::TimeWaitEnd only
+    // How long the socket was in `old_state` (0: unknown): set by a live table that saw it
+    // enter, or listed it with its timer.
+    std::uint64_t in_state_ns = 0;
 
     // What an ss row shows of the socket: what ss -E receives in the kernel's destroy
     // notification (no timer, mark or cgroup; ino 0 and no uid once the socket's file is gone).

@@ -13,12 +13,14 @@ struct InetAddr {
     std::uint8_t bytes[16] = {};
 
     bool is_unspecified() const;
+    bool operator==(const InetAddr&) const = default;
 };
 
 // An address and a port (host order). For raw sockets the port is the IP protocol number.
 struct Endpoint {
     InetAddr addr;
     std::uint16_t port = 0;
+    bool operator==(const Endpoint&) const = default;
 };
 
 }  // namespace sstrace

@@ -10,10 +10,10 @@
 // whatever the order in which the kernel delivered the two.
 //
 // The table holds the sockets of a selection of states (a watch's state words): a socket that
-// enters one of them joins, one that leaves them goes. The end of a TIME-WAIT is not traced: a
-// timewait socket is forgotten when its timer would have fired (TCP's fixed 60 s after the
-// entry; for a listed one, the timer the dump showed). A tuple reused earlier (tcp_tw_reuse)
-// enters again, which the table counts as a change.
+// enters one of them joins, one that leaves them goes. A timewait socket goes at its end event
+// (EventKind::TimeWaitEnd) when the stream follows those; otherwise, or if that event is lost,
+// when its timer is due (TCP's fixed 60 s after the entry; for a listed one, the timer the dump
+// showed). A tuple reused early (tcp_tw_reuse) enters again, which the table counts as a change.
 #pragma once
 
 #include "sstrace/core/state.hpp"
@@ -40,25 +40,31 @@ public:
 
     // TCP's TIME-WAIT length (TCP_TIMEWAIT_LEN: not a sysctl).
     static constexpr std::uint64_t kTimeWaitNs = 60'000'000'000ull;
-    // How far the end of a listed timewait socket's timer may be from 60 s after an entry of
-    // the same tuple for the two to be one entry (the dump reports it in milliseconds, read
-    // some time after the kernel wrote it).
-    static constexpr std::uint64_t kSameEntryNs = 500'000'000ull;
 
     // At most `max_sockets` entries; what does not fit is counted, not held (see dropped()).
     // `members`: the states whose sockets the table holds.
     explicit LiveTable(std::size_t max_sockets, StateMask members = kAllStates);
 
+    // The stream reports the ends of TIME-WAIT: a timewait socket then stays until its end
+    // event, or until kEndSlackNs after its timer was due (counted in unseen_ends()).
+    void follow_ends(bool on) { follow_ends_ = on; }
+    static constexpr std::uint64_t kEndSlackNs = 10'000'000'000ull;
+
     // A socket a dump listed, in the namespace `netns_ino`, read at `now_ns` (CLOCK_MONOTONIC).
     void seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now_ns);
-    // An event of the stream, in the order the ring buffer delivered them.
-    Verdict apply(const SocketEvent& ev);
+    // An event of the stream, in the order the ring buffer delivered them. The end of a
+    // TIME-WAIT the table held gets its duration (ev.in_state_ns) when the table knows when it
+    // began; the end of one it did not hold is Stale.
+    Verdict apply(SocketEvent& ev);
     // Forgets the timewait sockets whose timer has fired by `now_ns`; returns how many.
     std::size_t expire(std::uint64_t now_ns);
 
     std::size_t size() const { return full_.size() + timewait_.size(); }
     // Sockets the table could not hold (it was full): their later events count as new.
     std::uint64_t dropped() const { return dropped_; }
+    // Timewait sockets forgotten by their timer while the stream followed the ends of
+    // TIME-WAIT: each an end event that never came (a lost record).
+    std::uint64_t unseen_ends() const { return unseen_ends_; }
 
     // Sockets per state (index: kernel state number).
     std::array<std::size_t, kStateCount> states() const;
@@ -79,14 +85,21 @@ private:
     static Tuple tuple_of(const Socket& s, std::uint32_t netns);
     bool member(int state) const { return state >= 0 && (members_ & state_bit(state)) != 0; }
     bool room();
-    void hold_timewait(const Tuple& t, std::uint64_t ends_ns);
+    struct Timewait {
+        std::uint64_t since_ns = 0;  // when it entered TIME-WAIT (0: unknown)
+        std::uint64_t due_ns = 0;    // when the table forgets it without an end event
+        std::uint64_t listed_ns = 0; // when a dump read it (0: it entered in the stream)
+    };
+    void hold_timewait(const Tuple& t, std::uint64_t since_ns, std::uint64_t ends_ns,
+                       std::uint64_t listed_ns = 0);
+    Verdict end_timewait(SocketEvent& ev);
 
     std::size_t max_;
     StateMask members_;
     std::unordered_map<std::uint64_t, int> full_;  // cookie -> state
     // tuple -> when its timer fires; and the same ordered by that time, for expire() (an entry
     // whose tuple entered again since is skipped there)
-    std::unordered_map<Tuple, std::uint64_t, TupleHash> timewait_;
+    std::unordered_map<Tuple, Timewait, TupleHash> timewait_;
     struct Ending {
         std::uint64_t ns;
         Tuple tuple;
@@ -94,6 +107,8 @@ private:
     };
     std::priority_queue<Ending, std::vector<Ending>, std::greater<>> endings_;
     std::uint64_t dropped_ = 0;
+    std::uint64_t unseen_ends_ = 0;
+    bool follow_ends_ = false;
 };
 
 }  // namespace sstrace

@@ -5,12 +5,14 @@
 // text of each column is the listing's (SsColumns); only the layout differs.
 #pragma once
 
+#include "sstrace/core/netns.hpp"
 #include "sstrace/core/state.hpp"
 #include "sstrace/sinks/event_sink.hpp"
 #include "sstrace/sinks/output_writer.hpp"
 #include "sstrace/sinks/ss_row.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace sstrace {
@@ -55,6 +57,7 @@ private:
 
     EventRowLayout layout_;
     SsColumns columns_;
+    std::optional<NetnsNames> netns_names_;  // the Netns column's names (layout.netns)
     OutputWriter* out_ = nullptr;
     std::int64_t clock_offset_ = 0;
     std::size_t width_[kCols] = {};

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <deque>
 #include <vector>
 
 namespace sstrace {
@@ -32,6 +33,13 @@ public:
     // --cgroup: rows show the socket's cgroup (ss -E's rows have none: the record's cgroup is
     // otherwise only the filter's).
     void cgroup_in_rows(bool on) { cgroup_in_rows_ = on; }
+    // Delivers the TIME-WAIT cancels still waiting to be told apart from a re-arm, as ends
+    // (at the end of a stream).
+    void finish(const Deliver& deliver) override;
+
+    // A cancelled TIME-WAIT waits this long for its expiry or re-arm (either follows within
+    // microseconds, from the same CPU) before it is delivered as killed.
+    static constexpr std::uint64_t kRearmWaitNs = 20'000'000;
 
     // Records that failed to decode (never expected: the programs and this decoder share the
     // ABI header).
@@ -40,6 +48,10 @@ public:
 private:
     std::size_t release(const Deliver& deliver);
     bool decode(std::span<const std::byte> record);
+    // Delivers event_, or keeps it while it is a cancel that a re-arm may still follow.
+    void route(const Deliver& deliver);
+    // Delivers the kept cancels older than `cutoff_ns` as killed TIME-WAITs.
+    void resolve_cancels(std::uint64_t cutoff_ns, const Deliver& deliver);
 
     BpfSession& session_;
     SocketEvent event_;  // reused for every record
@@ -50,6 +62,7 @@ private:
     bool cgroup_in_rows_ = false;
     std::size_t hold_max_ = 0;
     std::vector<std::byte> held_;  // records, each after its size (a std::uint32_t)
+    std::deque<SocketEvent> cancels_;  // TIME-WAIT cancels, in arrival order
 };
 
 }  // namespace sstrace

@@ -24,6 +24,10 @@ const char* variant_name(BpfVariant v);
 
 struct BpfConfig {
     StateMask state_mask = 0;   // state entries to report (bit per state)
+    StateMask leave_mask = 0;   // --transitions: also transitions out of these states
+    // Follow timewait sockets to their end (SSTRACE_REC_TW_END records): tp_btf variant only,
+    // on kernels whose BTF describes the timer bases (see BpfSession::tw_ends()).
+    bool tw_end = false;
     std::uint8_t destroy = 0;   // SSTRACE_DESTROY_* bits: destroyed sockets to report
     std::uint32_t netns_ino = 0;  // 0 = every namespace
     std::uint16_t family = 0;     // 0 = AF_INET and AF_INET6
@@ -47,6 +51,8 @@ enum class Hook {
     State,    // tp_btf / tracepoint inet_sock_set_state
     Destroy,  // tp_btf / tracepoint tcp_destroy_sock
     Timer,    // tp_btf / tracepoint timer_start
+    TimerCancel,  // tp_btf timer_cancel: the end of a TIME-WAIT (or a re-arm)
+    TimerExpire,  // tp_btf timer_expire_entry: a TIME-WAIT's timer runs
     Release,  // cgroup sock_release on the cgroup2 root (UDP and raw destroys)
     OwnerCreate,  // cgroup sock_create on the cgroup2 root (owners: the creating process)
     OwnerExit,    // tp_btf sys_exit (owners: the fd socket(), accept(), accept4() returned)
@@ -113,6 +119,8 @@ public:
     BpfSession& operator=(const BpfSession&) = delete;
 
     BpfVariant variant() const;
+    // Whether the programs follow timewait sockets to their end (cfg.tw_end, where it loads).
+    bool tw_ends() const;
     // Every program of the object, loaded or not, with the kernel's counts for loaded ones.
     std::vector<BpfProgramInfo> programs() const;
 

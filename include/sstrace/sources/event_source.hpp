@@ -12,7 +12,8 @@ namespace sstrace {
 
 class EventSource {
 public:
-    using Deliver = std::function<void(const SocketEvent&)>;
+    // The event may be annotated on its way (a live table sets how long a state lasted).
+    using Deliver = std::function<void(SocketEvent&)>;
 
     virtual ~EventSource() = default;
 
@@ -20,6 +21,9 @@ public:
     virtual int fd() const = 0;
     // Delivers every event available now; returns how many.
     virtual std::size_t drain(const Deliver& deliver) = 0;
+    // At the end of a stream: delivers what the source still holds back (events waiting for a
+    // later one to tell what they are).
+    virtual void finish(const Deliver& /*deliver*/) {}
 };
 
 }  // namespace sstrace

@@ -4,6 +4,9 @@
 #include "sstrace/core/error.hpp"
 #include "sstrace/sources/bpf_record.hpp"
 
+#include <time.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -26,7 +29,7 @@ BpfEventSource::BpfEventSource(BpfSession& session) : session_(session)
             return;
         }
         ++delivered_;
-        (*deliver_)(event_);
+        route(*deliver_);
     });
 }
 
@@ -39,6 +42,61 @@ bool BpfEventSource::decode(std::span<const std::byte> record)
         event_.socket.cgroup_id = event_.filter_facts.cgroup_id;
     }
     return true;
+}
+
+namespace {
+
+std::uint64_t monotonic_ns()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+bool same_socket(const SocketEvent& a, const SocketEvent& b)
+{
+    return a.cpu == b.cpu && a.netns_ino == b.netns_ino && a.socket.cookie == b.socket.cookie &&
+           a.socket.family == b.socket.family && a.socket.inet.local == b.socket.inet.local &&
+           a.socket.inet.peer == b.socket.inet.peer;
+}
+
+}  // namespace
+
+void BpfEventSource::route(const Deliver& deliver)
+{
+    if (event_.kind == EventKind::TimeWaitEnd) {
+        if (event_.tw_end == TwEnd::Cancelled) {
+            cancels_.push_back(event_);
+            return;
+        }
+        // the cancel an expiry or a re-arm began with (same socket, same CPU, just before)
+        if (event_.tw_end == TwEnd::Expired || event_.tw_end == TwEnd::Rearmed) {
+            const auto it = std::find_if(cancels_.rbegin(), cancels_.rend(),
+                                         [this](const SocketEvent& c) { return same_socket(c, event_); });
+            if (it != cancels_.rend()) {
+                cancels_.erase(std::next(it).base());
+            }
+        }
+    }
+    deliver(event_);
+}
+
+void BpfEventSource::resolve_cancels(std::uint64_t cutoff_ns, const Deliver& deliver)
+{
+    while (!cancels_.empty() && cancels_.front().mono_ns <= cutoff_ns) {
+        SocketEvent& ev = cancels_.front();
+        ev.tw_end = TwEnd::Killed;
+        deliver(ev);
+        cancels_.pop_front();
+    }
+}
+
+void BpfEventSource::finish(const Deliver& deliver)
+{
+    if (!holding_) {
+        resolve_cancels(~std::uint64_t{0}, deliver);
+    }
 }
 
 int BpfEventSource::fd() const { return session_.epoll_fd(); }
@@ -58,6 +116,10 @@ std::size_t BpfEventSource::drain(const Deliver& deliver)
     deliver_ = nullptr;
     if (got < 0 && got != -EINTR) {
         throw Error::from_errno("consuming the ring buffer", got);
+    }
+    if (!holding_ && !cancels_.empty()) {
+        const std::uint64_t now = monotonic_ns();
+        resolve_cancels(now > kRearmWaitNs ? now - kRearmWaitNs : 0, deliver);
     }
     return released + delivered_;
 }
@@ -83,7 +145,7 @@ std::size_t BpfEventSource::release(const Deliver& deliver)
         if (!decode({held_.data() + at, size})) {
             ++malformed_;
         } else {
-            deliver(event_);
+            route(deliver);
             ++n;
         }
         at += size;

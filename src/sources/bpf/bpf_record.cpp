@@ -79,7 +79,8 @@ bool decode_record(std::span<const std::byte> record, SocketEvent& ev)
     if (hdr.size != record.size()) {
         return false;
     }
-    if (hdr.type != SSTRACE_REC_STATE && hdr.type != SSTRACE_REC_DESTROY) {
+    if (hdr.type != SSTRACE_REC_STATE && hdr.type != SSTRACE_REC_DESTROY &&
+        hdr.type != SSTRACE_REC_TW_END) {
         return false;
     }
     sstrace_event r{};
@@ -91,13 +92,31 @@ bool decode_record(std::span<const std::byte> record, SocketEvent& ev)
         return false;
     }
 
-    ev.kind = hdr.type == SSTRACE_REC_DESTROY ? EventKind::Destroy : EventKind::StateEntry;
+    ev.kind = hdr.type == SSTRACE_REC_DESTROY  ? EventKind::Destroy
+              : hdr.type == SSTRACE_REC_TW_END ? EventKind::TimeWaitEnd
+                                               : EventKind::StateEntry;
     ev.old_state = r.oldstate;
     ev.new_state = r.newstate;
     ev.mono_ns = hdr.ts_ns;
     ev.cpu = hdr.cpu;
     ev.netns_ino = r.netns_ino;
-    ev.close_reason = close_reason(r.reason);
+    ev.close_reason = ev.kind == EventKind::TimeWaitEnd ? CloseReason::None : close_reason(r.reason);
+    ev.tw_end = TwEnd::Expired;
+    ev.in_state_ns = 0;
+    if (ev.kind == EventKind::TimeWaitEnd) {
+        switch (r.reason) {
+        case SSTRACE_TWEND_EXPIRED:
+            break;
+        case SSTRACE_TWEND_CANCELLED:
+            ev.tw_end = TwEnd::Cancelled;
+            break;
+        case SSTRACE_TWEND_REARMED:
+            ev.tw_end = TwEnd::Rearmed;
+            break;
+        default:
+            return false;
+        }
+    }
     ev.tw_orphan = (r.flags & SSTRACE_EVF_TW_FIN_WAIT2) != 0;
     ev.syn_unsent = (r.flags & SSTRACE_EVF_SYN_UNSENT) != 0;
 
@@ -106,7 +125,10 @@ bool decode_record(std::span<const std::byte> record, SocketEvent& ev)
     s.family = r.family;
     s.protocol = r.protocol;
     // ss -E prints a destroyed socket as UNCONN (CLOSE); a state row shows the state entered
-    s.state = ev.kind == EventKind::Destroy ? SSTRACE_TCP_CLOSE : r.newstate;
+    // (a TIME-WAIT's end is a row of the timewait socket, in TIME-WAIT)
+    s.state = ev.kind == EventKind::Destroy       ? SSTRACE_TCP_CLOSE
+              : ev.kind == EventKind::TimeWaitEnd ? SSTRACE_TCP_TIME_WAIT
+                                                  : r.newstate;
     s.rqueue = r.rqueue;
     s.wqueue = r.wqueue;
     s.uid = r.uid;

@@ -50,6 +50,10 @@ const char* hook_name(Hook h)
         return "tcp_destroy_sock";
     case Hook::Timer:
         return "timer_start";
+    case Hook::TimerCancel:
+        return "timer_cancel";
+    case Hook::TimerExpire:
+        return "timer_expire_entry";
     case Hook::Release:
         return "cgroup sock_release";
     case Hook::OwnerCreate:
@@ -214,7 +218,7 @@ struct ProgramSlot {
     bool second_copy;
 };
 
-std::array<ProgramSlot, 11> program_slots(const sstrace_bpf& s)
+std::array<ProgramSlot, 13> program_slots(const sstrace_bpf& s)
 {
     const auto btf = BpfVariant::Btf;
     const auto tp = BpfVariant::Tracepoint;
@@ -230,6 +234,8 @@ std::array<ProgramSlot, 11> program_slots(const sstrace_bpf& s)
         {s.progs.sst_timer_tp, Hook::Timer, tp, false},
         {s.progs.sst_owner_create, Hook::OwnerCreate, btf, false},
         {s.progs.sst_owner_exit, Hook::OwnerExit, btf, false},
+        {s.progs.sst_tw_cancel, Hook::TimerCancel, btf, false},
+        {s.progs.sst_tw_expire, Hook::TimerExpire, btf, false},
     }};
 }
 
@@ -242,6 +248,8 @@ std::optional<std::uint32_t> nested_counter(Hook h)
     case Hook::Destroy:
         return SSTRACE_CNT_NESTED_DESTROY;
     case Hook::Timer:
+    case Hook::TimerCancel:
+    case Hook::TimerExpire:
     case Hook::Release:
     case Hook::OwnerCreate:
     case Hook::OwnerExit:
@@ -259,6 +267,7 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
     }
     auto* ro = skel->rodata;
     ro->cfg_state_mask = cfg.state_mask;
+    ro->cfg_leave_mask = cfg.leave_mask;
     ro->cfg_destroy = cfg.destroy;
     ro->cfg_netns_ino = cfg.netns_ino;
     ro->cfg_family = cfg.family;
@@ -274,6 +283,7 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
     if (variant == BpfVariant::Btf) {
         ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
         ro->cfg_syn_timer = needs_syn_timer(cfg) && kbtf.tcp_write_timer ? 1 : 0;
+        ro->cfg_tw_end = cfg.tw_end && kbtf.tw_timer_handler ? 1 : 0;
     } else {
         const KernelSymbols syms = classic_symbols(cfg);
         ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
@@ -293,18 +303,23 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
         return err;
     }
 
-    const bool want_timer = ro->cfg_tw_handover != 0 || ro->cfg_syn_timer != 0;
+    const bool want_timer =
+        ro->cfg_tw_handover != 0 || ro->cfg_syn_timer != 0 || ro->cfg_tw_end != 0;
     for (const ProgramSlot& p : program_slots(*skel)) {
         bool hook_on = false;
         switch (p.hook) {
         case Hook::State:
-            hook_on = cfg.state_mask != 0;
+            hook_on = cfg.state_mask != 0 || cfg.leave_mask != 0;
             break;
         case Hook::Destroy:
             hook_on = (cfg.destroy & SSTRACE_DESTROY_TCP) != 0;
             break;
         case Hook::Timer:
             hook_on = want_timer;
+            break;
+        case Hook::TimerCancel:
+        case Hook::TimerExpire:
+            hook_on = ro->cfg_tw_end != 0;
             break;
         case Hook::Release:
             hook_on = (cfg.destroy & (SSTRACE_DESTROY_UDP | SSTRACE_DESTROY_RAW)) != 0;
@@ -461,6 +476,14 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     int err = -EINVAL;
     if ((cfg.variant == BpfVariant::Auto && btf_usable) || cfg.variant == BpfVariant::Btf) {
         err = load_variant(cfg, kbtf, BpfVariant::Btf, impl_->skel);
+        if (err != 0 && err != -EPERM && cfg.tw_end) {
+            // the ends of TIME-WAIT are an addition: without them, the rest still runs
+            spdlog::info("the TIME-WAIT end programs did not load ({}); trying without them",
+                         std::strerror(-err));
+            BpfConfig without = cfg;
+            without.tw_end = false;
+            err = load_variant(without, kbtf, BpfVariant::Btf, impl_->skel);
+        }
         if (err == 0) {
             impl_->variant = BpfVariant::Btf;
         } else if (cfg.variant == BpfVariant::Auto && err != -EPERM && !cfg.owners) {
@@ -479,6 +502,12 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
         throw_load_error(err);
     }
     spdlog::info("BPF programs loaded ({} variant)", variant_name(impl_->variant));
+    if (cfg.tw_end && impl_->skel->rodata->cfg_tw_end == 0) {
+        spdlog::info("the ends of TIME-WAIT are not followed ({}): a timewait socket is "
+                     "forgotten when its timer is due", impl_->variant == BpfVariant::Btf
+                                                            ? "they did not load"
+                                                            : "classic tracepoint variant");
+    }
 
     impl_->ncpus = libbpf_num_possible_cpus();
     if (impl_->ncpus <= 0) {
@@ -514,6 +543,8 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
 BpfSession::~BpfSession() = default;
 
 BpfVariant BpfSession::variant() const { return impl_->variant; }
+
+bool BpfSession::tw_ends() const { return impl_->skel->rodata->cfg_tw_end != 0; }
 
 std::vector<BpfProgramInfo> BpfSession::programs() const
 {
