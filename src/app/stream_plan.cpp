@@ -197,6 +197,7 @@ Options watch_listing(const Options& opts, bool state_mode, const EventSelection
     Options l = opts;
     l.events = false;
     l.watch = false;
+    l.all_netns = false;  // listed per namespace, each in its own
     l.transitions = false;
     l.timestamp = false;
     const bool table_named = std::any_of(opts.selection.begin(), opts.selection.end(),
@@ -219,11 +220,8 @@ Options watch_listing(const Options& opts, bool state_mode, const EventSelection
 // programs follow every TCP state whatever is shown, so that the table stays true.
 WatchPlan plan_watch(const Options& opts, const EventSelection& sel, StreamPlan& plan)
 {
-    if (opts.all_netns) {
-        throw Error("--watch", "not implemented yet with --all-netns (the live table covers the "
-                    "current namespace)", kExitNotImplemented);
-    }
     WatchPlan w;
+    w.all_netns = opts.all_netns;
     w.listing = watch_listing(opts, plan.state_mode, sel);
     w.members = build_selection(w.listing).selection.states;
     w.shown = plan.state_mode ? plan.bpf.state_mask : 0;

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/watch.hpp"
 
+#include "sstrace/core/error.hpp"
+#include "sstrace/core/netns.hpp"
 #include "sstrace/core/program.hpp"
 #include "sstrace/core/state.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <time.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace sstrace {
 
@@ -36,13 +43,42 @@ Watch::Watch(const WatchPlan& plan, std::uint32_t netns_ino, BpfEventSource& sou
 int Watch::list(const Environment& env)
 {
     source_.hold(kMaxHeldBytes);
-    const int rc = run_listing(plan_.listing, env, this);
+    const int rc = plan_.all_netns ? list_every_netns(env) : run_listing(plan_.listing, env, this);
     std::fflush(stdout);
     seam_ns_ = monotonic_ns();
     tick();
     spdlog::debug("listing done: {} sockets in the table, {} bytes of records held", table_.size(),
                   source_.held_bytes());
     source_.end_hold();
+    return rc;
+}
+
+// One listing per namespace, each under an `ip -all netns exec` style heading, all into the one
+// table (its sockets are known by namespace too).
+int Watch::list_every_netns(const Environment& env)
+{
+    const UniqueFd home(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!home) {
+        throw Error::from_errno("opening /proc/self/ns/net", errno);
+    }
+    NetnsNames names;
+    int rc = kExitOk;
+    for (const NetnsHandle& ns : open_every_netns()) {
+        if (::setns(ns.fd.get(), CLONE_NEWNET) != 0) {
+            spdlog::warn("netns {}: not listed: {}", names.label(ns.ino), std::strerror(errno));
+            continue;
+        }
+        netns_ino_ = ns.ino;
+        fmt::print(stdout, "{}netns: {}\n", listed_any_ ? "\n" : "", names.label(ns.ino));
+        listed_any_ = true;
+        rc = run_listing(plan_.listing, env, this);
+        if (rc != kExitOk) {
+            break;
+        }
+    }
+    if (::setns(home.get(), CLONE_NEWNET) != 0) {
+        throw Error::from_errno("returning to sstrace's network namespace", errno);
+    }
     return rc;
 }
 

@@ -121,6 +121,56 @@ int netns_private_mounts(const std::string& name)
     return 0;
 }
 
+namespace {
+
+// Opens `path` as a namespace and adds it unless its inode is there already.
+void add_netns(const std::string& path, std::vector<NetnsHandle>& out)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st{};
+    if (!fd || ::fstat(fd.get(), &st) != 0) {
+        return;  // a process that exited, a stale name: not a namespace any more
+    }
+    const auto ino = static_cast<std::uint32_t>(st.st_ino);
+    for (const NetnsHandle& h : out) {
+        if (h.ino == ino) {
+            return;
+        }
+    }
+    out.push_back(NetnsHandle{std::move(fd), ino});
+}
+
+}  // namespace
+
+std::vector<NetnsHandle> open_every_netns()
+{
+    std::vector<NetnsHandle> out;
+    add_netns("/proc/self/ns/net", out);
+    std::vector<std::string> names;
+    if (const UniqueDir d(::opendir("/var/run/netns")); d) {
+        while (const dirent* e = ::readdir(d.get())) {
+            if (e->d_name[0] != '.') {
+                names.emplace_back(e->d_name);
+            }
+        }
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& n : names) {
+        add_netns("/var/run/netns/" + n, out);
+    }
+    const std::size_t named_end = out.size();
+    if (const UniqueDir d(::opendir("/proc")); d) {
+        while (const dirent* e = ::readdir(d.get())) {
+            if (e->d_name[0] >= '1' && e->d_name[0] <= '9') {
+                add_netns(std::string("/proc/") + e->d_name + "/ns/net", out);
+            }
+        }
+    }
+    std::sort(out.begin() + static_cast<std::ptrdiff_t>(named_end), out.end(),
+              [](const NetnsHandle& a, const NetnsHandle& b) { return a.ino < b.ino; });
+    return out;
+}
+
 std::uint32_t current_netns_inode()
 {
     struct stat st{};

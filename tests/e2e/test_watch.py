@@ -142,6 +142,55 @@ class WatchTest(unittest.TestCase):
         self.assertEqual(set(before) - left | entered, set(after), t.stdout)
         self.assertEqual(table_line(t.stderr), {"ESTAB": len(after)}, t.stderr)
 
+    def test_all_netns_watch_lists_each_namespace_then_streams_all(self):
+        """--all-netns: one listing per namespace under a `netns: NAME` heading (as ip -all
+        netns exec prints them), each equal to ss in that namespace; then the changes of every
+        namespace, with the namespace's name in the Netns column."""
+        with Netns("sstrace-watch") as a, Netns("sstrace-watch") as b:
+            holders = []
+            try:
+                for ns in (a, b):
+                    h = subprocess.Popen(ns.cmd(sys.executable, "-c", HOLDER), stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True)
+                    holders.append(h)
+                    self.assertEqual(h.stdout.readline().strip(), "ready")
+                before = {ns.name: sorted(ss_tuples(ns, "state", "established")) for ns in (a, b)}
+                # the filter keeps the other namespaces of the machine (a benchmark's 100k
+                # sockets) from slowing the listing down
+                t = Tracer(a.cmd(SSTRACE, "-v", "-H", "-n", "-E", "--watch", "--all-netns", "state",
+                                 "established", "(", "sport", "=", ":9200", "or", "dport", "=",
+                                 ":9200", ")"))
+                holders[1].stdin.write("next\n")  # in b: one closed, a fourth opened
+                holders[1].stdin.flush()
+                self.assertEqual(holders[1].stdout.readline().strip(), "done")
+                time.sleep(0.3)
+                self.stop(t)
+                after_b = sorted(ss_tuples(b, "state", "established"))
+            finally:
+                for h in holders:
+                    h.kill()
+                    h.wait()
+                    h.stdin.close()
+                    h.stdout.close()
+        blocks, stream, current = {}, [], None
+        for line in t.stdout.splitlines():
+            if line.startswith("netns: "):
+                current = line[len("netns: "):]
+                blocks[current] = []
+            elif line.strip() and line.split()[0] in (a.name, b.name) and line.split()[1] == "tcp":
+                stream.append(line.split())
+            elif line.strip() and current is not None and not stream:
+                blocks[current].append(tuple_of(line.split()))
+        for ns in (a, b):
+            self.assertIn(ns.name, blocks, t.stdout)
+            self.assertEqual(sorted(blocks[ns.name]), before[ns.name], t.stdout)
+        # the stream: b's new connection (both ends); b's closed one left ESTAB (not shown
+        # without --transitions); nothing from a
+        self.assertEqual({r[0] for r in stream}, {b.name}, t.stdout)
+        new = set(after_b) - set(before[b.name])
+        self.assertEqual(len(new), 2, after_b)
+        self.assertEqual({tuple_of(r) for r in stream}, new, t.stdout)
+
 
 # Three connections held open; on `next`: the first closed (client first), a fourth opened.
 HOLDER = r"""

@@ -28,6 +28,7 @@ struct WatchPlan {
     StateMask members = 0;   // the states the listing selects: the live table holds those
     StateMask shown = 0;     // state entries shown (0: the destroy stream's rows)
     bool leaving = false;    // --transitions: sockets leaving `shown` too
+    bool all_netns = false;  // --all-netns: a listing per namespace, one table for all
 };
 
 struct StreamPlan {

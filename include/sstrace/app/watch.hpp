@@ -43,10 +43,13 @@ private:
     bool shown(const SocketEvent& ev) const;
 
     const WatchPlan& plan_;
-    std::uint32_t netns_ino_;
+    int list_every_netns(const Environment& env);
+
+    std::uint32_t netns_ino_;  // the namespace being listed
     BpfEventSource& source_;
     LiveTable table_;
     std::uint64_t seam_ns_ = ~std::uint64_t{0};
+    bool listed_any_ = false;  // a namespace heading was printed
     std::uint64_t seam_dropped_ = 0;  // queued events the listing already showed
     bool tw_ends_ = false;
     std::uint64_t tw_expired_ = 0;  // ends of TIME-WAIT seen, by kind

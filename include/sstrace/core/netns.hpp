@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <vector>
+
+#include "sstrace/core/unique.hpp"
 
 namespace sstrace {
 
@@ -21,6 +24,15 @@ int netns_private_mounts(const std::string& name);
 
 // Inode of the calling thread's network namespace.
 std::uint32_t current_netns_inode();
+
+// Every network namespace sstrace can reach: its own, those `ip netns` names (/var/run/netns)
+// and those a process is in (/proc/*/ns/net), each once, opened (for setns). In that order:
+// its own first, then by name, then by inode.
+struct NetnsHandle {
+    UniqueFd fd;
+    std::uint32_t ino = 0;
+};
+std::vector<NetnsHandle> open_every_netns();
 
 // The names `ip netns` gives network namespaces (the files in /var/run/netns, each bound to a
 // namespace whose inode it has), for the Netns column of --all-netns. A namespace named after

@@ -476,7 +476,7 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     int err = -EINVAL;
     if ((cfg.variant == BpfVariant::Auto && btf_usable) || cfg.variant == BpfVariant::Btf) {
         err = load_variant(cfg, kbtf, BpfVariant::Btf, impl_->skel);
-        if (err != 0 && err != -EPERM && cfg.tw_end) {
+        if (err != 0 && err != -EPERM && err != -E2BIG && cfg.tw_end) {
             // the ends of TIME-WAIT are an addition: without them, the rest still runs
             spdlog::info("the TIME-WAIT end programs did not load ({}); trying without them",
                          std::strerror(-err));
