@@ -10,8 +10,11 @@
 #ifndef SSTRACE_FILTER_BPF_H
 #define SSTRACE_FILTER_BPF_H
 
-#include "maps.bpf.h"
+/* Only what the interpreter needs: the iterator object includes it without the event maps. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "sstrace/abi/events.h"
 
 #define SOCK_BINDPORT_LOCK 8
 

@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# sstrace_add_bpf_skeleton(<target> NAME <skel_name> SOURCES <a.bpf.c> ...)
+# sstrace_add_bpf_skeleton(<target> NAME <skel_name> SOURCES <a.bpf.c> ... [LIGHT])
 #
 # Compiles each .bpf.c with clang (-g for BTF/CO-RE), links the objects with
 # `bpftool gen object`, generates `<bin>/gen/sstrace/<skel_name>.skel.h` and exposes it as the
-# INTERFACE library <target> (SYSTEM include, links libbpf). Header dependencies of every BPF
+# INTERFACE library <target> (SYSTEM include, links libbpf). LIGHT generates a light skeleton
+# (`bpftool gen skeleton -L`, `<skel_name>.lskel.h`, C only) instead: a loader program applies
+# the CO-RE relocations in the kernel, so userspace never parses the kernel's BTF.
+# Header dependencies of every BPF
 # source (the ABI header included) are tracked through clang depfiles, so editing
 # include/sstrace/abi/events.h rebuilds the object.
 
@@ -37,7 +40,7 @@ if(NOT _bpftool_ver MATCHES "libbpf v1\\.1")
 endif()
 
 function(sstrace_add_bpf_skeleton target)
-    cmake_parse_arguments(ARG "" "NAME" "SOURCES" ${ARGN})
+    cmake_parse_arguments(ARG "LIGHT" "NAME" "SOURCES" ${ARGN})
     set(bpf_dir "${CMAKE_CURRENT_BINARY_DIR}/bpf")
     set(gen_dir "${CMAKE_CURRENT_BINARY_DIR}/gen")
     file(MAKE_DIRECTORY "${bpf_dir}" "${gen_dir}/sstrace")
@@ -70,6 +73,11 @@ function(sstrace_add_bpf_skeleton target)
 
     set(linked "${bpf_dir}/${ARG_NAME}.bpf.o")
     set(skel "${gen_dir}/sstrace/${ARG_NAME}.skel.h")
+    set(light "")
+    if(ARG_LIGHT)
+        set(skel "${gen_dir}/sstrace/${ARG_NAME}.lskel.h")
+        set(light "-L")
+    endif()
     add_custom_command(
         OUTPUT "${linked}"
         COMMAND ${SSTRACE_BPFTOOL} gen object "${linked}" ${objs}
@@ -78,7 +86,7 @@ function(sstrace_add_bpf_skeleton target)
         VERBATIM COMMAND_EXPAND_LISTS)
     add_custom_command(
         OUTPUT "${skel}"
-        COMMAND ${SSTRACE_BPFTOOL} gen skeleton "${linked}" name ${ARG_NAME} > "${skel}"
+        COMMAND ${SSTRACE_BPFTOOL} gen skeleton ${light} "${linked}" name ${ARG_NAME} > "${skel}"
         DEPENDS "${linked}"
         COMMENT "BPF skeleton ${ARG_NAME}.skel.h")
     add_custom_target(${target}_gen DEPENDS "${skel}")

@@ -4,7 +4,8 @@
 # The last three are GCC's only (the fuzzer build compiles the lower layers with clang).
 add_library(sstrace_warnings INTERFACE)
 target_compile_options(sstrace_warnings INTERFACE
-    -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wcast-align -Wunused -Woverloaded-virtual
+    -Wall -Wextra -Wshadow -Wcast-align -Wunused
+    $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor> $<$<COMPILE_LANGUAGE:CXX>:-Woverloaded-virtual>
     -Wpedantic -Wconversion -Wsign-conversion -Wdouble-promotion
     -Wformat=2 -Wimplicit-fallthrough -Wmisleading-indentation
     $<$<CXX_COMPILER_ID:GNU>:-Wduplicated-cond> $<$<CXX_COMPILER_ID:GNU>:-Wduplicated-branches>

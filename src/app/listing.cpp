@@ -12,6 +12,7 @@
 #include "sstrace/sinks/table.hpp"
 #include "sstrace/sources/listing.hpp"
 #include "sstrace/sources/owners.hpp"
+#include "sstrace/sources/source_plan.hpp"
 #include "sstrace/sources/summary.hpp"
 #include "sstrace/ss/messages.hpp"
 
@@ -59,8 +60,7 @@ public:
             }
         }
         if (owners_ != nullptr && s.family != AF_NETLINK) {
-            const auto found = owners_->find(s.inode);
-            s.owners.assign(found.begin(), found.end());
+            owners_->find(s.inode, s.owners);
         }
         if (observer_ != nullptr) {
             observer_->listed(s);
@@ -103,13 +103,22 @@ RowOptions row_options(const Options& o)
     return r;
 }
 
-ListingRequest listing_request(const Options& o, std::vector<std::uint8_t> bytecode)
+ListingRequest listing_request(const Options& o, bool filter, bool watch,
+                               std::vector<std::uint8_t> bytecode)
 {
     ListingRequest r;
     r.memory = o.memory;
     r.info = o.info;
     r.tos = o.tos;
     r.extended = o.extended;
+    r.timers = o.timers;
+    r.inet_sockopt = o.inet_sockopt;
+    r.cgroup = o.cgroup;
+    r.kill = o.kill;
+    r.owners = o.processes || o.threads;
+    r.threads = o.threads;
+    r.filter = filter;
+    r.watch = watch;
     r.inet_bytecode = std::move(bytecode);
     return r;
 }
@@ -220,22 +229,29 @@ int run_listing(const Options& opts, const Environment& env, ListingObserver* ob
             bytecode = std::move(*bc);
         }
     }
-    ListingRequest request = listing_request(opts, std::move(bytecode));
+    ListingRequest request = listing_request(opts, !filter.empty(), observer != nullptr, std::move(bytecode));
     if (!opts.diag_file.empty()) {
         return write_tcp_dump(opts, env, sel.selection, std::move(request));
     }
 
+    const ListingSources sources(request, sel.selection, env);
     Table table(stdout, stdout_screen_width());
     SsRowRenderer renderer(row_options(opts), table, service_names(opts.numeric, env),
                            env.proc_dir());
     renderer.begin(sel.selection, !opts.no_header);
     std::optional<SocketOwners> owners;
-    if (opts.processes || opts.threads) {
-        owners.emplace().scan(env.proc_dir(), opts.threads);
+    if (request.owners) {
+        if (sources.plan().owners == OwnerSource::BpfIterator) {
+            owners.emplace().scan(*sources.iter());
+        } else {
+            owners.emplace().scan(env.proc_dir(), opts.threads);
+        }
     }
     ListingRunner runner(opts, filter.empty() ? nullptr : &filter, renderer,
                          owners ? &*owners : nullptr, observer);
-    ListingSource(env, sel.selection, std::move(request)).run(runner);
+    IterSession* tcp_iter =
+        sources.plan().tcp == TcpSource::BpfIterator ? sources.iter() : nullptr;
+    ListingSource(env, sel.selection, std::move(request), tcp_iter).run(runner);
     table.flush();
     std::fflush(stdout);
     return 0;

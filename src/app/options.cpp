@@ -53,7 +53,8 @@ Event streams, sstrace's own options:
        --ring-size=MiB BPF ring buffer size, a power of two from 1 to 1024 (default 8)
        --bpf-variant=V auto (tp_btf, falling back to classic tracepoints), tp_btf, or
                        tracepoint (mounts tracefs for the attach if it is not mounted)
-   -v, --verbose       more diagnostics on stderr (-vv debug, -vvv libbpf's too)
+   -v, --verbose       more diagnostics on stderr (-vv debug, -vvv libbpf's too); in a
+                       listing, which source ran (SSTRACE_LISTING_SOURCE=diag|iter|auto)
 )",
                        program_name(), ss_options);
 }

@@ -55,8 +55,12 @@ Environment Environment::from(const std::function<const char*(const char*)>& loo
     }
     env.tcpdiag_file_ = read("TCPDIAG_FILE");
     env.log_level_ = read("SSTRACE_LOG_LEVEL");
+    env.listing_source_ = read("SSTRACE_LISTING_SOURCE");
     if (const auto spin = read("SSTRACE_TEST_BPF_SPIN")) {
         std::from_chars(spin->data(), spin->data() + spin->size(), env.test_bpf_spin_);
+    }
+    if (const auto held = read("SSTRACE_TEST_ITER_HELD_ROWS")) {
+        std::from_chars(held->data(), held->data() + held->size(), env.test_iter_held_rows_);
     }
     return env;
 }

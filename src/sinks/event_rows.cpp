@@ -43,7 +43,7 @@ EventRowSink::EventRowSink(const EventRowLayout& layout, SsColumns columns, Outp
 {
     width_[kTime] = std::strlen("HH:MM:SS.uuuuuu");
     if (layout.netns) {
-        netns_names_.emplace();
+        netns_names_.emplace(layout.netns_dir);
     }
     // a namespace inode (up to 10 digits), or the longest `ip netns` name now
     width_[kNetns] = std::max<std::size_t>(10, netns_names_ ? netns_names_->longest() : 0);

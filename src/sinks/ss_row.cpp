@@ -231,7 +231,7 @@ void SsColumns::address_fields(Column addr_col, Column port_col, const Endpoint&
                                    unsigned ifindex, bool v6only, bool raw_ports)
 {
     std::string& f = fields_[addr_col];
-    f = format_inet_host(e.addr, v6only, options_.resolve);
+    append_inet_host(f, e.addr, v6only, options_.resolve);
     if (ifindex != 0) {
         f += '%';
         f += ifname(ifindex);

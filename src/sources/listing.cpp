@@ -5,9 +5,13 @@
 #include "diag/diag_socket.hpp"
 #include "diag/parse.hpp"
 #include "diag/requests.hpp"
+#include "iter/iter_session.hpp"
+#include "iter/iter_tcp.hpp"
 #include "proc/proc_tables.hpp"
 #include "replay/tcpdiag_file.hpp"
 #include "sstrace/ss/messages.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -31,8 +35,9 @@ SocketHandler to(ListingConsumer& c)
 
 }  // namespace
 
-ListingSource::ListingSource(const Environment& env, const Selection& sel, ListingRequest req)
-    : env_(env), sel_(sel), req_(std::move(req))
+ListingSource::ListingSource(const Environment& env, const Selection& sel, ListingRequest req,
+                             IterSession* iter)
+    : env_(env), sel_(sel), req_(std::move(req)), iter_(iter)
 {
 }
 
@@ -194,6 +199,10 @@ void ListingSource::show_inet(ListingConsumer& c, TableId table)
         show_proc_inet(c, IPPROTO_UDP, ProcFile::Udp, ProcFile::Udp6);
         return;
     }
+    if (protocol == IPPROTO_TCP && iter_ != nullptr) {
+        show_iter_tcp(c);
+        return;
+    }
     bool stopped = false;  // by the consumer: a refused -K, already reported
     for (const int family : inet_families()) {
         const auto req = diag::inet_dump(family, protocol, sel_.states, extensions_of(req_),
@@ -224,6 +233,70 @@ void ListingSource::show_inet(ListingConsumer& c, TableId table)
             show_proc_inet(c, IPPROTO_UDP, ProcFile::Udp, ProcFile::Udp6);
         }
         return;
+    }
+}
+
+// The TCP table from iter/tcp. ss dumps one family per request, AF_INET first, and the rows must
+// come in that order (doc/dump.md): one walk reports both families, hands on the AF_INET rows at
+// once and keeps the AF_INET6 ones for after them, up to kLaterRows; past that it stops
+// reporting AF_INET6 and a second walk lists them.
+void ListingSource::show_iter_tcp(ListingConsumer& c)
+{
+    constexpr std::size_t kLaterRows = (2u << 20) / sizeof(sstrace_iter_tcp);  // 2 MiB
+    const std::size_t held_max =
+        env_.test_iter_held_rows() != 0 ? env_.test_iter_held_rows() : kLaterRows;
+    std::uint32_t wanted = 0;
+    for (const int family : inet_families()) {
+        if (sel_.has_family(family)) {
+            wanted |= family == AF_INET ? SSTRACE_ITER_WALK_INET : SSTRACE_ITER_WALK_INET6;
+        }
+    }
+    if (wanted == 0) {
+        return;
+    }
+    Socket s;  // every row sets the same fields: one record serves them all
+    bool stopped = false;
+    auto emit = [&](const sstrace_iter_tcp& r) {
+        iter::socket_of(r, s);
+        stopped = c.socket(s) < 0;
+        return !stopped;
+    };
+    std::vector<sstrace_iter_tcp> later;
+    bool second_walk = false;
+    std::uint32_t reporting = wanted;
+    iter_->walk_tcp(wanted, [&](const sstrace_iter_tcp& r) -> int {
+        if (r.family == AF_INET || wanted != (SSTRACE_ITER_WALK_INET | SSTRACE_ITER_WALK_INET6)) {
+            return emit(r) ? static_cast<int>(reporting) : -1;
+        }
+        if (second_walk) {
+            return static_cast<int>(reporting);  // reported before the program saw the change
+        }
+        if (later.size() == held_max) {
+            spdlog::debug("iter/tcp: more than {} AF_INET6 rows to hold: a second walk lists them",
+                          held_max);
+            std::vector<sstrace_iter_tcp>().swap(later);
+            second_walk = true;
+            reporting = SSTRACE_ITER_WALK_INET;
+            return static_cast<int>(reporting);
+        }
+        if (later.empty()) {
+            later.reserve(held_max);  // (pages are only touched as rows arrive)
+        }
+        later.push_back(r);
+        return static_cast<int>(reporting);
+    });
+    if (stopped) {
+        return;
+    }
+    for (const sstrace_iter_tcp& r : later) {
+        if (!emit(r)) {
+            return;
+        }
+    }
+    if (second_walk) {
+        iter_->walk_tcp(SSTRACE_ITER_WALK_INET6, [&](const sstrace_iter_tcp& r) {
+            return emit(r) ? static_cast<int>(SSTRACE_ITER_WALK_INET6) : -1;
+        });
     }
 }
 

@@ -6,8 +6,12 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -191,6 +195,7 @@ TEST(EventRow, NetnsAndTimestampColumns)
     l.netid = false;
     l.ipv6 = false;
     l.netns = true;
+    l.netns_dir = "/nonexistent";  // no names: the inode
     l.timestamp = true;
     auto e = make_event(AF_INET, "127.0.0.1", 1, "127.0.0.1", 2, 0, kStateListen);
     e.netns_ino = 4026532245u;
@@ -305,4 +310,42 @@ TEST(EventRow, OwnersAsSsPrintsThem)
     EXPECT_EQ(owner_text(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_FD, 7), true),
               "users:((\"nginx-worker-3\",pid=1234,tid=1240,fd=7))\n");
     EXPECT_EQ(owner_text(owned_record(0, -1), false), "");
+}
+
+TEST(EventRow, NetnsColumnShowsTheIpNetnsName)
+{
+    // a name is a file in the directory whose inode is the namespace's: a plain file stands in
+    char dir[] = "/tmp/sstrace-netns-names-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    const std::string name = std::string(dir) + "/a-rather-long-namespace-name";
+    std::FILE* f = std::fopen(name.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+    struct stat st{};
+    ASSERT_EQ(stat(name.c_str(), &st), 0);
+
+    EventRowLayout l;
+    l.state = false;
+    l.netid = false;
+    l.ipv6 = false;
+    l.netns = true;
+    l.netns_dir = dir;
+    EventRowSink sink(l, SsColumns(RowOptions{.numeric = true}, ServiceNames(true, 1, 2), "/proc"),
+                      nullptr, false);
+    auto named = make_event(AF_INET, "127.0.0.1", 1, "127.0.0.1", 2, 0, kStateListen);
+    named.netns_ino = static_cast<std::uint32_t>(st.st_ino);
+    auto other = named;
+    other.netns_ino = static_cast<std::uint32_t>(st.st_ino) + 1;
+    std::string out;
+    sink.append_header(out);
+    sink.append_row(*decode(named), out);
+    sink.append_row(*decode(other), out);
+    std::remove(name.c_str());
+    rmdir(dir);
+    // the column is as wide as the longest name
+    EXPECT_EQ(out, "Netns                        Recv-Q Send-Q   Local Address:Port     Peer Address:Port Process\n"
+                   "a-rather-long-namespace-name 0      0            127.0.0.1:1           127.0.0.1:2\n" +
+                       std::to_string(other.netns_ino) +
+                       std::string(29 - std::to_string(other.netns_ino).size(), ' ') +
+                       "0      0            127.0.0.1:1           127.0.0.1:2\n");
 }

@@ -53,16 +53,24 @@ public:
     const std::optional<std::string>& tcpdiag_file() const { return tcpdiag_file_; }
     // SSTRACE_LOG_LEVEL: trace|debug|info|warn|error|off, overrides -v.
     const std::optional<std::string>& log_level() const { return log_level_; }
+    // SSTRACE_LISTING_SOURCE: diag|iter|auto, which source lists the TCP table and the -p
+    // owners (src/sources/source_plan.cpp); unset is auto.
+    const std::optional<std::string>& listing_source() const { return listing_source_; }
     // SSTRACE_TEST_BPF_SPIN (tests only): extra work in every first-copy BPF program run, so
     // that events nest into running programs often enough to test the second copies. 0 unset.
     std::uint32_t test_bpf_spin() const { return test_bpf_spin_; }
+    // SSTRACE_TEST_ITER_HELD_ROWS (tests only): how many AF_INET6 rows an iter/tcp walk holds
+    // for after the AF_INET ones before it walks again for them (0 unset: 2 MiB of rows).
+    std::uint32_t test_iter_held_rows() const { return test_iter_held_rows_; }
 
 private:
     std::optional<std::string> proc_root_;
     std::array<std::optional<std::string>, static_cast<std::size_t>(ProcFile::Count)> files_;
     std::optional<std::string> tcpdiag_file_;
     std::optional<std::string> log_level_;
+    std::optional<std::string> listing_source_;
     std::uint32_t test_bpf_spin_ = 0;
+    std::uint32_t test_iter_held_rows_ = 0;
 };
 
 }  // namespace sstrace

@@ -29,6 +29,7 @@ enum class Origin : std::uint8_t {
     SockDiag,     // a NETLINK_SOCK_DIAG dump
     ProcText,     // /proc/net/{tcp,udp,raw,unix,packet,netlink}[6]
     TcpdiagFile,  // a recorded TCP dump (TCPDIAG_FILE)
+    BpfIterator,  // a BPF iterator walk: what the sock_diag message would have held
 };
 
 // A pending timer: ss's timer:(NAME,EXPIRES,N).

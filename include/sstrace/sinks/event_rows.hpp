@@ -26,6 +26,7 @@ struct EventRowLayout {
     bool ipv6 = true;          // IPv6 rows possible: wider address columns
     bool header = true;        // -H clears it
     StateMask states = kAllStates;  // states rows can show (sizes the State column)
+    std::string netns_dir = "/var/run/netns";  // where `ip netns` names are (Netns column)
 };
 
 class EventRowSink : public EventSink {

@@ -4,6 +4,7 @@
 
 #include "sstrace/model/inet_addr.hpp"
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,13 +17,17 @@ namespace sstrace {
 // With `resolve`, a host name from the resolver replaces the address (bracketed if it contains
 // ':'), as `ss -r` does.
 std::string format_inet_host(const InetAddr& addr, bool v6only, bool resolve);
+// The same text, appended to `out` (a listing's hot path: no string of its own per address).
+void append_inet_host(std::string& out, const InetAddr& addr, bool v6only, bool resolve);
 
 // Interface name for an index (`lo`), `if<N>` when unknown, as ss's ll_index_to_name does.
 std::string interface_name(unsigned ifindex);
 
 // Port/service resolution with ss's rules: 0 is `*`; numeric with -n; ports inside the local
 // ephemeral range are never looked up; otherwise getservbyport(proto), falling back to the
-// number. Results are cached per (port, proto), so the resolver is consulted once per port.
+// number. Looked-up results are cached per (port, proto), so the resolver is consulted once per
+// port; numbers are formatted on the spot (a listing of 100k sockets has tens of thousands of
+// ephemeral ports, and a cache of them cost more than it saved).
 class ServiceNames {
 public:
     // `numeric`: ss -n. The ephemeral range is read from the current network namespace's
@@ -30,14 +35,16 @@ public:
     explicit ServiceNames(bool numeric);
     ServiceNames(bool numeric, unsigned ephemeral_low, unsigned ephemeral_high);
 
-    // proto: "tcp", "udp", "raw", or empty for "any protocol" (what ss -E uses).
-    const std::string& port_text(unsigned port, std::string_view proto = {});
+    // proto: "tcp", "udp", "raw", or empty for "any protocol" (what ss -E uses). The text is
+    // valid until the next call.
+    std::string_view port_text(unsigned port, std::string_view proto = {});
 
 private:
     bool numeric_;
     unsigned eph_low_;
     unsigned eph_high_;
     std::unordered_map<std::uint64_t, std::string> cache_;
+    std::array<char, 8> digits_{};
 };
 
 }  // namespace sstrace

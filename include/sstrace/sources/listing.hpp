@@ -32,20 +32,33 @@ public:
     virtual int socket(Socket& s) = 0;
 };
 
-// What the listing asks the kernel for.
+// What the listing asks the kernel for, and what it prints and does with the rows (which
+// decides where they can come from: src/sources/source_plan.cpp).
 struct ListingRequest {
     bool memory = false;    // -m
     bool info = false;      // -i
     bool tos = false;       // --tos
     bool extended = false;  // -e
+    bool timers = false;        // -o
+    bool inet_sockopt = false;  // --inet-sockopt
+    bool cgroup = false;        // --cgroup
+    bool kill = false;          // -K
+    bool owners = false;        // -p or -T
+    bool threads = false;       // -T
+    bool filter = false;        // a FILTER expression (tested in userspace on every row)
+    bool watch = false;         // --watch seeds its live table from the rows (cookies, timers)
     std::vector<std::uint8_t> inet_bytecode;  // INET_DIAG_REQ_BYTECODE for inet dumps, or empty
 };
 
 class DiagSocket;
+class IterSession;
 
 class ListingSource {
 public:
-    ListingSource(const Environment& env, const Selection& sel, ListingRequest req);
+    // `iter`: the loaded iterator programs when the TCP table comes from them (ListingSources),
+    // else nullptr.
+    ListingSource(const Environment& env, const Selection& sel, ListingRequest req,
+                  IterSession* iter = nullptr);
     ~ListingSource();
     ListingSource(const ListingSource&) = delete;
     ListingSource& operator=(const ListingSource&) = delete;
@@ -70,11 +83,13 @@ private:
     void show_raw(ListingConsumer& c);
     void show_inet(ListingConsumer& c, TableId table);
     void show_proc_inet(ListingConsumer& c, int protocol, ProcFile v4, ProcFile v6);
+    void show_iter_tcp(ListingConsumer& c);
 
     const Environment& env_;
     Selection sel_;
     ListingRequest req_;
     std::unique_ptr<DiagSocket> diag_;  // opened on first use: the /proc paths need none
+    IterSession* iter_;
 };
 
 // ss -K: destroys inet sockets through SOCK_DESTROY.

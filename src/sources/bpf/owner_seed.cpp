@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
+#include <vector>
 
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
@@ -38,7 +39,9 @@ OwnerSeedStats seed_owners_from_proc(BpfSession& session, const std::string& pro
     owners.scan(proc_dir, threads);
     std::unordered_map<int, Unique<FdTraits>> pidfds;
     const int self = static_cast<int>(::getpid());
-    for (const auto& [inode, holders] : owners.all()) {
+    std::vector<SocketOwner> holders;
+    for (const std::uint64_t inode : owners.inodes()) {
+        owners.find(inode, holders);
         if (holders.empty()) {
             continue;
         }

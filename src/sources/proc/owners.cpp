@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -20,8 +21,8 @@ namespace {
 // /proc directory entries named by a number (pids, tids, fds).
 std::optional<int> number_entry(const dirent* e) { return parse_number<int>(e->d_name); }
 
-// The command name inside the parentheses of a stat file, up to the first ')'.
-std::string read_comm(const std::string& stat_path)
+// What follows the '(' of a stat file ("PID (COMM) S ..."); empty when unreadable.
+std::string read_comm_field(const std::string& stat_path)
 {
     const UniqueFd fd(::open(stat_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
@@ -34,18 +35,10 @@ std::string read_comm(const std::string& stat_path)
     }
     buf[n] = '\0';
     const char* open = std::strchr(buf, '(');
-    if (open == nullptr) {
+    if (open == nullptr || std::strchr(open + 1, ')') == nullptr) {
         return {};
     }
-    const char* close = std::strchr(open + 1, ')');
-    if (close == nullptr) {
-        return {};
-    }
-    std::string comm(open + 1, close);
-    if (comm.size() > 15) {
-        comm.resize(15);
-    }
-    return comm;
+    return open + 1;
 }
 
 }  // namespace
@@ -63,7 +56,6 @@ void SocketOwners::scan(const std::string& proc_dir, bool threads)
         if (!fds) {
             return;
         }
-        std::string comm;
         bool have_comm = false;
         std::string link_path;
         char lnk[64];
@@ -90,10 +82,10 @@ void SocketOwners::scan(const std::string& proc_dir, bool threads)
                 continue;
             }
             if (!have_comm) {
-                comm = read_comm(comm_stat);
+                add_process(read_comm_field(comm_stat));
                 have_comm = true;
             }
-            map_[*ino].push_back(SocketOwner{comm, pid, tid, *fd, {}});
+            add(*ino, pid, tid, *fd);
         }
     };
     while (dirent* d = ::readdir(proc.get())) {
@@ -119,15 +111,48 @@ void SocketOwners::scan(const std::string& proc_dir, bool threads)
             scan_fds(task_dir + "fd/", task_dir + "stat", *pid, *tid);
         }
     }
+    index();
 }
 
-std::span<const SocketOwner> SocketOwners::find(std::uint64_t inode) const
+void SocketOwners::add_process(std::string_view comm)
 {
-    const auto it = map_.find(inode);
-    if (it == map_.end()) {
-        return {};
+    // ss reads the name with "%[^)]": up to the first ')'
+    comm = comm.substr(0, std::min(comm.find(')'), std::size_t{15}));
+    comms_.emplace_back(comm);
+}
+
+void SocketOwners::add(std::uint64_t inode, int pid, int tid, int fd)
+{
+    entries_.push_back(Entry{inode, pid, tid, fd, static_cast<std::uint32_t>(comms_.size() - 1),
+                             static_cast<std::uint32_t>(entries_.size())});
+}
+
+void SocketOwners::index()
+{
+    std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+        return a.inode != b.inode ? a.inode < b.inode : a.order < b.order;
+    });
+}
+
+void SocketOwners::find(std::uint64_t inode, std::vector<SocketOwner>& out) const
+{
+    out.clear();
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), inode,
+                               [](const Entry& e, std::uint64_t ino) { return e.inode < ino; });
+    for (; it != entries_.end() && it->inode == inode; ++it) {
+        out.push_back(SocketOwner{comms_[it->comm], it->pid, it->tid, it->fd, {}});
     }
-    return it->second;
+}
+
+std::vector<std::uint64_t> SocketOwners::inodes() const
+{
+    std::vector<std::uint64_t> out;
+    for (const Entry& e : entries_) {
+        if (out.empty() || out.back() != e.inode) {
+            out.push_back(e.inode);
+        }
+    }
+    return out;
 }
 
 }  // namespace sstrace
