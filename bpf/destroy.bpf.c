@@ -21,7 +21,7 @@ static __always_inline void on_destroy(struct sock *sk, bool btf)
 		owned = owner_of(sk, cookie, &owner);
 	emit(tp, cookie, SSTRACE_REC_DESTROY, family,
 	     KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_state), SSTRACE_TCP_CLOSE, 0,
-	     btf, owned ? &owner : NULL);
+	     btf, sk, owned ? &owner : NULL);
 }
 
 SEC("tp_btf/tcp_destroy_sock")

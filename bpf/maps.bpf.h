@@ -41,6 +41,26 @@ const volatile __u64 cfg_wakeup_bytes __weak = 0;
  * verifier removes it). */
 const volatile __u32 cfg_test_spin __weak = 0;
 
+/* ---- Details on event rows (-o -m -i) ----
+ * SSTRACE_DETAIL_* bits: what a record's details tail carries (0: no tail, the plain stream). */
+const volatile __u32 cfg_details __weak = 0;
+/* The kernel's tick rate, for the jiffies of timers and tcp_info (libbpf reads it from
+ * /proc/config.gz or /boot/config-*); 0 when unknown, and userspace then refuses -o/-i. */
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+/* When each socket was first seen leaving CLOSE or LISTEN (bpf_ktime_get_ns()): the lifetime
+ * a destroy or CLOSE row reports. Not cloned: an accepted child gets its own stamp. */
+struct born_val {
+	__u64 ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct born_val);
+} born SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* resized by userspace before load */

@@ -181,27 +181,35 @@ static __always_inline void tp_tw_key(const struct tcp_sock *tp, __u16 family, b
 	k->family = family;
 }
 
-/* Runs the filter program on a filled record and queues it: a rejected event never reaches the
- * ring buffer, a full ring is counted. */
+/* The owner block of a record, when the stream asked for owners (-p, -T): written into `oe`
+ * (`owner`, or an empty block), flagged, and counted in hdr.size. Returns the size of the record
+ * up to and with the owner block; plain records keep their size. */
+static __always_inline __u32 put_owner(struct sstrace_owned_event *oe,
+				       const struct sstrace_owner *owner)
+{
+	if (!cfg_owners)
+		return sizeof(oe->ev);
+	if (owner)
+		oe->owner = *owner;
+	else
+		__builtin_memset(&oe->owner, 0, sizeof(oe->owner));
+	oe->ev.flags |= SSTRACE_EVF_OWNER;
+	oe->ev.hdr.size = sizeof(*oe);
+	return sizeof(*oe);
+}
+
+/* Runs the filter program on a filled record and queues it, with its owner block when the stream
+ * asked for owners: a rejected event never reaches the ring buffer, a full ring is counted. */
 static __always_inline void queue_record(struct sstrace_owned_event *oe,
 					 const struct sstrace_owner *owner)
 {
-	struct sstrace_event *e = &oe->ev;
-	__u64 size = sizeof(*e);
+	__u64 size;
 
-	if (!filter_accepts(e)) {
+	if (!filter_accepts(&oe->ev)) {
 		count(SSTRACE_CNT_FILTERED);
 		return;
 	}
-	/* the owner block only when a stream asked for owners: plain records keep their size */
-	if (cfg_owners) {
-		if (owner)
-			oe->owner = *owner;
-		else
-			__builtin_memset(&oe->owner, 0, sizeof(oe->owner));
-		size = sizeof(*oe);
-		e->hdr.size = size;
-	}
+	size = put_owner(oe, owner);
 	if (bpf_ringbuf_output(&events, oe, size, commit_flags())) {
 		count(SSTRACE_CNT_LOST);
 		return;
@@ -209,16 +217,295 @@ static __always_inline void queue_record(struct sstrace_owned_event *oe,
 	count(SSTRACE_CNT_EMITTED);
 }
 
+/* ---- Details on event rows (-o -m -i) ----
+ *
+ * What a sock_diag listing would report for the socket at the moment of the event, computed as
+ * the kernel computes it for a dump: the timer as inet_sk_diag_fill() reads it, the memory as
+ * sk_get_meminfo(), tcp_info as tcp_get_info(). Only when cfg_details asks: the record then
+ * grows by a struct sstrace_details, written straight into the ring buffer (no stack copy). */
+
+/* icsk_pending values (include/net/inet_connection_sock.h) */
+#define ICSK_TIME_RETRANS 1
+#define ICSK_TIME_PROBE0 3
+#define ICSK_TIME_LOSS_PROBE 5
+#define ICSK_TIME_REO_TIMEOUT 6
+/* tcp_sock.ecn_flags bits */
+#define TCP_ECN_OK 1
+#define TCP_ECN_SEEN 8
+/* uapi TCPI_OPT_* */
+#define TCPI_OPT_TIMESTAMPS 1
+#define TCPI_OPT_SACK 2
+#define TCPI_OPT_WSCALE 4
+#define TCPI_OPT_ECN 8
+#define TCPI_OPT_ECN_SEEN 16
+#define TCPI_OPT_SYN_DATA 32
+
+/* Kernels before 6.14 keep the retransmit timer's expiry in icsk_timeout; later ones read it
+ * from the timer itself. */
+struct inet_connection_sock___timeout {
+	unsigned long icsk_timeout;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 jiffies_scaled(__u64 j, __u64 per_second)
+{
+	return CONFIG_HZ ? j * per_second / CONFIG_HZ : 0;
+}
+
+/* timer:(...) as inet_sk_diag_fill() reports it. */
+static __always_inline void read_timer(struct sstrace_details *d, const struct tcp_sock *tp,
+				       bool btf)
+{
+	__u8 pending = KREAD(btf, tp, inet_conn.icsk_pending);
+	__u64 now = bpf_jiffies64();
+	unsigned long expires;
+	long delta;
+
+	if (bpf_core_field_exists(struct inet_connection_sock___timeout, icsk_timeout))
+		expires = BPF_CORE_READ((struct inet_connection_sock___timeout *)tp, icsk_timeout);
+	else
+		expires = KREAD(btf, tp, inet_conn.icsk_retransmit_timer.expires);
+	if (pending == ICSK_TIME_RETRANS || pending == ICSK_TIME_REO_TIMEOUT ||
+	    pending == ICSK_TIME_LOSS_PROBE) {
+		d->timer_kind = 1;
+		d->timer_retrans = KREAD(btf, tp, inet_conn.icsk_retransmits);
+	} else if (pending == ICSK_TIME_PROBE0) {
+		d->timer_kind = 4;
+		d->timer_retrans = KREAD(btf, tp, inet_conn.icsk_probes_out);
+	} else if (KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_timer.entry.pprev)) {
+		/* timer_pending(&sk->sk_timer): the keepalive timer */
+		d->timer_kind = 2;
+		d->timer_retrans = KREAD(btf, tp, inet_conn.icsk_probes_out);
+		expires = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_timer.expires);
+	} else {
+		return;
+	}
+	delta = (long)(expires - now);
+	d->timer_ms = delta > 0 ? jiffies_scaled(delta, 1000) : 0;
+}
+
+/* skmem:(...) as sk_get_meminfo() reports it. */
+static __always_inline void read_skmem(struct sstrace_details *d, const struct tcp_sock *tp,
+				       bool btf)
+{
+	d->skmem[0] = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_backlog.rmem_alloc.counter);
+	d->skmem[1] = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_rcvbuf);
+	/* sk_wmem_alloc_get(): the socket holds one reference of its own */
+	d->skmem[2] = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_wmem_alloc.refs.counter) - 1;
+	d->skmem[3] = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_sndbuf);
+	d->skmem[4] = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_forward_alloc);
+	d->skmem[5] = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_wmem_queued);
+	d->skmem[6] = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_omem_alloc.counter);
+	d->skmem[7] = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_backlog.len);
+	d->skmem[8] = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_drops.counter);
+}
+
+/* A bitfield of struct tcp_sock, named by its path from the socket (`rx_opt.wscale_ok`). The
+ * path must start at the socket: the macros add the field's offset, which the compiler counts
+ * from the root of the access, to the pointer given (&tp->rx_opt would count rx_opt twice).
+ * A probe read in both variants: the direct load reads the whole storage unit. */
+#define TP_BITFIELD(btf, tp, path) BPF_CORE_READ_BITFIELD_PROBED(tp, path)
+
+/* tcp_info as tcp_get_info() fills it, for a socket in `state` (the state the row shows). */
+static __always_inline void read_tcp_info(struct sstrace_details *d, const struct tcp_sock *tp,
+					  int state, bool btf)
+{
+	struct tcp_info *ti = (struct tcp_info *)d->tcp_info;
+	const struct tcp_congestion_ops *ops;
+	unsigned long rate;
+	__u32 now, rate_delivered, rate_interval, chrono_now;
+	__u8 chrono_type;
+	__u64 busy = 0, stat;
+
+	ti->tcpi_state = state;
+	rate = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_pacing_rate);
+	ti->tcpi_pacing_rate = rate != ~0UL ? rate : ~0ULL;
+	rate = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_max_pacing_rate);
+	ti->tcpi_max_pacing_rate = rate != ~0UL ? rate : ~0ULL;
+	ti->tcpi_reordering = KREAD(btf, tp, reordering);
+	ti->tcpi_snd_cwnd = KREAD(btf, tp, snd_cwnd);
+	ops = KREAD(btf, tp, inet_conn.icsk_ca_ops);
+	if (ops)
+		bpf_probe_read_kernel_str(d->cong, sizeof(d->cong), &ops->name);
+	if (state == SSTRACE_TCP_LISTEN) {
+		/* listeners alias these: children ready for accept(), and the backlog */
+		ti->tcpi_unacked = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_ack_backlog);
+		ti->tcpi_sacked = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_max_ack_backlog);
+		return;
+	}
+	ti->tcpi_ca_state = TP_BITFIELD(btf, tp, inet_conn.icsk_ca_state);
+	ti->tcpi_retransmits = KREAD(btf, tp, inet_conn.icsk_retransmits);
+	ti->tcpi_probes = KREAD(btf, tp, inet_conn.icsk_probes_out);
+	ti->tcpi_backoff = KREAD(btf, tp, inet_conn.icsk_backoff);
+	if (TP_BITFIELD(btf, tp, rx_opt.tstamp_ok))
+		ti->tcpi_options |= TCPI_OPT_TIMESTAMPS;
+	if (TP_BITFIELD(btf, tp, rx_opt.sack_ok))
+		ti->tcpi_options |= TCPI_OPT_SACK;
+	if (TP_BITFIELD(btf, tp, rx_opt.wscale_ok)) {
+		ti->tcpi_options |= TCPI_OPT_WSCALE;
+		/* the uapi layout's byte 6: tcpi_snd_wscale:4, tcpi_rcv_wscale:4. Written as a
+		 * byte: a CO-RE bitfield store rewrites the wrong bytes around it */
+		d->tcp_info[6] = (TP_BITFIELD(btf, tp, rx_opt.snd_wscale) & 0xf) |
+				 (TP_BITFIELD(btf, tp, rx_opt.rcv_wscale) & 0xf) << 4;
+	}
+	if (KREAD(btf, tp, ecn_flags) & TCP_ECN_OK)
+		ti->tcpi_options |= TCPI_OPT_ECN;
+	if (KREAD(btf, tp, ecn_flags) & TCP_ECN_SEEN)
+		ti->tcpi_options |= TCPI_OPT_ECN_SEEN;
+	if (TP_BITFIELD(btf, tp, syn_data_acked))
+		ti->tcpi_options |= TCPI_OPT_SYN_DATA;
+	ti->tcpi_rto = jiffies_scaled(KREAD(btf, tp, inet_conn.icsk_rto), 1000000);
+	{
+		/* min(ato, tcp_delack_max()): the delayed-ACK ceiling, the smaller of icsk_delack_max
+		 * and the RTO floor less one (a route's rto_min metric is not read) */
+		__u32 ato = TP_BITFIELD(btf, tp, inet_conn.icsk_ack.ato);
+		__u32 rto_min = KREAD(btf, tp, inet_conn.icsk_rto_min);
+		__u32 delack_max = KREAD(btf, tp, inet_conn.icsk_delack_max);
+
+		rto_min = (rto_min > 2 ? rto_min : 2) - 1;
+		if (delack_max > rto_min)
+			delack_max = rto_min;
+		if (ato > delack_max)
+			ato = delack_max;
+		ti->tcpi_ato = jiffies_scaled(ato, 1000000);
+	}
+	ti->tcpi_snd_mss = KREAD(btf, tp, mss_cache);
+	ti->tcpi_rcv_mss = KREAD(btf, tp, inet_conn.icsk_ack.rcv_mss);
+	ti->tcpi_unacked = KREAD(btf, tp, packets_out);
+	ti->tcpi_sacked = KREAD(btf, tp, sacked_out);
+	ti->tcpi_lost = KREAD(btf, tp, lost_out);
+	ti->tcpi_retrans = KREAD(btf, tp, retrans_out);
+	now = (__u32)bpf_jiffies64();
+	ti->tcpi_last_data_sent = jiffies_scaled((__u32)(now - KREAD(btf, tp, lsndtime)), 1000);
+	ti->tcpi_last_data_recv =
+		jiffies_scaled((__u32)(now - KREAD(btf, tp, inet_conn.icsk_ack.lrcvtime)), 1000);
+	ti->tcpi_last_ack_recv = jiffies_scaled((__u32)(now - KREAD(btf, tp, rcv_tstamp)), 1000);
+	ti->tcpi_pmtu = KREAD(btf, tp, inet_conn.icsk_pmtu_cookie);
+	ti->tcpi_rcv_ssthresh = KREAD(btf, tp, rcv_ssthresh);
+	ti->tcpi_rtt = KREAD(btf, tp, srtt_us) >> 3;
+	ti->tcpi_rttvar = KREAD(btf, tp, mdev_us) >> 2;
+	ti->tcpi_snd_ssthresh = KREAD(btf, tp, snd_ssthresh);
+	ti->tcpi_advmss = KREAD(btf, tp, advmss);
+	ti->tcpi_rcv_rtt = KREAD(btf, tp, rcv_rtt_est.rtt_us) >> 3;
+	ti->tcpi_rcv_space = KREAD(btf, tp, rcvq_space.space);
+	ti->tcpi_total_retrans = KREAD(btf, tp, total_retrans);
+	ti->tcpi_bytes_acked = KREAD(btf, tp, bytes_acked);
+	ti->tcpi_bytes_received = KREAD(btf, tp, bytes_received);
+	{
+		int notsent = KREAD(btf, tp, write_seq) - KREAD(btf, tp, snd_nxt);
+
+		ti->tcpi_notsent_bytes = notsent > 0 ? notsent : 0;
+	}
+	/* tcp_get_info_chrono_stats(): busy, rwnd-limited and sndbuf-limited time */
+	chrono_type = KREAD(btf, tp, chrono_type);
+	chrono_now = now - KREAD(btf, tp, chrono_start);
+	stat = KREAD(btf, tp, chrono_stat[0]) + (chrono_type == 1 ? chrono_now : 0);
+	busy += stat;
+	stat = KREAD(btf, tp, chrono_stat[1]) + (chrono_type == 2 ? chrono_now : 0);
+	busy += stat;
+	ti->tcpi_rwnd_limited = jiffies_scaled(stat, 1000000);
+	stat = KREAD(btf, tp, chrono_stat[2]) + (chrono_type == 3 ? chrono_now : 0);
+	busy += stat;
+	ti->tcpi_sndbuf_limited = jiffies_scaled(stat, 1000000);
+	ti->tcpi_busy_time = jiffies_scaled(busy, 1000000);
+	ti->tcpi_segs_out = KREAD(btf, tp, segs_out);
+	ti->tcpi_segs_in = KREAD(btf, tp, segs_in);
+	ti->tcpi_data_segs_in = KREAD(btf, tp, data_segs_in);
+	ti->tcpi_min_rtt = KREAD(btf, tp, rtt_min.s[0].v);
+	ti->tcpi_data_segs_out = KREAD(btf, tp, data_segs_out);
+	/* byte 7: tcpi_delivery_rate_app_limited:1, tcpi_fastopen_client_fail:2 */
+	d->tcp_info[7] = (TP_BITFIELD(btf, tp, rate_app_limited) ? 1 : 0) |
+			 (TP_BITFIELD(btf, tp, fastopen_client_fail) & 3) << 1;
+	rate_delivered = KREAD(btf, tp, rate_delivered);
+	rate_interval = KREAD(btf, tp, rate_interval_us);
+	if (rate_delivered && rate_interval)
+		ti->tcpi_delivery_rate = (__u64)rate_delivered * KREAD(btf, tp, mss_cache) *
+					 1000000 / rate_interval;
+	ti->tcpi_delivered = KREAD(btf, tp, delivered);
+	ti->tcpi_delivered_ce = KREAD(btf, tp, delivered_ce);
+	ti->tcpi_bytes_sent = KREAD(btf, tp, bytes_sent);
+	ti->tcpi_bytes_retrans = KREAD(btf, tp, bytes_retrans);
+	ti->tcpi_dsack_dups = KREAD(btf, tp, dsack_dups);
+	ti->tcpi_reord_seen = KREAD(btf, tp, reord_seen);
+	ti->tcpi_rcv_ooopack = KREAD(btf, tp, rcv_ooopack);
+	ti->tcpi_snd_wnd = KREAD(btf, tp, snd_wnd);
+}
+
+/* Queues a filled record, with the details tail when the stream asks for one (after the owner
+ * block, when the stream asks for owners too: [event][owner][details]). `state`: the state the
+ * row shows; `sk`: the socket as a trusted pointer for its storage (NULL where the caller has
+ * none: the timer hook's SYN-SENT rows, which are no socket's end anyway). */
+static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
+					       const struct sstrace_owner *owner,
+					       const struct tcp_sock *tp, struct sock *sk, int state,
+					       bool btf)
+{
+	struct sstrace_event *e = &oe->ev;
+	struct sstrace_details *d;
+	void *r;
+
+	if (!cfg_details) {
+		queue_record(oe, owner);
+		return;
+	}
+	if (!filter_accepts(e)) {
+		count(SSTRACE_CNT_FILTERED);
+		return;
+	}
+	e->flags |= SSTRACE_EVF_DETAILS;
+	/* constant reservation sizes, one per layout (cfg_owners is fixed at load: the verifier
+	 * keeps one branch) */
+	if (cfg_owners) {
+		put_owner(oe, owner);
+		e->hdr.size = sizeof(*oe) + sizeof(*d);
+		r = bpf_ringbuf_reserve(&events, sizeof(*oe) + sizeof(*d), 0);
+		if (!r) {
+			count(SSTRACE_CNT_LOST);
+			return;
+		}
+		__builtin_memcpy(r, oe, sizeof(*oe));
+		d = r + sizeof(*oe);
+	} else {
+		e->hdr.size = sizeof(*e) + sizeof(*d);
+		r = bpf_ringbuf_reserve(&events, sizeof(*e) + sizeof(*d), 0);
+		if (!r) {
+			count(SSTRACE_CNT_LOST);
+			return;
+		}
+		__builtin_memcpy(r, e, sizeof(*e));
+		d = r + sizeof(*e);
+	}
+	__builtin_memset(d, 0, sizeof(*d));
+	d->what = cfg_details;
+	/* a destroyed socket has no timer left (ss -E shows none) */
+	if ((cfg_details & SSTRACE_DETAIL_TIMER) && e->hdr.type != SSTRACE_REC_DESTROY)
+		read_timer(d, tp, btf);
+	if (cfg_details & SSTRACE_DETAIL_SKMEM)
+		read_skmem(d, tp, btf);
+	if (cfg_details & SSTRACE_DETAIL_SHUTDOWN)
+		d->shutdown = KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_shutdown);
+	if (cfg_details & SSTRACE_DETAIL_TCPINFO)
+		read_tcp_info(d, tp, state, btf);
+	if ((cfg_details & SSTRACE_DETAIL_LIFETIME) && btf && sk) {
+		struct born_val *b = bpf_sk_storage_get(&born, sk, NULL, 0);
+
+		if (b)
+			d->born_ns = b->ns;
+	}
+	bpf_ringbuf_submit(r, commit_flags());
+	count(SSTRACE_CNT_EMITTED);
+}
+
 /*
  * Fills one record on the stack, runs the filter program, and queues it (with `owner`, or an
- * empty owner block, when the stream asked for owners). `cookie` is the
+ * empty owner block, when the stream asked for owners; with the details tail, read from `tp`
+ * and `sk`, when it asked for details). `cookie` is the
  * socket's cookie as the caller could obtain it (tp_btf programs generate one when the socket has
  * none: the timewait socket inherits it, and ss -e then shows the same sk: value). A rejected
  * event never reaches the ring buffer.
  */
 static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 type,
 				 __u16 family, int oldstate, int newstate, __u8 flags, bool btf,
-				 const struct sstrace_owner *owner)
+				 struct sock *sk, const struct sstrace_owner *owner)
 {
 	struct sstrace_owned_event oe;
 	struct sstrace_event *e = &oe.ev;
@@ -279,7 +566,8 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
 			e->cgroup_id = BPF_CORE_READ(&SK(tp), sk_cgrp_data.cgroup, kn, id);
 	}
 
-	queue_record(&oe, owner);
+	queue_with_details(&oe, owner, tp, sk, type == SSTRACE_REC_DESTROY ? oldstate : newstate,
+			   btf);
 }
 
 /* ---- nesting: first and second program copies ----

@@ -86,13 +86,31 @@ static __always_inline struct sstrace_sk_owner *owners_follow(struct sock *sk, i
 	return so;
 }
 
+/* -i's lifetime: a socket is born when it first leaves CLOSE (connect, listen) or LISTEN (the
+ * child of a passive open, whose first transition is LISTEN -> SYN-RECV). tp_btf only: socket
+ * storage needs a BTF socket pointer. */
+static __always_inline bool birth(int oldstate, int newstate)
+{
+	return (cfg_details & SSTRACE_DETAIL_LIFETIME) && newstate != SSTRACE_TCP_CLOSE &&
+	       (oldstate == SSTRACE_TCP_CLOSE || oldstate == SSTRACE_TCP_LISTEN);
+}
+
+static __always_inline void stamp_birth(struct sock *sk)
+{
+	struct born_val *b = bpf_sk_storage_get(&born, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+
+	if (b && !b->ns)
+		b->ns = bpf_ktime_get_ns();
+}
+
 static __always_inline void on_set_state(struct sock *sk, int oldstate, int newstate,
 					 __u16 protocol, bool btf)
 {
 	const struct tcp_sock *tp;
 	struct sstrace_sk_owner *so = NULL;
+	/* with owners: zeroed (flags 0, no owner) where none is known, and always passed, so that
+	 * the verifier does not walk the rest of emit() twice (an owner, or NULL) */
 	struct sstrace_owner owner;
-	bool owned = false;
 	__u16 family;
 	int entered = newstate;
 	__u8 flags = 0;
@@ -109,6 +127,8 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	close_split = newstate == SSTRACE_TCP_CLOSE &&
 		      (oldstate == SSTRACE_TCP_FIN_WAIT2 || oldstate == SSTRACE_TCP_CLOSING) &&
 		      cfg_tw_handover;
+	if (btf && birth(oldstate, newstate))
+		stamp_birth(sk);
 	if (!want_state(newstate) && !want_leave(oldstate) && !syn_unsent && !close_split &&
 	    !cookie_needed_at(newstate))
 		return;
@@ -118,13 +138,16 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	if (btf && cookie_needed_at(newstate))
 		bpf_get_socket_cookie(sk);
 	cookie = cookie_of(sk, btf);
-	if (btf && cfg_owners)
-		owned = owner_from(so, cookie, &owner);
+	if (cfg_owners) {
+		__builtin_memset(&owner, 0, sizeof(owner));
+		if (btf)
+			owner_from(so, cookie, &owner);
+	}
 
 	if (syn_unsent && want_state(SSTRACE_TCP_SYN_SENT) && syn_never_sent(tp, btf)) {
 		count(SSTRACE_CNT_SYN_UNSENT);
 		emit(tp, cookie, SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE,
-		     SSTRACE_TCP_SYN_SENT, SSTRACE_EVF_SYN_UNSENT, btf, owned ? &owner : NULL);
+		     SSTRACE_TCP_SYN_SENT, SSTRACE_EVF_SYN_UNSENT, btf, sk, &owner);
 	}
 
 	if (close_split) {
@@ -141,8 +164,7 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		return;
 	if (entered == SSTRACE_TCP_TIME_WAIT && (flags & SSTRACE_EVF_TW_FIN_WAIT2))
 		count(SSTRACE_CNT_TW_FIN_WAIT2);
-	emit(tp, cookie, SSTRACE_REC_STATE, family, oldstate, entered, flags, btf,
-	     owned ? &owner : NULL);
+	emit(tp, cookie, SSTRACE_REC_STATE, family, oldstate, entered, flags, btf, sk, &owner);
 }
 
 /* An event is a socket and its transition. */

@@ -154,7 +154,7 @@ static __always_inline void on_write_timer(void *timer, bool btf)
 		}
 	}
 	emit(tp, cookie, SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE, SSTRACE_TCP_SYN_SENT, 0,
-	     btf, owned ? &owner : NULL);
+	     btf, NULL, owned ? &owner : NULL);
 }
 
 /* The callbacks' addresses. tp_btf programs take them from the kernel's BTF (ld_imm64 of a

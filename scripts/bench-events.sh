@@ -30,8 +30,11 @@
 #   sstrace-E    sstrace -E                    ss-E       stdbuf -oL ss -E
 #   sstrace-tw   sstrace -E state time-wait    tcpstates  libbpf-tools tcpstates (every netns;
 #   sstrace-all  sstrace -E state all                     its rows are counted by server port)
-#   sstrace-E-p  sstrace -E -p              sstrace-all-p  sstrace -E -p state all
-#   (not in the default list: --runs "base sstrace-E sstrace-E-p sstrace-all sstrace-all-p base")
+#   sstrace-E-p  sstrace -E -p                 sstrace-all-p   sstrace -E -p state all
+#   sstrace-Ei   sstrace -E -i                 sstrace-all-i   sstrace -E -i state all
+#   sstrace-Em   sstrace -E -m                 sstrace-all-om  sstrace -E -o -m state all
+#   (the owners and details runs are not in the default list: --runs names them, e.g.
+#   --runs "base sstrace-E sstrace-E-p sstrace-all sstrace-all-p base")
 # For each run: the connection rate and its ratio to the mean of the base runs of the round,
 # the events the namespace's counters (nstat) say the tool should see, the rows it printed, the
 # losses it reported (sstrace's summary, tcpstates' "lost N events", ss's ENOBUFS), the
@@ -103,7 +106,8 @@ case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
 for r in $runs; do
     case "$r" in
-    base|sstrace-E|sstrace-tw|sstrace-all|sstrace-E-p|sstrace-all-p|ss-E|tcpstates) ;;
+    base|sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|sstrace-tw|sstrace-all|sstrace-all-p) ;;
+    sstrace-all-i|sstrace-all-om|ss-E|tcpstates) ;;
     *) die "unknown run $r" ;;
     esac
     case "$r" in
@@ -311,6 +315,10 @@ run_one() {
     sstrace-all) cmd=(ip netns exec "$ns" "$sstrace" -n -E state all); sig=INT ;;
     sstrace-E-p) cmd=(ip netns exec "$ns" "$sstrace" -n -E -p); sig=INT ;;
     sstrace-all-p) cmd=(ip netns exec "$ns" "$sstrace" -n -E -p state all); sig=INT ;;
+    sstrace-Ei) cmd=(ip netns exec "$ns" "$sstrace" -n -E -i); sig=INT ;;
+    sstrace-Em) cmd=(ip netns exec "$ns" "$sstrace" -n -E -m); sig=INT ;;
+    sstrace-all-i) cmd=(ip netns exec "$ns" "$sstrace" -n -E -i state all); sig=INT ;;
+    sstrace-all-om) cmd=(ip netns exec "$ns" "$sstrace" -n -E -o -m state all); sig=INT ;;
     # iproute2 6.1 block-buffers ss -E rows written to a file and dies on SIGTERM without
     # flushing: line buffering makes every row reach the file (one write per row).
     ss-E) cmd=(ip netns exec "$ns" stdbuf -oL ss -n -E); sig=TERM ;;
@@ -362,12 +370,12 @@ run_one() {
     estab=$((act - fails))
 
     case "$run" in
-    sstrace-E|sstrace-E-p|ss-E)
+    sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|ss-E)
         # every full socket is destroyed once: both ends of each connection, the listeners
         expected=$((act + pas + nlisteners)) ;;
     sstrace-tw)
         expected=$((tw + twk)) ;;
-    sstrace-all|sstrace-all-p|tcpstates)
+    sstrace-all|sstrace-all-p|sstrace-all-i|sstrace-all-om|tcpstates)
         # SYN-SENT / SYN-RECV, ESTABLISHED on both ends, then per end either an orderly
         # close (FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT or CLOSE-WAIT, LAST-ACK, CLOSE: three
         # entries) or a reset (one CLOSE); each listener enters LISTEN and CLOSE.
@@ -379,7 +387,8 @@ run_one() {
         # server port would miss the client rows of an abortive close: tcp_disconnect() clears
         # the peer port and the bound address before the socket is destroyed, so ss -E and
         # sstrace -E print 0.0.0.0:PORT -> 127.0.0.1:*.)
-        rows=$(grep -vc 'Local Address:Port' "$work/$name.out" || true) ;;
+        # (-o -m -i put a row's details on a second line that starts with a tab)
+        rows=$(grep -v $'^\t' "$work/$name.out" | grep -vc 'Local Address:Port' || true) ;;
     tcpstates)
         rows=$(awk -v ports="$ports_list" 'BEGIN { n = split(ports, a, ","); for (i = 1; i <= n; i++) p[a[i]] = 1 }
                    NR > 1 && (($5 in p) || ($7 in p)) { c++ } END { print c + 0 }' "$work/$name.out") ;;

@@ -51,9 +51,16 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
     if (!spdlog::should_log(lvl)) {
         return 0;
     }
-    char buf[4096];
-    const int n = std::vsnprintf(buf, sizeof(buf), format, args);
-    std::string msg(buf, n < 0 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(n), sizeof(buf) - 1));
+    // the whole message: a verifier log runs to many kilobytes, and its reason is at its end
+    va_list again;
+    va_copy(again, args);
+    const int n = std::vsnprintf(nullptr, 0, format, again);
+    va_end(again);
+    std::string msg(n < 0 ? 0 : static_cast<std::size_t>(n) + 1, '\0');
+    if (n > 0) {
+        std::vsnprintf(msg.data(), msg.size(), format, args);
+        msg.resize(static_cast<std::size_t>(n));
+    }
     while (!msg.empty() && msg.back() == '\n') {
         msg.pop_back();
     }

@@ -86,6 +86,11 @@ users:(("comm",pid=P,fd=F)), or users:(("comm",pid=P)) where the fd is not known
 socket before accept(): its listener's owner). Closed sockets keep naming their last holder.
 They load a cgroup sock_create program and a sys_exit program (every socket creation and
 system call while they run). --cgroup adds the socket's cgroup path as ss --cgroup does.
+On event rows, -o -m -i -e show what a listing would show of the socket at that moment
+(timer:, skmem:, tcp_info, uid: ino: sk: <->), read by the BPF programs only when asked for.
+Destroy rows show -i as ss -E -i does (the kernel's tcp_info, without the congestion
+control's name) and no timer; -i adds lifetime:MSms, the time since the socket left CLOSE
+or LISTEN (connect, listen, or a passive open), when the stream saw that.
 
 Privileges (root has them all):
    listing         none, for what ss shows any user; the options below need more

@@ -99,8 +99,6 @@ void reject_unimplemented(const Options& o)
         bool set;
         const char* name;
     } flags[] = {
-        {o.timers && !o.extended && !o.bpf, "-o"},
-        {o.memory, "-m"},        {o.info, "-i"},
         {o.tipcinfo, "--tipcinfo"}, {o.summary, "-s"},
         {o.tos, "--tos"},
         {o.bpf, "-b"},           {o.context, "-Z"},
@@ -188,6 +186,26 @@ std::uint32_t record_fields(const Options& opts, const filter::Filter& expr)
         f |= SSTRACE_FIELD_USERLOCKS;
     }
     return f;
+}
+
+// The details tail of each record (-o -m -i; -e implies -o, as in ss): what a listing would
+// show of the socket at that moment, read in the kernel only when asked for.
+std::uint32_t record_details(const Options& opts)
+{
+    std::uint32_t d = 0;
+    if (opts.timers) {
+        d |= SSTRACE_DETAIL_TIMER;
+    }
+    if (opts.extended) {
+        d |= SSTRACE_DETAIL_SHUTDOWN;
+    }
+    if (opts.memory) {
+        d |= SSTRACE_DETAIL_SKMEM;
+    }
+    if (opts.info) {
+        d |= SSTRACE_DETAIL_TCPINFO | SSTRACE_DETAIL_LIFETIME;
+    }
+    return d;
 }
 
 // The listing a watch starts with: the same options without -E, over the tables the stream
@@ -297,6 +315,7 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
         }
     }
     cfg.fields = record_fields(opts, plan.expr);
+    cfg.details = record_details(opts);
     cfg.test_spin = env.test_bpf_spin();
     cfg.netns_ino = opts.all_netns ? 0 : current_netns_inode();
     cfg.ring_bytes = std::size_t{opts.ring_mb} << 20;
@@ -329,6 +348,9 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     plan.row.threads = opts.threads;
     plan.row.cgroup = opts.cgroup;
     cfg.owners = plan.row.users;
+    plan.row.timers = opts.timers;
+    plan.row.memory = opts.memory;
+    plan.row.info = opts.info;
     plan.numeric = opts.numeric;
 
     plan.scope.states = plan.state_mode ? cfg.state_mask : 0;

@@ -35,6 +35,21 @@ std::string_view trimmed(std::string_view s)
     return s;
 }
 
+// ` lifetime:MSms`: milliseconds with up to three decimals (microseconds), zeros trimmed.
+void append_lifetime(std::string& out, std::uint64_t ns)
+{
+    std::string ms = fmt::format("{}.{:03}", ns / 1000000, (ns / 1000) % 1000);
+    while (ms.back() == '0') {
+        ms.pop_back();
+    }
+    if (ms.back() == '.') {
+        ms.pop_back();
+    }
+    out += " lifetime:";
+    out += ms;
+    out += "ms";
+}
+
 }  // namespace
 
 EventRowSink::EventRowSink(const EventRowLayout& layout, SsColumns columns, OutputWriter* out,
@@ -159,6 +174,9 @@ void EventRowSink::append_row(const SocketEvent& ev, std::string& out)
     put(out, kPeer, (*f)[kColPeerAddr], first);
     put(out, kPport, (*f)[kColPeerPort], first);
     out.append((*f)[kColExt]);
+    if (ev.lifetime_ns) {
+        append_lifetime(out, *ev.lifetime_ns);
+    }
     if (ev.kind == EventKind::TimeWaitEnd) {
         // how the TIME-WAIT ended, and how long it lasted when that is known
         out.append(ev.tw_end == TwEnd::Expired ? " ended:(expired" : " ended:(early");

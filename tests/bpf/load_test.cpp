@@ -22,6 +22,7 @@
 #include <vector>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 
 using namespace sstrace;
@@ -237,6 +238,162 @@ TEST_P(Variants, FilterProgramsOfTheMaximumSizeLoad)
     EXPECT_THROW(BpfSession{cfg}, Error);
 }
 
+TEST_P(Variants, LoadsWithDetailsWithinVerifierBudget)
+{
+    SSTRACE_REQUIRE_ROOT();
+    BpfConfig cfg = everything(GetParam());
+    cfg.attach = false;
+    cfg.details = SSTRACE_DETAIL_TIMER | SSTRACE_DETAIL_SKMEM | SSTRACE_DETAIL_TCPINFO |
+                  SSTRACE_DETAIL_LIFETIME | SSTRACE_DETAIL_SHUTDOWN;
+    BpfSession s(cfg);
+    for (const auto& p : s.programs()) {
+        if (p.loaded) {
+            EXPECT_LE(p.verified_insns, kBudget.at(p.name)) << p.name;
+            std::printf("%s with details: %u verified instructions\n", p.name.c_str(),
+                        p.verified_insns);
+        }
+    }
+}
+
+// -o -m -i on a state row: what the kernel's own getsockopt(TCP_INFO) said of the same idle
+// connection just before its close (the FIN-WAIT-1 entry happens before the FIN is sent).
+TEST_P(Variants, FinWait1DetailsEqualTheKernelsTcpInfo)
+{
+    SSTRACE_REQUIRE_ROOT();
+    BpfConfig cfg = everything(GetParam());
+    cfg.destroy = 0;
+    cfg.state_mask = state_bit(kStateFinWait1);
+    cfg.netns_ino = current_netns_inode();
+    cfg.details = SSTRACE_DETAIL_TIMER | SSTRACE_DETAIL_SKMEM | SSTRACE_DETAIL_TCPINFO |
+                  SSTRACE_DETAIL_LIFETIME | SSTRACE_DETAIL_SHUTDOWN;
+    BpfSession s(cfg);
+
+    unsigned port = 0;
+    const int ls = listen_once(&port);
+    ASSERT_GE(ls, 0);
+    const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    const int idle = 100;
+    ASSERT_EQ(::setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)), 0);
+    ASSERT_EQ(::setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)), 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin.sin_port = htons(static_cast<std::uint16_t>(port));
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
+    const int a = ::accept(ls, nullptr, nullptr);
+    ASSERT_GE(a, 0);
+    std::vector<char> buf(20000, 'x');
+    ASSERT_EQ(::send(c, buf.data(), 12345, 0), 12345);
+    std::size_t got = 0;
+    while (got < 12345) {
+        const ssize_t n = ::recv(a, buf.data(), buf.size(), 0);
+        ASSERT_GT(n, 0);
+        got += static_cast<std::size_t>(n);
+    }
+    ASSERT_EQ(::send(a, buf.data(), 777, 0), 777);
+    got = 0;
+    while (got < 777) {
+        const ssize_t n = ::recv(c, buf.data(), buf.size(), 0);
+        ASSERT_GT(n, 0);
+        got += static_cast<std::size_t>(n);
+    }
+    ::usleep(300000);  // delayed ACKs out, both sides idle
+    sockaddr_in local{};
+    socklen_t len = sizeof(local);
+    ::getsockname(c, reinterpret_cast<sockaddr*>(&local), &len);
+    tcp_info ti{};
+    len = sizeof(ti);
+    ASSERT_EQ(::getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+    int rcvbuf = 0;
+    int sndbuf = 0;
+    len = sizeof(int);
+    ::getsockopt(c, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len);
+    ::getsockopt(c, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len);
+    const auto held = std::chrono::steady_clock::now() - t0;
+    ::close(c);
+
+    std::optional<SocketEvent> row;
+    s.set_handler([&](const void* data, std::size_t size) {
+        auto ev = decode_record({static_cast<const std::byte*>(data), size});
+        ASSERT_TRUE(ev);
+        if (ev->socket.inet.local.port == ntohs(local.sin_port)) {
+            row = ev;
+        }
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!row && std::chrono::steady_clock::now() < deadline) {
+        epoll_event e{};
+        epoll_wait(s.epoll_fd(), &e, 1, 50);
+        ASSERT_GE(s.consume(), 0);
+    }
+    ::close(a);
+    ::close(ls);
+    ASSERT_TRUE(row);
+    ASSERT_TRUE(row->socket.tcp.info);
+    const tcp_info& r = *row->socket.tcp.info;
+#define SAME(f) EXPECT_EQ(r.f, ti.f) << #f
+    SAME(tcpi_options);
+    SAME(tcpi_snd_wscale);
+    SAME(tcpi_rcv_wscale);
+    SAME(tcpi_ca_state);
+    SAME(tcpi_retransmits);
+    SAME(tcpi_rto);
+    SAME(tcpi_ato);
+    SAME(tcpi_snd_mss);
+    SAME(tcpi_rcv_mss);
+    SAME(tcpi_unacked);
+    SAME(tcpi_pmtu);
+    SAME(tcpi_rcv_ssthresh);
+    SAME(tcpi_rtt);
+    SAME(tcpi_rttvar);
+    SAME(tcpi_snd_ssthresh);
+    SAME(tcpi_snd_cwnd);
+    SAME(tcpi_advmss);
+    SAME(tcpi_reordering);
+    SAME(tcpi_rcv_rtt);
+    SAME(tcpi_rcv_space);
+    SAME(tcpi_total_retrans);
+    SAME(tcpi_pacing_rate);
+    SAME(tcpi_max_pacing_rate);
+    SAME(tcpi_bytes_acked);
+    SAME(tcpi_bytes_received);
+    SAME(tcpi_segs_out);
+    SAME(tcpi_segs_in);
+    SAME(tcpi_notsent_bytes);
+    SAME(tcpi_min_rtt);
+    SAME(tcpi_data_segs_in);
+    SAME(tcpi_data_segs_out);
+    SAME(tcpi_delivery_rate);
+    SAME(tcpi_delivered);
+    SAME(tcpi_bytes_sent);
+    SAME(tcpi_bytes_retrans);
+    SAME(tcpi_snd_wnd);
+#undef SAME
+    EXPECT_EQ(r.tcpi_bytes_acked, 12346u);  // the SYN counts one
+    EXPECT_EQ(r.tcpi_bytes_received, 777u);
+    EXPECT_EQ(row->socket.tcp.cong.empty(), false);
+    ASSERT_TRUE(row->socket.skmem);
+    EXPECT_EQ(row->socket.skmem->values[SK_MEMINFO_RCVBUF], static_cast<std::uint32_t>(rcvbuf));
+    EXPECT_EQ(row->socket.skmem->values[SK_MEMINFO_SNDBUF], static_cast<std::uint32_t>(sndbuf));
+    EXPECT_EQ(row->socket.timer.kind, 2u);  // keepalive, armed 100 s after the last packet
+    EXPECT_LE(row->socket.timer.expires_ms, 100000u);
+    EXPECT_GE(row->socket.timer.expires_ms, 98000u);
+    ASSERT_TRUE(row->socket.shutdown);
+    EXPECT_EQ(*row->socket.shutdown, 3);  // close() shut both directions before FIN-WAIT-1
+    if (GetParam() == BpfVariant::Btf) {
+        ASSERT_TRUE(row->lifetime_ns);
+        EXPECT_GE(*row->lifetime_ns,
+                  static_cast<std::uint64_t>(
+                      std::chrono::duration_cast<std::chrono::nanoseconds>(held).count()) -
+                      1'000'000);
+        EXPECT_LT(*row->lifetime_ns, 5'000'000'000u);
+    } else {
+        EXPECT_FALSE(row->lifetime_ns);  // socket storage needs tp_btf
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Bpf, Variants, ::testing::Values(BpfVariant::Btf, BpfVariant::Tracepoint),
                          [](const auto& info) { return std::string(variant_name(info.param)) == "tp_btf" ? std::string("tp_btf") : std::string("tracepoint"); });
 
@@ -267,6 +424,81 @@ TEST(Bpf, OwnerProgramsLoadWithTpBtfOnly)
     } catch (const Error& e) {
         EXPECT_EQ(e.exit_code(), kExitNoKernelSupport);
     }
+}
+
+// -p with -o -m -i -e: both record tails, [event][owner][details] (ABI 8), within budget, and a
+// real record decodes with both: the owner of the socket this process connected, and its tcp_info.
+TEST(Bpf, OwnersAndDetailsTogether)
+{
+    SSTRACE_REQUIRE_ROOT();
+    BpfConfig cfg = everything(BpfVariant::Btf);
+    cfg.attach = false;
+    cfg.owners = true;
+    cfg.details = SSTRACE_DETAIL_TIMER | SSTRACE_DETAIL_SKMEM | SSTRACE_DETAIL_TCPINFO |
+                  SSTRACE_DETAIL_LIFETIME | SSTRACE_DETAIL_SHUTDOWN;
+    {
+        BpfSession s(cfg);
+        for (const auto& p : s.programs()) {
+            if (p.loaded) {
+                ASSERT_TRUE(kBudget.count(p.name)) << p.name;
+                EXPECT_LE(p.verified_insns, kBudget.at(p.name)) << p.name;
+                std::printf("%s (owners, details): %u verified instructions\n", p.name.c_str(),
+                            p.verified_insns);
+            }
+        }
+    }
+
+    cfg = everything(BpfVariant::Btf);
+    cfg.destroy = 0;
+    cfg.state_mask = state_bit(kStateFinWait1);
+    cfg.netns_ino = current_netns_inode();
+    cfg.owners = true;
+    cfg.details = SSTRACE_DETAIL_SKMEM | SSTRACE_DETAIL_TCPINFO | SSTRACE_DETAIL_SHUTDOWN;
+    BpfSession s(cfg);
+    unsigned port = 0;
+    const int ls = listen_once(&port);
+    ASSERT_GE(ls, 0);
+    const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(c, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin.sin_port = htons(static_cast<std::uint16_t>(port));
+    ASSERT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
+    const int a = ::accept(ls, nullptr, nullptr);
+    ASSERT_GE(a, 0);
+    sockaddr_in local{};
+    socklen_t len = sizeof(local);
+    ::getsockname(c, reinterpret_cast<sockaddr*>(&local), &len);
+    ::close(c);
+
+    std::optional<SocketEvent> row;
+    std::size_t row_size = 0;
+    s.set_handler([&](const void* data, std::size_t size) {
+        auto ev = decode_record({static_cast<const std::byte*>(data), size});
+        ASSERT_TRUE(ev);
+        if (ev->socket.inet.local.port == ntohs(local.sin_port)) {
+            row = ev;
+            row_size = size;
+        }
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!row && std::chrono::steady_clock::now() < deadline) {
+        epoll_event e{};
+        epoll_wait(s.epoll_fd(), &e, 1, 50);
+        ASSERT_GE(s.consume(), 0);
+    }
+    ::close(a);
+    ::close(ls);
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row_size, sizeof(sstrace_full_event));
+    ASSERT_EQ(row->socket.owners.size(), 1u);
+    EXPECT_EQ(row->socket.owners[0].pid, static_cast<int>(::getpid()));
+    EXPECT_EQ(row->socket.owners[0].fd, c);
+    ASSERT_TRUE(row->socket.tcp.info);
+    EXPECT_EQ(row->socket.tcp.info->tcpi_state, kStateFinWait1);
+    EXPECT_GT(row->socket.tcp.info->tcpi_snd_mss, 0u);
+    EXPECT_TRUE(row->socket.skmem);
 }
 
 TEST(Bpf, UnprivilegedLoadFailsWithPrivilegeExitCode)

@@ -6,15 +6,15 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstddef>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <vector>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cstdio>
+#include <cstdlib>
 
 using namespace sstrace;
 
@@ -240,6 +240,7 @@ std::vector<std::byte> owned_record(std::uint32_t flags, int fd)
     sstrace_owned_event oe{};
     oe.ev = make_event(AF_INET, "127.0.0.1", 5000, "127.0.0.1", 40000, kStateSynRecv,
                        kStateEstablished);
+    oe.ev.flags |= SSTRACE_EVF_OWNER;
     oe.ev.hdr.size = sizeof(oe);
     oe.owner.pid = 1234;
     oe.owner.tid = 1240;
@@ -269,6 +270,65 @@ std::string owner_text(const std::vector<std::byte>& rec, bool threads)
     sink.append_row(*ev, out);
     const auto at = out.find(" users:");
     return at == std::string::npos ? std::string() : out.substr(at + 1);
+}
+
+// A record with the details tail (-o -m -i -e) as the BPF programs write it.
+std::vector<std::byte> with_details(sstrace_event e, const sstrace_details& d)
+{
+    e.flags |= SSTRACE_EVF_DETAILS;
+    e.hdr.size = sizeof(e) + sizeof(d);
+    std::vector<std::byte> rec(sizeof(e) + sizeof(d));
+    std::memcpy(rec.data(), &e, sizeof(e));
+    std::memcpy(rec.data() + sizeof(e), &d, sizeof(d));
+    return rec;
+}
+
+sstrace_details full_details()
+{
+    sstrace_details d{};
+    d.what = SSTRACE_DETAIL_TIMER | SSTRACE_DETAIL_SKMEM | SSTRACE_DETAIL_TCPINFO |
+             SSTRACE_DETAIL_LIFETIME | SSTRACE_DETAIL_SHUTDOWN;
+    d.timer_kind = 2;
+    d.timer_ms = 99120;
+    d.shutdown = 3;
+    const __u32 mem[9] = {0, 131072, 0, 65536, 4096, 0, 0, 0, 0};
+    std::memcpy(d.skmem, mem, sizeof(mem));
+    tcp_info ti{};
+    ti.tcpi_options = 7;  // timestamps, sack, wscale
+    ti.tcpi_snd_wscale = 7;
+    ti.tcpi_rcv_wscale = 8;
+    ti.tcpi_rto = 204000;
+    ti.tcpi_rtt = 31;
+    ti.tcpi_rttvar = 18;
+    ti.tcpi_snd_mss = 32768;
+    ti.tcpi_snd_cwnd = 10;
+    ti.tcpi_reordering = 3;
+    ti.tcpi_bytes_acked = 10001;
+    ti.tcpi_bytes_received = 3000;
+    std::memcpy(d.tcp_info, &ti, sizeof(d.tcp_info));
+    std::strcpy(d.cong, "cubic");
+    d.born_ns = 1000000;
+    return d;
+}
+
+std::string render_details(const std::vector<std::byte>& rec)
+{
+    EventRowLayout l;
+    l.state = false;
+    l.netid = false;
+    l.ipv6 = false;
+    RowOptions row;
+    row.numeric = true;
+    row.timers = true;
+    row.extended = true;
+    row.memory = true;
+    row.info = true;
+    EventRowSink sink(l, SsColumns(row, ServiceNames(true, 32768, 60999), "/proc"), nullptr, false);
+    const auto ev = decode_record(rec);
+    EXPECT_TRUE(ev);
+    std::string out;
+    sink.append_row(*ev, out);
+    return out;
 }
 
 }  // namespace
@@ -310,6 +370,121 @@ TEST(EventRow, OwnersAsSsPrintsThem)
     EXPECT_EQ(owner_text(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_FD, 7), true),
               "users:((\"nginx-worker-3\",pid=1234,tid=1240,fd=7))\n");
     EXPECT_EQ(owner_text(owned_record(0, -1), false), "");
+}
+
+TEST(Details, StateRowShowsWhatAListingShows)
+{
+    auto e = make_event(AF_INET, "127.0.0.1", 45960, "127.0.0.1", 7777, kStateEstablished,
+                        kStateFinWait1);
+    e.cookie = 0xe7ac0;
+    e.ino = 2316774;
+    e.hdr.ts_ns = 1000000 + 1523400000;  // 1523.4 ms after its birth
+    EXPECT_EQ(render_details(with_details(e, full_details())),
+              "0      0            127.0.0.1:45960       127.0.0.1:7777  "
+              "timer:(keepalive,1min39sec,0) ino:2316774 sk:e7ac0 ---\n"
+              "\t skmem:(r0,rb131072,t0,tb65536,f4096,w0,o0,bl0,d0) ts sack cubic wscale:7,8 "
+              "rto:204 rtt:0.031/0.018 mss:32768 cwnd:10 bytes_acked:10001 "
+              "bytes_received:3000 send 84562580645bps lifetime:1523.4ms\n");
+}
+
+TEST(Details, DestroyRowShowsTcpInfoAsSsEWithoutTimerOrCongestionControl)
+{
+    auto e = make_event(AF_INET, "127.0.0.1", 45960, "127.0.0.1", 7777, kStateClose, kStateClose);
+    e.hdr.type = SSTRACE_REC_DESTROY;
+    e.hdr.ts_ns = 1000000 + 2000;
+    const std::string row = render_details(with_details(e, full_details()));
+    EXPECT_EQ(row.find("timer:"), std::string::npos) << row;
+    EXPECT_EQ(row.find("cubic"), std::string::npos) << row;
+    EXPECT_EQ(row.find("---"), std::string::npos) << row;
+    EXPECT_NE(row.find(" ts sack wscale:7,8 rto:204"), std::string::npos) << row;
+    EXPECT_NE(row.find(" lifetime:0.002ms\n"), std::string::npos) << row;
+}
+
+TEST(Details, PlainRecordsAndShortTailsCarryNone)
+{
+    auto e = make_event(AF_INET, "127.0.0.1", 1, "127.0.0.1", 2, kStateEstablished,
+                        kStateFinWait1);
+    auto rec = with_details(e, full_details());
+    // a record that claims a tail but is too short for it: the row's own fields only
+    sstrace_event shorter = e;
+    shorter.flags |= SSTRACE_EVF_DETAILS;
+    const auto ev = decode(shorter);
+    ASSERT_TRUE(ev);
+    EXPECT_FALSE(ev->socket.tcp.info);
+    EXPECT_FALSE(ev->socket.skmem);
+    EXPECT_FALSE(ev->lifetime_ns);
+    // a reused event forgets the previous record's details
+    SocketEvent reused;
+    ASSERT_TRUE(decode_record(rec, reused));
+    EXPECT_TRUE(reused.socket.tcp.info);
+    ASSERT_TRUE(decode_record({reinterpret_cast<const std::byte*>(&e), sizeof(e)}, reused));
+    EXPECT_FALSE(reused.socket.tcp.info);
+    EXPECT_FALSE(reused.socket.skmem);
+    EXPECT_EQ(reused.socket.timer.kind, 0u);
+    EXPECT_FALSE(reused.socket.shutdown);
+    EXPECT_TRUE(reused.socket.tcp.cong.empty());
+}
+
+TEST(Details, TimeWaitRowShowsNoFullSocketTimerOrShutdown)
+{
+    // the programs read the full socket's timer at the hand-over; the row stands for the
+    // timewait socket, whose timer a listing would show: nothing rather than the wrong one
+    auto e = make_event(AF_INET, "127.0.0.1", 45960, "127.0.0.1", 7777, kStateFinWait2,
+                        kStateTimeWait);
+    e.hdr.ts_ns = 2000000;
+    const std::string row = render_details(with_details(e, full_details()));
+    EXPECT_EQ(row.find("timer:"), std::string::npos) << row;
+    EXPECT_EQ(row.find("---"), std::string::npos) << row;  // ss -e shows no <-> for it either
+    EXPECT_NE(row.find(" skmem:("), std::string::npos) << row;
+}
+
+// Both tails (-p with -o -m -i -e): [sstrace_event][sstrace_owner][sstrace_details], each
+// announced by its flag; the details come after the owner block.
+TEST(Decode, OwnerBlockThenDetails)
+{
+    auto e = make_event(AF_INET, "127.0.0.1", 45960, "127.0.0.1", 7777, kStateEstablished,
+                        kStateFinWait1);
+    e.hdr.ts_ns = 1000000 + 1523400000;
+    e.flags |= SSTRACE_EVF_OWNER | SSTRACE_EVF_DETAILS;
+    sstrace_full_event full{};
+    static_assert(sizeof(full) == sizeof(sstrace_event) + sizeof(sstrace_owner) +
+                                      sizeof(sstrace_details));
+    full.ev = e;
+    full.ev.hdr.size = sizeof(full);
+    full.owner.pid = 1234;
+    full.owner.tid = 1240;
+    full.owner.fd = 7;
+    full.owner.flags = SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_FD;
+    std::memcpy(full.owner.comm, "nginx", 5);
+    full.details = full_details();
+    EXPECT_EQ(sstrace_owner_offset(full.ev.flags), offsetof(sstrace_full_event, owner));
+    EXPECT_EQ(sstrace_details_offset(full.ev.flags), offsetof(sstrace_full_event, details));
+    EXPECT_EQ(sstrace_record_size(full.ev.flags), sizeof(full));
+    std::vector<std::byte> rec(sizeof(full));
+    std::memcpy(rec.data(), &full, sizeof(full));
+
+    const auto ev = decode_record(rec);
+    ASSERT_TRUE(ev);
+    ASSERT_EQ(ev->socket.owners.size(), 1u);
+    EXPECT_EQ(ev->socket.owners[0].comm, "nginx");
+    EXPECT_EQ(ev->socket.owners[0].fd, 7);
+    ASSERT_TRUE(ev->socket.tcp.info);
+    EXPECT_EQ(ev->socket.tcp.info->tcpi_rto, 204000u);
+    EXPECT_EQ(ev->socket.tcp.cong, "cubic");
+    ASSERT_TRUE(ev->socket.skmem);
+    EXPECT_EQ(ev->socket.skmem->values[1], 131072u);
+    EXPECT_EQ(ev->socket.timer.kind, 2u);
+    ASSERT_TRUE(ev->lifetime_ns);
+    EXPECT_EQ(*ev->lifetime_ns, 1523400000u);
+
+    // details without an owner block start right after the event: the flags decide, not the size
+    auto no_owner = e;
+    no_owner.flags &= static_cast<__u8>(~SSTRACE_EVF_OWNER);
+    const auto only_details = decode_record(with_details(no_owner, full_details()));
+    ASSERT_TRUE(only_details);
+    EXPECT_TRUE(only_details->socket.owners.empty());
+    ASSERT_TRUE(only_details->socket.tcp.info);
+    EXPECT_EQ(only_details->socket.tcp.info->tcpi_rto, 204000u);
 }
 
 TEST(EventRow, NetnsColumnShowsTheIpNetnsName)

@@ -7,6 +7,7 @@
 #include "sstrace/model/socket.hpp"
 
 #include <cstdint>
+#include <optional>
 
 namespace sstrace {
 
@@ -46,6 +47,10 @@ struct SocketEvent {
     // How long the socket was in `old_state` (0: unknown): set by a live table that saw it
     // enter, or listed it with its timer.
     std::uint64_t in_state_ns = 0;
+
+    // -i: time from the socket's birth (its first transition out of CLOSE or LISTEN) to this
+    // event, when the stream saw that birth; on a destroy or CLOSE row, the connection's life.
+    std::optional<std::uint64_t> lifetime_ns;
 
     // What an ss row shows of the socket: what ss -E receives in the kernel's destroy
     // notification (no timer, mark or cgroup; ino 0 and no uid once the socket's file is gone).

@@ -44,6 +44,9 @@ struct BpfConfig {
     // -p, -T: records carry their socket's owner. Loads the owner programs (a cgroup
     // sock_create program on the cgroup2 root and the syscall exit tracepoint); tp_btf only.
     bool owners = false;
+    // SSTRACE_DETAIL_* bits: the details tail of every record (-o -m -i on event rows); 0 for
+    // the plain stream. LIFETIME also attaches the state hook, which stamps socket births.
+    std::uint32_t details = 0;
 };
 
 // The hooks, each with its programs (tp_btf: a first and a second copy; classic: one).

@@ -5,8 +5,10 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <iterator>
 #include <optional>
 
 namespace sstrace {
@@ -38,15 +40,17 @@ Endpoint endpoint(int family, const std::uint8_t (&addr)[16], std::uint16_t port
     return e;
 }
 
-// The owner block that follows the record when the stream asked for owners (-p, -T).
-void decode_owner(std::span<const std::byte> record, Socket& s)
+// The owner block that follows the record when the stream asked for owners (-p, -T):
+// [sstrace_event][sstrace_owner if SSTRACE_EVF_OWNER][sstrace_details if SSTRACE_EVF_DETAILS].
+void decode_owner(std::span<const std::byte> record, const sstrace_event& r, Socket& s)
 {
     s.owners.clear();
-    if (record.size() < sizeof(sstrace_owned_event)) {
+    if ((r.flags & SSTRACE_EVF_OWNER) == 0 ||
+        record.size() < sstrace_owner_offset(r.flags) + sizeof(sstrace_owner)) {
         return;
     }
     sstrace_owner o{};
-    std::memcpy(&o, record.data() + offsetof(sstrace_owned_event, owner), sizeof(o));
+    std::memcpy(&o, record.data() + sstrace_owner_offset(r.flags), sizeof(o));
     if ((o.flags & SSTRACE_OWNER_KNOWN) == 0) {
         return;
     }
@@ -56,6 +60,60 @@ void decode_owner(std::span<const std::byte> record, Socket& s)
     out.pid = static_cast<int>(o.pid);
     out.tid = static_cast<int>(o.tid);
     out.fd = (o.flags & SSTRACE_OWNER_FD) != 0 ? o.fd : -1;
+}
+
+// The details tail (-o -m -i), where the record carries one: what a listing of the socket
+// would have shown at that moment. Every field is reset first (the event is reused).
+void decode_details(std::span<const std::byte> record, const sstrace_event& r, SocketEvent& ev)
+{
+    Socket& s = ev.socket;
+    s.timer = SocketTimer{};
+    s.skmem.reset();
+    s.shutdown.reset();
+    s.tcp.info.reset();
+    s.tcp.cong.clear();
+    ev.lifetime_ns.reset();
+    if ((r.flags & SSTRACE_EVF_DETAILS) == 0 ||
+        record.size() < sstrace_details_offset(r.flags) + sizeof(sstrace_details)) {
+        return;
+    }
+    sstrace_details d{};
+    std::memcpy(&d, record.data() + sstrace_details_offset(r.flags), sizeof(d));
+    // A destroyed socket has no timer (the programs read none; ss -E shows none). A TIME-WAIT
+    // row stands for the timewait socket, whose timer a listing shows, while the programs read
+    // the full socket's at the hand-over: not shown rather than wrong.
+    if ((d.what & SSTRACE_DETAIL_TIMER) != 0 && ev.kind != EventKind::Destroy &&
+        ev.new_state != SSTRACE_TCP_TIME_WAIT) {
+        s.timer.kind = d.timer_kind;
+        s.timer.expires_ms = d.timer_ms;
+        s.timer.retrans = d.timer_retrans;
+    }
+    // ss -E -e prints no <-> for a destroyed socket (the kernel's notification has none), nor
+    // ss -e for a timewait socket (what a TIME-WAIT row stands for)
+    if ((d.what & SSTRACE_DETAIL_SHUTDOWN) != 0 && ev.kind != EventKind::Destroy &&
+        ev.new_state != SSTRACE_TCP_TIME_WAIT) {
+        s.shutdown = d.shutdown;
+    }
+    if ((d.what & SSTRACE_DETAIL_SKMEM) != 0) {
+        SkMem m;
+        static_assert(sizeof(d.skmem) / sizeof(d.skmem[0]) <= SK_MEMINFO_VARS);
+        std::copy(std::begin(d.skmem), std::end(d.skmem), m.values.begin());
+        m.count = sizeof(d.skmem) / sizeof(d.skmem[0]);
+        s.skmem = m;
+    }
+    if ((d.what & SSTRACE_DETAIL_TCPINFO) != 0) {
+        tcp_info ti{};
+        std::memcpy(&ti, d.tcp_info, std::min(sizeof(ti), sizeof(d.tcp_info)));
+        s.tcp.info = ti;
+        // ss -E prints no congestion control for a destroyed socket (the kernel's notification
+        // carries none); a state row shows it as a listing does
+        if (ev.kind != EventKind::Destroy) {
+            s.tcp.cong.assign(d.cong, ::strnlen(d.cong, sizeof(d.cong)));
+        }
+    }
+    if ((d.what & SSTRACE_DETAIL_LIFETIME) != 0 && d.born_ns != 0 && d.born_ns <= r.hdr.ts_ns) {
+        ev.lifetime_ns = r.hdr.ts_ns - d.born_ns;
+    }
 }
 
 }  // namespace
@@ -138,10 +196,12 @@ bool decode_record(std::span<const std::byte> record, SocketEvent& ev)
     s.inet.peer = endpoint(r.family, r.daddr, r.dport);
     // Like ss -E, events carry no v6only attribute: an all-zero IPv6 address prints as `*`.
 
+    decode_details(record, r, ev);
+
     ev.filter_facts.mark = r.mark;
     ev.filter_facts.cgroup_id = r.cgroup_id;
     s.cgroup_id.reset();  // rows show it with --cgroup only (BpfEventSource)
-    decode_owner(record, s);
+    decode_owner(record, r, s);
     ev.filter_facts.port_locked = (r.userlocks & 8) != 0;  // SOCK_BINDPORT_LOCK
     return true;
 }

@@ -280,6 +280,7 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
         ro->cfg_nr_accept = SYS_accept;
         ro->cfg_nr_accept4 = SYS_accept4;
     }
+    ro->cfg_details = cfg.details;
     if (variant == BpfVariant::Btf) {
         ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
         ro->cfg_syn_timer = needs_syn_timer(cfg) && kbtf.tcp_write_timer ? 1 : 0;
@@ -309,7 +310,8 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
         bool hook_on = false;
         switch (p.hook) {
         case Hook::State:
-            hook_on = cfg.state_mask != 0 || cfg.leave_mask != 0;
+            hook_on = cfg.state_mask != 0 || cfg.leave_mask != 0 ||
+                      ((cfg.details & SSTRACE_DETAIL_LIFETIME) != 0 && variant == BpfVariant::Btf);
             break;
         case Hook::Destroy:
             hook_on = (cfg.destroy & SSTRACE_DESTROY_TCP) != 0;
@@ -502,6 +504,13 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
         throw_load_error(err);
     }
     spdlog::info("BPF programs loaded ({} variant)", variant_name(impl_->variant));
+    // Timers and tcp_info count in jiffies: without the tick rate they cannot be converted.
+    if ((cfg.details & (SSTRACE_DETAIL_TIMER | SSTRACE_DETAIL_TCPINFO)) != 0 &&
+        (impl_->skel->kconfig == nullptr || impl_->skel->kconfig->CONFIG_HZ == 0)) {
+        throw Error("loading BPF programs", "the kernel's CONFIG_HZ is unknown",
+                    kExitNoKernelSupport,
+                    "-o, -e and -i on event rows need /proc/config.gz or /boot/config-$(uname -r)");
+    }
     if (cfg.tw_end && impl_->skel->rodata->cfg_tw_end == 0) {
         spdlog::info("the ends of TIME-WAIT are not followed ({}): a timewait socket is "
                      "forgotten when its timer is due", impl_->variant == BpfVariant::Btf
