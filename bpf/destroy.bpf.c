@@ -6,16 +6,22 @@
 static __always_inline void on_destroy(struct sock *sk, bool btf)
 {
 	const struct tcp_sock *tp;
+	struct sstrace_owner owner;
+	bool owned = false;
 	__u16 family;
+	__u64 cookie;
 
 	if (!(cfg_destroy & SSTRACE_DESTROY_TCP))
 		return;
 	tp = tcp_of(sk, btf);
 	if (!tp || !tp_wanted(tp, &family, btf))
 		return;
-	emit(tp, cookie_of(sk, btf), SSTRACE_REC_DESTROY, family,
+	cookie = cookie_of(sk, btf);
+	if (btf && cfg_owners)
+		owned = owner_of(sk, cookie, &owner);
+	emit(tp, cookie, SSTRACE_REC_DESTROY, family,
 	     KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_state), SSTRACE_TCP_CLOSE, 0,
-	     btf, sk);
+	     btf, sk, owned ? &owner : NULL);
 }
 
 SEC("tp_btf/tcp_destroy_sock")

@@ -132,6 +132,48 @@ struct {
 	__type(value, struct tw_val);
 } tw_pending SEC(".maps") __weak;
 
+/* ---- Owners (-p, -T; owner.bpf.h) ---- */
+/* Records carry an owner block (struct sstrace_owner). Set only when a stream asks for owners:
+ * otherwise the owner programs are not loaded and records keep their plain size. */
+const volatile __u8 cfg_owners __weak = 0;
+/* Syscall numbers whose exit returns a new socket's descriptor (this machine's numbering). */
+const volatile __s64 cfg_nr_socket __weak = -1;
+const volatile __s64 cfg_nr_accept __weak = -1;
+const volatile __s64 cfg_nr_accept4 __weak = -1;
+
+/* The owner of every socket, written in process context; an accepted socket starts with a copy
+ * of its listener's (BPF_F_CLONE) and is freed with the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct sstrace_sk_owner);
+} owners SEC(".maps") __weak;
+
+/* A descriptor returned by socket()/accept()/accept4(), by socket address: the syscall exit
+ * tracepoint reaches the socket only through the fd table (no pointer the socket-storage helper
+ * accepts), so the owner waits here until a program holding the socket moves it into `owners`.
+ * The socket's inode guards against a reused address. */
+struct owner_pending_val {
+	__u64 ino;
+	struct sstrace_owner owner;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct owner_pending_val);
+} owner_pending SEC(".maps") __weak;
+
+/* A SYN-SENT row is emitted by the timer hook, which has no socket pointer the storage helper
+ * accepts: the state hook leaves the owner here at CLOSE -> SYN-SENT (same connect() call). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sstrace_owner);
+} syn_owner SEC(".maps") __weak;
 /* A timewait timer cancelled on this CPU outside its expiry: __mod_timer() detaches and enqueues
  * a re-armed timer under one lock, so a timer_start of the same timer right after it on this CPU
  * says the cancel was a re-arm (timer.bpf.c). */

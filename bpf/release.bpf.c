@@ -13,16 +13,16 @@
  */
 #include "sock_read.bpf.h"
 
-#define SOCK_RAW 3
-
 SEC("cgroup/sock_release")
 int sst_release(struct bpf_sock *ctx)
 {
-	struct sstrace_event ev = {};
-	struct sstrace_event *e = &ev;
+	struct sstrace_owned_event oe;
+	struct sstrace_event *e = &oe.ev;
+	struct sstrace_owner owner;
+	bool owned = false;
 	struct sock *sk = (struct sock *)ctx;
 	__u32 family = ctx->family;
-	bool raw = ctx->type == SOCK_RAW;
+	bool raw = ctx->type == SSTRACE_SOCK_RAW;
 
 	if (raw ? !(cfg_destroy & SSTRACE_DESTROY_RAW) :
 		  !(ctx->protocol == IPPROTO_UDP && (cfg_destroy & SSTRACE_DESTROY_UDP)))
@@ -35,6 +35,7 @@ int sst_release(struct bpf_sock *ctx)
 	if (cfg_netns_ino && e->netns_ino != cfg_netns_ino)
 		return 1;
 
+	__builtin_memset(e, 0, sizeof(*e));
 	e->hdr.type = SSTRACE_REC_DESTROY;
 	e->hdr.size = sizeof(*e);
 	e->hdr.cpu = bpf_get_smp_processor_id();
@@ -68,6 +69,8 @@ int sst_release(struct bpf_sock *ctx)
 		e->userlocks = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
 	if (field(SSTRACE_FIELD_CGROUP))
 		e->cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
-	queue_record(e);
+	if (cfg_owners)
+		owned = owner_of(ctx, e->cookie, &owner);
+	queue_record(&oe, owned ? &owner : NULL);
 	return 1;
 }

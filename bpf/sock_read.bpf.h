@@ -26,6 +26,8 @@
 #define ECONNREFUSED 111
 #define ETIMEDOUT 110
 
+#include "owner.bpf.h"
+
 #define KREAD(btf, ptr, field) ((btf) ? (ptr)->field : BPF_CORE_READ(ptr, field))
 
 /* The socket as a tcp_sock whose fields can be loaded directly (btf: NULL if it is not a full
@@ -179,15 +181,36 @@ static __always_inline void tp_tw_key(const struct tcp_sock *tp, __u16 family, b
 	k->family = family;
 }
 
-/* Runs the filter program on a filled record and queues it: a rejected event never reaches the
- * ring buffer, a full ring is counted. */
-static __always_inline void queue_record(struct sstrace_event *e)
+/* The owner block of a record, when the stream asked for owners (-p, -T): written into `oe`
+ * (`owner`, or an empty block), flagged, and counted in hdr.size. Returns the size of the record
+ * up to and with the owner block; plain records keep their size. */
+static __always_inline __u32 put_owner(struct sstrace_owned_event *oe,
+				       const struct sstrace_owner *owner)
 {
-	if (!filter_accepts(e)) {
+	if (!cfg_owners)
+		return sizeof(oe->ev);
+	if (owner)
+		oe->owner = *owner;
+	else
+		__builtin_memset(&oe->owner, 0, sizeof(oe->owner));
+	oe->ev.flags |= SSTRACE_EVF_OWNER;
+	oe->ev.hdr.size = sizeof(*oe);
+	return sizeof(*oe);
+}
+
+/* Runs the filter program on a filled record and queues it, with its owner block when the stream
+ * asked for owners: a rejected event never reaches the ring buffer, a full ring is counted. */
+static __always_inline void queue_record(struct sstrace_owned_event *oe,
+					 const struct sstrace_owner *owner)
+{
+	__u64 size;
+
+	if (!filter_accepts(&oe->ev)) {
 		count(SSTRACE_CNT_FILTERED);
 		return;
 	}
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), commit_flags())) {
+	size = put_owner(oe, owner);
+	if (bpf_ringbuf_output(&events, oe, size, commit_flags())) {
 		count(SSTRACE_CNT_LOST);
 		return;
 	}
@@ -407,32 +430,50 @@ static __always_inline void read_tcp_info(struct sstrace_details *d, const struc
 	ti->tcpi_snd_wnd = KREAD(btf, tp, snd_wnd);
 }
 
-/* Queues a filled record, with the details tail when the stream asks for one. `state`: the
- * state the row shows; `sk`: the socket as a trusted pointer for its storage (NULL where the
- * caller has none: the timer hook's SYN-SENT rows, which are no socket's end anyway). */
-static __always_inline void queue_with_details(struct sstrace_event *e, const struct tcp_sock *tp,
-					       struct sock *sk, int state, bool btf)
+/* Queues a filled record, with the details tail when the stream asks for one (after the owner
+ * block, when the stream asks for owners too: [event][owner][details]). `state`: the state the
+ * row shows; `sk`: the socket as a trusted pointer for its storage (NULL where the caller has
+ * none: the timer hook's SYN-SENT rows, which are no socket's end anyway). */
+static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
+					       const struct sstrace_owner *owner,
+					       const struct tcp_sock *tp, struct sock *sk, int state,
+					       bool btf)
 {
-	struct sstrace_event *r;
+	struct sstrace_event *e = &oe->ev;
 	struct sstrace_details *d;
+	void *r;
 
 	if (!cfg_details) {
-		queue_record(e);
+		queue_record(oe, owner);
 		return;
 	}
 	if (!filter_accepts(e)) {
 		count(SSTRACE_CNT_FILTERED);
 		return;
 	}
-	r = bpf_ringbuf_reserve(&events, sizeof(*e) + sizeof(*d), 0);
-	if (!r) {
-		count(SSTRACE_CNT_LOST);
-		return;
-	}
 	e->flags |= SSTRACE_EVF_DETAILS;
-	e->hdr.size = sizeof(*e) + sizeof(*d);
-	__builtin_memcpy(r, e, sizeof(*e));
-	d = (void *)(r + 1);
+	/* constant reservation sizes, one per layout (cfg_owners is fixed at load: the verifier
+	 * keeps one branch) */
+	if (cfg_owners) {
+		put_owner(oe, owner);
+		e->hdr.size = sizeof(*oe) + sizeof(*d);
+		r = bpf_ringbuf_reserve(&events, sizeof(*oe) + sizeof(*d), 0);
+		if (!r) {
+			count(SSTRACE_CNT_LOST);
+			return;
+		}
+		__builtin_memcpy(r, oe, sizeof(*oe));
+		d = r + sizeof(*oe);
+	} else {
+		e->hdr.size = sizeof(*e) + sizeof(*d);
+		r = bpf_ringbuf_reserve(&events, sizeof(*e) + sizeof(*d), 0);
+		if (!r) {
+			count(SSTRACE_CNT_LOST);
+			return;
+		}
+		__builtin_memcpy(r, e, sizeof(*e));
+		d = r + sizeof(*e);
+	}
 	__builtin_memset(d, 0, sizeof(*d));
 	d->what = cfg_details;
 	/* a destroyed socket has no timer left (ss -E shows none) */
@@ -455,17 +496,22 @@ static __always_inline void queue_with_details(struct sstrace_event *e, const st
 }
 
 /*
- * Fills one record on the stack, runs the filter program, and queues it. `cookie` is the
+ * Fills one record on the stack, runs the filter program, and queues it (with `owner`, or an
+ * empty owner block, when the stream asked for owners; with the details tail, read from `tp`
+ * and `sk`, when it asked for details). `cookie` is the
  * socket's cookie as the caller could obtain it (tp_btf programs generate one when the socket has
  * none: the timewait socket inherits it, and ss -e then shows the same sk: value). A rejected
  * event never reaches the ring buffer.
  */
 static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 type,
 				 __u16 family, int oldstate, int newstate, __u8 flags, bool btf,
-				 struct sock *sk)
+				 struct sock *sk, const struct sstrace_owner *owner)
 {
-	struct sstrace_event ev = {};
-	struct sstrace_event *e = &ev;
+	struct sstrace_owned_event oe;
+	struct sstrace_event *e = &oe.ev;
+
+	/* the owner block is written (or zeroed) by queue_record() when it is sent */
+	__builtin_memset(e, 0, sizeof(*e));
 
 	e->hdr.type = type;
 	e->hdr.size = sizeof(*e);
@@ -520,7 +566,8 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
 			e->cgroup_id = BPF_CORE_READ(&SK(tp), sk_cgrp_data.cgroup, kn, id);
 	}
 
-	queue_with_details(e, tp, sk, type == SSTRACE_REC_DESTROY ? oldstate : newstate, btf);
+	queue_with_details(&oe, owner, tp, sk, type == SSTRACE_REC_DESTROY ? oldstate : newstate,
+			   btf);
 }
 
 /* ---- nesting: first and second program copies ----

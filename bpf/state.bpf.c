@@ -68,6 +68,24 @@ static __always_inline bool cookie_needed_at(int newstate)
 		cfg_syn_timer);
 }
 
+/* Owners (-p): every transition of a socket moves a descriptor parked by the syscall exit hook
+ * into its storage (the socket is still open then: its inode matches), and the owner of a
+ * SYN-SENT row is left for the timer hook that emits it. Returns the socket's storage value. */
+static __always_inline struct sstrace_sk_owner *owners_follow(struct sock *sk, int oldstate,
+							       int newstate)
+{
+	struct sstrace_sk_owner *so = sk_owner(sk);
+	struct sstrace_owner o;
+	__u64 key = (__u64)sk;
+
+	if (oldstate == SSTRACE_TCP_SYN_SENT)
+		bpf_map_delete_elem(&syn_owner, &key);
+	else if (oldstate == SSTRACE_TCP_CLOSE && newstate == SSTRACE_TCP_SYN_SENT && cfg_syn_timer &&
+		 want_state(SSTRACE_TCP_SYN_SENT) && owner_from(so, bpf_get_socket_cookie(sk), &o))
+		bpf_map_update_elem(&syn_owner, &key, &o, BPF_ANY);
+	return so;
+}
+
 /* -i's lifetime: a socket is born when it first leaves CLOSE (connect, listen) or LISTEN (the
  * child of a passive open, whose first transition is LISTEN -> SYN-RECV). tp_btf only: socket
  * storage needs a BTF socket pointer. */
@@ -89,13 +107,20 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 					 __u16 protocol, bool btf)
 {
 	const struct tcp_sock *tp;
+	struct sstrace_sk_owner *so = NULL;
+	/* with owners: zeroed (flags 0, no owner) where none is known, and always passed, so that
+	 * the verifier does not walk the rest of emit() twice (an owner, or NULL) */
+	struct sstrace_owner owner;
 	__u16 family;
 	int entered = newstate;
 	__u8 flags = 0;
 	bool syn_unsent, close_split;
+	__u64 cookie;
 
 	if (protocol != IPPROTO_TCP)
 		return;
+	if (btf && cfg_owners)
+		so = owners_follow(sk, oldstate, newstate);
 	/* Cheap first: most transitions are neither wanted nor one of the special cases. */
 	syn_unsent = oldstate == SSTRACE_TCP_SYN_SENT && newstate == SSTRACE_TCP_CLOSE &&
 		     cfg_syn_timer;
@@ -112,11 +137,17 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		return;
 	if (btf && cookie_needed_at(newstate))
 		bpf_get_socket_cookie(sk);
+	cookie = cookie_of(sk, btf);
+	if (cfg_owners) {
+		__builtin_memset(&owner, 0, sizeof(owner));
+		if (btf)
+			owner_from(so, cookie, &owner);
+	}
 
 	if (syn_unsent && want_state(SSTRACE_TCP_SYN_SENT) && syn_never_sent(tp, btf)) {
 		count(SSTRACE_CNT_SYN_UNSENT);
-		emit(tp, cookie_of(sk, btf), SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE,
-		     SSTRACE_TCP_SYN_SENT, SSTRACE_EVF_SYN_UNSENT, btf, sk);
+		emit(tp, cookie, SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE,
+		     SSTRACE_TCP_SYN_SENT, SSTRACE_EVF_SYN_UNSENT, btf, sk, &owner);
 	}
 
 	if (close_split) {
@@ -133,7 +164,7 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		return;
 	if (entered == SSTRACE_TCP_TIME_WAIT && (flags & SSTRACE_EVF_TW_FIN_WAIT2))
 		count(SSTRACE_CNT_TW_FIN_WAIT2);
-	emit(tp, cookie_of(sk, btf), SSTRACE_REC_STATE, family, oldstate, entered, flags, btf, sk);
+	emit(tp, cookie, SSTRACE_REC_STATE, family, oldstate, entered, flags, btf, sk, &owner);
 }
 
 /* An event is a socket and its transition. */

@@ -66,6 +66,7 @@ static __always_inline bool tw_read(void *timer, bool btf, struct inet_timewait_
 static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const struct tw_key *k,
 					__u64 cookie, __u8 how)
 {
+	struct sstrace_owned_event oe;
 	struct sstrace_event ev = {};
 
 	ev.hdr.type = SSTRACE_REC_TW_END;
@@ -84,7 +85,9 @@ static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const str
 	if (tw->tw_substate == SSTRACE_TCP_FIN_WAIT2)
 		ev.flags |= SSTRACE_EVF_TW_FIN_WAIT2;
 	ev.netns_ino = k->netns_ino;
-	queue_record(&ev);
+	oe.ev = ev;
+	/* a timewait socket has no socket storage: its owner block stays empty */
+	queue_record(&oe, NULL);
 }
 
 static __always_inline void on_tw_timer(void *timer, bool btf)
@@ -118,8 +121,10 @@ static __always_inline void on_tw_timer(void *timer, bool btf)
 static __always_inline void on_write_timer(void *timer, bool btf)
 {
 	const struct tcp_sock *tp;
+	struct sstrace_owner owner, *o;
+	bool owned = false;
 	__u16 family;
-	__u64 cookie;
+	__u64 cookie, key;
 
 	tp = (void *)timer - bpf_core_field_offset(struct inet_connection_sock,
 						   icsk_retransmit_timer);
@@ -138,8 +143,18 @@ static __always_inline void on_write_timer(void *timer, bool btf)
 		cookie = SKC(tp).skc_cookie.counter;
 	else
 		cookie = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter);
+	/* the owner the state hook left at CLOSE -> SYN-SENT, in the same connect() */
+	if (btf && cfg_owners) {
+		key = (__u64)tp;
+		o = bpf_map_lookup_elem(&syn_owner, &key);
+		if (o) {
+			owner = *o;
+			owned = true;
+			bpf_map_delete_elem(&syn_owner, &key);
+		}
+	}
 	emit(tp, cookie, SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE, SSTRACE_TCP_SYN_SENT, 0,
-	     btf, NULL);
+	     btf, NULL, owned ? &owner : NULL);
 }
 
 /* The callbacks' addresses. tp_btf programs take them from the kernel's BTF (ld_imm64 of a

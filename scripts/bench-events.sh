@@ -30,9 +30,11 @@
 #   sstrace-E    sstrace -E                    ss-E       stdbuf -oL ss -E
 #   sstrace-tw   sstrace -E state time-wait    tcpstates  libbpf-tools tcpstates (every netns;
 #   sstrace-all  sstrace -E state all                     its rows are counted by server port)
+#   sstrace-E-p  sstrace -E -p                 sstrace-all-p   sstrace -E -p state all
 #   sstrace-Ei   sstrace -E -i                 sstrace-all-i   sstrace -E -i state all
 #   sstrace-Em   sstrace -E -m                 sstrace-all-om  sstrace -E -o -m state all
-#   (the details runs are not in the default list: --runs names them)
+#   (the owners and details runs are not in the default list: --runs names them, e.g.
+#   --runs "base sstrace-E sstrace-E-p sstrace-all sstrace-all-p base")
 # For each run: the connection rate and its ratio to the mean of the base runs of the round,
 # the events the namespace's counters (nstat) say the tool should see, the rows it printed, the
 # losses it reported (sstrace's summary, tcpstates' "lost N events", ss's ENOBUFS), the
@@ -104,7 +106,8 @@ case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
 for r in $runs; do
     case "$r" in
-    base|sstrace-E|sstrace-Ei|sstrace-Em|sstrace-tw|sstrace-all|sstrace-all-i|sstrace-all-om|ss-E|tcpstates) ;;
+    base|sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|sstrace-tw|sstrace-all|sstrace-all-p) ;;
+    sstrace-all-i|sstrace-all-om|ss-E|tcpstates) ;;
     *) die "unknown run $r" ;;
     esac
     case "$r" in
@@ -310,6 +313,8 @@ run_one() {
     sstrace-E) cmd=(ip netns exec "$ns" "$sstrace" -n -E); sig=INT ;;
     sstrace-tw) cmd=(ip netns exec "$ns" "$sstrace" -n -E state time-wait); sig=INT ;;
     sstrace-all) cmd=(ip netns exec "$ns" "$sstrace" -n -E state all); sig=INT ;;
+    sstrace-E-p) cmd=(ip netns exec "$ns" "$sstrace" -n -E -p); sig=INT ;;
+    sstrace-all-p) cmd=(ip netns exec "$ns" "$sstrace" -n -E -p state all); sig=INT ;;
     sstrace-Ei) cmd=(ip netns exec "$ns" "$sstrace" -n -E -i); sig=INT ;;
     sstrace-Em) cmd=(ip netns exec "$ns" "$sstrace" -n -E -m); sig=INT ;;
     sstrace-all-i) cmd=(ip netns exec "$ns" "$sstrace" -n -E -i state all); sig=INT ;;
@@ -365,12 +370,12 @@ run_one() {
     estab=$((act - fails))
 
     case "$run" in
-    sstrace-E|sstrace-Ei|sstrace-Em|ss-E)
+    sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|ss-E)
         # every full socket is destroyed once: both ends of each connection, the listeners
         expected=$((act + pas + nlisteners)) ;;
     sstrace-tw)
         expected=$((tw + twk)) ;;
-    sstrace-all|sstrace-all-i|sstrace-all-om|tcpstates)
+    sstrace-all|sstrace-all-p|sstrace-all-i|sstrace-all-om|tcpstates)
         # SYN-SENT / SYN-RECV, ESTABLISHED on both ends, then per end either an orderly
         # close (FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT or CLOSE-WAIT, LAST-ACK, CLOSE: three
         # entries) or a reset (one CLOSE); each listener enters LISTEN and CLOSE.

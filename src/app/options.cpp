@@ -97,6 +97,11 @@ A TIME-WAIT row means the kernel handed the connection to a timewait socket (wha
 TcpExtTW counter counts); no row is printed when tcp_max_tw_buckets left it none. Lost events
 are counted in the kernel and reported on stderr; the stream keeps running. The options of
 event streams are errors in a listing.
+-p and -T on event rows name the socket's owner (never the task that ran the transition):
+users:(("comm",pid=P,fd=F)), or users:(("comm",pid=P)) where the fd is not known (an accepted
+socket before accept(): its listener's owner). Closed sockets keep naming their last holder.
+They load a cgroup sock_create program and a sys_exit program (every socket creation and
+system call while they run). --cgroup adds the socket's cgroup path as ss --cgroup does.
 On event rows, -o -m -i -e show what a listing would show of the socket at that moment
 (timer:, skmem:, tcp_info, uid: ino: sk: <->), read by the BPF programs only when asked for.
 Destroy rows show -i as ss -E -i does (the kernel's tcp_info, without the congestion
@@ -112,7 +117,8 @@ Privileges (root has them all):
                    /proc/kallsyms), CAP_DAC_READ_SEARCH to read tracefs (root's only), and
                    CAP_SYS_ADMIN if tracefs is not mounted (it is mounted for the attach)
    -N NAME         CAP_SYS_ADMIN (setns into the namespace)
-   -p, -T          CAP_SYS_PTRACE, for other users' processes (their /proc/PID/fd)
+   -p, -T          CAP_SYS_PTRACE, for other users' processes (their /proc/PID/fd; in
+                   event streams also pidfd_getfd() of sockets open at the start)
    -K              CAP_NET_ADMIN (SOCK_DESTROY)
 
 Exit status:

@@ -55,6 +55,14 @@ int run_event_stream(const Options& opts, const Environment& env)
 
     BpfSession session(plan.bpf);
     BpfEventSource source(session);
+    source.cgroup_in_rows(plan.row.cgroup);
+    // -p, -T: the programs are attached and see every socket created from now on; the owners
+    // of those that exist already come from /proc
+    if (plan.bpf.owners) {
+        const OwnerSeedStats seeded = seed_owners_from_proc(session, plan.proc_dir, plan.row.threads);
+        spdlog::info("owners of {} existing inet sockets recorded from {} ({} not reachable)",
+                     seeded.seeded, plan.proc_dir, seeded.failed);
+    }
     StreamAccounting accounting(session, plan.scope);
 
     StreamPipeline pipeline(plan.expr, plan.count);

@@ -99,9 +99,8 @@ void reject_unimplemented(const Options& o)
         bool set;
         const char* name;
     } flags[] = {
-        {o.processes, "-p"},     {o.threads, "-T"},
         {o.tipcinfo, "--tipcinfo"}, {o.summary, "-s"},
-        {o.tos, "--tos"},        {o.cgroup, "--cgroup"},
+        {o.tos, "--tos"},
         {o.bpf, "-b"},           {o.context, "-Z"},
         {o.contexts, "-z"},      {o.inet_sockopt, "--inet-sockopt"},
         {o.kill, "-K"},          {!o.diag_file.empty(), "-D"},
@@ -180,7 +179,7 @@ std::uint32_t record_fields(const Options& opts, const filter::Filter& expr)
     if (expr.contains(filter::NodeKind::Mark)) {
         f |= SSTRACE_FIELD_MARK;
     }
-    if (expr.contains(filter::NodeKind::Cgroup)) {
+    if (opts.cgroup || expr.contains(filter::NodeKind::Cgroup)) {
         f |= SSTRACE_FIELD_CGROUP;
     }
     if (expr.contains(filter::NodeKind::Auto)) {
@@ -344,6 +343,11 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     plan.row.numeric = opts.numeric;
     plan.row.resolve = opts.resolve;
     plan.row.extended = opts.extended;
+    // -p, -T: the socket's owner on every row (owner programs and maps are loaded only then)
+    plan.row.users = opts.processes || opts.threads;
+    plan.row.threads = opts.threads;
+    plan.row.cgroup = opts.cgroup;
+    cfg.owners = plan.row.users;
     plan.row.timers = opts.timers;
     plan.row.memory = opts.memory;
     plan.row.info = opts.info;

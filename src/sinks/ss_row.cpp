@@ -213,11 +213,16 @@ void SsColumns::append_users(std::string& out, const Socket& s) const
         if (o != s.owners.rbegin()) {
             out += ',';
         }
+        const std::string& comm =
+            options_.threads && !o->thread_comm.empty() ? o->thread_comm : o->comm;
+        fmt::format_to(to, "(\"{}\",pid={}", comm, o->pid);
         if (options_.threads) {
-            fmt::format_to(to, "(\"{}\",pid={},tid={},fd={})", o->comm, o->pid, o->tid, o->fd);
-        } else {
-            fmt::format_to(to, "(\"{}\",pid={},fd={})", o->comm, o->pid, o->fd);
+            fmt::format_to(to, ",tid={}", o->tid);
         }
+        if (o->fd >= 0) {
+            fmt::format_to(to, ",fd={}", o->fd);
+        }
+        out += ')';
     }
     out += ')';
 }

@@ -36,6 +36,7 @@ const std::map<std::string, std::uint32_t> kBudget = {
     {"sst_destroy", 8000},  {"sst_destroy_2nd", 8000}, {"sst_destroy_tp", 8000},
     {"sst_timer", 12000},   {"sst_timer_tp", 12000},  {"sst_release", 8000},
     {"sst_tw_cancel", 12000}, {"sst_tw_expire", 12000},
+    {"sst_owner_create", 2000}, {"sst_owner_exit", 2000},
 };
 
 bool is_classic(const std::string& name)
@@ -69,7 +70,9 @@ TEST_P(Variants, LoadsWithinVerifierBudget)
     int loaded = 0;
     for (const auto& p : s.programs()) {
         // the cgroup program serves both variants
-        EXPECT_EQ(p.loaded, p.hook == Hook::Release || is_classic(p.name) == classic) << p.name;
+        const bool owner = p.hook == Hook::OwnerCreate || p.hook == Hook::OwnerExit;
+        EXPECT_EQ(p.loaded, !owner && (p.hook == Hook::Release || is_classic(p.name) == classic))
+            << p.name;
         if (p.loaded) {
             ++loaded;
             ASSERT_TRUE(kBudget.count(p.name)) << p.name;
@@ -393,6 +396,110 @@ TEST_P(Variants, FinWait1DetailsEqualTheKernelsTcpInfo)
 
 INSTANTIATE_TEST_SUITE_P(Bpf, Variants, ::testing::Values(BpfVariant::Btf, BpfVariant::Tracepoint),
                          [](const auto& info) { return std::string(variant_name(info.param)) == "tp_btf" ? std::string("tp_btf") : std::string("tracepoint"); });
+
+// -p, -T: the owner programs load with every other tp_btf program (owner blocks in every
+// record, socket storage read in each hook), within budget; the classic variant refuses them.
+TEST(Bpf, OwnerProgramsLoadWithTpBtfOnly)
+{
+    SSTRACE_REQUIRE_ROOT();
+    BpfConfig cfg = everything(BpfVariant::Btf);
+    cfg.attach = false;
+    cfg.owners = true;
+    BpfSession s(cfg);
+    int owner_progs = 0;
+    for (const auto& p : s.programs()) {
+        if (!p.loaded) {
+            continue;
+        }
+        ASSERT_TRUE(kBudget.count(p.name)) << p.name;
+        EXPECT_LE(p.verified_insns, kBudget.at(p.name)) << p.name;
+        std::printf("%s (owners): %u verified instructions\n", p.name.c_str(), p.verified_insns);
+        owner_progs += p.hook == Hook::OwnerCreate || p.hook == Hook::OwnerExit;
+    }
+    EXPECT_EQ(owner_progs, 2);
+    cfg.variant = BpfVariant::Tracepoint;
+    try {
+        BpfSession classic(cfg);
+        ADD_FAILURE() << "the classic variant loaded with owners";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.exit_code(), kExitNoKernelSupport);
+    }
+}
+
+// -p with -o -m -i -e: both record tails, [event][owner][details] (ABI 8), within budget, and a
+// real record decodes with both: the owner of the socket this process connected, and its tcp_info.
+TEST(Bpf, OwnersAndDetailsTogether)
+{
+    SSTRACE_REQUIRE_ROOT();
+    BpfConfig cfg = everything(BpfVariant::Btf);
+    cfg.attach = false;
+    cfg.owners = true;
+    cfg.details = SSTRACE_DETAIL_TIMER | SSTRACE_DETAIL_SKMEM | SSTRACE_DETAIL_TCPINFO |
+                  SSTRACE_DETAIL_LIFETIME | SSTRACE_DETAIL_SHUTDOWN;
+    {
+        BpfSession s(cfg);
+        for (const auto& p : s.programs()) {
+            if (p.loaded) {
+                ASSERT_TRUE(kBudget.count(p.name)) << p.name;
+                EXPECT_LE(p.verified_insns, kBudget.at(p.name)) << p.name;
+                std::printf("%s (owners, details): %u verified instructions\n", p.name.c_str(),
+                            p.verified_insns);
+            }
+        }
+    }
+
+    cfg = everything(BpfVariant::Btf);
+    cfg.destroy = 0;
+    cfg.state_mask = state_bit(kStateFinWait1);
+    cfg.netns_ino = current_netns_inode();
+    cfg.owners = true;
+    cfg.details = SSTRACE_DETAIL_SKMEM | SSTRACE_DETAIL_TCPINFO | SSTRACE_DETAIL_SHUTDOWN;
+    BpfSession s(cfg);
+    unsigned port = 0;
+    const int ls = listen_once(&port);
+    ASSERT_GE(ls, 0);
+    const int c = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(c, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin.sin_port = htons(static_cast<std::uint16_t>(port));
+    ASSERT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)), 0);
+    const int a = ::accept(ls, nullptr, nullptr);
+    ASSERT_GE(a, 0);
+    sockaddr_in local{};
+    socklen_t len = sizeof(local);
+    ::getsockname(c, reinterpret_cast<sockaddr*>(&local), &len);
+    ::close(c);
+
+    std::optional<SocketEvent> row;
+    std::size_t row_size = 0;
+    s.set_handler([&](const void* data, std::size_t size) {
+        auto ev = decode_record({static_cast<const std::byte*>(data), size});
+        ASSERT_TRUE(ev);
+        if (ev->socket.inet.local.port == ntohs(local.sin_port)) {
+            row = ev;
+            row_size = size;
+        }
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!row && std::chrono::steady_clock::now() < deadline) {
+        epoll_event e{};
+        epoll_wait(s.epoll_fd(), &e, 1, 50);
+        ASSERT_GE(s.consume(), 0);
+    }
+    ::close(a);
+    ::close(ls);
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row_size, sizeof(sstrace_full_event));
+    ASSERT_EQ(row->socket.owners.size(), 1u);
+    EXPECT_EQ(row->socket.owners[0].pid, static_cast<int>(::getpid()));
+    EXPECT_EQ(row->socket.owners[0].fd, c);
+    ASSERT_TRUE(row->socket.tcp.info);
+    EXPECT_EQ(row->socket.tcp.info->tcpi_state, kStateFinWait1);
+    EXPECT_GT(row->socket.tcp.info->tcpi_snd_mss, 0u);
+    EXPECT_TRUE(row->socket.skmem);
+}
 
 TEST(Bpf, UnprivilegedLoadFailsWithPrivilegeExitCode)
 {

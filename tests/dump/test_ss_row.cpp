@@ -66,7 +66,7 @@ Socket tcp_socket()
     s.mark = 0x10;
     s.shutdown = 3;
     s.timer = SocketTimer{2, 59000, 0};
-    s.owners = {{"a", 1, 0, 3}, {"b", 2, 0, 4}};
+    s.owners = {{"a", 1, 0, 3, {}}, {"b", 2, 0, 4, {}}};
     return s;
 }
 

@@ -622,7 +622,7 @@ class ErrorsTest(unittest.TestCase):
         self.assertIn("--bogus", r.stderr.splitlines()[0])
 
     def test_not_implemented_is_said(self):
-        for args in (["-E", "-p"], ["-E", "-T"], ["-E", "-K"]):
+        for args in (["-E", "-K"], ["-E", "-s"], ["-E", "--tos"]):
             r = self.run_sstrace(*args)
             self.assertEqual(r.returncode, 2, args)
             self.assertIn("not implemented yet", r.stderr)

@@ -234,6 +234,44 @@ TEST(EventRow, ExtendedShowsUidInodeAndCookieLikeSsE)
 
 namespace {
 
+// A record with the owner block that follows it when a stream asks for owners (-p, -T).
+std::vector<std::byte> owned_record(std::uint32_t flags, int fd)
+{
+    sstrace_owned_event oe{};
+    oe.ev = make_event(AF_INET, "127.0.0.1", 5000, "127.0.0.1", 40000, kStateSynRecv,
+                       kStateEstablished);
+    oe.ev.flags |= SSTRACE_EVF_OWNER;
+    oe.ev.hdr.size = sizeof(oe);
+    oe.owner.pid = 1234;
+    oe.owner.tid = 1240;
+    oe.owner.fd = fd;
+    oe.owner.flags = flags;
+    std::memcpy(oe.owner.comm, "nginx", 5);
+    std::memcpy(oe.owner.tcomm, "nginx-worker-3", 14);
+    std::vector<std::byte> out(sizeof(oe));
+    std::memcpy(out.data(), &oe, sizeof(oe));
+    return out;
+}
+
+std::string owner_text(const std::vector<std::byte>& rec, bool threads)
+{
+    RowOptions row;
+    row.numeric = true;
+    row.users = true;
+    row.threads = threads;
+    EventRowLayout layout;
+    layout.netid = false;
+    layout.state = false;
+    EventRowSink sink(layout, SsColumns(row, ServiceNames(true, 32768, 60999), "/proc"), nullptr,
+                      false);
+    const auto ev = decode_record(rec);
+    EXPECT_TRUE(ev);
+    std::string out;
+    sink.append_row(*ev, out);
+    const auto at = out.find(" users:");
+    return at == std::string::npos ? std::string() : out.substr(at + 1);
+}
+
 // A record with the details tail (-o -m -i -e) as the BPF programs write it.
 std::vector<std::byte> with_details(sstrace_event e, const sstrace_details& d)
 {
@@ -294,6 +332,45 @@ std::string render_details(const std::vector<std::byte>& rec)
 }
 
 }  // namespace
+
+TEST(Decode, OwnerBlock)
+{
+    auto ev = decode_record(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_FD, 7));
+    ASSERT_TRUE(ev);
+    ASSERT_EQ(ev->socket.owners.size(), 1u);
+    const SocketOwner& o = ev->socket.owners[0];
+    EXPECT_EQ(o.comm, "nginx");
+    EXPECT_EQ(o.thread_comm, "nginx-worker-3");
+    EXPECT_EQ(o.pid, 1234);
+    EXPECT_EQ(o.tid, 1240);
+    EXPECT_EQ(o.fd, 7);
+    // no fd flag: the fd is unknown, whatever the field holds
+    ev = decode_record(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_INHERITED, 7));
+    ASSERT_TRUE(ev);
+    ASSERT_EQ(ev->socket.owners.size(), 1u);
+    EXPECT_LT(ev->socket.owners[0].fd, 0);
+    // a block without an owner, and a record without a block: no owner
+    ev = decode_record(owned_record(0, -1));
+    ASSERT_TRUE(ev);
+    EXPECT_TRUE(ev->socket.owners.empty());
+    const sstrace_event plain = make_event(AF_INET, "127.0.0.1", 1, "127.0.0.1", 2, 1, 2);
+    ev = decode(plain);
+    ASSERT_TRUE(ev);
+    EXPECT_TRUE(ev->socket.owners.empty());
+}
+
+TEST(EventRow, OwnersAsSsPrintsThem)
+{
+    EXPECT_EQ(owner_text(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_FD, 7), false),
+              "users:((\"nginx\",pid=1234,fd=7))\n");
+    // an fd no hook saw (before accept()): documented as printed without fd=
+    EXPECT_EQ(owner_text(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_INHERITED, -1), false),
+              "users:((\"nginx\",pid=1234))\n");
+    // -T: the thread's name and id, as ss -T prints them
+    EXPECT_EQ(owner_text(owned_record(SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_FD, 7), true),
+              "users:((\"nginx-worker-3\",pid=1234,tid=1240,fd=7))\n");
+    EXPECT_EQ(owner_text(owned_record(0, -1), false), "");
+}
 
 TEST(Details, StateRowShowsWhatAListingShows)
 {
@@ -359,6 +436,55 @@ TEST(Details, TimeWaitRowShowsNoFullSocketTimerOrShutdown)
     EXPECT_EQ(row.find("timer:"), std::string::npos) << row;
     EXPECT_EQ(row.find("---"), std::string::npos) << row;  // ss -e shows no <-> for it either
     EXPECT_NE(row.find(" skmem:("), std::string::npos) << row;
+}
+
+// Both tails (-p with -o -m -i -e): [sstrace_event][sstrace_owner][sstrace_details], each
+// announced by its flag; the details come after the owner block.
+TEST(Decode, OwnerBlockThenDetails)
+{
+    auto e = make_event(AF_INET, "127.0.0.1", 45960, "127.0.0.1", 7777, kStateEstablished,
+                        kStateFinWait1);
+    e.hdr.ts_ns = 1000000 + 1523400000;
+    e.flags |= SSTRACE_EVF_OWNER | SSTRACE_EVF_DETAILS;
+    sstrace_full_event full{};
+    static_assert(sizeof(full) == sizeof(sstrace_event) + sizeof(sstrace_owner) +
+                                      sizeof(sstrace_details));
+    full.ev = e;
+    full.ev.hdr.size = sizeof(full);
+    full.owner.pid = 1234;
+    full.owner.tid = 1240;
+    full.owner.fd = 7;
+    full.owner.flags = SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_FD;
+    std::memcpy(full.owner.comm, "nginx", 5);
+    full.details = full_details();
+    EXPECT_EQ(sstrace_owner_offset(full.ev.flags), offsetof(sstrace_full_event, owner));
+    EXPECT_EQ(sstrace_details_offset(full.ev.flags), offsetof(sstrace_full_event, details));
+    EXPECT_EQ(sstrace_record_size(full.ev.flags), sizeof(full));
+    std::vector<std::byte> rec(sizeof(full));
+    std::memcpy(rec.data(), &full, sizeof(full));
+
+    const auto ev = decode_record(rec);
+    ASSERT_TRUE(ev);
+    ASSERT_EQ(ev->socket.owners.size(), 1u);
+    EXPECT_EQ(ev->socket.owners[0].comm, "nginx");
+    EXPECT_EQ(ev->socket.owners[0].fd, 7);
+    ASSERT_TRUE(ev->socket.tcp.info);
+    EXPECT_EQ(ev->socket.tcp.info->tcpi_rto, 204000u);
+    EXPECT_EQ(ev->socket.tcp.cong, "cubic");
+    ASSERT_TRUE(ev->socket.skmem);
+    EXPECT_EQ(ev->socket.skmem->values[1], 131072u);
+    EXPECT_EQ(ev->socket.timer.kind, 2u);
+    ASSERT_TRUE(ev->lifetime_ns);
+    EXPECT_EQ(*ev->lifetime_ns, 1523400000u);
+
+    // details without an owner block start right after the event: the flags decide, not the size
+    auto no_owner = e;
+    no_owner.flags &= static_cast<__u8>(~SSTRACE_EVF_OWNER);
+    const auto only_details = decode_record(with_details(no_owner, full_details()));
+    ASSERT_TRUE(only_details);
+    EXPECT_TRUE(only_details->socket.owners.empty());
+    ASSERT_TRUE(only_details->socket.tcp.info);
+    EXPECT_EQ(only_details->socket.tcp.info->tcpi_rto, 204000u);
 }
 
 TEST(EventRow, NetnsColumnShowsTheIpNetnsName)

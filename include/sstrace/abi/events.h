@@ -20,8 +20,13 @@
 /* Bumped whenever a record layout or a configuration meaning changes incompatibly. Records may
  * grow at their end without a bump: readers accept a record at least as long as the layout they
  * know (hdr.size) and ignore the rest. 6: timewait-end records. 7: an optional details tail
- * (struct sstrace_details, flagged by SSTRACE_EVF_DETAILS). */
-#define SSTRACE_ABI_VERSION 7
+ * (struct sstrace_details, flagged by SSTRACE_EVF_DETAILS). 8: the owner block is flagged
+ * (SSTRACE_EVF_OWNER) and the two optional tails have a fixed order:
+ *
+ *   [struct sstrace_event][struct sstrace_owner if EVF_OWNER][struct sstrace_details if EVF_DETAILS]
+ *
+ * (sstrace_tail_offsets() below computes where each starts). */
+#define SSTRACE_ABI_VERSION 8
 
 /* Record types (values of sstrace_hdr.type). */
 #define SSTRACE_REC_STATE 1   /* a TCP socket entered a state (sstrace -E state ...) */
@@ -161,12 +166,61 @@ SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, sport) == 56, "sport
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, netns_ino) == 68, "netns offset");
 SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_event, ino) == 96, "ino offset");
 
+/* ---- Owners (-p, -T) ------------------------------------------------------------------------
+ * Kept apart from struct sstrace_event so that other additions to it merge cleanly. When a stream
+ * asks for owners (cfg_owners), every record (STATE, DESTROY, TW_END) has SSTRACE_EVF_OWNER in
+ * sstrace_event.flags and this block right after the struct sstrace_event (at offset
+ * sizeof(struct sstrace_event)), before a details tail if the record has one as well; hdr.size
+ * covers it. Without owners the record has no owner block and keeps its size.
+ *
+ * The owner is the socket's, never the task that happened to run the transition: the process
+ * that created the socket (cgroup sock_create), refined with the fd when socket(), accept() or
+ * accept4() returns it (the syscall exit tracepoint), inherited from the listener by accepted
+ * sockets until accept() (socket storage created with BPF_F_CLONE), or found in /proc at start
+ * for sockets that existed before. */
+#define SSTRACE_EVF_OWNER 0x10 /* sstrace_event.flags: a struct sstrace_owner follows */
+
+#define SSTRACE_OWNER_KNOWN 0x1     /* pid, tid and comm are set */
+#define SSTRACE_OWNER_FD 0x2        /* fd is set (the descriptor the owner holds the socket by) */
+#define SSTRACE_OWNER_INHERITED 0x4 /* copied from the listener: not accepted by a process yet */
+#define SSTRACE_OWNER_SEEDED 0x8    /* found in /proc when the stream started */
+
+struct sstrace_owner {
+	__u32 pid;        /* thread group id (the pid ss -p prints) */
+	__u32 tid;        /* the thread that created or accepted the socket (ss -T's tid) */
+	__s32 fd;         /* -1 unless SSTRACE_OWNER_FD */
+	__u32 flags;      /* SSTRACE_OWNER_*; 0: no owner known */
+	char comm[16];    /* the process's command name (its main thread's, as /proc/PID/stat) */
+	char tcomm[16];   /* the thread's command name (/proc/PID/task/TID/stat, ss -T) */
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_owner) == 48, "sstrace_owner layout");
+
+/* A record with its owner block (what the BPF programs write when cfg_owners is set). */
+struct sstrace_owned_event {
+	struct sstrace_event ev;
+	struct sstrace_owner owner;
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_owned_event) ==
+			   sizeof(struct sstrace_event) + sizeof(struct sstrace_owner),
+		   "owner block follows the record");
+
+/* The value of the socket-storage map "owners" (BPF_F_CLONE: an accepted socket starts with its
+ * listener's). Userspace writes it too, for sockets that existed before the stream started. */
+struct sstrace_sk_owner {
+	__u64 cookie;     /* the socket the value was written for: another cookie = inherited */
+	struct sstrace_owner owner;
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_sk_owner) == 56, "sstrace_sk_owner layout");
+/* ---- end of owners ---------------------------------------------------------------------------- */
+
 /* ---- Details on event rows (-o -m -i): an optional record tail ----
  *
  * Read only when a stream asks for them (cfg_details, SSTRACE_DETAIL_* bits): the plain stream
  * does none of this work and its records keep their size. A record that carries details has
- * SSTRACE_EVF_DETAILS in sstrace_event.flags and a struct sstrace_details right after the
- * struct sstrace_event (at offset sizeof(struct sstrace_event)); hdr.size covers both. The
+ * SSTRACE_EVF_DETAILS in sstrace_event.flags and a struct sstrace_details after the struct
+ * sstrace_event and its owner block, if it has one (SSTRACE_EVF_OWNER): at offset
+ * sizeof(struct sstrace_event), plus sizeof(struct sstrace_owner) with owners; hdr.size covers
+ * them all. The
  * values are what a sock_diag listing of the socket would report at that moment, computed the
  * way the kernel computes them (inet_sk_diag_fill's timer, sk_get_meminfo, tcp_get_info), with
  * jiffies converted with the kernel's CONFIG_HZ. Kept apart from the fields above, so that other
@@ -199,5 +253,46 @@ struct sstrace_details {
 };
 SSTRACE_ABI_ASSERT(sizeof(struct sstrace_details) == 304, "sstrace_details layout");
 SSTRACE_ABI_ASSERT(sizeof(struct sstrace_details) % 8 == 0, "sstrace_details alignment");
+
+/* ---- The two tails together ----
+ * Flag bits of their own, distinct from each other and from the other SSTRACE_EVF_* bits. */
+SSTRACE_ABI_ASSERT((SSTRACE_EVF_OWNER & SSTRACE_EVF_DETAILS) == 0, "tail flags distinct");
+SSTRACE_ABI_ASSERT(((SSTRACE_EVF_OWNER | SSTRACE_EVF_DETAILS) &
+		    (SSTRACE_EVF_V6ONLY | SSTRACE_EVF_TW_FIN_WAIT2 | SSTRACE_EVF_SYN_UNSENT)) == 0,
+		   "tail flags distinct from the other flags");
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_owner) % 8 == 0, "owner block keeps the details aligned");
+
+/* A record with both tails: the largest record (what the BPF writers reserve for one). */
+struct sstrace_full_event {
+	struct sstrace_event ev;
+	struct sstrace_owner owner;
+	struct sstrace_details details;
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_full_event) == 112 + 48 + 304, "full record layout");
+SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_full_event, owner) == 112, "owner offset");
+SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_full_event, details) == 160,
+		   "details offset after an owner block");
+
+/* Where a record's tails start, from its flags (0: the record has no such tail), and the size
+ * a record with those flags has. */
+static inline __u32 sstrace_owner_offset(__u8 flags)
+{
+	return (flags & SSTRACE_EVF_OWNER) ? (__u32)sizeof(struct sstrace_event) : 0;
+}
+
+static inline __u32 sstrace_details_offset(__u8 flags)
+{
+	if (!(flags & SSTRACE_EVF_DETAILS))
+		return 0;
+	return (__u32)sizeof(struct sstrace_event) +
+	       ((flags & SSTRACE_EVF_OWNER) ? (__u32)sizeof(struct sstrace_owner) : 0);
+}
+
+static inline __u32 sstrace_record_size(__u8 flags)
+{
+	return (__u32)sizeof(struct sstrace_event) +
+	       ((flags & SSTRACE_EVF_OWNER) ? (__u32)sizeof(struct sstrace_owner) : 0) +
+	       ((flags & SSTRACE_EVF_DETAILS) ? (__u32)sizeof(struct sstrace_details) : 0);
+}
 
 #endif /* SSTRACE_ABI_EVENTS_H */

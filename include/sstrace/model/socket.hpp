@@ -52,7 +52,9 @@ struct SocketOwner {
     std::string comm;
     int pid = 0;
     int tid = 0;  // -T only
-    int fd = 0;
+    int fd = 0;   // negative: not known (an event row's owner before accept(), or a socket
+                  // whose descriptor no hook saw): printed without fd=
+    std::string thread_comm;  // event rows: the thread's name, which -T prints (empty: comm)
 };
 
 // The MPTCP details of a TCP subflow (INET_ULP_INFO_MPTCP); each as the kernel sent it.

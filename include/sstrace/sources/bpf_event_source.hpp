@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <deque>
 #include <vector>
 
@@ -29,6 +30,9 @@ public:
     // Bytes of records held now.
     std::size_t held_bytes() const { return held_.size(); }
 
+    // --cgroup: rows show the socket's cgroup (ss -E's rows have none: the record's cgroup is
+    // otherwise only the filter's).
+    void cgroup_in_rows(bool on) { cgroup_in_rows_ = on; }
     // Delivers the TIME-WAIT cancels still waiting to be told apart from a re-arm, as ends
     // (at the end of a stream).
     void finish(const Deliver& deliver) override;
@@ -43,6 +47,7 @@ public:
 
 private:
     std::size_t release(const Deliver& deliver);
+    bool decode(std::span<const std::byte> record);
     // Delivers event_, or keeps it while it is a cancel that a re-arm may still follow.
     void route(const Deliver& deliver);
     // Delivers the kept cancels older than `cutoff_ns` as killed TIME-WAITs.
@@ -54,6 +59,7 @@ private:
     std::size_t delivered_ = 0;
     std::uint64_t malformed_ = 0;
     bool holding_ = false;
+    bool cgroup_in_rows_ = false;
     std::size_t hold_max_ = 0;
     std::vector<std::byte> held_;  // records, each after its size (a std::uint32_t)
     std::deque<SocketEvent> cancels_;  // TIME-WAIT cancels, in arrival order

@@ -41,6 +41,9 @@ struct BpfConfig {
     std::vector<std::uint8_t> filter;
     // Tests only: bpf_loop steps of extra work in every first-copy run, to make nesting common.
     std::uint32_t test_spin = 0;
+    // -p, -T: records carry their socket's owner. Loads the owner programs (a cgroup
+    // sock_create program on the cgroup2 root and the syscall exit tracepoint); tp_btf only.
+    bool owners = false;
     // SSTRACE_DETAIL_* bits: the details tail of every record (-o -m -i on event rows); 0 for
     // the plain stream. LIFETIME also attaches the state hook, which stamps socket births.
     std::uint32_t details = 0;
@@ -54,6 +57,8 @@ enum class Hook {
     TimerCancel,  // tp_btf timer_cancel: the end of a TIME-WAIT (or a re-arm)
     TimerExpire,  // tp_btf timer_expire_entry: a TIME-WAIT's timer runs
     Release,  // cgroup sock_release on the cgroup2 root (UDP and raw destroys)
+    OwnerCreate,  // cgroup sock_create on the cgroup2 root (owners: the creating process)
+    OwnerExit,    // tp_btf sys_exit (owners: the fd socket(), accept(), accept4() returned)
 };
 const char* hook_name(Hook h);
 
@@ -86,6 +91,15 @@ struct BpfProgramInfo {
     std::uint32_t verified_insns = 0;
     std::uint64_t recursion_misses = 0;  // runs the kernel skipped (bpf_prog_info)
     std::uint64_t nested_runs = 0;       // second copy: runs it took over from the first
+};
+
+// The holder of a socket that existed before the stream started (from /proc).
+struct OwnerSeed {
+    int pid = 0;
+    int tid = 0;
+    int fd = -1;
+    std::string comm;   // the process's (its main thread's)
+    std::string tcomm;  // the thread's
 };
 
 // Addresses of kernel functions sstrace recognises timers by (0 when unknown).
@@ -121,6 +135,10 @@ public:
 
     BpfCounters counters() const;
 
+    // Owners: records `sockfd`'s owner in the socket's storage (a socket that existed before
+    // the stream started, duplicated from its holder). Returns 0 or -errno.
+    int seed_owner(int sockfd, std::uint64_t cookie, const OwnerSeed& owner);
+
     // Deletes TIME-WAIT hand-overs nobody took (a timewait timer re-armed later leaves one).
     // Call about once a second; returns the number deleted.
     std::size_t sweep_stale_handovers();
@@ -129,5 +147,16 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// Owners of the sockets that exist now: every socket descriptor of every process in `proc_dir`
+// (the threads' with `threads`), duplicated with pidfd_getfd() and recorded in the owner map
+// when it is an inet socket. Call once the programs are attached (sockets created from then on
+// are the programs'). A socket held by several processes gets the one ss -p lists first.
+struct OwnerSeedStats {
+    std::size_t seeded = 0;  // inet sockets whose owner was recorded
+    std::size_t failed = 0;  // descriptors that could not be duplicated (gone, or not allowed)
+};
+OwnerSeedStats seed_owners_from_proc(BpfSession& session, const std::string& proc_dir,
+                                     bool threads);
 
 }  // namespace sstrace

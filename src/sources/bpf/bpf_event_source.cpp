@@ -25,13 +25,24 @@ BpfEventSource::BpfEventSource(BpfSession& session) : session_(session)
             ++delivered_;
             return;
         }
-        if (!decode_record({static_cast<const std::byte*>(data), size}, event_)) {
+        if (!decode({static_cast<const std::byte*>(data), size})) {
             ++malformed_;
             return;
         }
         ++delivered_;
         route(*deliver_);
     });
+}
+
+bool BpfEventSource::decode(std::span<const std::byte> record)
+{
+    if (!decode_record(record, event_)) {
+        return false;
+    }
+    if (cgroup_in_rows_ && event_.filter_facts.cgroup_id != 0) {
+        event_.socket.cgroup_id = event_.filter_facts.cgroup_id;
+    }
+    return true;
 }
 
 namespace {
@@ -124,7 +135,7 @@ std::size_t BpfEventSource::release(const Deliver& deliver)
         std::uint32_t size = 0;
         std::memcpy(&size, held_.data() + at, sizeof(size));
         at += sizeof(size);
-        if (!decode_record({held_.data() + at, size}, event_)) {
+        if (!decode({held_.data() + at, size})) {
             ++malformed_;
         } else {
             route(deliver);

@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <iterator>
+#include <optional>
 
 namespace sstrace {
 
@@ -38,6 +40,28 @@ Endpoint endpoint(int family, const std::uint8_t (&addr)[16], std::uint16_t port
     return e;
 }
 
+// The owner block that follows the record when the stream asked for owners (-p, -T):
+// [sstrace_event][sstrace_owner if SSTRACE_EVF_OWNER][sstrace_details if SSTRACE_EVF_DETAILS].
+void decode_owner(std::span<const std::byte> record, const sstrace_event& r, Socket& s)
+{
+    s.owners.clear();
+    if ((r.flags & SSTRACE_EVF_OWNER) == 0 ||
+        record.size() < sstrace_owner_offset(r.flags) + sizeof(sstrace_owner)) {
+        return;
+    }
+    sstrace_owner o{};
+    std::memcpy(&o, record.data() + sstrace_owner_offset(r.flags), sizeof(o));
+    if ((o.flags & SSTRACE_OWNER_KNOWN) == 0) {
+        return;
+    }
+    SocketOwner& out = s.owners.emplace_back();
+    out.comm.assign(o.comm, strnlen(o.comm, sizeof(o.comm)));
+    out.thread_comm.assign(o.tcomm, strnlen(o.tcomm, sizeof(o.tcomm)));
+    out.pid = static_cast<int>(o.pid);
+    out.tid = static_cast<int>(o.tid);
+    out.fd = (o.flags & SSTRACE_OWNER_FD) != 0 ? o.fd : -1;
+}
+
 // The details tail (-o -m -i), where the record carries one: what a listing of the socket
 // would have shown at that moment. Every field is reset first (the event is reused).
 void decode_details(std::span<const std::byte> record, const sstrace_event& r, SocketEvent& ev)
@@ -50,11 +74,11 @@ void decode_details(std::span<const std::byte> record, const sstrace_event& r, S
     s.tcp.cong.clear();
     ev.lifetime_ns.reset();
     if ((r.flags & SSTRACE_EVF_DETAILS) == 0 ||
-        record.size() < sizeof(sstrace_event) + sizeof(sstrace_details)) {
+        record.size() < sstrace_details_offset(r.flags) + sizeof(sstrace_details)) {
         return;
     }
     sstrace_details d{};
-    std::memcpy(&d, record.data() + sizeof(sstrace_event), sizeof(d));
+    std::memcpy(&d, record.data() + sstrace_details_offset(r.flags), sizeof(d));
     // A destroyed socket has no timer (the programs read none; ss -E shows none). A TIME-WAIT
     // row stands for the timewait socket, whose timer a listing shows, while the programs read
     // the full socket's at the hand-over: not shown rather than wrong.
@@ -176,6 +200,8 @@ bool decode_record(std::span<const std::byte> record, SocketEvent& ev)
 
     ev.filter_facts.mark = r.mark;
     ev.filter_facts.cgroup_id = r.cgroup_id;
+    s.cgroup_id.reset();  // rows show it with --cgroup only (BpfEventSource)
+    decode_owner(record, r, s);
     ev.filter_facts.port_locked = (r.userlocks & 8) != 0;  // SOCK_BINDPORT_LOCK
     return true;
 }

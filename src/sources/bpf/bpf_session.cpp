@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <ctime>
@@ -55,6 +56,10 @@ const char* hook_name(Hook h)
         return "timer_expire_entry";
     case Hook::Release:
         return "cgroup sock_release";
+    case Hook::OwnerCreate:
+        return "cgroup sock_create";
+    case Hook::OwnerExit:
+        return "sys_exit";
     }
     return "?";
 }
@@ -213,7 +218,7 @@ struct ProgramSlot {
     bool second_copy;
 };
 
-std::array<ProgramSlot, 11> program_slots(const sstrace_bpf& s)
+std::array<ProgramSlot, 13> program_slots(const sstrace_bpf& s)
 {
     const auto btf = BpfVariant::Btf;
     const auto tp = BpfVariant::Tracepoint;
@@ -227,6 +232,8 @@ std::array<ProgramSlot, 11> program_slots(const sstrace_bpf& s)
         {s.progs.sst_destroy_tp, Hook::Destroy, tp, false},
         {s.progs.sst_timer, Hook::Timer, btf, false},
         {s.progs.sst_timer_tp, Hook::Timer, tp, false},
+        {s.progs.sst_owner_create, Hook::OwnerCreate, btf, false},
+        {s.progs.sst_owner_exit, Hook::OwnerExit, btf, false},
         {s.progs.sst_tw_cancel, Hook::TimerCancel, btf, false},
         {s.progs.sst_tw_expire, Hook::TimerExpire, btf, false},
     }};
@@ -244,6 +251,8 @@ std::optional<std::uint32_t> nested_counter(Hook h)
     case Hook::TimerCancel:
     case Hook::TimerExpire:
     case Hook::Release:
+    case Hook::OwnerCreate:
+    case Hook::OwnerExit:
         return std::nullopt;
     }
     return std::nullopt;
@@ -265,6 +274,12 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
     ro->cfg_fields = cfg.fields;
     ro->cfg_wakeup_bytes = cfg.wakeup_bytes;
     ro->cfg_test_spin = cfg.test_spin;
+    if (cfg.owners && variant == BpfVariant::Btf) {
+        ro->cfg_owners = 1;
+        ro->cfg_nr_socket = SYS_socket;
+        ro->cfg_nr_accept = SYS_accept;
+        ro->cfg_nr_accept4 = SYS_accept4;
+    }
     ro->cfg_details = cfg.details;
     if (variant == BpfVariant::Btf) {
         ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
@@ -310,6 +325,10 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
             break;
         case Hook::Release:
             hook_on = (cfg.destroy & (SSTRACE_DESTROY_UDP | SSTRACE_DESTROY_RAW)) != 0;
+            break;
+        case Hook::OwnerCreate:
+        case Hook::OwnerExit:
+            hook_on = ro->cfg_owners != 0;
             break;
         }
         bpf_program__set_autoload(
@@ -447,6 +466,14 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
                      "a bound port will show local port *");
     }
 
+    // Owners live in socket storage, which only tp_btf (and cgroup) programs may read.
+    if (cfg.owners && (cfg.variant == BpfVariant::Tracepoint || !btf_usable)) {
+        throw Error("loading BPF programs", "socket owners (-p, -T) need the tp_btf programs",
+                    kExitNoKernelSupport,
+                    cfg.variant == BpfVariant::Tracepoint
+                        ? "the classic tracepoint variant cannot read socket storage"
+                        : "the kernel's BTF lacks what they need");
+    }
     std::unique_ptr<TracefsMount> tracefs;
     int err = -EINVAL;
     if ((cfg.variant == BpfVariant::Auto && btf_usable) || cfg.variant == BpfVariant::Btf) {
@@ -461,12 +488,12 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
         }
         if (err == 0) {
             impl_->variant = BpfVariant::Btf;
-        } else if (cfg.variant == BpfVariant::Auto && err != -EPERM) {
+        } else if (cfg.variant == BpfVariant::Auto && err != -EPERM && !cfg.owners) {
             spdlog::info("tp_btf programs did not load ({}); trying classic tracepoints",
                          std::strerror(-err));
         }
     }
-    if (!impl_->skel && cfg.variant != BpfVariant::Btf && err != -EPERM) {
+    if (!impl_->skel && cfg.variant != BpfVariant::Btf && err != -EPERM && !cfg.owners) {
         tracefs = std::make_unique<TracefsMount>();
         err = load_variant(cfg, kbtf, BpfVariant::Tracepoint, impl_->skel);
         if (err == 0) {
@@ -503,7 +530,7 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
             continue;
         }
         bpf_link* link = nullptr;
-        if (p.hook == Hook::Release) {
+        if (p.hook == Hook::Release || p.hook == Hook::OwnerCreate) {
             // a link on the cgroup2 root: several programs may share the hook (as
             // BPF_F_ALLOW_MULTI), and it goes when sstrace exits
             if (!impl_->cgroup_root) {
@@ -616,6 +643,23 @@ BpfCounters BpfSession::counters() const
         c.loss.skipped += info.recursion_misses > taken ? info.recursion_misses - taken : 0;
     }
     return c;
+}
+
+int BpfSession::seed_owner(int sockfd, std::uint64_t cookie, const OwnerSeed& owner)
+{
+    sstrace_sk_owner v{};
+    v.cookie = cookie;
+    v.owner.pid = static_cast<__u32>(owner.pid);
+    v.owner.tid = static_cast<__u32>(owner.tid);
+    v.owner.fd = owner.fd;
+    v.owner.flags = SSTRACE_OWNER_KNOWN | SSTRACE_OWNER_SEEDED | (owner.fd >= 0 ? SSTRACE_OWNER_FD : 0);
+    std::memcpy(v.owner.comm, owner.comm.data(), std::min(owner.comm.size(), sizeof(v.owner.comm) - 1));
+    std::memcpy(v.owner.tcomm, owner.tcomm.data(),
+                std::min(owner.tcomm.size(), sizeof(v.owner.tcomm) - 1));
+    if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.owners), &sockfd, &v, BPF_ANY) != 0) {
+        return -errno;
+    }
+    return 0;
 }
 
 std::size_t BpfSession::sweep_stale_handovers()

@@ -140,8 +140,19 @@ void SocketOwners::find(std::uint64_t inode, std::vector<SocketOwner>& out) cons
     auto it = std::lower_bound(entries_.begin(), entries_.end(), inode,
                                [](const Entry& e, std::uint64_t ino) { return e.inode < ino; });
     for (; it != entries_.end() && it->inode == inode; ++it) {
-        out.push_back(SocketOwner{comms_[it->comm], it->pid, it->tid, it->fd});
+        out.push_back(SocketOwner{comms_[it->comm], it->pid, it->tid, it->fd, {}});
     }
+}
+
+std::vector<std::uint64_t> SocketOwners::inodes() const
+{
+    std::vector<std::uint64_t> out;
+    for (const Entry& e : entries_) {
+        if (out.empty() || out.back() != e.inode) {
+            out.push_back(e.inode);
+        }
+    }
+    return out;
 }
 
 }  // namespace sstrace
