@@ -7,6 +7,7 @@
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/netns.hpp"
 #include "sstrace/core/program.hpp"
+#include "sstrace/sources/kernel_features.hpp"
 
 #include <fmt/format.h>
 
@@ -32,6 +33,9 @@ int run_main(int argc, const char* const* argv)
     if (opts.show_version) {
         std::fputs(version_text().c_str(), stdout);
         return kExitOk;
+    }
+    if (opts.check_kernel) {
+        return KernelFeatures::probe().print(stdout);
     }
     const Environment env = Environment::from_process();
     setup_logging(opts.verbosity, env.log_level());

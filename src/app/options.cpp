@@ -57,6 +57,9 @@ Event streams, sstrace's own options:
    -v, --verbose       more diagnostics on stderr (-vv debug, -vvv libbpf's too); in a
                        listing, which source ran (SSTRACE_LISTING_SOURCE=diag|iter|auto)
        --json          one JSON object per event (or, without -E, per socket); doc/json.md
+       --check-kernel  list the kernel features sstrace uses, the first Linux release
+                       with each, and whether this kernel has it (exit 4: one that every
+                       stream needs is missing)
 
 Captures, sstrace's own options (the format: doc/capture.md):
        {0} -E [ OPTIONS ] --write FILE [ --print ] [ state STATE ... ] [ EXPRESSION ]
@@ -129,8 +132,9 @@ Exit status:
    3    insufficient privileges: the missing one is named (streams need root, or CAP_BPF +
         CAP_PERFMON; the classic tracepoint fallback also CAP_SYSLOG, for kernel addresses
         in /proc/kallsyms)
-   4    the kernel lacks a required feature (BTF, a tracepoint, a timer callback in its BTF
-        or kallsyms)
+   4    the kernel lacks a required feature (BTF, the ring buffer, a tracepoint, a BPF hook,
+        a timer callback in its BTF or kallsyms): named, with the first Linux release that
+        has it; --check-kernel lists them all
    5    the BPF programs failed to load; -v shows the verifier's reason
    6    a capture read back (--read) is truncated or corrupt: every record before the damage
         was printed, then one line naming the file and the byte offset
@@ -147,7 +151,7 @@ enum class Opt : std::uint8_t {
     TipcInfo, Summary, Tos, Cgroup, Bpf, Events, Context, Contexts, NoHeader, Oneline, InetSockopt,
     Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Watch, Count,
     Duration, RingSize, BpfVariant, Write, Read, Print, Json, RotateSize, RotateSeconds,
-    RotateCount, PostRotate, Since, Until,
+    RotateCount, PostRotate, Since, Until, CheckKernel,
 };
 
 struct OptionSpec {
@@ -224,6 +228,7 @@ constexpr std::array kOptions{
     OptionSpec{"post-rotate", '\0', true, false, Opt::PostRotate},
     OptionSpec{"since", '\0', true, false, Opt::Since},
     OptionSpec{"until", '\0', true, false, Opt::Until},
+    OptionSpec{"check-kernel", '\0', false, false, Opt::CheckKernel},
 };
 
 // Options of a live stream only (a capture read back has no ring buffer, programs or files to
@@ -443,6 +448,7 @@ bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
     switch (spec.id) {
     case Opt::Help: o.show_help = true; return false;
     case Opt::Version: o.show_version = true; return false;
+    case Opt::CheckKernel: o.check_kernel = true; return false;
     case Opt::Verbose: ++o.verbosity; return true;
     case Opt::Numeric: o.numeric = true; return true;
     case Opt::Resolve: o.resolve = true; return true;

@@ -74,6 +74,7 @@ struct Options {
     std::vector<std::string> argv;  // the command line as given (a capture's header keeps it)
     bool show_help = false;
     bool show_version = false;
+    bool check_kernel = false;  // --check-kernel
 };
 
 struct ParseResult {

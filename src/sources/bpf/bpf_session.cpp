@@ -3,6 +3,7 @@
 
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/unique.hpp"
+#include "sstrace/sources/kernel_features.hpp"
 #include "sstrace/abi/events.h"
 #include "sstrace/sstrace_bpf.skel.h"
 
@@ -142,27 +143,6 @@ private:
     bool mounted_ = false;
 };
 
-// What the kernel's BTF offers: the tp_btf programs take the timer callbacks' addresses from it.
-struct KernelBtf {
-    bool present = false;
-    bool tw_timer_handler = false;
-    bool tcp_write_timer = false;
-};
-
-KernelBtf read_kernel_btf()
-{
-    KernelBtf k;
-    btf* vmlinux = btf__load_vmlinux_btf();
-    if (vmlinux == nullptr) {
-        return k;
-    }
-    k.present = true;
-    k.tw_timer_handler = btf__find_by_name_kind(vmlinux, "tw_timer_handler", BTF_KIND_FUNC) > 0;
-    k.tcp_write_timer = btf__find_by_name_kind(vmlinux, "tcp_write_timer", BTF_KIND_FUNC) > 0;
-    btf__free(vmlinux);
-    return k;
-}
-
 bool has_capability(int cap)
 {
     __user_cap_header_struct hdr{};
@@ -183,6 +163,35 @@ bool needs_tw_handover(const BpfConfig& cfg)
 bool needs_syn_timer(const BpfConfig& cfg)
 {
     return (cfg.state_mask & state_bit(kStateSynSent)) != 0;
+}
+
+// The features a configuration cannot run without; the rest have fallbacks (the classic
+// variant, sock_diag, /proc) or only lose a count.
+void require_features(const BpfConfig& cfg, const KernelFeatures& kf)
+{
+    kf.require(KernelFeature::Btf);
+    kf.require(KernelFeature::RingBuffer);
+    if (cfg.state_mask != 0 || cfg.leave_mask != 0 ||
+        (cfg.details & SSTRACE_DETAIL_LIFETIME) != 0) {
+        kf.require(KernelFeature::StateTracepoint);
+    }
+    if (needs_tw_handover(cfg) || needs_syn_timer(cfg)) {
+        kf.require(KernelFeature::TimerTracepoints);
+    }
+    if ((cfg.destroy & SSTRACE_DESTROY_TCP) != 0) {
+        kf.require(KernelFeature::DestroyTracepoint);
+    }
+    if ((cfg.destroy & (SSTRACE_DESTROY_UDP | SSTRACE_DESTROY_RAW)) != 0) {
+        kf.require(KernelFeature::CgroupRelease);
+    }
+    if (cfg.owners) {
+        kf.require(KernelFeature::TracingPrograms);
+        kf.require(KernelFeature::SocketStorage);
+    }
+    if (!kf.has(KernelFeature::RunCounters)) {
+        spdlog::warn("this kernel does not count the BPF program runs it skips (Linux 5.12+ "
+                     "does): such a loss would go unreported");
+    }
 }
 
 // The classic variant's timer callbacks, from /proc/kallsyms: they are visible only with
@@ -259,7 +268,7 @@ std::optional<std::uint32_t> nested_counter(Hook h)
 }
 
 // Opens, configures and loads one variant. Returns the libbpf error (negative errno) on failure.
-int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant, SkelPtr& out)
+int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant variant, SkelPtr& out)
 {
     SkelPtr skel(sstrace_bpf::open());
     if (!skel) {
@@ -283,8 +292,8 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
     ro->cfg_details = cfg.details;
     if (variant == BpfVariant::Btf) {
         ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
-        ro->cfg_syn_timer = needs_syn_timer(cfg) && kbtf.tcp_write_timer ? 1 : 0;
-        ro->cfg_tw_end = cfg.tw_end && kbtf.tw_timer_handler ? 1 : 0;
+        ro->cfg_syn_timer = needs_syn_timer(cfg) && kf.has(KernelFeature::SynTimer) ? 1 : 0;
+        ro->cfg_tw_end = cfg.tw_end && kf.has(KernelFeature::TimewaitTimer) ? 1 : 0;
     } else {
         const KernelSymbols syms = classic_symbols(cfg);
         ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
@@ -443,15 +452,13 @@ struct BpfSession::Impl {
 
 BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
 {
-    const KernelBtf kbtf = read_kernel_btf();
-    if (!kbtf.present) {
-        throw Error("loading BPF programs",
-                    "the kernel exposes no BTF (/sys/kernel/btf/vmlinux)", kExitNoKernelSupport,
-                    "sstrace's CO-RE programs need a kernel built with CONFIG_DEBUG_INFO_BTF");
-    }
+    // Each feature this configuration needs, named with its first release if it is missing.
+    const KernelFeatures kf = KernelFeatures::probe();
+    require_features(cfg, kf);
     // The tp_btf programs find the timer callbacks in the kernel's BTF. A kernel that inlined
     // tw_timer_handler has no such entry: only the classic variant (kallsyms) can work there.
-    const bool btf_usable = !needs_tw_handover(cfg) || kbtf.tw_timer_handler;
+    const bool btf_usable = kf.has(KernelFeature::TracingPrograms) &&
+                            (!needs_tw_handover(cfg) || kf.has(KernelFeature::TimewaitTimer));
     if (!btf_usable) {
         if (cfg.variant == BpfVariant::Btf) {
             throw Error("loading BPF programs", "the kernel's BTF has no tw_timer_handler",
@@ -461,7 +468,7 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
         }
         spdlog::info("the kernel's BTF has no tw_timer_handler: using classic tracepoints");
     }
-    if (needs_syn_timer(cfg) && !kbtf.tcp_write_timer && cfg.variant == BpfVariant::Btf) {
+    if (needs_syn_timer(cfg) && !kf.has(KernelFeature::SynTimer) && cfg.variant == BpfVariant::Btf) {
         spdlog::warn("the kernel's BTF has no tcp_write_timer: SYN-SENT rows of sockets without "
                      "a bound port will show local port *");
     }
@@ -477,14 +484,14 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     std::unique_ptr<TracefsMount> tracefs;
     int err = -EINVAL;
     if ((cfg.variant == BpfVariant::Auto && btf_usable) || cfg.variant == BpfVariant::Btf) {
-        err = load_variant(cfg, kbtf, BpfVariant::Btf, impl_->skel);
+        err = load_variant(cfg, kf, BpfVariant::Btf, impl_->skel);
         if (err != 0 && err != -EPERM && err != -E2BIG && cfg.tw_end) {
             // the ends of TIME-WAIT are an addition: without them, the rest still runs
             spdlog::info("the TIME-WAIT end programs did not load ({}); trying without them",
                          std::strerror(-err));
             BpfConfig without = cfg;
             without.tw_end = false;
-            err = load_variant(without, kbtf, BpfVariant::Btf, impl_->skel);
+            err = load_variant(without, kf, BpfVariant::Btf, impl_->skel);
         }
         if (err == 0) {
             impl_->variant = BpfVariant::Btf;
@@ -495,7 +502,7 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     }
     if (!impl_->skel && cfg.variant != BpfVariant::Btf && err != -EPERM && !cfg.owners) {
         tracefs = std::make_unique<TracefsMount>();
-        err = load_variant(cfg, kbtf, BpfVariant::Tracepoint, impl_->skel);
+        err = load_variant(cfg, kf, BpfVariant::Tracepoint, impl_->skel);
         if (err == 0) {
             impl_->variant = BpfVariant::Tracepoint;
         }
