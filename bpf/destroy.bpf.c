@@ -27,6 +27,7 @@ static __always_inline void on_destroy(struct sock *sk, bool btf)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(sst_destroy, struct sock *sk)
 {
+	count(SSTRACE_CNT_RUNS_DESTROY);
 	nest_first(ctx, SSTRACE_HOOK_DESTROY, sk, 0);
 	on_destroy(sk, true);
 	return 0;
@@ -45,6 +46,7 @@ int BPF_PROG(sst_destroy_2nd, struct sock *sk)
 SEC("tracepoint/tcp/tcp_destroy_sock")
 int sst_destroy_tp(struct trace_event_raw_tcp_event_sk *ctx)
 {
+	count(SSTRACE_CNT_RUNS_DESTROY);
 	on_destroy((struct sock *)ctx->skaddr, false);
 	return 0;
 }

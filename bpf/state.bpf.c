@@ -176,6 +176,7 @@ static __always_inline __u64 transition(int oldstate, int newstate)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sst_state, struct sock *sk, int oldstate, int newstate)
 {
+	count(SSTRACE_CNT_RUNS_STATE);
 	nest_first(ctx, SSTRACE_HOOK_STATE, sk, transition(oldstate, newstate));
 	on_set_state(sk, oldstate, newstate, sk->sk_protocol, true);
 	return 0;
@@ -194,6 +195,7 @@ int BPF_PROG(sst_state_2nd, struct sock *sk, int oldstate, int newstate)
 SEC("tracepoint/sock/inet_sock_set_state")
 int sst_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
+	count(SSTRACE_CNT_RUNS_STATE);
 	on_set_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, ctx->protocol,
 		     false);
 	return 0;

@@ -127,6 +127,9 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
             if (p.second_copy) {
                 fmt::print(out, ", {} taken over from the first copy", p.nested_runs);
             }
+            if (p.hits_not_run) {
+                fmt::print(out, ", {} tracepoint hits run by no program", *p.hits_not_run);
+            }
             std::fputc('\n', out);
         }
     }

@@ -76,6 +76,13 @@ class Churn:
         assert set(self.per_mode) == {"client-close", "server-close", "rst"}, output
 
 
+def not_run(stderr):
+    """{program: tracepoint hits the kernel ran no program of its hook for} from the -v summary
+    (a perf counter of the tracepoint's hits against the programs' runs and skipped runs)."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(
+        r"program (sst_\w+) \([^)]*\):.*, (\d+) tracepoint hits run by no program", stderr)}
+
+
 def skips_text(skips):
     total = sum(skips.values())
     return "%d (%s)" % (total, ", ".join("%s %d" % kv for kv in sorted(skips.items()) if kv[1])) \
@@ -143,42 +150,37 @@ class StressTest(unittest.TestCase):
         self.assertIsNone(proc_comm(t.pid), "sstrace pid %d still there" % t.pid)
         self.assertEqual(t.rc, 0, t.stderr[-2000:])
 
-    def assert_exact(self, what, expected, t, churn, deltas, known_silent=0):
-        """rows == expected; and whenever rows fall short, lost == the shortfall.
-
-        `known_silent`: rows a known, open defect may lose without a count (issue 7: under RPS
-        a TIME-WAIT hand-over can miss about one row in 40,000); more fails, and any is printed.
-        """
+    def assert_exact(self, what, expected, t, churn, deltas):
+        """rows == expected; and whenever rows fall short, the summary's lost covers the
+        shortfall: no row is lost silently. lost may exceed it: the kernel's skipped runs and
+        the tracepoint hits it ran no program for are counted for every namespace and every
+        transition, not only for the rows of this stream."""
         seen, printed, lost = summary(t.stderr)
         got = len(rows(t.stdout))
         report = ("%s: kernel %d, printed %d, lost %d, seen %d; program skips (recursion_misses): "
-                  "%s\n  %s\n  counters: %s"
-                  % (what, expected, printed, lost, seen, skips_text(t.skips),
+                  "%s; tracepoint hits run by no program: %s\n  %s\n  counters: %s"
+                  % (what, expected, printed, lost, seen, skips_text(t.skips), not_run(t.stderr),
                      churn.output.replace("\n", "\n  "),
                      " ".join("%s=%d" % kv for kv in sorted(deltas.items()))))
         print(report, file=sys.stderr)
         self.assertEqual(got, printed, "rows on stdout differ from the summary's printed\n" + report)
         self.assertGreater(expected, 1000, "not a stress run\n" + report)
-        silent = expected - printed - lost
-        if printed < expected and 0 < silent <= known_silent and lost == 0:
-            print("KNOWN DEFECT (issue 7): %d of %d rows lost silently" % (silent, expected),
-                  file=sys.stderr)
-            return
-        if printed < expected:
-            self.assertEqual(lost, expected - printed,
-                             "%d rows missing, %d of them reported lost: %d lost silently\n%s"
-                             % (expected - printed, lost, silent, report))
-        self.assertEqual(printed, expected, report)
+        self.assertLessEqual(printed, expected, "more rows than the kernel counted\n" + report)
+        self.assertGreaterEqual(lost, expected - printed,
+                                "%d rows missing, %d lost: %d lost silently\n%s"
+                                % (expected - printed, lost, expected - printed - lost, report))
 
-    def run_case(self, args, seconds=3, stall_reader=False, nesting=False):
+    def run_case(self, args, seconds=3, stall_reader=False, nesting=False, rps=False):
         """sstrace ARGS in a fresh namespace around one churn; returns (tracer, churn, deltas).
         nesting: receive packets on the other CPU too (RPS on lo), so that softirqs interrupt
-        process-context program runs, and widen every first-copy run (SSTRACE_TEST_BPF_SPIN)."""
+        process-context program runs, and widen every first-copy run (SSTRACE_TEST_BPF_SPIN).
+        rps: RPS on lo only (what a busy server with RPS has)."""
         ns = self.stress_netns()
         t = None
         try:
-            if nesting:
+            if nesting or rps:
                 ns.run("sh", "-c", "echo 3 > /sys/class/net/lo/queues/rx-0/rps_cpus", check=True)
+            if nesting:
                 t = Tracer(ns.cmd("env", "SSTRACE_TEST_BPF_SPIN=300", SSTRACE, "-v", "-H", "-n",
                                   *args), comm="sstrace")
             else:
@@ -211,7 +213,15 @@ class StressTest(unittest.TestCase):
         """-E state time-wait: one row per timewait socket the kernel made."""
         t, churn, d = self.run_case(["-E", "state", "time-wait"])
         expected = d["TcpExtTW"] + d["TcpExtTWKilled"]
-        self.assert_exact("TIME-WAIT rows", expected, t, churn, d, known_silent=expected // 40000)
+        self.assert_exact("TIME-WAIT rows", expected, t, churn, d)
+
+    def test_time_wait_rows_under_rps_lose_nothing_silently(self):
+        """The same with RPS on lo: the kernel then runs no program for some hits of the
+        tracepoint (about 2 in 1000 here, not counted as skipped runs); a perf counter of the
+        tracepoint's hits makes them a counted loss."""
+        t, churn, d = self.run_case(["-E", "state", "time-wait"], rps=True)
+        expected = d["TcpExtTW"] + d["TcpExtTWKilled"]
+        self.assert_exact("TIME-WAIT rows, RPS", expected, t, churn, d)
 
     def test_destroy_rows_equal_kernel_counters(self):
         """-t -E: one row per destroyed full socket (both ends of each connection, listeners)."""
@@ -232,7 +242,8 @@ class StressTest(unittest.TestCase):
         print("nesting: skipped %s, taken over %s, lost %d" % (skipped, taken, lost), file=sys.stderr)
         self.assertGreater(skipped.get("sst_state", 0), 0, "no nested run was provoked\n" + t.stderr[-3000:])
         self.assertEqual(taken.get("sst_state_2nd"), skipped["sst_state"], t.stderr[-3000:])
-        self.assertEqual(lost, 0, t.stderr[-3000:])
+        # nesting loses nothing: whatever is lost is what the kernel ran no program for at all
+        self.assertEqual(lost, sum(not_run(t.stderr).values()), t.stderr[-3000:])
         # no event twice: the same socket (sk: cookie) making the same transition (the ends of
         # TIME-WAIT, rows of the timewait sockets, are checked by test_tw_end.py)
         keys = [(next(tok for tok in r if tok.startswith("sk:")), " ".join(r[1:4]))
@@ -252,9 +263,11 @@ class StressTest(unittest.TestCase):
         self.assertGreater(lost, 0, t.stderr[-2000:])
         self.assertEqual(len(rows(t.stdout)), printed)
         self.assertEqual(seen, printed + lost)
-        self.assertEqual(lost, expected - printed,
-                         "destroy rows: kernel %d, printed %d, lost %d: %d lost silently"
-                         % (expected, printed, lost, expected - printed - lost))
+        self.assertGreaterEqual(lost, expected - printed,
+                                "destroy rows: kernel %d, printed %d, lost %d: %d lost silently"
+                                % (expected, printed, lost, expected - printed - lost))
+        # the rest of lost: tracepoint hits the kernel ran no program for (any namespace)
+        self.assertLessEqual(lost - (expected - printed), sum(not_run(t.stderr).values()))
 
 
 if __name__ == "__main__":

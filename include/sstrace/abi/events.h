@@ -107,7 +107,13 @@
  * timewait socket (tcp_max_tw_buckets full, a FIN-WAIT-2 timeout), or one that another CPU
  * recycled (tcp_tw_reuse) or killed before its timer was armed, which gets no row. */
 #define SSTRACE_CNT_TW_NO_TIMER 8
-#define SSTRACE_CNT_MAX 9
+/* Runs of a hook's first (or only) program: with the runs the kernel skipped, every tracepoint
+ * hit the programs were given. Compared with the hits a perf counter on the tracepoint saw, the
+ * difference is the hits the kernel gave to neither program and did not count as skipped. Only
+ * the first copy increments these: it cannot nest into itself, so no increment is lost. */
+#define SSTRACE_CNT_RUNS_STATE 9
+#define SSTRACE_CNT_RUNS_DESTROY 10
+#define SSTRACE_CNT_MAX 11
 
 /* Hooks with a first and a second program copy (index into the "nest" map). timer_start has
  * one program: it fires with interrupts disabled, under the timer base lock, so no event can

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,8 @@ const char* hook_name(Hook h);
 struct BpfLoss {
     std::uint64_t ring_full = 0;  // records that found the ring buffer full
     // Program runs the kernel skipped (the program was already running on that CPU) that no
-    // second copy handled. The kernel does not say which event a skipped run was for, so one
+    // second copy handled, and tracepoint hits the kernel gave to no program of the hook
+    // without counting them as skipped (a perf counter of the tracepoint's hits shows them). The kernel does not say which event a skipped run was for, so one
     // that would not have matched counts too: an upper bound.
     std::uint64_t skipped = 0;
     std::uint64_t map_full = 0;  // TIME-WAIT hand-overs that found their map full
@@ -91,6 +93,9 @@ struct BpfProgramInfo {
     std::uint32_t verified_insns = 0;
     std::uint64_t recursion_misses = 0;  // runs the kernel skipped (bpf_prog_info)
     std::uint64_t nested_runs = 0;       // second copy: runs it took over from the first
+    // first copy: hits of its tracepoint that ran neither copy and were not counted as skipped
+    // (perf counts the hits); nullopt when they cannot be counted
+    std::optional<std::uint64_t> hits_not_run;
 };
 
 // The holder of a socket that existed before the stream started (from /proc).
