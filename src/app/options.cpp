@@ -114,7 +114,11 @@ or LISTEN (connect, listen, or a passive open), when the stream saw that.
 Privileges (root has them all):
    listing         none, for what ss shows any user; the options below need more
    -E              CAP_BPF + CAP_PERFMON (tp_btf programs: the timer callbacks' addresses
-                   come from the kernel's BTF, so no CAP_SYSLOG)
+                   come from the kernel's BTF, so no CAP_SYSLOG); UDP and raw destroys
+                   (-E without -t) and -p -T --cgroup on event rows also CAP_NET_ADMIN
+                   (cgroup programs); counting the tracepoint hits the kernel runs no
+                   program for: CAP_DAC_READ_SEARCH (tracefs), and CAP_SYS_ADMIN if
+                   tracefs is not mounted
    -E on classic tracepoints (--bpf-variant tracepoint, or when tp_btf cannot load): also
                    CAP_SYSLOG for TIME-WAIT and CLOSE entries (kernel addresses in
                    /proc/kallsyms), CAP_DAC_READ_SEARCH to read tracefs (root's only), and

@@ -697,6 +697,17 @@ class ErrorsTest(unittest.TestCase):
                                    "state", "time-wait"], capture_output=True, text=True, timeout=20)
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertIn("kernel addresses are hidden without CAP_SYSLOG", r.stderr)
+        # UDP destroys load a cgroup program: the capability that lacks is named
+        r = subprocess.run(caps + ["-E", "--duration", "0.3"], capture_output=True, text=True,
+                           timeout=20)
+        self.assertEqual((r.returncode, r.stderr),
+                         (3, "sstrace: loading BPF programs: Operation not permitted (missing "
+                             "CAP_NET_ADMIN: run as root, or grant them)\n"))
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            "--inh-caps=+bpf,+perfmon,+net_admin",
+                            "--ambient-caps=+bpf,+perfmon,+net_admin", SSTRACE, "-E",
+                            "--duration", "0.3"], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_help_and_version(self):
         r = self.run_sstrace("-h")

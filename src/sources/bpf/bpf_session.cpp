@@ -388,12 +388,18 @@ Unique<FdTraits> open_cgroup2_root()
     return fd;
 }
 
-[[noreturn]] void throw_load_error(int err)
+// `cgroup_programs`: the configuration loads cgroup programs (UDP and raw destroys, owners),
+// which the kernel loads only with CAP_NET_ADMIN.
+[[noreturn]] void throw_load_error(int err, bool cgroup_programs)
 {
     const int e = err < 0 ? -err : err;
     if (e == EPERM || e == EACCES) {
         std::string missing;
-        for (const auto& [cap, name] : {std::pair{CAP_BPF, "CAP_BPF"}, {CAP_PERFMON, "CAP_PERFMON"}}) {
+        for (const auto& [cap, name] : {std::pair{CAP_BPF, "CAP_BPF"}, {CAP_PERFMON, "CAP_PERFMON"},
+                                        {CAP_NET_ADMIN, "CAP_NET_ADMIN"}}) {
+            if (cap == CAP_NET_ADMIN && !cgroup_programs) {
+                continue;
+            }
             if (!has_capability(cap)) {
                 missing += missing.empty() ? name : std::string(" and ") + name;
             }
@@ -493,7 +499,8 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
         }
     }
     if (!impl_->skel) {
-        throw_load_error(err);
+        throw_load_error(err, cfg.owners ||
+                                  (cfg.destroy & (SSTRACE_DESTROY_UDP | SSTRACE_DESTROY_RAW)) != 0);
     }
     spdlog::info("BPF programs loaded ({} variant)", variant_name(impl_->variant));
     // Timers and tcp_info count in jiffies: without the tick rate they cannot be converted.
@@ -603,12 +610,14 @@ void BpfSession::Impl::count_hits()
         if (!tracefs) {
             tracefs.emplace();  // for the tracepoints' ids only: unmounted again at return
         }
-        if (auto hits = TracepointHits::open(t.system, t.event)) {
-            HookHits h{t.hook, first, t.runs, std::move(*hits)};
-            h.invocations0 = invocations(h);
-            h.hits.enable();
-            hook_hits.push_back(std::move(h));
+        auto hits = TracepointHits::open(t.system, t.event);
+        if (!hits) {
+            return;  // said once: the other tracepoint would fail alike
         }
+        HookHits h{t.hook, first, t.runs, std::move(*hits)};
+        h.invocations0 = invocations(h);
+        h.hits.enable();
+        hook_hits.push_back(std::move(h));
     }
 }
 

@@ -92,8 +92,9 @@ std::optional<TracepointHits> TracepointHits::open(const char* system, const cha
 {
     const std::uint64_t id = tracepoint_id(system, event);
     if (id == 0) {
-        spdlog::warn("tracepoint {}:{} has no id in tracefs: the hits the kernel gives to no "
-                     "program cannot be counted", system, event);
+        spdlog::warn("cannot read the id of tracepoint {}:{} in tracefs (root, or CAP_SYS_ADMIN "
+                     "and CAP_DAC_READ_SEARCH): hits the kernel runs no program for are not "
+                     "counted", system, event);
         return std::nullopt;
     }
     TracepointHits hits;
@@ -105,8 +106,8 @@ std::optional<TracepointHits> TracepointHits::open(const char* system, const cha
         attr.disabled = 1;
         const long fd = ::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
         if (fd < 0) {
-            spdlog::warn("perf_event_open on {}:{} (CPU {}): {}: the hits the kernel gives to no "
-                         "program cannot be counted", system, event, cpu, std::strerror(errno));
+            spdlog::warn("perf_event_open on {}:{} (CPU {}): {}: hits the kernel runs no program "
+                         "for are not counted", system, event, cpu, std::strerror(errno));
             return std::nullopt;
         }
         hits.fds_.emplace_back(static_cast<int>(fd));
