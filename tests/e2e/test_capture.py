@@ -120,6 +120,32 @@ class ReadBackTest(CaptureBase):
         first = read_back("--read", cap, "-n", "-c", "5", *args)
         self.assertEqual(first.stdout.splitlines(), t.stdout.splitlines()[:6])
 
+    def test_time_wait_ends_are_read_back(self):
+        """--transitions rows of TIME-WAIT ends (ss -K kills the timewait sockets: early ends)
+        come back from the capture as they were printed, with their lengths."""
+        cap = self.path("tw-end.cap")
+        args = ["--timestamp", "--transitions", "state", "time-wait"]
+        with Netns() as ns:
+            t = self.tracer(ns, "-E", "--write", cap, "--print", *args)
+            self.churn(ns, conns=200)
+            time.sleep(0.5)
+            killed = ns.run("ss", "-K", "-tan", "state", "time-wait", check=True)
+            time.sleep(0.5)
+            t.stop(settle=0.5)
+        self.assertEqual(t.rc, 0, t.stderr)
+        self.assert_no_loss(t)
+        ends = [r for r in rows(t.stdout) if "(gone)" in r]
+        entries = [r for r in rows(t.stdout) if "TIME-WAIT" in r and "(gone)" not in r]
+        # every timewait socket ss killed is an early end; the churn itself may end others early
+        # (a tuple reused)
+        self.assertGreaterEqual(len(ends), len(rows(killed.stdout)), killed.stdout)
+        self.assertGreater(len(ends), 50, t.stdout[-2000:])
+        self.assertTrue(all(any(x.startswith("ended:(early,") for x in r) for r in ends), ends[:5])
+        self.assertGreater(len(entries), 50)
+        back = read_back("--read", cap, "-n", *args)
+        self.assertEqual(back.returncode, 0, back.stderr)
+        self.assertEqual(back.stdout, t.stdout)
+
     def test_destroy_stream_and_netns_column(self):
         cap = self.path("destroy.cap")
         with Netns() as ns:
