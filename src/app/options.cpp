@@ -111,6 +111,19 @@ Destroy rows show -i as ss -E -i does (the kernel's tcp_info, without the conges
 control's name) and no timer; -i adds lifetime:MSms, the time since the socket left CLOSE
 or LISTEN (connect, listen, or a passive open), when the stream saw that.
 
+Examples:
+   incident      {0} -E state time-wait
+                 {0} -E --timestamp --transitions state time-wait 'dport = :443'
+                 {0} -E --watch --transitions state time-wait
+   capture       {0} -E --write '/var/log/sstrace/tw-%Y%m%d-%H.cap' \
+                     --rotate-seconds 3600 --rotate-count 48 state time-wait
+                 {0} --read '/var/log/sstrace/tw-*.cap' --since 03:10 --until 03:20 \
+                     --timestamp state time-wait 'dport = :443'
+   performance   {0} -E -v --duration 10 state all > /dev/null    (counts on stderr)
+                 {0} -E -t -i -e
+                 {0} -tanp
+   kernel        {0} --check-kernel
+
 Privileges (root has them all):
    listing         none, for what ss shows any user; the options below need more
    -E              CAP_BPF + CAP_PERFMON (tp_btf programs: the timer callbacks' addresses
