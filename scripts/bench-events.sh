@@ -33,7 +33,10 @@
 #   sstrace-E-p  sstrace -E -p                 sstrace-all-p   sstrace -E -p state all
 #   sstrace-Ei   sstrace -E -i                 sstrace-all-i   sstrace -E -i state all
 #   sstrace-Em   sstrace -E -m                 sstrace-all-om  sstrace -E -o -m state all
-#   (the owners and details runs are not in the default list: --runs names them, e.g.
+#   sstrace-tw-ends  sstrace -E --transitions state time-wait (the timer_cancel and
+#                timer_expire_entry hooks that follow TIME-WAIT to its end)
+#   sstrace-tw-watch sstrace -E --watch state time-wait (the listing, then the live table)
+#   (the owners, details, ends and watch runs are not in the default list: --runs names them, e.g.
 #   --runs "base sstrace-E sstrace-E-p sstrace-all sstrace-all-p base")
 # For each run: the connection rate and its ratio to the mean of the base runs of the round,
 # the events the namespace's counters (nstat) say the tool should see, the rows it printed, the
@@ -107,7 +110,7 @@ case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 for r in $runs; do
     case "$r" in
     base|sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|sstrace-tw|sstrace-all|sstrace-all-p) ;;
-    sstrace-all-i|sstrace-all-om|ss-E|tcpstates) ;;
+    sstrace-all-i|sstrace-all-om|sstrace-tw-ends|sstrace-tw-watch|ss-E|tcpstates) ;;
     *) die "unknown run $r" ;;
     esac
     case "$r" in
@@ -319,6 +322,8 @@ run_one() {
     sstrace-Em) cmd=(ip netns exec "$ns" "$sstrace" -n -E -m); sig=INT ;;
     sstrace-all-i) cmd=(ip netns exec "$ns" "$sstrace" -n -E -i state all); sig=INT ;;
     sstrace-all-om) cmd=(ip netns exec "$ns" "$sstrace" -n -E -o -m state all); sig=INT ;;
+    sstrace-tw-ends) cmd=(ip netns exec "$ns" "$sstrace" -n -E --transitions state time-wait); sig=INT ;;
+    sstrace-tw-watch) cmd=(ip netns exec "$ns" "$sstrace" -n -E --watch state time-wait); sig=INT ;;
     # iproute2 6.1 block-buffers ss -E rows written to a file and dies on SIGTERM without
     # flushing: line buffering makes every row reach the file (one write per row).
     ss-E) cmd=(ip netns exec "$ns" stdbuf -oL ss -n -E); sig=TERM ;;
@@ -373,7 +378,7 @@ run_one() {
     sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|ss-E)
         # every full socket is destroyed once: both ends of each connection, the listeners
         expected=$((act + pas + nlisteners)) ;;
-    sstrace-tw)
+    sstrace-tw|sstrace-tw-ends|sstrace-tw-watch)
         expected=$((tw + twk)) ;;
     sstrace-all|sstrace-all-p|sstrace-all-i|sstrace-all-om|tcpstates)
         # SYN-SENT / SYN-RECV, ESTABLISHED on both ends, then per end either an orderly
@@ -382,13 +387,18 @@ run_one() {
         expected=$((act + pas + 2 * estab + 3 * (2 * estab - resets) + resets + 2 * nlisteners)) ;;
     esac
     case "$run" in
+    sstrace-tw-watch)
+        # the stream's rows, after the listing of what the namespace already held (the
+        # timewait sockets of the earlier runs)
+        rows=$(awk 'f && !/\(gone\)/ { c++ } /^Netid/ { f = 1 } END { print c + 0 }' "$work/$name.out") ;;
     sstrace-*|ss-E)
         # Both see only the test namespace: every row but the header counts. (Matching the
         # server port would miss the client rows of an abortive close: tcp_disconnect() clears
         # the peer port and the bound address before the socket is destroyed, so ss -E and
         # sstrace -E print 0.0.0.0:PORT -> 127.0.0.1:*.)
         # (-o -m -i put a row's details on a second line that starts with a tab)
-        rows=$(grep -v $'^\t' "$work/$name.out" | grep -vc 'Local Address:Port' || true) ;;
+        # (--transitions adds a "TIME-WAIT -> (gone)" row per end: not an entry)
+        rows=$(grep -v $'^\t' "$work/$name.out" | grep -v -e 'Local Address:Port' -e '(gone)' -c || true) ;;
     tcpstates)
         rows=$(awk -v ports="$ports_list" 'BEGIN { n = split(ports, a, ","); for (i = 1; i <= n; i++) p[a[i]] = 1 }
                    NR > 1 && (($5 in p) || ($7 in p)) { c++ } END { print c + 0 }' "$work/$name.out") ;;
