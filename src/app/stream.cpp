@@ -3,6 +3,7 @@
 // a thread of their own (OutputWriter). The path of one event: doc/architecture.md.
 #include "sstrace/app/app.hpp"
 #include "sstrace/app/event_loop.hpp"
+#include "sstrace/app/metrics_server.hpp"
 #include "sstrace/app/stats_collector.hpp"
 #include "sstrace/app/stream_accounting.hpp"
 #include "sstrace/app/stream_outputs.hpp"
@@ -56,6 +57,14 @@ int run_event_stream(const Options& opts, const Environment& env)
     EventLoop loop;
     ::signal(SIGPIPE, SIG_IGN);
 
+    // --metrics: bound before any BPF is loaded, so that an address in use fails at once (its
+    // thread starts here, with the stop signals blocked)
+    std::optional<MetricsServer> metrics;
+    if (plan.metrics) {
+        metrics.emplace(*plan.metrics, !plan.scope.one_netns);
+        spdlog::info("metrics on http://{}/metrics", metrics->address());
+    }
+
     BpfSession session(plan.bpf);
     BpfEventSource source(session);
     source.cgroup_in_rows(plan.row.cgroup);
@@ -89,6 +98,9 @@ int run_event_stream(const Options& opts, const Environment& env)
     std::vector<StatsView*> views;
     if (plan.bpf.metrics) {
         stats.emplace(session, StatsScope{!plan.scope.one_netns, current_netns_inode()});
+    }
+    if (metrics) {
+        views.push_back(&*metrics);
     }
     auto publish_stats = [&] {
         if (!stats) {
