@@ -235,6 +235,24 @@ class MetricsTest(unittest.TestCase):
                          {"8083": 4, "other": 0})
         self.assertEqual(port_values(s, "sstrace_tcp_resets_total"), {"8083": 2, "other": 0})
 
+    def test_capture_and_counters_agree(self):
+        """--write with --metrics: the capture read back holds the rows the counter counted."""
+        cap = "/tmp/sstrace-metrics-test-%d.cap" % os.getpid()
+        try:
+            t, s = self.churn_and_scrape(5, 9469, ["-n", "-E", "--write", cap, "state",
+                                                   "time-wait", "( dport = :8085 or sport = :8085 )"],
+                                         "8085:9:1", "8086:4:0")
+            self.assertEqual(t.stdout, "")  # --write without --print: no rows on stdout
+            r = subprocess.run([SSTRACE, "-n", "--read", cap], capture_output=True, text=True)
+        finally:
+            if os.path.exists(cap):
+                os.unlink(cap)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(tuples(r.stdout)), 9, r.stdout)
+        self.assertEqual(port_values(s, "sstrace_tcp_time_wait_entries_total"),
+                         {"8085": 9, "other": 0})
+        self.assertEqual(value(s, "sstrace_events_seen_total"), 9)
+
     def test_address_in_use_fails_before_loading(self):
         """A port in use: one line naming the address, exit status 7, no BPF loaded."""
         with MetNetns(4) as ns:
