@@ -8,8 +8,8 @@ pkgs=(
     build-essential g++ cmake ninja-build pkg-config
     clang llvm libclang-rt-14-dev libbpf-dev bpftool libelf-dev zlib1g-dev
     libspdlog-dev libfmt-dev libmnl-dev libgtest-dev libgmock-dev googletest
-    libzstd-dev nlohmann-json3-dev
-    iproute2 libbpf-tools python3 procps
+    libzstd-dev nlohmann-json3-dev libncurses-dev
+    iproute2 libbpf-tools python3 procps tmux
 )
 
 missing=()

@@ -60,6 +60,11 @@ struct Options {
     unsigned ring_mb = 8;          // --ring-size MiB (a power of two, 1 to 1024)
     std::string bpf_variant = "auto";  // --bpf-variant auto|tp_btf|tracepoint
 
+    // the live summary view (sstrace's own)
+    bool top = false;             // --top: sockets per state and the busiest ports, refreshed
+    double interval = 1.0;        // --interval SECONDS between refreshes
+    bool batch = false;           // --batch: plain text (or --json) reports, no full screen
+
     // captures and JSON lines (sstrace's own)
     std::string write_file;               // --write FILE ("-": stdout)
     std::vector<std::string> read_files;  // --read FILE, repeatable
