@@ -190,4 +190,34 @@ struct {
 	__type(value, struct tw_cancel_mark);
 } tw_cancels SEC(".maps") __weak;
 
+/* ---- Metrics (--metrics, --top; sstrace/abi/events.h) ----
+ * Counters by namespace, state and service port, kept here instead of one ring record per
+ * increment. Set only when a stream serves metrics: otherwise the counting code is dead and the
+ * verifier removes it. */
+const volatile __u8 cfg_metrics __weak = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SSTRACE_METRICS_NETNS_MAX);
+	__type(key, __u32);
+	__type(value, struct sstrace_netns_counters);
+} netns_stats SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SSTRACE_METRICS_PORTS_MAX);
+	__type(key, struct sstrace_port_key);
+	__type(value, struct sstrace_port_counters);
+} port_stats SEC(".maps") __weak;
+
+/* The listening TCP ports by namespace, written by userspace from a LISTEN-only dump (about
+ * once a second): entering LISTEN is not traced (inet_csk_listen_start() sets the state
+ * without the tracepoint). The value is unused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SSTRACE_LISTENERS_MAX);
+	__type(key, struct sstrace_port_key);
+	__type(value, __u8);
+} listeners SEC(".maps") __weak;
+
 #endif /* SSTRACE_MAPS_BPF_H */

@@ -15,6 +15,7 @@
  * classic tracepoint program for kernels without usable BTF tracing.
  */
 #include "sock_read.bpf.h"
+#include "metrics.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -86,12 +87,14 @@ static __always_inline struct sstrace_sk_owner *owners_follow(struct sock *sk, i
 	return so;
 }
 
-/* -i's lifetime: a socket is born when it first leaves CLOSE (connect, listen) or LISTEN (the
- * child of a passive open, whose first transition is LISTEN -> SYN-RECV). tp_btf only: socket
- * storage needs a BTF socket pointer. */
+/* A socket is born when it first leaves CLOSE (connect, listen) or LISTEN (the child of a
+ * passive open, whose first transition is LISTEN -> SYN-RECV): the lifetime -i shows on a
+ * destroy or CLOSE row, and the metrics' lifetime histogram. tp_btf only: socket storage needs
+ * a BTF socket pointer. */
 static __always_inline bool birth(int oldstate, int newstate)
 {
-	return (cfg_details & SSTRACE_DETAIL_LIFETIME) && newstate != SSTRACE_TCP_CLOSE &&
+	return ((cfg_details & SSTRACE_DETAIL_LIFETIME) || cfg_metrics) &&
+	       newstate != SSTRACE_TCP_CLOSE &&
 	       (oldstate == SSTRACE_TCP_CLOSE || oldstate == SSTRACE_TCP_LISTEN);
 }
 
@@ -114,7 +117,7 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	__u16 family;
 	int entered = newstate;
 	__u8 flags = 0;
-	bool syn_unsent, close_split;
+	bool syn_unsent, close_split, rows;
 	__u64 cookie;
 
 	if (protocol != IPPROTO_TCP)
@@ -129,11 +132,24 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		      cfg_tw_handover;
 	if (btf && birth(oldstate, newstate))
 		stamp_birth(sk);
-	if (!want_state(newstate) && !want_leave(oldstate) && !syn_unsent && !close_split &&
-	    !cookie_needed_at(newstate))
+	rows = want_state(newstate) || want_leave(oldstate) || syn_unsent || close_split ||
+	       cookie_needed_at(newstate);
+	if (!rows && !cfg_metrics)
 		return;
 	tp = tcp_of(sk, btf);
 	if (!tp || !tp_wanted(tp, &family, btf))
+		return;
+	/* a TIME-WAIT entry is told from a CLOSE here (before the syn_unsent row below, which
+	 * never comes from FIN-WAIT-2 or CLOSING) */
+	if (close_split) {
+		if (took_timewait(tp, family, btf, &flags))
+			entered = SSTRACE_TCP_TIME_WAIT;
+		else if (KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_err) == 0)
+			count(SSTRACE_CNT_TW_NO_TIMER);
+	}
+	if (cfg_metrics)
+		count_metrics(tp, sk, family, oldstate, newstate, entered, btf);
+	if (!rows)
 		return;
 	if (btf && cookie_needed_at(newstate))
 		bpf_get_socket_cookie(sk);
@@ -148,13 +164,6 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		count(SSTRACE_CNT_SYN_UNSENT);
 		emit(tp, cookie, SSTRACE_REC_STATE, family, SSTRACE_TCP_CLOSE,
 		     SSTRACE_TCP_SYN_SENT, SSTRACE_EVF_SYN_UNSENT, btf, sk, &owner);
-	}
-
-	if (close_split) {
-		if (took_timewait(tp, family, btf, &flags))
-			entered = SSTRACE_TCP_TIME_WAIT;
-		else if (KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_err) == 0)
-			count(SSTRACE_CNT_TW_NO_TIMER);
 	}
 
 	if (!want_state(entered) && !want_leave(oldstate))

@@ -3,12 +3,14 @@
 // a thread of their own (OutputWriter). The path of one event: doc/architecture.md.
 #include "sstrace/app/app.hpp"
 #include "sstrace/app/event_loop.hpp"
+#include "sstrace/app/stats_collector.hpp"
 #include "sstrace/app/stream_accounting.hpp"
 #include "sstrace/app/stream_outputs.hpp"
 #include "sstrace/app/stream_pipeline.hpp"
 #include "sstrace/app/stream_plan.hpp"
 #include "sstrace/app/watch.hpp"
 #include "sstrace/core/error.hpp"
+#include "sstrace/core/netns.hpp"
 #include "sstrace/core/program.hpp"
 #include "sstrace/sources/bpf_event_source.hpp"
 #include "sstrace/sources/bpf_session.hpp"
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 namespace sstrace {
 
@@ -80,6 +83,23 @@ int run_event_stream(const Options& opts, const Environment& env)
         }
         pipeline.add_gate(*watch);
     }
+    // --metrics, --top: the aggregate views read the snapshots of one collector, taken on this
+    // thread about once a second
+    std::optional<StatsCollector> stats;
+    std::vector<StatsView*> views;
+    if (plan.bpf.metrics) {
+        stats.emplace(session, StatsScope{!plan.scope.one_netns, current_netns_inode()});
+    }
+    auto publish_stats = [&] {
+        if (!stats) {
+            return;
+        }
+        stats->refresh_listeners();
+        const StatsSnapshot snap = stats->snapshot();
+        for (StatsView* v : views) {
+            v->publish(snap);
+        }
+    };
     // after the listing: on a terminal the header is written at once. Rows, JSON lines, a
     // capture file: the policy for their write errors is StreamOutputs'.
     StreamOutputs outputs(plan, clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC),
@@ -114,6 +134,7 @@ int run_event_stream(const Options& opts, const Environment& env)
             return;
         }
         report_loss();
+        publish_stats();
         if (const std::size_t swept = session.sweep_stale_handovers(); swept != 0) {
             spdlog::debug("{} stale TIME-WAIT hand-overs deleted", swept);
         }
@@ -129,8 +150,11 @@ int run_event_stream(const Options& opts, const Environment& env)
             loop.stop();
         }
     });
+    publish_stats();  // the first snapshot: the views have counters from the start
     spdlog::info("following {} with {} programs ({}); Ctrl-C to stop",
-                 plan.state_mode ? "TCP state entries" : "TCP socket destruction",
+                 plan.state_mode      ? "TCP state entries"
+                 : plan.bpf.destroy   ? "TCP socket destruction"
+                                      : "TCP state changes for the metrics",
                  variant_name(session.variant()),
                  plan.scope.one_netns ? fmt::format("netns inode {}", plan.bpf.netns_ino)
                                       : std::string("all network namespaces"));

@@ -114,7 +114,7 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
                              loss.ring_full, loss.skipped, loss.map_full);
     }
     fmt::print(out, "{}: {} events seen, {} {}, {} lost{}\n", program_name(),
-               c.emitted + loss.total(), printed, delivered_as, loss.total(), causes);
+               c.seen(), printed, delivered_as, loss.total(), causes);
 
     if (verbose) {
         for (const BpfProgramInfo& p : session_.programs()) {

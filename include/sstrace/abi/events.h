@@ -107,7 +107,9 @@
  * timewait socket (tcp_max_tw_buckets full, a FIN-WAIT-2 timeout), or one that another CPU
  * recycled (tcp_tw_reuse) or killed before its timer was armed, which gets no row. */
 #define SSTRACE_CNT_TW_NO_TIMER 8
-#define SSTRACE_CNT_MAX 9
+/* Metric updates of a namespace that found the netns_stats map full (not counted anywhere). */
+#define SSTRACE_CNT_METRICS_FULL 9
+#define SSTRACE_CNT_MAX 10
 
 /* Hooks with a first and a second program copy (index into the "nest" map). timer_start has
  * one program: it fires with interrupts disabled, under the timer base lock, so no event can
@@ -294,5 +296,57 @@ static inline __u32 sstrace_record_size(__u8 flags)
 	       ((flags & SSTRACE_EVF_OWNER) ? (__u32)sizeof(struct sstrace_owner) : 0) +
 	       ((flags & SSTRACE_EVF_DETAILS) ? (__u32)sizeof(struct sstrace_details) : 0);
 }
+
+/* ---- Metrics (--metrics, --top): counters kept in BPF maps ----
+ * Counted by the state hook after the namespace, family and filter checks, only when the stream
+ * asks for them (cfg_metrics): per-CPU, summed by userspace. None of this travels through the
+ * ring buffer. */
+
+/* Connection lifetimes (a socket's birth, as -i stamps it, to its entry into CLOSE or
+ * TIME-WAIT): bucket i counts those of at most SSTRACE_LIFETIME_BOUNDS_NS[i] nanoseconds, the
+ * last bucket the longer ones. Roughly two buckets a decade, 100 us to 3000 s. */
+#define SSTRACE_LIFETIME_BOUNDS 16
+#define SSTRACE_LIFETIME_BOUNDS_NS                                                          \
+	{                                                                                   \
+		100000ull, 300000ull, 1000000ull, 3000000ull, 10000000ull, 30000000ull,    \
+		100000000ull, 300000000ull, 1000000000ull, 3000000000ull, 10000000000ull,  \
+		30000000000ull, 100000000000ull, 300000000000ull, 1000000000000ull,        \
+		3000000000000ull                                                            \
+	}
+
+/* Per network namespace (map netns_stats, keyed by the namespace's inode). */
+struct sstrace_netns_counters {
+	__u64 entries[SSTRACE_TCP_MAX_STATES]; /* state entries, by state (TIME-WAIT inferred) */
+	__u64 lifetime[SSTRACE_LIFETIME_BOUNDS + 1]; /* lifetimes per bucket (not cumulative) */
+	__u64 lifetime_sum_ns;
+	/* the port counters of every port that found the port map full (the `other` port) */
+	__u64 other_time_wait;
+	__u64 other_resets;
+	__u64 other_opens;
+	__u64 ports_full; /* updates that went to `other` because the port map was full */
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_netns_counters) == (12 + 17 + 5) * 8,
+		   "netns counters layout");
+
+/* Per service port (map port_stats) and per listening port (map listeners): namespace and port,
+ * host order. */
+struct sstrace_port_key {
+	__u32 netns_ino;
+	__u16 port;
+	__u16 _pad;
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_port_key) == 8, "port key layout");
+
+struct sstrace_port_counters {
+	__u64 time_wait; /* entries into TIME-WAIT */
+	__u64 resets;    /* ESTABLISHED/CLOSE-WAIT -> CLOSE, as TcpEstabResets counts them */
+	__u64 opens;     /* entries into ESTABLISHED */
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_port_counters) == 24, "port counters layout");
+
+/* Sizes of the metric maps. */
+#define SSTRACE_METRICS_NETNS_MAX 1024
+#define SSTRACE_METRICS_PORTS_MAX 4096
+#define SSTRACE_LISTENERS_MAX 16384
 
 #endif /* SSTRACE_ABI_EVENTS_H */

@@ -5,10 +5,12 @@
 
 #include "sstrace/core/state.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,48 @@ struct BpfConfig {
     // SSTRACE_DETAIL_* bits: the details tail of every record (-o -m -i on event rows); 0 for
     // the plain stream. LIFETIME also attaches the state hook, which stamps socket births.
     std::uint32_t details = 0;
+    // --metrics, --top: the state hook counts every transition in the metric maps (by
+    // namespace, state and service port; lifetimes), after the namespace, family and filter
+    // checks. Attaches the state and timer hooks (TIME-WAIT entries are inferred).
+    bool metrics = false;
+};
+
+// The metric maps (BpfConfig::metrics), summed over CPUs.
+struct BpfNetnsMetrics {
+    std::uint32_t netns_ino = 0;
+    std::array<std::uint64_t, kStateCount> entries{};  // state entries (index: kernel state)
+    // lifetimes per bucket, not cumulative: bucket i up to lifetime_bounds_ns()[i], the last
+    // one beyond them (tp_btf variant only: the births live in socket storage)
+    std::vector<std::uint64_t> lifetime;
+    std::uint64_t lifetime_sum_ns = 0;
+    std::uint64_t other_time_wait = 0;  // ports that found the port map full
+    std::uint64_t other_resets = 0;
+    std::uint64_t other_opens = 0;
+    std::uint64_t ports_full = 0;  // updates that went to `other`
+};
+
+struct BpfPortMetrics {
+    std::uint32_t netns_ino = 0;
+    std::uint16_t port = 0;  // the service port
+    std::uint64_t time_wait = 0;
+    std::uint64_t resets = 0;
+    std::uint64_t opens = 0;
+};
+
+struct BpfMetrics {
+    std::vector<BpfNetnsMetrics> netns;
+    std::vector<BpfPortMetrics> ports;
+    std::uint64_t netns_full = 0;  // updates of a namespace that found the netns map full
+};
+
+// The upper bounds of the lifetime histogram's buckets, nanoseconds, ascending.
+std::span<const std::uint64_t> lifetime_bounds_ns();
+
+// A listening TCP port (the listeners map: the service-port rule of the metrics).
+struct ListenerKey {
+    std::uint32_t netns_ino = 0;
+    std::uint16_t port = 0;
+    auto operator<=>(const ListenerKey&) const = default;
 };
 
 // The hooks, each with its programs (tp_btf: a first and a second copy; classic: one).
@@ -74,6 +118,8 @@ struct BpfLoss {
 };
 
 struct BpfCounters {
+    // events the programs matched: committed, or lost on the way (the summary's "seen")
+    std::uint64_t seen() const { return emitted + loss.total(); }
     std::uint64_t emitted = 0;   // records committed by the kernel side
     std::uint64_t filtered = 0;  // events the in-kernel filter rejected
     std::uint64_t tw_fin_wait2 = 0;  // TIME-WAIT rows of orphans whose peer had not sent its FIN
@@ -138,6 +184,13 @@ public:
     // Owners: records `sockfd`'s owner in the socket's storage (a socket that existed before
     // the stream started, duplicated from its holder). Returns 0 or -errno.
     int seed_owner(int sockfd, std::uint64_t cookie, const OwnerSeed& owner);
+
+    // The metric maps summed over CPUs (empty unless BpfConfig::metrics). Reads every entry:
+    // call about once a second, from one thread at a time.
+    BpfMetrics metrics() const;
+    // Makes the listeners map hold exactly `ports` (sorted, unique): the rest are deleted.
+    // Returns the number of ports that did not fit. No-op unless BpfConfig::metrics.
+    std::size_t set_listeners(const std::vector<ListenerKey>& ports);
 
     // Deletes TIME-WAIT hand-overs nobody took (a timewait timer re-armed later leaves one).
     // Call about once a second; returns the number deleted.

@@ -25,6 +25,7 @@
 #include <array>
 #include <optional>
 #include <ctime>
+#include <iterator>
 
 namespace sstrace {
 
@@ -177,7 +178,8 @@ bool has_capability(int cap)
 // What the configuration needs of the timer hook.
 bool needs_tw_handover(const BpfConfig& cfg)
 {
-    return (cfg.state_mask & (state_bit(kStateTimeWait) | state_bit(kStateClose))) != 0;
+    return (cfg.state_mask & (state_bit(kStateTimeWait) | state_bit(kStateClose))) != 0 ||
+           cfg.metrics;
 }
 
 bool needs_syn_timer(const BpfConfig& cfg)
@@ -281,6 +283,7 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
         ro->cfg_nr_accept4 = SYS_accept4;
     }
     ro->cfg_details = cfg.details;
+    ro->cfg_metrics = cfg.metrics ? 1 : 0;
     if (variant == BpfVariant::Btf) {
         ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
         ro->cfg_syn_timer = needs_syn_timer(cfg) && kbtf.tcp_write_timer ? 1 : 0;
@@ -310,7 +313,7 @@ int load_variant(const BpfConfig& cfg, const KernelBtf& kbtf, BpfVariant variant
         bool hook_on = false;
         switch (p.hook) {
         case Hook::State:
-            hook_on = cfg.state_mask != 0 || cfg.leave_mask != 0 ||
+            hook_on = cfg.state_mask != 0 || cfg.leave_mask != 0 || cfg.metrics ||
                       ((cfg.details & SSTRACE_DETAIL_LIFETIME) != 0 && variant == BpfVariant::Btf);
             break;
         case Hook::Destroy:
@@ -431,6 +434,12 @@ Unique<FdTraits> open_cgroup2_root()
 
 struct BpfSession::Impl {
     std::uint64_t sum_counter(std::uint32_t idx) const;
+    // Every entry of a per-CPU hash map: the key and the per-CPU values, summed field by field
+    // (each value is an array of `fields` u64).
+    template <typename Key>
+    void sum_percpu_hash(const bpf_map* map, std::size_t fields,
+                         const std::function<void(const Key&, const std::vector<std::uint64_t>&)>&
+                             each) const;
 
     SkelPtr skel;
     BpfVariant variant = BpfVariant::Auto;
@@ -439,6 +448,8 @@ struct BpfSession::Impl {
     RingPtr ring;
     RecordHandler handler;
     int ncpus = 1;
+    bool metrics = false;
+    std::vector<ListenerKey> listeners;  // what the listeners map holds
 };
 
 BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
@@ -518,6 +529,7 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
                                                             : "classic tracepoint variant");
     }
 
+    impl_->metrics = cfg.metrics;
     impl_->ncpus = libbpf_num_possible_cpus();
     if (impl_->ncpus <= 0) {
         impl_->ncpus = 1;
@@ -660,6 +672,113 @@ int BpfSession::seed_owner(int sockfd, std::uint64_t cookie, const OwnerSeed& ow
         return -errno;
     }
     return 0;
+}
+
+std::span<const std::uint64_t> lifetime_bounds_ns()
+{
+    static constexpr std::uint64_t kBounds[SSTRACE_LIFETIME_BOUNDS] = SSTRACE_LIFETIME_BOUNDS_NS;
+    return kBounds;
+}
+
+template <typename Key>
+void BpfSession::Impl::sum_percpu_hash(
+    const bpf_map* map, std::size_t fields,
+    const std::function<void(const Key&, const std::vector<std::uint64_t>&)>& each) const
+{
+    const int fd = bpf_map__fd(map);
+    if (bpf_map__key_size(map) != sizeof(Key) ||
+        bpf_map__value_size(map) != fields * sizeof(std::uint64_t)) {
+        return;
+    }
+    std::vector<std::uint64_t> percpu(fields * static_cast<std::size_t>(ncpus));
+    std::vector<std::uint64_t> sum(fields);
+    Key key{};
+    Key next{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        key = next;
+        prev = &key;
+        if (bpf_map_lookup_elem(fd, &key, percpu.data()) != 0) {
+            continue;  // deleted meanwhile (never, today: entries stay)
+        }
+        std::fill(sum.begin(), sum.end(), 0);
+        for (std::size_t cpu = 0; cpu < static_cast<std::size_t>(ncpus); ++cpu) {
+            for (std::size_t f = 0; f < fields; ++f) {
+                sum[f] += percpu[cpu * fields + f];
+            }
+        }
+        each(key, sum);
+    }
+}
+
+BpfMetrics BpfSession::metrics() const
+{
+    BpfMetrics m;
+    if (!impl_->metrics) {
+        return m;
+    }
+    using NetnsCounters = sstrace_netns_counters;
+    constexpr std::size_t kNetnsFields = sizeof(NetnsCounters) / sizeof(std::uint64_t);
+    impl_->sum_percpu_hash<std::uint32_t>(
+        impl_->skel->maps.netns_stats, kNetnsFields,
+        [&](const std::uint32_t& ino, const std::vector<std::uint64_t>& v) {
+            NetnsCounters c{};
+            std::memcpy(&c, v.data(), sizeof(c));
+            BpfNetnsMetrics n;
+            n.netns_ino = ino;
+            static_assert(kStateCount == SSTRACE_TCP_MAX_STATES);
+            std::copy(std::begin(c.entries), std::end(c.entries), n.entries.begin());
+            n.lifetime.assign(std::begin(c.lifetime), std::end(c.lifetime));
+            n.lifetime_sum_ns = c.lifetime_sum_ns;
+            n.other_time_wait = c.other_time_wait;
+            n.other_resets = c.other_resets;
+            n.other_opens = c.other_opens;
+            n.ports_full = c.ports_full;
+            m.netns.push_back(std::move(n));
+        });
+    constexpr std::size_t kPortFields = sizeof(sstrace_port_counters) / sizeof(std::uint64_t);
+    impl_->sum_percpu_hash<sstrace_port_key>(
+        impl_->skel->maps.port_stats, kPortFields,
+        [&](const sstrace_port_key& k, const std::vector<std::uint64_t>& v) {
+            m.ports.push_back({k.netns_ino, k.port, v[0], v[1], v[2]});
+        });
+    m.netns_full = impl_->sum_counter(SSTRACE_CNT_METRICS_FULL);
+    return m;
+}
+
+std::size_t BpfSession::set_listeners(const std::vector<ListenerKey>& ports)
+{
+    if (!impl_->metrics) {
+        return 0;
+    }
+    const int fd = bpf_map__fd(impl_->skel->maps.listeners);
+    auto key_of = [](const ListenerKey& l) {
+        sstrace_port_key k{};
+        k.netns_ino = l.netns_ino;
+        k.port = l.port;
+        return k;
+    };
+    std::vector<ListenerKey> gone;
+    std::set_difference(impl_->listeners.begin(), impl_->listeners.end(), ports.begin(),
+                        ports.end(), std::back_inserter(gone));
+    for (const ListenerKey& l : gone) {
+        const sstrace_port_key k = key_of(l);
+        bpf_map_delete_elem(fd, &k);
+    }
+    std::vector<ListenerKey> held;
+    std::size_t full = 0;
+    const std::uint8_t one = 1;
+    for (const ListenerKey& l : ports) {
+        const sstrace_port_key k = key_of(l);
+        if (std::binary_search(impl_->listeners.begin(), impl_->listeners.end(), l) ||
+            bpf_map_update_elem(fd, &k, &one, BPF_ANY) == 0) {
+            held.push_back(l);
+        } else {
+            ++full;
+        }
+    }
+    impl_->listeners = std::move(held);
+    return full;
 }
 
 std::size_t BpfSession::sweep_stale_handovers()
