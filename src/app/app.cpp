@@ -42,24 +42,17 @@ int run_main(int argc, const char* const* argv)
             try {
                 enter_named_netns(opts.netns);
             } catch (const Error& e) {
-                if (opts.events) {
+                if (opts.events || opts.top) {
                     throw;
                 }
                 std::fprintf(stderr, "%s\n", e.what());  // ss's own wording, no prefix
                 return e.exit_code();
             }
-            if (!opts.events && netns_private_mounts(opts.netns) != 0) {
+            if (!opts.events && !opts.top && netns_private_mounts(opts.netns) != 0) {
                 return kExitFailure;
             }
         }
-        if (opts.top) {
-            // the view is built (sinks/top_view, app/top); the stats collector it reads is not
-            // on this branch yet
-            fmt::print(stderr, "{}: --top: not implemented yet (waits for the stats collector)\n",
-                       program_name());
-            return kExitNotImplemented;
-        }
-        if (opts.events) {
+        if (opts.events || opts.top) {
             return run_event_stream(opts, env);
         }
         if (!opts.read_files.empty()) {

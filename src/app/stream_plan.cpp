@@ -297,7 +297,7 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
             fmt::print(stderr, "{}: no socket states to show with such filter.\n", program_name());
             return kExitOk;
         }
-    } else {
+    } else if (!opts.top) {
         cfg.destroy = static_cast<std::uint8_t>((sel.tcp ? SSTRACE_DESTROY_TCP : 0) |
                                                 (sel.udp ? SSTRACE_DESTROY_UDP : 0) |
                                                 (sel.raw ? SSTRACE_DESTROY_RAW : 0));
@@ -363,6 +363,18 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     }
     plan.proc_dir = env.proc_dir();
     plan.output = plan_outputs(opts);
+    if (opts.top) {
+        // the view reads the metric maps: no row, no event record, -c counts reports
+        cfg.metrics = true;
+        plan.count = 0;
+        plan.output.print = false;
+        const std::string where =
+            opts.all_netns ? std::string("every namespace")
+                           : fmt::format("netns {}", NetnsNames().label(cfg.netns_ino));
+        plan.top = plan_top(opts, plan.expr.empty()
+                                      ? where
+                                      : fmt::format("{}  filter: {}", where, plan.expr.to_string()));
+    }
     if (opts.watch) {
         plan.watch = plan_watch(opts, sel, plan);
     } else if (opts.transitions && plan.state_mode) {

@@ -278,10 +278,10 @@ std::vector<std::string> render_top(const TopReport& r, const TopScreen& screen)
     const std::uint64_t lost = r.tool_delta.lost_ring_full + r.tool_delta.lost_skipped +
                                r.tool_delta.lost_map_full;
     lines.push_back(fmt::format(
-        "Sockets now: {} in {} namespace{}.  Events: {} seen, {} lost in the last interval{}",
+        "Sockets now: {} in {} namespace{}.  Events lost in the last interval: {}{}",
         r.current_known ? fmt::format("{}", total) : std::string("unknown"), r.namespaces,
-        r.namespaces == 1 ? "" : "s", r.tool.events_seen, lost,
-        r.interval_s > 0 ? std::string() : " (rates from the next refresh on)"));
+        r.namespaces == 1 ? "" : "s", lost,
+        r.interval_s > 0 ? std::string() : "  (rates from the next refresh on)"));
     lines.emplace_back();
 
     const std::size_t ns_width = netns_width(r);

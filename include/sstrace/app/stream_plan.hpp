@@ -6,6 +6,7 @@
 #include "sstrace/app/options.hpp"
 #include "sstrace/app/output_plan.hpp"
 #include "sstrace/app/stream_accounting.hpp"
+#include "sstrace/app/top.hpp"
 #include "sstrace/core/env.hpp"
 #include "sstrace/filter/filter.hpp"
 #include "sstrace/sinks/event_rows.hpp"
@@ -47,6 +48,8 @@ struct StreamPlan {
     std::string proc_dir;
     OutputPlan output;  // rows or JSON lines, a capture file
     std::optional<WatchPlan> watch;
+    // --top: the counters only (BpfConfig::metrics), no row; the view's front end
+    std::optional<TopPlan> top;
 };
 
 // Builds the plan. Where ss would stop (a bad family, state word or filter), ss's message is
