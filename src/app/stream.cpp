@@ -90,7 +90,9 @@ int run_event_stream(const Options& opts, const Environment& env)
     std::optional<StatsCollector> stats;
     std::vector<StatsView*> views;
     if (plan.bpf.metrics) {
-        stats.emplace(session, StatsScope{!plan.scope.one_netns, current_netns_inode()});
+        // --top keeps a live table (a quiet watch): the gauges
+        stats.emplace(session, StatsScope{!plan.scope.one_netns, current_netns_inode()},
+                      plan.top && watch ? &watch->table() : nullptr);
     }
     // --top: a snapshot every --interval (also between the publishing ticks)
     std::unique_ptr<TopFrontEnd> top;

@@ -374,6 +374,22 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
         plan.top = plan_top(opts, plan.expr.empty()
                                       ? where
                                       : fmt::format("{}  filter: {}", where, plan.expr.to_string()));
+        // the gauges: a live table of every TCP socket in the selection (all states: -a),
+        // seeded by a listing that prints nothing and kept by every state change; the ring is
+        // drained by the loop's timer, not woken per record
+        if (sel.tcp) {
+            Options listing = opts;
+            listing.top = false;
+            listing.json = false;
+            listing.selection.insert(listing.selection.begin(), "-a");
+            plan.watch = plan_watch(listing, sel, plan);
+            plan.watch->quiet = true;
+            // a socket entering CLOSE leaves the table: no dump lists it (it is unhashed), and
+            // without the destroy programs nothing would take it out later
+            plan.watch->members &= ~state_bit(kStateClose);
+            cfg.wakeup_bytes = cfg.ring_bytes / 4;
+        }
+        return plan;
     }
     if (opts.watch) {
         plan.watch = plan_watch(opts, sel, plan);
