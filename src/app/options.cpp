@@ -118,8 +118,10 @@ Destroy rows show -i as ss -E -i does (the kernel's tcp_info, without the conges
 control's name) and no timer; -i adds lifetime:MSms, the time since the socket left CLOSE
 or LISTEN (connect, listen, or a passive open), when the stream saw that.
 
-The live summary view (--top) counts every TCP state entry in the kernel (BPF maps, no
-event per socket crosses to userspace) and reads the live table for the sockets now. Its
+The live summary view (--top) counts state entries, TIME-WAIT entries, resets and new
+connections per service port in the kernel (BPF maps, read at each refresh); the sockets now
+come from a live table: a listing at the start that prints nothing, kept current by every
+TCP state change (exact in one namespace; unknown, shown as -, with --all-netns). Its
 selection is a stream's: -4, -6, -N NAME, --all-netns (a Netns column), and the EXPRESSION,
 which is loaded into the kernel at the start and fixed there; the / key filters the port
 lines shown, in userspace. --top needs a terminal on stdin and stdout (exit 255 otherwise:

@@ -376,8 +376,9 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
                                       : fmt::format("{}  filter: {}", where, plan.expr.to_string()));
         // the gauges: a live table of every TCP socket in the selection (all states: -a),
         // seeded by a listing that prints nothing and kept by every state change; the ring is
-        // drained by the loop's timer, not woken per record
-        if (sel.tcp) {
+        // drained by the loop's timer, not woken per record. Not with --all-netns: the
+        // collector's gauges are the stream's one namespace's.
+        if (sel.tcp && !opts.all_netns) {
             Options listing = opts;
             listing.top = false;
             listing.json = false;

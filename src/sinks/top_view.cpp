@@ -330,12 +330,11 @@ std::vector<std::string> render_top(const TopReport& r, const TopScreen& screen)
             lines.back() = std::move(keys);
         }
     }
-    if (screen.cols > 0) {
-        for (std::string& l : lines) {
-            if (l.size() > static_cast<std::size_t>(screen.cols)) {
-                l.resize(static_cast<std::size_t>(screen.cols));
-            }
+    for (std::string& l : lines) {
+        if (screen.cols > 0 && l.size() > static_cast<std::size_t>(screen.cols)) {
+            l.resize(static_cast<std::size_t>(screen.cols));
         }
+        l.erase(l.find_last_not_of(' ') + 1);  // no trailing blanks (an empty half, padding)
     }
     return lines;
 }
