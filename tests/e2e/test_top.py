@@ -111,6 +111,27 @@ class TopBatch(unittest.TestCase):
                 self.assertAlmostEqual(integral, port_entry(last, port)[key] - first[key],
                                        delta=1e-6 * max(1, port_entry(last, port)[key]))
 
+    def test_filter_expression_scopes_the_counters(self):
+        # the kernel-side FILTER: only the clients of 5001 (their peer port) are counted
+        with Netns("sst-top-4") as ns:
+            before = ns.counters("TcpExtTW")
+            top = Tracer(ns.cmd(SSTRACE, "-v", "--top", "--batch", "--json", "--interval", "0.3",
+                                "dport", "=", ":5001"))
+            try:
+                ns.traffic("client-close", 5001, 30)
+                ns.traffic("client-close", 5002, 50)
+                time.sleep(1)
+            finally:
+                top.stop()
+            self.assertEqual(top.rc, 0, top.stderr)
+            tw_in_ns = ns.counter("TcpExtTW") - before["TcpExtTW"]
+        self.assertEqual(tw_in_ns, 80)
+        last = json.loads(top.stdout.splitlines()[-1])
+        self.assertEqual([(p.get("port"), p["time_wait"], p["opens"]) for p in last["ports"]],
+                         [(5001, 30, 30)])  # the client side only: its peer port is 5001
+        self.assertEqual(state_entry(last, "TIME-WAIT")["entries"], 30)
+        self.assertEqual(state_entry(last, "TIME-WAIT")["current"], 30)
+
     def test_text_reports(self):
         with Netns("sst-top-3") as ns:
             r = subprocess.run(ns.cmd(SSTRACE, "--top", "--batch", "--interval", "0.2", "-c",
