@@ -114,7 +114,12 @@ static __always_inline void count_lifetime(struct sstrace_netns_counters *nc, st
 }
 
 /* One transition (`entered`: the state entered, TIME-WAIT inferred; `newstate`: the kernel's)
- * of a socket the stream selects. */
+ * of a socket the stream selects. The hook calls it last, after its rows: its branches (the
+ * filter, the maps, the histogram) are then leaves of the paths the verifier walks. Called
+ * first, they multiplied the paths through the row code: the state hook with the longest
+ * filter and every detail took over 140,000 verified instructions. (A __noinline subprogram
+ * would isolate it, but clang 14 then spills a pointer in 32 bits, which the verifier
+ * refuses.) */
 static __always_inline void count_metrics(const struct tcp_sock *tp, struct sock *sk,
 					  __u16 family, int oldstate, int newstate, int entered,
 					  bool btf)

@@ -106,51 +106,17 @@ static __always_inline void stamp_birth(struct sock *sk)
 		b->ns = bpf_ktime_get_ns();
 }
 
-static __always_inline void on_set_state(struct sock *sk, int oldstate, int newstate,
-					 __u16 protocol, bool btf)
+/* The rows of one transition (`entered`: TIME-WAIT inferred), when the stream wants any. */
+static __always_inline void state_rows(struct sock *sk, const struct tcp_sock *tp,
+				       struct sstrace_sk_owner *so, __u16 family, int oldstate,
+				       int newstate, int entered, __u8 flags, bool syn_unsent,
+				       bool btf)
 {
-	const struct tcp_sock *tp;
-	struct sstrace_sk_owner *so = NULL;
 	/* with owners: zeroed (flags 0, no owner) where none is known, and always passed, so that
 	 * the verifier does not walk the rest of emit() twice (an owner, or NULL) */
 	struct sstrace_owner owner;
-	__u16 family;
-	int entered = newstate;
-	__u8 flags = 0;
-	bool syn_unsent, close_split, rows;
 	__u64 cookie;
 
-	if (protocol != IPPROTO_TCP)
-		return;
-	if (btf && cfg_owners)
-		so = owners_follow(sk, oldstate, newstate);
-	/* Cheap first: most transitions are neither wanted nor one of the special cases. */
-	syn_unsent = oldstate == SSTRACE_TCP_SYN_SENT && newstate == SSTRACE_TCP_CLOSE &&
-		     cfg_syn_timer;
-	close_split = newstate == SSTRACE_TCP_CLOSE &&
-		      (oldstate == SSTRACE_TCP_FIN_WAIT2 || oldstate == SSTRACE_TCP_CLOSING) &&
-		      cfg_tw_handover;
-	if (btf && birth(oldstate, newstate))
-		stamp_birth(sk);
-	rows = want_state(newstate) || want_leave(oldstate) || syn_unsent || close_split ||
-	       cookie_needed_at(newstate);
-	if (!rows && !cfg_metrics)
-		return;
-	tp = tcp_of(sk, btf);
-	if (!tp || !tp_wanted(tp, &family, btf))
-		return;
-	/* a TIME-WAIT entry is told from a CLOSE here (before the syn_unsent row below, which
-	 * never comes from FIN-WAIT-2 or CLOSING) */
-	if (close_split) {
-		if (took_timewait(tp, family, btf, &flags))
-			entered = SSTRACE_TCP_TIME_WAIT;
-		else if (KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_err) == 0)
-			count(SSTRACE_CNT_TW_NO_TIMER);
-	}
-	if (cfg_metrics)
-		count_metrics(tp, sk, family, oldstate, newstate, entered, btf);
-	if (!rows)
-		return;
 	if (btf && cookie_needed_at(newstate))
 		bpf_get_socket_cookie(sk);
 	cookie = cookie_of(sk, btf);
@@ -174,6 +140,49 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	if (entered == SSTRACE_TCP_TIME_WAIT && (flags & SSTRACE_EVF_TW_FIN_WAIT2))
 		count(SSTRACE_CNT_TW_FIN_WAIT2);
 	emit(tp, cookie, SSTRACE_REC_STATE, family, oldstate, entered, flags, btf, sk, &owner);
+}
+
+static __always_inline void on_set_state(struct sock *sk, int oldstate, int newstate,
+					 __u16 protocol, bool btf)
+{
+	const struct tcp_sock *tp;
+	struct sstrace_sk_owner *so = NULL;
+	__u16 family;
+	int entered = newstate;
+	__u8 flags = 0;
+	bool syn_unsent, close_split, rows;
+
+	if (protocol != IPPROTO_TCP)
+		return;
+	if (btf && cfg_owners)
+		so = owners_follow(sk, oldstate, newstate);
+	/* Cheap first: most transitions are neither wanted nor one of the special cases. */
+	syn_unsent = oldstate == SSTRACE_TCP_SYN_SENT && newstate == SSTRACE_TCP_CLOSE &&
+		     cfg_syn_timer;
+	close_split = newstate == SSTRACE_TCP_CLOSE &&
+		      (oldstate == SSTRACE_TCP_FIN_WAIT2 || oldstate == SSTRACE_TCP_CLOSING) &&
+		      cfg_tw_handover;
+	if (btf && birth(oldstate, newstate))
+		stamp_birth(sk);
+	rows = want_state(newstate) || want_leave(oldstate) || syn_unsent || close_split ||
+	       cookie_needed_at(newstate);
+	if (!rows && !cfg_metrics)
+		return;
+	tp = tcp_of(sk, btf);
+	if (!tp || !tp_wanted(tp, &family, btf))
+		return;
+	/* a TIME-WAIT entry is told from a CLOSE here, for the rows and the counters alike */
+	if (close_split) {
+		if (took_timewait(tp, family, btf, &flags))
+			entered = SSTRACE_TCP_TIME_WAIT;
+		else if (KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_err) == 0)
+			count(SSTRACE_CNT_TW_NO_TIMER);
+	}
+	if (rows)
+		state_rows(sk, tp, so, family, oldstate, newstate, entered, flags, syn_unsent, btf);
+	/* last: see count_metrics() */
+	if (cfg_metrics)
+		count_metrics(tp, sk, family, oldstate, newstate, entered, btf);
 }
 
 /* An event is a socket and its transition. */

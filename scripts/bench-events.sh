@@ -7,7 +7,7 @@
 #   scripts/bench-events.sh [--profile default|heavy] [--seconds S] [--threads T] [--servers N]
 #                           [--mode client-close|server-close|rst|mix] [--family 4|6|46]
 #                           [--ports K] [--runs "LIST"] [--pause S] [--rounds N]
-#                           [--sstrace PATH] [--keep DIR] [--no-bpf-stats]
+#                           [--sstrace PATH] [--keep DIR] [--no-bpf-stats] [--netns NAME]
 #   --threads T: churn's connecting threads (default 2). --servers N: churn's accepting
 #     threads, N epoll threads for all listeners (default: churn's blocking model, one thread
 #     per listener and client thread). --mode mix: each client connection takes client-close,
@@ -19,6 +19,7 @@
 #   --rounds N repeats that list N times (default 2); each run's ratio is against the mean
 #     of the base runs of its own round, and the summary gives medians over the rounds.
 #   --keep DIR copies every tool's output and stderr there.
+#   --netns NAME names the namespace the runs use (default sstbench-PID-RANDOM).
 #   --no-bpf-stats skips the BPF run-time columns (bpf-ns, bpf-runs per connection; skipped
 #     stays). Otherwise
 #     the kernel's BPF run-time statistics are on while the script runs, through
@@ -33,6 +34,8 @@
 #   sstrace-E-p  sstrace -E -p                 sstrace-all-p   sstrace -E -p state all
 #   sstrace-Ei   sstrace -E -i                 sstrace-all-i   sstrace -E -i state all
 #   sstrace-Em   sstrace -E -m                 sstrace-all-om  sstrace -E -o -m state all
+#   sstrace-metrics     sstrace --metrics 127.0.0.1:19099 (counters in BPF maps, no rows)
+#   sstrace-tw-metrics  sstrace -E state time-wait --metrics 127.0.0.1:19099
 #   (the owners and details runs are not in the default list: --runs names them, e.g.
 #   --runs "base sstrace-E sstrace-E-p sstrace-all sstrace-all-p base")
 # For each run: the connection rate and its ratio to the mean of the base runs of the round,
@@ -66,6 +69,7 @@ bpf_stats=1
 rounds=2
 sstrace="$root/build/sstrace"
 keep=""
+ns_name=""
 
 die() { echo "bench-events: $*" >&2; exit 1; }
 
@@ -84,6 +88,7 @@ while [ $# -gt 0 ]; do
     --sstrace) sstrace=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --no-bpf-stats) bpf_stats=0; shift ;;
+    --netns) ns_name=$2; shift 2 ;;
     -h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
     esac
@@ -107,7 +112,7 @@ case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 for r in $runs; do
     case "$r" in
     base|sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|sstrace-tw|sstrace-all|sstrace-all-p) ;;
-    sstrace-all-i|sstrace-all-om|ss-E|tcpstates) ;;
+    sstrace-all-i|sstrace-all-om|ss-E|tcpstates|sstrace-metrics|sstrace-tw-metrics) ;;
     *) die "unknown run $r" ;;
     esac
     case "$r" in
@@ -119,7 +124,7 @@ for c in cc ip nstat ss stdbuf unshare; do
     command -v "$c" >/dev/null || die "$c missing (scripts/install-deps.sh)"
 done
 
-ns="sstbench-$$-$RANDOM"
+ns="${ns_name:-sstbench-$$-$RANDOM}"
 work=$(mktemp -d /tmp/sstbench.XXXXXX)
 tool_wrapper=""
 tool_pid=""
@@ -313,6 +318,10 @@ run_one() {
     sstrace-E) cmd=(ip netns exec "$ns" "$sstrace" -n -E); sig=INT ;;
     sstrace-tw) cmd=(ip netns exec "$ns" "$sstrace" -n -E state time-wait); sig=INT ;;
     sstrace-all) cmd=(ip netns exec "$ns" "$sstrace" -n -E state all); sig=INT ;;
+    sstrace-metrics) cmd=(ip netns exec "$ns" "$sstrace" --metrics 127.0.0.1:19099); sig=INT ;;
+    sstrace-tw-metrics)
+        cmd=(ip netns exec "$ns" "$sstrace" -n -E state time-wait --metrics 127.0.0.1:19099)
+        sig=INT ;;
     sstrace-E-p) cmd=(ip netns exec "$ns" "$sstrace" -n -E -p); sig=INT ;;
     sstrace-all-p) cmd=(ip netns exec "$ns" "$sstrace" -n -E -p state all); sig=INT ;;
     sstrace-Ei) cmd=(ip netns exec "$ns" "$sstrace" -n -E -i); sig=INT ;;
@@ -373,7 +382,7 @@ run_one() {
     sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|ss-E)
         # every full socket is destroyed once: both ends of each connection, the listeners
         expected=$((act + pas + nlisteners)) ;;
-    sstrace-tw)
+    sstrace-tw|sstrace-tw-metrics)
         expected=$((tw + twk)) ;;
     sstrace-all|sstrace-all-p|sstrace-all-i|sstrace-all-om|tcpstates)
         # SYN-SENT / SYN-RECV, ESTABLISHED on both ends, then per end either an orderly

@@ -9,6 +9,9 @@ pkgs=(
     clang llvm libclang-rt-14-dev libbpf-dev bpftool libelf-dev zlib1g-dev
     libspdlog-dev libfmt-dev libmnl-dev libgtest-dev libgmock-dev googletest
     libzstd-dev nlohmann-json3-dev libncurses-dev
+    # --metrics: the HTTP server; promtool (in prometheus) checks the exposition in the tests
+    libmicrohttpd-dev prometheus
+    # --top: tmux drives the full screen in the tests
     iproute2 libbpf-tools python3 procps tmux
 )
 
@@ -29,5 +32,16 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# prometheus is installed for promtool only: its package would start the server from its init
+# script; a policy-rc.d that denies every start (Debian's own mechanism) keeps it stopped
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    made_policy=1
+fi
+cleanup() { [ -z "$made_policy" ] || rm -f "$policy"; }
+trap cleanup EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

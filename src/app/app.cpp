@@ -42,17 +42,17 @@ int run_main(int argc, const char* const* argv)
             try {
                 enter_named_netns(opts.netns);
             } catch (const Error& e) {
-                if (opts.events || opts.top) {
+                if (live_stream(opts)) {
                     throw;
                 }
                 std::fprintf(stderr, "%s\n", e.what());  // ss's own wording, no prefix
                 return e.exit_code();
             }
-            if (!opts.events && !opts.top && netns_private_mounts(opts.netns) != 0) {
+            if (!live_stream(opts) && netns_private_mounts(opts.netns) != 0) {
                 return kExitFailure;
             }
         }
-        if (opts.events || opts.top) {
+        if (live_stream(opts)) {
             return run_event_stream(opts, env);
         }
         if (!opts.read_files.empty()) {

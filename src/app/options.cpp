@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/options.hpp"
 
+#include "sstrace/app/metrics_server.hpp"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/parse.hpp"
 #include "sstrace/core/program.hpp"
@@ -57,6 +58,16 @@ Event streams, sstrace's own options:
    -v, --verbose       more diagnostics on stderr (-vv debug, -vvv libbpf's too); in a
                        listing, which source ran (SSTRACE_LISTING_SOURCE=diag|iter|auto)
        --json          one JSON object per event (or, without -E, per socket); doc/json.md
+
+Metrics, sstrace's own option (doc/metrics.md):
+       {0} --metrics [ADDR:]PORT [ -E ... ] [ OPTIONS ] [ EXPRESSION ]
+       --metrics=[ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics
+                       (text format 0.0.4, or OpenMetrics when the Accept header asks):
+                       TCP state entries, TIME-WAIT entries, resets and opens by service
+                       port (the 64 busiest, then port="other"), connection lifetimes,
+                       losses. ADDR is numeric ([IPV6] in brackets), 127.0.0.1 when not
+                       given. With -E or --write the stream runs as usual; alone, no row
+                       is printed. The FILTER expression, -4/-6 and --all-netns scope it.
 
 Live summary view, sstrace's own options:
        {0} --top [ --interval TIME ] [ --batch [ --json ] ] [ OPTIONS ] [ EXPRESSION ]
@@ -153,6 +164,8 @@ Exit status:
    5    the BPF programs failed to load; -v shows the verifier's reason
    6    a capture read back (--read) is truncated or corrupt: every record before the damage
         was printed, then one line naming the file and the byte offset
+   7    --metrics cannot listen on its address (in use, not a local address, no
+        permission); no BPF program was loaded
    255  bad options or arguments, or a filter syntax error, as ss exits
 )",
                                       program_name());
@@ -166,7 +179,7 @@ enum class Opt : std::uint8_t {
     TipcInfo, Summary, Tos, Cgroup, Bpf, Events, Context, Contexts, NoHeader, Oneline, InetSockopt,
     Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Watch, Count,
     Duration, RingSize, BpfVariant, Write, Read, Print, Json, RotateSize, RotateSeconds,
-    RotateCount, PostRotate, Since, Until, Top, Interval, Batch,
+    RotateCount, PostRotate, Since, Until, Metrics, Top, Interval, Batch,
 };
 
 struct OptionSpec {
@@ -243,6 +256,7 @@ constexpr std::array kOptions{
     OptionSpec{"post-rotate", '\0', true, false, Opt::PostRotate},
     OptionSpec{"since", '\0', true, false, Opt::Since},
     OptionSpec{"until", '\0', true, false, Opt::Until},
+    OptionSpec{"metrics", '\0', true, false, Opt::Metrics},
     OptionSpec{"top", '\0', false, false, Opt::Top},
     OptionSpec{"interval", '\0', true, false, Opt::Interval},
     OptionSpec{"batch", '\0', false, false, Opt::Batch},
@@ -255,7 +269,7 @@ bool live_only(Opt id)
     switch (id) {
     case Opt::Duration: case Opt::RingSize: case Opt::BpfVariant: case Opt::Write:
     case Opt::Print: case Opt::RotateSize: case Opt::RotateSeconds: case Opt::RotateCount:
-    case Opt::PostRotate: case Opt::Watch:
+    case Opt::PostRotate: case Opt::Watch: case Opt::Metrics:
         return true;
     default:
         return false;
@@ -550,6 +564,7 @@ bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
     case Opt::PostRotate:
     case Opt::Since:
     case Opt::Until:
+    case Opt::Metrics:
     case Opt::Interval:
         if (!value_option(spec, spelled, value)) {
             return false;
@@ -624,6 +639,14 @@ bool CommandLineParser::value_option(const OptionSpec& spec, std::string_view sp
                                      program_name(), spelled));
         }
         o.write_file = value;
+        return true;
+    case Opt::Metrics:
+        if (!parse_metrics_endpoint(value)) {
+            return error(fmt::format("{}: {}: expected [ADDR:]PORT (a numeric address, [IPV6] in "
+                                     "brackets; a port from 1 to 65535), got '{}'",
+                                     program_name(), spelled, value));
+        }
+        o.metrics = value;
         return true;
     case Opt::PostRotate:
         if (value.empty()) {
@@ -739,7 +762,7 @@ void CommandLineParser::check_combinations()
     if (o.top && !check_top()) {
         return;
     }
-    if (!o.events && !reading && !o.top) {
+    if (!o.events && !reading && o.metrics.empty() && !o.top) {
         if (!stream_only_.empty()) {
             error(fmt::format("{}: {} applies only to event streams (-E)", program_name(),
                               stream_only_.front()));
@@ -747,6 +770,11 @@ void CommandLineParser::check_combinations()
             error(fmt::format("{}: --json lists sockets: it does not apply to {}", program_name(),
                               o.summary ? "-s" : "-D"));
         }
+        return;
+    }
+    if (!o.metrics.empty() && !o.events && o.watch) {
+        error(fmt::format("{}: --watch with --metrics needs -E: without it no row is printed",
+                          program_name()));
         return;
     }
     if (o.events && reading) {

@@ -3,6 +3,7 @@
 // a thread of their own (OutputWriter). The path of one event: doc/architecture.md.
 #include "sstrace/app/app.hpp"
 #include "sstrace/app/event_loop.hpp"
+#include "sstrace/app/metrics_server.hpp"
 #include "sstrace/app/stats_collector.hpp"
 #include "sstrace/app/stream_accounting.hpp"
 #include "sstrace/app/stream_outputs.hpp"
@@ -58,6 +59,14 @@ int run_event_stream(const Options& opts, const Environment& env)
     EventLoop loop;
     ::signal(SIGPIPE, SIG_IGN);
 
+    // --metrics: bound before any BPF is loaded, so that an address in use fails at once (its
+    // thread starts here, with the stop signals blocked)
+    std::optional<MetricsServer> metrics;
+    if (plan.metrics) {
+        metrics.emplace(*plan.metrics, !plan.scope.one_netns);
+        spdlog::info("metrics on http://{}/metrics", metrics->address());
+    }
+
     BpfSession session(plan.bpf);
     BpfEventSource source(session);
     source.cgroup_in_rows(plan.row.cgroup);
@@ -99,6 +108,9 @@ int run_event_stream(const Options& opts, const Environment& env)
     if (plan.top) {
         top = start_top(*plan.top, loop, [&] { return stats->snapshot(); },
                         clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
+    }
+    if (metrics) {
+        views.push_back(&*metrics);
     }
     auto publish_stats = [&] {
         if (!stats) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/stream_plan.hpp"
 
+#include "sstrace/app/metrics_server.hpp"
+
 #include "sstrace/abi/events.h"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/netns.hpp"
@@ -280,6 +282,16 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     }
 
     BpfConfig& cfg = plan.bpf;
+    // --metrics without -E: the counters only, no row
+    const bool rows = opts.events;
+    if (!rows && words.mask) {
+        throw Error("--metrics", "state words select the rows of -E, and without -E no row is "
+                    "printed (the counters cover every state)", kExitUsage);
+    }
+    cfg.metrics = !opts.metrics.empty();
+    if (cfg.metrics) {
+        plan.metrics = parse_metrics_endpoint(opts.metrics);
+    }
     plan.state_mode = words.mask.has_value();
     if (plan.state_mode) {
         // State entries are TCP's: a UDP or raw socket has no states to enter. That is said
@@ -297,7 +309,7 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
             fmt::print(stderr, "{}: no socket states to show with such filter.\n", program_name());
             return kExitOk;
         }
-    } else if (!opts.top) {
+    } else if (rows) {
         cfg.destroy = static_cast<std::uint8_t>((sel.tcp ? SSTRACE_DESTROY_TCP : 0) |
                                                 (sel.udp ? SSTRACE_DESTROY_UDP : 0) |
                                                 (sel.raw ? SSTRACE_DESTROY_RAW : 0));
@@ -363,6 +375,9 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     }
     plan.proc_dir = env.proc_dir();
     plan.output = plan_outputs(opts);
+    if (!rows) {
+        plan.output.print = false;
+    }
     if (opts.top) {
         // the view reads the metric maps: no row, no event record, -c counts reports
         cfg.metrics = true;

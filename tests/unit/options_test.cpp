@@ -610,9 +610,10 @@ std::map<int, std::string> man_exit_codes(const std::string& man)
 TEST(Help, ExitStatusAsTheReadmeAndTheManPage)
 {
     const auto readme = readme_exit_codes(read_source_file("README.md"));
-    ASSERT_EQ(readme.size(), 8u);
+    ASSERT_EQ(readme.size(), 9u);
     for (const int code : {kExitOk, kExitFailure, kExitNotImplemented, kExitNoPrivilege,
-                           kExitNoKernelSupport, kExitBpfLoad, kExitDamaged, kExitUsage}) {
+                           kExitNoKernelSupport, kExitBpfLoad, kExitDamaged, kExitListen,
+                           kExitUsage}) {
         EXPECT_TRUE(readme.count(code) == 1) << code;
     }
     EXPECT_EQ(help_exit_codes(help_text()), readme);

@@ -76,6 +76,9 @@ struct Options {
     std::string post_rotate;                      // --post-rotate CMD
     std::optional<WallTime> since;                // --since TIME
     std::optional<WallTime> until;                // --until TIME
+    // --metrics [ADDR:]PORT: the Prometheus endpoint (checked by parse_metrics_endpoint());
+    // without -E it runs a stream that prints no rows
+    std::string metrics;
     std::vector<std::string> argv;  // the command line as given (a capture's header keeps it)
     bool show_help = false;
     bool show_version = false;
@@ -93,6 +96,9 @@ struct ParseResult {
 // sstrace's own options: their values, and that they are used where they mean something.
 // -h, -V and `-f help` end the parse where they stand, as in ss.
 ParseResult parse_command_line(int argc, const char* const* argv);
+
+// A live stream runs: -E, --metrics (which without -E prints no rows), or --top (a view).
+inline bool live_stream(const Options& o) { return o.events || !o.metrics.empty() || o.top; }
 
 // ss's selection from the command line's selection options and FILTER words.
 inline SelectionResult build_selection(const Options& o)

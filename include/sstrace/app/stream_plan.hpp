@@ -3,6 +3,7 @@
 // row layout, the limits. Nothing after this step looks at the options.
 #pragma once
 
+#include "sstrace/app/metrics_server.hpp"
 #include "sstrace/app/options.hpp"
 #include "sstrace/app/output_plan.hpp"
 #include "sstrace/app/stream_accounting.hpp"
@@ -51,6 +52,8 @@ struct StreamPlan {
     std::optional<WatchPlan> watch;
     // --top: the counters only (BpfConfig::metrics), no row; the view's front end
     std::optional<TopPlan> top;
+    // --metrics: where the endpoint listens (bpf.metrics is set too)
+    std::optional<MetricsEndpoint> metrics;
 };
 
 // Builds the plan. Where ss would stop (a bad family, state word or filter), ss's message is

@@ -16,6 +16,7 @@ enum ExitCode : int {
     kExitNoKernelSupport = 4, // the kernel lacks BTF or a required hook
     kExitBpfLoad = 5,         // the BPF programs failed to load (verifier); -v shows the reason
     kExitDamaged = 6,         // a capture file is truncated or corrupt (records before it were read)
+    kExitListen = 7,          // --metrics cannot listen on its address (in use, not local, denied)
     kExitUsage = 255,         // bad options or arguments, as ss exits
 };
 

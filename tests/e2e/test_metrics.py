@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""End-to-end tests of `sstrace --metrics` against the running kernel.
+
+sstrace runs inside a private network namespace (named sst-met-N) and serves /metrics on its
+loopback; a churn there makes a known number of connections per service port enter TIME-WAIT
+and be reset. The scrape is compared with the namespace's own counters (nstat: TcpExtTW,
+TcpEstabResets, TcpActiveOpens + TcpPassiveOpens) and with what the churn did per port. The
+text format is checked by `promtool check metrics` (Debian's prometheus package), OpenMetrics
+by the strict parser below (promtool 2.42 reads the text format only). sstrace is stopped by
+its own pid, and must exit 0.
+"""
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+
+from e2e_support import HERE, SSTRACE, Netns, Tracer, main, need_root, tuples
+
+CHURN = os.path.join(HERE, "metrics_churn.py")
+OM_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# run in the namespace: one GET, the status, the Content-Type and the body
+SCRAPE = r"""
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Accept": sys.argv[2]} if sys.argv[2] else {})
+with urllib.request.urlopen(req, timeout=5) as r:
+    sys.stdout.write("%d\n%s\n" % (r.status, r.headers["Content-Type"]))
+    sys.stdout.write(r.read().decode())
+"""
+
+
+class MetNetns(Netns):
+    """A namespace with one of the names these tests may use (sst-met-1 ... sst-met-9)."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.name = "sst-met-%d" % n
+
+    def scrape(self, port, accept=""):
+        r = self.run(sys.executable, "-c", SCRAPE, "http://127.0.0.1:%d/metrics" % port, accept,
+                     check=True)
+        status, ctype, body = r.stdout.split("\n", 2)
+        return int(status), ctype, body
+
+    def churn(self, settle, *specs):
+        return self.run(sys.executable, CHURN, str(settle), *specs, check=True).stdout
+
+
+# ---- a strict reader of both formats ----
+
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+SAMPLE_RE = re.compile(r"^(%s)(?:\{(%s(?:,%s)*)\})? (\S+)$" % (NAME, LABEL, LABEL))
+LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
+TYPES = {"counter", "gauge", "histogram"}
+
+
+def parse_exposition(body, openmetrics):
+    """{(name, frozenset(labels.items())): value}; raises AssertionError on anything the format
+    does not allow: samples outside their family, families given twice, a counter sample without
+    _total (OpenMetrics), non-cumulative histogram buckets, a missing +Inf, a missing # EOF."""
+    lines = body.split("\n")
+    assert lines[-1] == "", "the exposition must end with a newline"
+    lines = lines[:-1]
+    if openmetrics:
+        assert lines and lines[-1] == "# EOF", "OpenMetrics ends with # EOF"
+        lines = lines[:-1]
+    else:
+        assert "# EOF" not in lines
+    samples = {}
+    families = {}
+    current = None
+    for line in lines:
+        if line.startswith("# "):
+            kind, name, rest = (line[2:].split(" ", 2) + [""])[:3]
+            assert kind in ("HELP", "TYPE"), line
+            if kind == "TYPE":
+                assert rest in TYPES, line
+                assert name not in families, "family %s given twice" % name
+                families[name] = rest
+                current = name
+            else:
+                assert name == current or name not in families, line
+            continue
+        m = SAMPLE_RE.match(line)
+        assert m, "not a sample line: %r" % line
+        name, labels, value = m.group(1), m.group(2) or "", m.group(3)
+        assert current is not None, "sample before any TYPE: " + line
+        kind = families[current]
+        if kind == "counter":
+            want = current + "_total" if openmetrics else current
+            assert name == want, "counter sample %s in family %s" % (name, current)
+            if not openmetrics:
+                assert name.endswith("_total"), name
+        elif kind == "histogram":
+            assert name in (current + "_bucket", current + "_sum", current + "_count"), line
+        else:
+            assert name == current, line
+        parsed = dict(LABEL_RE.findall(labels))
+        v = float(value)
+        assert not math.isnan(v), line
+        key = (name, frozenset(parsed.items()))
+        assert key not in samples, "sample given twice: " + line
+        samples[key] = v
+    # histograms: cumulative buckets ending in +Inf == _count
+    for fam, kind in families.items():
+        if kind != "histogram":
+            continue
+        groups = {}
+        for (name, labels), v in samples.items():
+            if name == fam + "_bucket":
+                d = dict(labels)
+                le = d.pop("le")
+                groups.setdefault(frozenset(d.items()), []).append((float(le), v))
+        for rest, buckets in groups.items():
+            buckets.sort()
+            values = [v for _, v in buckets]
+            assert values == sorted(values), "buckets not cumulative: %r" % buckets
+            assert buckets[-1][0] == math.inf, "no +Inf bucket"
+            assert samples[(fam + "_count", rest)] == values[-1]
+    return samples
+
+
+def value(samples, name, **labels):
+    return samples[(name, frozenset(labels.items()))]
+
+
+def port_values(samples, name):
+    return {dict(l)["port"]: v for (n, l), v in samples.items() if n == name}
+
+
+class MetricsTest(unittest.TestCase):
+    def setUp(self):
+        need_root(self)
+
+    def check_promtool(self, body):
+        if shutil.which("promtool") is None:
+            if os.environ.get("CI") == "true":
+                self.fail("promtool (Debian package prometheus) is missing")
+            self.skipTest("promtool missing")
+        r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stdout + r.stderr, "", "promtool's lint found problems")
+
+    def test_counters_equal_the_kernels(self):
+        """A churn against two service ports: scraped counters equal nstat's and the churn's."""
+        busy, quiet = 8080, 61000  # 61000: above the ephemeral range, so only a listener
+        #                            table can make it the service port (the lower port is
+        #                            the client's)
+        names = ("TcpExtTW", "TcpEstabResets", "TcpActiveOpens", "TcpPassiveOpens")
+        with MetNetns(1) as ns:
+            k0 = ns.counters(*names)
+            t = Tracer(ns.cmd(SSTRACE, "--metrics", "127.0.0.1:9465", "-v"))
+            ns.churn(1.5, "%d:30:4" % busy, "%d:5:3" % quiet)
+            k1 = ns.counters(*names)
+            # the scrapes are connections of this namespace too, counted under port 9465 (one
+            # end of each enters TIME-WAIT). A first one, then a second after the next
+            # snapshot, which has the first one closed.
+            ns.scrape(9465)
+            time.sleep(1.5)
+            status, ctype, text = ns.scrape(9465)
+            om_status, om_ctype, om = ns.scrape(9465, "application/openmetrics-text; "
+                                                      "version=1.0.0,text/plain;q=0.5")
+            t.stop()
+        self.assertEqual(t.rc, 0, t.stderr)
+        self.assertEqual(t.stdout, "")  # no -E: no rows
+        self.assertEqual((status, ctype), (200, TEXT_TYPE))
+        self.assertEqual((om_status, om_ctype), (200, OM_TYPE))
+        self.check_promtool(text)
+        d = {k: k1[k] - k0[k] for k in k0}
+        self.assertEqual(d["TcpExtTW"], 35)
+        for body, openmetrics in ((text, False), (om, True)):
+            s = parse_exposition(body, openmetrics)
+            tw = port_values(s, "sstrace_tcp_time_wait_entries_total")
+            resets = port_values(s, "sstrace_tcp_resets_total")
+            opens = port_values(s, "sstrace_tcp_opens_total")
+            scrapes_tw = tw.pop("9465")
+            scrapes_opens = opens.pop("9465")
+            self.assertGreaterEqual(scrapes_tw, 1)  # the first scrape at least
+            self.assertEqual(resets.pop("9465", 0), 0)
+            self.assertEqual(tw, {str(busy): 30, str(quiet): 5, "other": 0})
+            self.assertEqual(resets, {str(busy): 8, str(quiet): 6, "other": 0})
+            self.assertEqual(opens, {str(busy): 68, str(quiet): 16, "other": 0})
+            # the kernel's own counts of the churn
+            self.assertEqual(sum(tw.values()), d["TcpExtTW"])
+            self.assertEqual(sum(resets.values()), d["TcpEstabResets"])
+            self.assertEqual(sum(opens.values()), d["TcpActiveOpens"] + d["TcpPassiveOpens"])
+            self.assertEqual(value(s, "sstrace_tcp_state_entries_total", state="time-wait"),
+                             d["TcpExtTW"] + scrapes_tw)
+            self.assertEqual(value(s, "sstrace_tcp_state_entries_total", state="established"),
+                             d["TcpActiveOpens"] + d["TcpPassiveOpens"] + scrapes_opens)
+            # both ends of the 42 connections ended, and of each scrape that entered TIME-WAIT
+            self.assertEqual(value(s, "sstrace_tcp_connection_lifetime_seconds_count"),
+                             84 + 2 * scrapes_tw)
+            self.assertEqual(value(s, "sstrace_events_lost_total", cause="ring_full"), 0)
+            self.assertEqual(value(s, "sstrace_events_seen_total"), 0)  # no -E
+            self.assertEqual(value(s, "sstrace_tcp_time_wait_overflows_total"), 0)
+
+    def churn_and_scrape(self, n, port, args, *specs):
+        """sstrace ARGS --metrics :PORT in namespace sst-met-N during a churn, then one scrape
+        after the next snapshot: (the stopped Tracer, the parsed text format)."""
+        with MetNetns(n) as ns:
+            t = Tracer(ns.cmd(SSTRACE, "-v", "--metrics", ":%d" % port, *args))
+            ns.churn(1.2, *specs)
+            time.sleep(1.5)
+            _, _, text = ns.scrape(port)
+            t.stop()
+        self.assertEqual(t.rc, 0, t.stderr)
+        return t, parse_exposition(text, openmetrics=False)
+
+    def test_stream_rows_and_counters_agree(self):
+        """-E state time-wait with --metrics: the rows printed and the counter are the same."""
+        t, s = self.churn_and_scrape(2, 9466, ["-n", "-E", "state", "time-wait"],
+                                     "8081:12:2", "8082:3:0")
+        # the scrape's own connection enters TIME-WAIT (either end) after the snapshot
+        rows = [r for r in tuples(t.stdout) if "9466" not in (r[1], r[3])]
+        self.assertEqual(len(rows), 15, t.stdout)
+        self.assertEqual(value(s, "sstrace_tcp_state_entries_total", state="time-wait"), 15)
+        self.assertEqual(value(s, "sstrace_events_seen_total"), 15)
+        tw = port_values(s, "sstrace_tcp_time_wait_entries_total")
+        self.assertEqual(tw, {"8081": 12, "8082": 3, "other": 0})
+
+    def test_filter_scopes_the_counters(self):
+        """A FILTER expression runs before the counting: the other port's connections are not
+        counted."""
+        _, s = self.churn_and_scrape(3, 9467, ["( dport = :8083 or sport = :8083 )"],
+                                     "8083:4:1", "8084:6:2")
+        self.assertEqual(port_values(s, "sstrace_tcp_time_wait_entries_total"),
+                         {"8083": 4, "other": 0})
+        self.assertEqual(port_values(s, "sstrace_tcp_resets_total"), {"8083": 2, "other": 0})
+
+    def test_address_in_use_fails_before_loading(self):
+        """A port in use: one line naming the address, exit status 7, no BPF loaded."""
+        with MetNetns(4) as ns:
+            holder = subprocess.Popen(ns.cmd(sys.executable, "-c",
+                                             "import socket,time\n"
+                                             "s=socket.socket(); s.bind(('127.0.0.1', 9468)); "
+                                             "s.listen(); print('ok', flush=True); time.sleep(30)"),
+                                      stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(holder.stdout.readline().strip(), "ok")
+                r = ns.run(SSTRACE, "-v", "--metrics", "9468")
+            finally:
+                holder.kill()
+                holder.wait()
+                holder.stdout.close()
+        self.assertEqual(r.returncode, 7, r.stderr)
+        errors = [l for l in r.stderr.splitlines() if "127.0.0.1:9468" in l]
+        self.assertEqual(len(errors), 1, r.stderr)
+        self.assertIn("Address already in use", errors[0])
+        self.assertNotIn("BPF programs loaded", r.stderr)
+
+    def test_bad_endpoints_are_usage_errors(self):
+        for bad in ("", "0", "65536", "host:80", "1.2.3:80", "::1:80", "[127.0.0.1]:80", "80x"):
+            r = subprocess.run([SSTRACE, "--metrics", bad], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 255, (bad, r.stderr))
+            self.assertIn("--metrics: expected [ADDR:]PORT", r.stderr.splitlines()[0], bad)
+
+
+if __name__ == "__main__":
+    main([MetricsTest])
