@@ -207,6 +207,44 @@ class TopScreen(unittest.TestCase):
                 return int(pid)
         return None
 
+    def assert_terminal_sane(self):
+        """The shell's line discipline is back (canonical mode, echo) and the view is gone."""
+        self.tmux("send-keys", "-t", self.SESSION,
+                  "printf 'tty:%s\\n' \"$(stty -a | tr ' ;' '\\n\\n' | "
+                  "grep -xE -- '-?(icanon|echo)' | tr '\\n' ' ')\"", "Enter")
+        text = self.wait_pane(lambda t: re.search(r"^tty:-?icanon", t, re.M), "stty's answer")
+        self.assertRegex(text, r"(?m)^tty:icanon echo *$")
+        self.assertNotIn("sorted by", text)  # the view's screen is gone
+        return text
+
+    def wait_exit(self, pid, what):
+        deadline = time.time() + 5
+        while time.time() < deadline and proc_comm(pid) == "sstrace":
+            time.sleep(0.05)
+        self.assertNotEqual(proc_comm(pid), "sstrace", "sstrace did not exit on " + what)
+
+    def test_sigterm_restores_the_terminal(self):
+        subprocess.run(["tmux", "kill-session", "-t", self.SESSION], capture_output=True)
+        with Netns("sst-top-5") as ns:
+            self.tmux("new-session", "-d", "-s", self.SESSION, "-x", "100", "-y", "30",
+                      "bash --norc --noprofile")
+            try:
+                self.tmux("send-keys", "-t", self.SESSION,
+                          "PS1='prompt$ '; %s --top; echo rc=$?" % " ".join(ns.cmd(SSTRACE)),
+                          "Enter")
+                self.wait_pane(lambda t: "sstrace --top" in t and "Port " in t, "the view")
+                pid = self.sstrace_pid(ns)
+                self.assertIsNotNone(pid, "no sstrace process in the namespace")
+                os.kill(pid, 15)  # sstrace's own pid (checked by its comm)
+                self.wait_exit(pid, "SIGTERM")
+                text = self.assert_terminal_sane()
+                self.assertRegex(text, r"(?m)^rc=0$")
+            finally:
+                pid = self.sstrace_pid(ns)
+                if pid is not None:
+                    os.kill(pid, 9)
+                subprocess.run(["tmux", "kill-session", "-t", self.SESSION], capture_output=True)
+
     def test_keys_sort_filter_quit(self):
         subprocess.run(["tmux", "kill-session", "-t", self.SESSION], capture_output=True)
         with Netns("sst-top-2") as ns:
@@ -238,18 +276,8 @@ class TopScreen(unittest.TestCase):
                 text = self.wait_pane(lambda t: 'port filter: "5001"' in t, "the filter applied")
                 self.assertEqual(self.port_rows(text), ["5001"], text)
                 self.tmux("send-keys", "-t", self.SESSION, "q")
-                deadline = time.time() + 5
-                while time.time() < deadline and proc_comm(pid) == "sstrace":
-                    time.sleep(0.05)
-                self.assertNotEqual(proc_comm(pid), "sstrace", "sstrace did not exit on q")
-                # the terminal is back: the shell's prompt, and a sane line discipline
-                self.tmux("send-keys", "-t", self.SESSION,
-                          "printf 'tty:%s\\n' \"$(stty -a | tr ' ;' '\\n\\n' | "
-                          "grep -xE -- '-?(icanon|echo)' | tr '\\n' ' ')\"", "Enter")
-                text = self.wait_pane(lambda t: re.search(r"^tty:-?icanon", t, re.M),
-                                      "stty's answer")
-                self.assertRegex(text, r"(?m)^tty:icanon echo *$")
-                self.assertNotIn("sorted by", text)  # the view's screen is gone
+                self.wait_exit(pid, "q")
+                self.assert_terminal_sane()
             finally:
                 pid = self.sstrace_pid(ns)
                 if pid is not None:
