@@ -379,6 +379,10 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
         plan.output.print = false;
     }
     if (opts.top) {
+        if (!sel.tcp) {
+            throw Error("--top", "the view counts TCP connections, and no TCP table is selected",
+                        kExitUsage);
+        }
         // the view reads the metric maps: no row, no event record, -c counts reports
         cfg.metrics = true;
         plan.count = 0;
@@ -393,7 +397,7 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
         // seeded by a listing that prints nothing and kept by every state change; the ring is
         // drained by the loop's timer, not woken per record. Not with --all-netns: the
         // collector's gauges are the stream's one namespace's.
-        if (sel.tcp && !opts.all_netns) {
+        if (!opts.all_netns) {
             Options listing = opts;
             listing.top = false;
             listing.json = false;

@@ -161,6 +161,14 @@ class TopCommandLine(unittest.TestCase):
         self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
 
 
+    def test_no_tcp_table(self):
+        r = subprocess.run([SSTRACE, "--top", "--batch", "-u"], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 255)
+        self.assertEqual(r.stderr, "sstrace: --top: the view counts TCP connections, and no TCP "
+                                   "table is selected\n")
+
+
 class TopScreen(unittest.TestCase):
     """The full screen in a detached tmux session: keys in, the pane's text out."""
 
