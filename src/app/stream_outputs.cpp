@@ -184,7 +184,11 @@ std::uint64_t StreamOutputs::delivered() const
     return capture_ ? capture_->stats().events : 0;
 }
 
-const char* StreamOutputs::delivered_as() const { return stdout_ ? "printed" : "written"; }
+const char* StreamOutputs::delivered_as() const
+{
+    // --metrics alone delivers no row anywhere: the rows are "printed" (none)
+    return stdout_ || !capture_ ? "printed" : "written";
+}
 
 void StreamOutputs::report(bool verbose) const
 {

@@ -282,8 +282,8 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     }
 
     BpfConfig& cfg = plan.bpf;
-    // --metrics without -E: the counters only, no row
-    const bool rows = opts.events;
+    // --metrics without -E, --top: the counters only, no row (a capture read back has rows)
+    const bool rows = opts.events || (opts.metrics.empty() && !opts.top);
     if (!rows && words.mask) {
         throw Error("--metrics", "state words select the rows of -E, and without -E no row is "
                     "printed (the counters cover every state)", kExitUsage);

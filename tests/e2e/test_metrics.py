@@ -202,21 +202,38 @@ class MetricsTest(unittest.TestCase):
             self.assertEqual(value(s, "sstrace_events_seen_total"), 0)  # no -E
             self.assertEqual(value(s, "sstrace_tcp_time_wait_overflows_total"), 0)
 
-    def churn_and_scrape(self, n, port, args, *specs):
-        """sstrace ARGS --metrics :PORT in namespace sst-met-N during a churn, then one scrape
-        after the next snapshot: (the stopped Tracer, the parsed text format)."""
+    def churn_and_scrape(self, n, port, args, *specs, sysctls=(), counters=()):
+        """sstrace ARGS --metrics :PORT in namespace sst-met-N (with SYSCTLS set) during a churn,
+        then one scrape after the next snapshot: (the stopped Tracer, the parsed text format,
+        the namespace's COUNTERS' deltas over the churn)."""
         with MetNetns(n) as ns:
+            for key, v in sysctls:
+                ns.sysctl(key, v)
+            k0 = ns.counters(*counters) if counters else {}
             t = Tracer(ns.cmd(SSTRACE, "-v", "--metrics", ":%d" % port, *args))
             ns.churn(1.2, *specs)
+            k1 = ns.counters(*counters) if counters else {}
             time.sleep(1.5)
             _, _, text = ns.scrape(port)
             t.stop()
         self.assertEqual(t.rc, 0, t.stderr)
-        return t, parse_exposition(text, openmetrics=False)
+        return t, parse_exposition(text, openmetrics=False), {k: k1[k] - k0[k] for k in k0}
+
+    def test_time_wait_overflows(self):
+        """tcp_max_tw_buckets full: the connections that got no timewait socket are counted as
+        the kernel counts them, and are no TIME-WAIT entry."""
+        _, s, d = self.churn_and_scrape(6, 9470, [], "8087:8:0",
+                                        sysctls=[("net.ipv4.tcp_max_tw_buckets", 3)],
+                                        counters=("TcpExtTW", "TcpExtTCPTimeWaitOverflow"))
+        self.assertEqual(d, {"TcpExtTW": 3, "TcpExtTCPTimeWaitOverflow": 5})
+        self.assertEqual(value(s, "sstrace_tcp_time_wait_overflows_total"), 5)
+        self.assertEqual(value(s, "sstrace_tcp_state_entries_total", state="time-wait"), 3)
+        self.assertEqual(port_values(s, "sstrace_tcp_time_wait_entries_total"),
+                         {"8087": 3, "other": 0})
 
     def test_stream_rows_and_counters_agree(self):
         """-E state time-wait with --metrics: the rows printed and the counter are the same."""
-        t, s = self.churn_and_scrape(2, 9466, ["-n", "-E", "state", "time-wait"],
+        t, s, _ = self.churn_and_scrape(2, 9466, ["-n", "-E", "state", "time-wait"],
                                      "8081:12:2", "8082:3:0")
         # the scrape's own connection enters TIME-WAIT (either end) after the snapshot
         rows = [r for r in tuples(t.stdout) if "9466" not in (r[1], r[3])]
@@ -229,11 +246,29 @@ class MetricsTest(unittest.TestCase):
     def test_filter_scopes_the_counters(self):
         """A FILTER expression runs before the counting: the other port's connections are not
         counted."""
-        _, s = self.churn_and_scrape(3, 9467, ["( dport = :8083 or sport = :8083 )"],
+        _, s, _ = self.churn_and_scrape(3, 9467, ["( dport = :8083 or sport = :8083 )"],
                                      "8083:4:1", "8084:6:2")
         self.assertEqual(port_values(s, "sstrace_tcp_time_wait_entries_total"),
                          {"8083": 4, "other": 0})
         self.assertEqual(port_values(s, "sstrace_tcp_resets_total"), {"8083": 2, "other": 0})
+
+    def test_capture_and_counters_agree(self):
+        """--write with --metrics: the capture read back holds the rows the counter counted."""
+        cap = "/tmp/sstrace-metrics-test-%d.cap" % os.getpid()
+        try:
+            t, s, _ = self.churn_and_scrape(5, 9469, ["-n", "-E", "--write", cap, "state",
+                                                   "time-wait", "( dport = :8085 or sport = :8085 )"],
+                                         "8085:9:1", "8086:4:0")
+            self.assertEqual(t.stdout, "")  # --write without --print: no rows on stdout
+            r = subprocess.run([SSTRACE, "-n", "--read", cap], capture_output=True, text=True)
+        finally:
+            if os.path.exists(cap):
+                os.unlink(cap)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(tuples(r.stdout)), 9, r.stdout)
+        self.assertEqual(port_values(s, "sstrace_tcp_time_wait_entries_total"),
+                         {"8085": 9, "other": 0})
+        self.assertEqual(value(s, "sstrace_events_seen_total"), 9)
 
     def test_address_in_use_fails_before_loading(self):
         """A port in use: one line naming the address, exit status 7, no BPF loaded."""
