@@ -9,6 +9,7 @@ TcpPassiveOpens) and `ss`'s count of the sockets in TIME-WAIT. The batch mode is
 JSON lines; the full screen runs in a detached tmux session, driven with send-keys and read
 with capture-pane. Needs root (and tmux for the screen test).
 """
+import contextlib
 import json
 import os
 import re
@@ -231,66 +232,58 @@ class TopScreen(unittest.TestCase):
             time.sleep(0.05)
         self.assertNotEqual(proc_comm(pid), "sstrace", "sstrace did not exit on " + what)
 
-    def test_sigterm_restores_the_terminal(self):
+    @contextlib.contextmanager
+    def screen(self, netns_name, *args):
+        """sstrace --top ARGS in a shell of a detached tmux session, in the namespace; yields
+        (namespace, sstrace's pid) once the view is drawn; ends the session (and a sstrace left
+        running, by its own pid) on the way out."""
         subprocess.run(["tmux", "kill-session", "-t", self.SESSION], capture_output=True)
-        with Netns("sst-top-5") as ns:
-            self.tmux("new-session", "-d", "-s", self.SESSION, "-x", "100", "-y", "30",
+        with Netns(netns_name) as ns:
+            self.tmux("new-session", "-d", "-s", self.SESSION, "-x", "120", "-y", "40",
                       "bash --norc --noprofile")
             try:
-                self.tmux("send-keys", "-t", self.SESSION,
-                          "PS1='prompt$ '; %s --top; echo rc=$?" % " ".join(ns.cmd(SSTRACE)),
-                          "Enter")
+                self.tmux("send-keys", "-t", self.SESSION, "PS1='prompt$ '; %s --top %s; "
+                          "echo rc=$?" % (" ".join(ns.cmd(SSTRACE)), " ".join(args)), "Enter")
                 self.wait_pane(lambda t: "sstrace --top" in t and "Port " in t, "the view")
                 pid = self.sstrace_pid(ns)
                 self.assertIsNotNone(pid, "no sstrace process in the namespace")
-                os.kill(pid, 15)  # sstrace's own pid (checked by its comm)
-                self.wait_exit(pid, "SIGTERM")
-                text = self.assert_terminal_sane()
-                self.assertRegex(text, r"(?m)^rc=0$")
+                yield ns, pid
             finally:
                 pid = self.sstrace_pid(ns)
                 if pid is not None:
                     os.kill(pid, 9)
                 subprocess.run(["tmux", "kill-session", "-t", self.SESSION], capture_output=True)
 
+    def test_sigterm_restores_the_terminal(self):
+        with self.screen("sst-top-5") as (ns, pid):
+            os.kill(pid, 15)  # sstrace's own pid (checked by its comm)
+            self.wait_exit(pid, "SIGTERM")
+            text = self.assert_terminal_sane()
+            self.assertRegex(text, r"(?m)^rc=0$")
+
     def test_keys_sort_filter_quit(self):
-        subprocess.run(["tmux", "kill-session", "-t", self.SESSION], capture_output=True)
-        with Netns("sst-top-2") as ns:
-            self.tmux("new-session", "-d", "-s", self.SESSION, "-x", "120", "-y", "40",
-                      "bash --norc --noprofile")
-            try:
-                self.tmux("send-keys", "-t", self.SESSION,
-                          "PS1='prompt$ '; %s --top --interval 0.3" % " ".join(ns.cmd(SSTRACE)),
-                          "Enter")
-                self.wait_pane(lambda t: "sstrace --top" in t and "Port " in t, "the view")
-                pid = self.sstrace_pid(ns)
-                self.assertIsNotNone(pid, "no sstrace process in the namespace")
-                ns.traffic("client-close", 5001, 100)  # TIME-WAIT: 5001 first
-                ns.traffic("rst", 5002, 150)           # resets and new connections: 5002 first
-                text = self.wait_pane(lambda t: self.port_rows(t)[:2] == ["5001", "5002"],
-                                      "5001 above 5002 by TIME-WAIT")
-                self.assertIn("sorted by TW/s", text)
-                self.tmux("send-keys", "-t", self.SESSION, "s")
-                text = self.wait_pane(lambda t: "sorted by RST/s" in t, "the resets key")
-                self.assertEqual(self.port_rows(text)[:2], ["5002", "5001"], text)
-                self.tmux("send-keys", "-t", self.SESSION, "s")
-                text = self.wait_pane(lambda t: "sorted by New/s" in t, "the new-connections key")
-                self.assertEqual(self.port_rows(text)[:2], ["5002", "5001"], text)
-                # / filters the lines shown, in userspace, and says so
-                self.tmux("send-keys", "-t", self.SESSION, "/", "5001")
-                text = self.wait_pane(lambda t: "userspace" in t and t.rstrip().endswith("5001_"),
-                                      "the filter prompt")
-                self.tmux("send-keys", "-t", self.SESSION, "Enter")
-                text = self.wait_pane(lambda t: 'port filter: "5001"' in t, "the filter applied")
-                self.assertEqual(self.port_rows(text), ["5001"], text)
-                self.tmux("send-keys", "-t", self.SESSION, "q")
-                self.wait_exit(pid, "q")
-                self.assert_terminal_sane()
-            finally:
-                pid = self.sstrace_pid(ns)
-                if pid is not None:
-                    os.kill(pid, 15)
-                subprocess.run(["tmux", "kill-session", "-t", self.SESSION], capture_output=True)
+        with self.screen("sst-top-2", "--interval", "0.3") as (ns, pid):
+            ns.traffic("client-close", 5001, 100)  # TIME-WAIT: 5001 first
+            ns.traffic("rst", 5002, 150)           # resets and new connections: 5002 first
+            text = self.wait_pane(lambda t: self.port_rows(t)[:2] == ["5001", "5002"],
+                                  "5001 above 5002 by TIME-WAIT")
+            self.assertIn("sorted by TW/s", text)
+            self.tmux("send-keys", "-t", self.SESSION, "s")
+            text = self.wait_pane(lambda t: "sorted by RST/s" in t, "the resets key")
+            self.assertEqual(self.port_rows(text)[:2], ["5002", "5001"], text)
+            self.tmux("send-keys", "-t", self.SESSION, "s")
+            text = self.wait_pane(lambda t: "sorted by New/s" in t, "the new-connections key")
+            self.assertEqual(self.port_rows(text)[:2], ["5002", "5001"], text)
+            # / filters the lines shown, in userspace, and says so
+            self.tmux("send-keys", "-t", self.SESSION, "/", "5001")
+            text = self.wait_pane(lambda t: "userspace" in t and t.rstrip().endswith("5001_"),
+                                  "the filter prompt")
+            self.tmux("send-keys", "-t", self.SESSION, "Enter")
+            text = self.wait_pane(lambda t: 'port filter: "5001"' in t, "the filter applied")
+            self.assertEqual(self.port_rows(text), ["5001"], text)
+            self.tmux("send-keys", "-t", self.SESSION, "q")
+            self.wait_exit(pid, "q")
+            self.assertRegex(self.assert_terminal_sane(), r"(?m)^rc=0$")
 
 
 if __name__ == "__main__":
