@@ -39,7 +39,9 @@
 #   sstrace-tw-watch sstrace -E --watch state time-wait (the listing, then the live table)
 #   sstrace-metrics     sstrace --metrics 127.0.0.1:19099 (counters in BPF maps, no rows)
 #   sstrace-tw-metrics  sstrace -E state time-wait --metrics 127.0.0.1:19099
-#   (the owners, details, ends, watch and metrics runs are not in the default list: --runs
+#   sstrace-top         sstrace -v --top --batch (counters in BPF maps, a live table of every
+#                       TCP state for the sockets now, one text report a second)
+#   (the owners, details, ends, watch, metrics and top runs are not in the default list: --runs
 #   names them, e.g.
 #   --runs "base sstrace-E sstrace-E-p sstrace-all sstrace-all-p base")
 # For each run: the connection rate and its ratio to the mean of the base runs of the round,
@@ -117,7 +119,7 @@ for r in $runs; do
     case "$r" in
     base|sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|sstrace-tw|sstrace-all|sstrace-all-p) ;;
     sstrace-all-i|sstrace-all-om|sstrace-tw-ends|sstrace-tw-watch|ss-E|tcpstates) ;;
-    sstrace-metrics|sstrace-tw-metrics) ;;
+    sstrace-metrics|sstrace-tw-metrics|sstrace-top) ;;
     *) die "unknown run $r" ;;
     esac
     case "$r" in
@@ -324,6 +326,8 @@ run_one() {
     sstrace-tw) cmd=(ip netns exec "$ns" "$sstrace" -n -E state time-wait); sig=INT ;;
     sstrace-all) cmd=(ip netns exec "$ns" "$sstrace" -n -E state all); sig=INT ;;
     sstrace-metrics) cmd=(ip netns exec "$ns" "$sstrace" --metrics 127.0.0.1:19099); sig=INT ;;
+    # -v: --top prints its exit summary (the losses) only then
+    sstrace-top) cmd=(ip netns exec "$ns" "$sstrace" -v --top --batch); sig=INT ;;
     sstrace-tw-metrics)
         cmd=(ip netns exec "$ns" "$sstrace" -n -E state time-wait --metrics 127.0.0.1:19099)
         sig=INT ;;
@@ -402,6 +406,7 @@ run_one() {
         # the stream's rows, after the listing of what the namespace already held (the
         # timewait sockets of the earlier runs)
         rows=$(awk 'f && !/\(gone\)/ { c++ } /^Netid/ { f = 1 } END { print c + 0 }' "$work/$name.out") ;;
+    sstrace-top) ;;  # reports, not rows
     sstrace-*|ss-E)
         # Both see only the test namespace: every row but the header counts. (Matching the
         # server port would miss the client rows of an abortive close: tcp_disconnect() clears
@@ -416,10 +421,10 @@ run_one() {
     esac
     case "$run" in
     sstrace-*)
-        lost=$(sed -n 's/^sstrace: [0-9]* events seen, [0-9]* printed, \([0-9]*\) lost.*/\1/p' "$work/$name.err")
+        lost=$(sed -n 's/^sstrace: [0-9]* events seen, [0-9]* [a-z]*, \([0-9]*\) lost.*/\1/p' "$work/$name.err")
         [ -n "$lost" ] || lost="?(no summary)"
         # the split of the lost ones by cause, when sstrace gives one: " (...)" after "lost"
-        lost_split=$(sed -n 's/^sstrace: [0-9]* events seen, [0-9]* printed, [0-9]* lost (\(.*\))$/\1/p' \
+        lost_split=$(sed -n 's/^sstrace: [0-9]* events seen, [0-9]* [a-z]*, [0-9]* lost (\(.*\))$/\1/p' \
                      "$work/$name.err" | tr ' |' '_/') ;;
     tcpstates)
         lost=$(awk '/lost [0-9]+ events/ { for (i = 1; i <= NF; i++) if ($i == "lost") s += $(i + 1) } END { print s + 0 }' "$work/$name.err") ;;

@@ -8,10 +8,11 @@ pkgs=(
     build-essential g++ cmake ninja-build pkg-config
     clang llvm libclang-rt-14-dev libbpf-dev bpftool libelf-dev zlib1g-dev
     libspdlog-dev libfmt-dev libmnl-dev libgtest-dev libgmock-dev googletest
-    libzstd-dev nlohmann-json3-dev
+    libzstd-dev nlohmann-json3-dev libncurses-dev
     # --metrics: the HTTP server; promtool (in prometheus) checks the exposition in the tests
     libmicrohttpd-dev prometheus
-    iproute2 libbpf-tools python3 procps
+    # --top: tmux drives the full screen in the tests
+    iproute2 libbpf-tools python3 procps tmux
 )
 
 missing=()

@@ -72,6 +72,16 @@ Metrics, sstrace's own option (doc/metrics.md):
                        given. With -E or --write the stream runs as usual; alone, no row
                        is printed. The FILTER expression, -4/-6 and --all-netns scope it.
 
+Live summary view, sstrace's own options:
+       {0} --top [ --interval TIME ] [ --batch [ --json ] ] [ OPTIONS ] [ EXPRESSION ]
+       --top           full screen, refreshed: TCP sockets per state now and entries per
+                       second, then the busiest service ports by TIME-WAIT entries,
+                       resets and new connections. Keys: q quit, s or < > sort, / filter
+                       the ports shown (in userspace), arrows PgUp PgDn Home End scroll
+       --interval=TIME between refreshes: seconds, or 500ms, 2s (default 1, at least 0.1)
+       --batch         the same table as plain text every interval, for a pipe or file;
+                       --json: one JSON object per report instead; -c N: N reports
+
 Captures, sstrace's own options (the format: doc/capture.md):
        {0} -E [ OPTIONS ] --write FILE [ --print ] [ state STATE ... ] [ EXPRESSION ]
        {0} --read FILE [ --read FILE ... ] [ OPTIONS ] [ state STATE ... ] [ EXPRESSION ]
@@ -122,6 +132,15 @@ Destroy rows show -i as ss -E -i does (the kernel's tcp_info, without the conges
 control's name) and no timer; -i adds lifetime:MSms, the time since the socket left CLOSE
 or LISTEN (connect, listen, or a passive open), when the stream saw that.
 
+The live summary view (--top) counts state entries, TIME-WAIT entries, resets and new
+connections per service port in the kernel (BPF maps, read at each refresh); the sockets now
+come from a live table: a listing at the start that prints nothing, kept current by every
+TCP state change (exact in one namespace; unknown, shown as -, with --all-netns). Its
+selection is a stream's: -4, -6, -N NAME, --all-netns (a Netns column), and the EXPRESSION,
+which is loaded into the kernel at the start and fixed there; the / key filters the port
+lines shown, in userspace. --top needs a terminal on stdin and stdout (exit 255 otherwise:
+use --batch). -c N and --duration TIME stop it too.
+
 Examples:
    incident      {0} -E state time-wait
                  {0} -E --timestamp --transitions state time-wait 'dport = :443'
@@ -133,6 +152,8 @@ Examples:
    performance   {0} -E -v --duration 10 state all > /dev/null    (counts on stderr)
                  {0} -E -t -i -e
                  {0} -tanp
+                 {0} --top    (exact sockets per state, the busiest service ports)
+   fleet         {0} --metrics :9465    (Prometheus, doc/metrics.md)
    kernel        {0} --check-kernel
 
 Privileges (root has them all):
@@ -181,7 +202,7 @@ enum class Opt : std::uint8_t {
     TipcInfo, Summary, Tos, Cgroup, Bpf, Events, Context, Contexts, NoHeader, Oneline, InetSockopt,
     Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Watch, Count,
     Duration, RingSize, BpfVariant, Write, Read, Print, Json, RotateSize, RotateSeconds,
-    RotateCount, PostRotate, Since, Until, CheckKernel, Metrics,
+    RotateCount, PostRotate, Since, Until, CheckKernel, Metrics, Top, Interval, Batch,
 };
 
 struct OptionSpec {
@@ -260,6 +281,9 @@ constexpr std::array kOptions{
     OptionSpec{"until", '\0', true, false, Opt::Until},
     OptionSpec{"check-kernel", '\0', false, false, Opt::CheckKernel},
     OptionSpec{"metrics", '\0', true, false, Opt::Metrics},
+    OptionSpec{"top", '\0', false, false, Opt::Top},
+    OptionSpec{"interval", '\0', true, false, Opt::Interval},
+    OptionSpec{"batch", '\0', false, false, Opt::Batch},
 };
 
 // Options of a live stream only (a capture read back has no ring buffer, programs or files to
@@ -277,6 +301,21 @@ bool live_only(Opt id)
 }
 
 bool read_only(Opt id) { return id == Opt::Since || id == Opt::Until; }
+
+bool top_only(Opt id) { return id == Opt::Interval || id == Opt::Batch; }
+
+// sstrace's options that shape rows or files, which the summary view has none of.
+bool not_with_top(Opt id)
+{
+    switch (id) {
+    case Opt::Watch: case Opt::Transitions: case Opt::Timestamp: case Opt::Write: case Opt::Print:
+    case Opt::RotateSize: case Opt::RotateSeconds: case Opt::RotateCount: case Opt::PostRotate:
+    case Opt::Read: case Opt::Since: case Opt::Until:
+        return true;
+    default:
+        return false;
+    }
+}
 
 // The token Options::selection records for a table or family option.
 std::string selection_token(const OptionSpec& spec)
@@ -332,6 +371,9 @@ constexpr std::array kDurationUnits{DurationUnit{"ms", 1e-3}, DurationUnit{"s", 
 // The largest BPF ring buffer --ring-size accepts.
 constexpr unsigned kMaxRingMiB = 1024;
 
+// The shortest --interval: a refresh takes a snapshot of BPF maps and redraws the screen.
+constexpr double kMinInterval = 0.1;
+
 // The longest stream sstrace can time: INT64_MAX nanoseconds, in whole hours.
 constexpr double kMaxDurationHours = 2562047;
 
@@ -351,9 +393,12 @@ private:
     bool short_options(std::string_view arg);
     bool apply(const OptionSpec& spec, std::string_view spelled, std::string_view value);
     bool value_option(const OptionSpec& spec, std::string_view spelled, std::string_view value);
+    // A time (--duration, --interval): seconds, or a number with a unit; nullopt after an error.
+    std::optional<double> time_value(std::string_view spelled, std::string_view value);
     // The checks that need the whole command line: sstrace's options against each other.
     void check_combinations();
     bool check_capture_options();
+    bool check_top();
     // The first of sstrace's own options given that `which` holds for, as spelled.
     const std::string* first_given(bool (*which)(Opt)) const;
     bool usage_error(std::string message);
@@ -528,6 +573,11 @@ bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
         given_.emplace_back(spec.id, spelled);
         return true;  // a stream of its own
     case Opt::Watch: o.watch = true; break;
+    case Opt::Top:
+        o.top = true;
+        given_.emplace_back(spec.id, spelled);
+        return true;  // a stream of its own
+    case Opt::Batch: o.batch = true; break;
     case Opt::Count:
     case Opt::Duration:
     case Opt::RingSize:
@@ -540,6 +590,7 @@ bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
     case Opt::Since:
     case Opt::Until:
     case Opt::Metrics:
+    case Opt::Interval:
         if (!value_option(spec, spelled, value)) {
             return false;
         }
@@ -575,34 +626,22 @@ bool CommandLineParser::value_option(const OptionSpec& spec, std::string_view sp
         return error(fmt::format("{}: {}: expected a positive count, got '{}'", program_name(),
                                  spelled, value));
     case Opt::Duration: {
-        double factor = 1.0;
-        std::string_view number = value;
-        for (const DurationUnit& unit : kDurationUnits) {
-            if (number.size() > unit.suffix.size() && number.ends_with(unit.suffix)) {
-                number.remove_suffix(unit.suffix.size());
-                factor = unit.seconds;
-                break;
-            }
+        const std::optional<double> seconds = time_value(spelled, value);
+        if (seconds) {
+            o.duration = *seconds;
         }
-        double amount = 0;
-        const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), amount);
-        if (number.empty() || ec != std::errc() || ptr != number.data() + number.size() ||
-            !std::isfinite(amount)) {
-            return error(fmt::format("{}: {}: expected a time such as 30 (seconds), 1.5s, 500ms, "
-                                     "2m or 1h, got '{}'",
-                                     program_name(), spelled, value));
+        return seconds.has_value();
+    }
+    case Opt::Interval: {
+        const std::optional<double> seconds = time_value(spelled, value);
+        if (seconds && *seconds < kMinInterval) {
+            return error(fmt::format("{}: {}: '{}' is too short (at least {}s)", program_name(),
+                                     spelled, value, kMinInterval));
         }
-        const double seconds = amount * factor;
-        if (!(seconds * 1e9 >= 1.0)) {
-            return error(fmt::format("{}: {}: expected a positive time, got '{}'", program_name(),
-                                     spelled, value));
+        if (seconds) {
+            o.interval = *seconds;
         }
-        if (seconds > kMaxDurationHours * 3600) {
-            return error(fmt::format("{}: {}: '{}' is too long (at most {}h)", program_name(),
-                                     spelled, value, kMaxDurationHours));
-        }
-        o.duration = seconds;
-        return true;
+        return seconds.has_value();
     }
     case Opt::RingSize:
         if (const auto mib = parse_number<unsigned>(value);
@@ -691,6 +730,41 @@ bool CommandLineParser::value_option(const OptionSpec& spec, std::string_view sp
     }
 }
 
+std::optional<double> CommandLineParser::time_value(std::string_view spelled,
+                                                     std::string_view value)
+{
+    double factor = 1.0;
+    std::string_view number = value;
+    for (const DurationUnit& unit : kDurationUnits) {
+        if (number.size() > unit.suffix.size() && number.ends_with(unit.suffix)) {
+            number.remove_suffix(unit.suffix.size());
+            factor = unit.seconds;
+            break;
+        }
+    }
+    double amount = 0;
+    const auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), amount);
+    if (number.empty() || ec != std::errc() || ptr != number.data() + number.size() ||
+        !std::isfinite(amount)) {
+        error(fmt::format("{}: {}: expected a time such as 30 (seconds), 1.5s, 500ms, 2m or 1h, "
+                          "got '{}'",
+                          program_name(), spelled, value));
+        return std::nullopt;
+    }
+    const double seconds = amount * factor;
+    if (!(seconds * 1e9 >= 1.0)) {
+        error(fmt::format("{}: {}: expected a positive time, got '{}'", program_name(), spelled,
+                          value));
+        return std::nullopt;
+    }
+    if (seconds > kMaxDurationHours * 3600) {
+        error(fmt::format("{}: {}: '{}' is too long (at most {}h)", program_name(), spelled, value,
+                          kMaxDurationHours));
+        return std::nullopt;
+    }
+    return seconds;
+}
+
 const std::string* CommandLineParser::first_given(bool (*which)(Opt)) const
 {
     for (const auto& [id, spelled] : given_) {
@@ -705,7 +779,15 @@ void CommandLineParser::check_combinations()
 {
     const Options& o = res_.options;
     const bool reading = !o.read_files.empty();
-    if (!o.events && !reading && o.metrics.empty()) {
+    if (const std::string* s = first_given(top_only); s != nullptr && !o.top) {
+        error(fmt::format("{}: {} applies only to the live summary view (--top)", program_name(),
+                          *s));
+        return;
+    }
+    if (o.top && !check_top()) {
+        return;
+    }
+    if (!o.events && !reading && o.metrics.empty() && !o.top) {
         if (!stream_only_.empty()) {
             error(fmt::format("{}: {} applies only to event streams (-E)", program_name(),
                               stream_only_.front()));
@@ -784,6 +866,40 @@ bool CommandLineParser::check_capture_options()
     if (o.json && !o.print) {
         return error(fmt::format("{}: --json with --write needs --print: the capture file is "
                                  "binary, and nothing else is printed",
+                                 program_name()));
+    }
+    return true;
+}
+
+bool CommandLineParser::check_top()
+{
+    const Options& o = res_.options;
+    if (o.events) {
+        return error(fmt::format("{}: --top is a view of its own, -E a stream of rows: give one "
+                                 "of them",
+                                 program_name()));
+    }
+    if (const std::string* s = first_given(not_with_top)) {
+        return error(fmt::format("{}: {} does not apply to --top (it shows counts, not rows)",
+                                 program_name(), *s));
+    }
+    // ss's options that add to rows, or modes of their own
+    const std::pair<bool, std::string_view> row_options[] = {
+        {o.processes, "-p"}, {o.threads, "-T"}, {o.extended, "-e"}, {o.bpf, "-b"}, {o.memory, "-m"},
+        {o.info, "-i"}, {o.timers, "-o"}, {o.cgroup, "--cgroup"}, {o.tos, "--tos"},
+        {o.summary, "-s"}, {o.kill, "-K"}, {!o.diag_file.empty(), "-D"}, {o.resolve, "-r"},
+        {o.context, "-Z"}, {o.contexts, "-z"}, {o.oneline, "-O"}, {o.no_header, "-H"},
+        {o.inet_sockopt, "--inet-sockopt"}, {o.tipcinfo, "--tipcinfo"}};
+    for (const auto& [given, spelled] : row_options) {
+        if (given) {
+            return error(fmt::format("{}: {} does not apply to --top (it shows counts, not rows)",
+                                     program_name(), spelled));
+        }
+    }
+    StateWords words;
+    if (!parse_state_words(o.filter_words, words) && words.mask) {
+        return error(fmt::format("{}: --top counts every state: state and exclude words do not "
+                                 "apply (a FILTER expression selects the sockets)",
                                  program_name()));
     }
     return true;

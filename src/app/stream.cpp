@@ -9,6 +9,7 @@
 #include "sstrace/app/stream_outputs.hpp"
 #include "sstrace/app/stream_pipeline.hpp"
 #include "sstrace/app/stream_plan.hpp"
+#include "sstrace/app/top.hpp"
 #include "sstrace/app/watch.hpp"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/netns.hpp"
@@ -24,6 +25,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -97,7 +99,15 @@ int run_event_stream(const Options& opts, const Environment& env)
     std::optional<StatsCollector> stats;
     std::vector<StatsView*> views;
     if (plan.bpf.metrics) {
-        stats.emplace(session, StatsScope{!plan.scope.one_netns, current_netns_inode()});
+        // --top keeps a live table (a quiet watch): the gauges
+        stats.emplace(session, StatsScope{!plan.scope.one_netns, current_netns_inode()},
+                      plan.top && watch ? &watch->table() : nullptr);
+    }
+    // --top: a snapshot every --interval (also between the publishing ticks)
+    std::unique_ptr<TopFrontEnd> top;
+    if (plan.top) {
+        top = start_top(*plan.top, loop, [&] { return stats->snapshot(); },
+                        clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
     }
     if (metrics) {
         views.push_back(&*metrics);
@@ -126,6 +136,9 @@ int run_event_stream(const Options& opts, const Environment& env)
         loop.stop();
     });
     loop.on_signal([&](int signo) {
+        if (top) {
+            top->release();  // the terminal back at once: a second signal ends the process
+        }
         spdlog::info("signal {}: stopping", signo);
         loop.stop();
     });
@@ -171,6 +184,7 @@ int run_event_stream(const Options& opts, const Environment& env)
                  plan.scope.one_netns ? fmt::format("netns inode {}", plan.bpf.netns_ino)
                                       : std::string("all network namespaces"));
     loop.run();
+    top.reset();  // the terminal restored before anything more is printed
 
     accounting.stop();
     pipeline.finish();
@@ -190,7 +204,9 @@ int run_event_stream(const Options& opts, const Environment& env)
         spdlog::warn("{} malformed ring-buffer records ignored", source.malformed());
     }
     outputs.report(opts.verbosity >= 1);
-    accounting.finish(outputs.delivered(), opts.verbosity >= 1, stderr, outputs.delivered_as());
+    if (!plan.top || opts.verbosity >= 1) {  // --top printed no event: its summary only with -v
+        accounting.finish(outputs.delivered(), opts.verbosity >= 1, stderr, outputs.delivered_as());
+    }
     if (watch && opts.verbosity >= 1) {
         watch->report(stderr);
     }

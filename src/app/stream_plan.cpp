@@ -282,8 +282,8 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     }
 
     BpfConfig& cfg = plan.bpf;
-    // --metrics without -E: the counters only, no row (a capture read back has rows)
-    const bool rows = opts.events || opts.metrics.empty();
+    // --metrics without -E, --top: the counters only, no row (a capture read back has rows)
+    const bool rows = opts.events || (opts.metrics.empty() && !opts.top);
     if (!rows && words.mask) {
         throw Error("--metrics", "state words select the rows of -E, and without -E no row is "
                     "printed (the counters cover every state)", kExitUsage);
@@ -377,6 +377,39 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     plan.output = plan_outputs(opts);
     if (!rows) {
         plan.output.print = false;
+    }
+    if (opts.top) {
+        if (!sel.tcp) {
+            throw Error("--top", "the view counts TCP connections, and no TCP table is selected",
+                        kExitUsage);
+        }
+        // the view reads the metric maps: no row, no event record, -c counts reports
+        cfg.metrics = true;
+        plan.count = 0;
+        plan.output.print = false;
+        const std::string where =
+            opts.all_netns ? std::string("every namespace")
+                           : fmt::format("netns {}", NetnsNames().label(cfg.netns_ino));
+        plan.top = plan_top(opts, plan.expr.empty()
+                                      ? where
+                                      : fmt::format("{}  filter: {}", where, plan.expr.to_string()));
+        // the gauges: a live table of every TCP socket in the selection (all states: -a),
+        // seeded by a listing that prints nothing and kept by every state change; the ring is
+        // drained by the loop's timer, not woken per record. Not with --all-netns: the
+        // collector's gauges are the stream's one namespace's.
+        if (!opts.all_netns) {
+            Options listing = opts;
+            listing.top = false;
+            listing.json = false;
+            listing.selection.insert(listing.selection.begin(), "-a");
+            plan.watch = plan_watch(listing, sel, plan);
+            plan.watch->quiet = true;
+            // a socket entering CLOSE leaves the table: no dump lists it (it is unhashed), and
+            // without the destroy programs nothing would take it out later
+            plan.watch->members &= ~state_bit(kStateClose);
+            cfg.wakeup_bytes = cfg.ring_bytes / 4;
+        }
+        return plan;
     }
     if (opts.watch) {
         plan.watch = plan_watch(opts, sel, plan);

@@ -12,9 +12,12 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 
 namespace sstrace {
 
@@ -29,11 +32,44 @@ Watch::Watch(const WatchPlan& plan, std::uint32_t netns_ino, BpfEventSource& sou
     }
 }
 
+namespace {
+
+// stdout on /dev/null while it lives (a quiet watch's listing: the rows seed the table only).
+class StdoutToNull {
+public:
+    StdoutToNull()
+    {
+        std::fflush(stdout);
+        saved_.reset(::dup(STDOUT_FILENO));
+        const UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+        if (!saved_ || !null || ::dup2(null.get(), STDOUT_FILENO) < 0) {
+            throw Error::from_errno("redirecting the listing to /dev/null", errno);
+        }
+    }
+    ~StdoutToNull()
+    {
+        std::fflush(stdout);
+        ::dup2(saved_.get(), STDOUT_FILENO);
+    }
+    StdoutToNull(const StdoutToNull&) = delete;
+    StdoutToNull& operator=(const StdoutToNull&) = delete;
+
+private:
+    UniqueFd saved_;
+};
+
+}  // namespace
+
 int Watch::list(const Environment& env)
 {
     source_.hold(kMaxHeldBytes);
+    std::optional<StdoutToNull> quiet;
+    if (plan_.quiet) {
+        quiet.emplace();
+    }
     const int rc = plan_.all_netns ? list_every_netns(env) : run_listing(plan_.listing, env, this);
     std::fflush(stdout);
+    quiet.reset();
     seam_ns_ = monotonic_ns();
     tick();
     spdlog::debug("listing done: {} sockets in the table, {} bytes of records held", table_.size(),

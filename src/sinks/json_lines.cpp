@@ -46,22 +46,6 @@ const char* family_name(int family)
     }
 }
 
-// RFC 3339 in UTC with nanoseconds: 2024-05-01T03:10:00.123456789Z
-std::string rfc3339(std::int64_t ns)
-{
-    std::int64_t secs = ns / 1000000000;
-    std::int64_t frac = ns % 1000000000;
-    if (frac < 0) {
-        frac += 1000000000;
-        --secs;
-    }
-    const std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900,
-                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
-
 const char* timer_name(unsigned kind)
 {
     static constexpr const char* kNames[] = {"off", "on", "keepalive", "timewait", "persist",
@@ -245,6 +229,22 @@ const char* reason_name(CloseReason r)
 }
 
 }  // namespace
+
+// RFC 3339 in UTC with nanoseconds: 2024-05-01T03:10:00.123456789Z
+std::string rfc3339(std::int64_t ns)
+{
+    std::int64_t secs = ns / 1000000000;
+    std::int64_t frac = ns % 1000000000;
+    if (frac < 0) {
+        frac += 1000000000;
+        --secs;
+    }
+    const std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
 
 void append_socket_json(std::string& out, const Socket& s)
 {

@@ -173,7 +173,7 @@ TEST(Options, GetoptErrorsInSsWords)
         {{"-E", "--all-netns=no"}, "ss: option '--all-netns' doesn't allow an argument"},
         {{"--verbose=2"}, "ss: option '--verbose' doesn't allow an argument"},
         {{"--t"}, "ss: option '--t' is ambiguous; possibilities: '--threads' '--tcp' '--tipc' "
-                  "'--tipcinfo' '--tos' '--timestamp' '--transitions'"},
+                  "'--tipcinfo' '--tos' '--timestamp' '--transitions' '--top'"},
     }, true);
 }
 
@@ -416,6 +416,51 @@ TEST(Options, TransitionsNeedStateWords)
 }
 
 // One usage text, naming the program as invoked, with sstrace's own options (issue 9, item 7).
+// --top: a view of its own, with the selection of a stream and none of its rows (issue 12).
+TEST(Options, TopOptions)
+{
+    set_program_name("sstrace");
+    auto r = parse({"--top"});
+    ASSERT_EQ(r.exit_code, 0) << r.message;
+    EXPECT_TRUE(r.options.top);
+    EXPECT_FALSE(r.options.events);
+    EXPECT_DOUBLE_EQ(r.options.interval, 1.0);
+    r = parse({"--top", "--interval", "500ms", "--batch", "-c", "3", "--json", "-4",
+               "--all-netns", "dport", "=", ":80"});
+    ASSERT_EQ(r.exit_code, 0) << r.message;
+    EXPECT_DOUBLE_EQ(r.options.interval, 0.5);
+    EXPECT_TRUE(r.options.batch);
+    EXPECT_EQ(r.options.count.value_or(0), 3u);
+    EXPECT_EQ(r.options.filter_words.size(), 3u);
+    EXPECT_DOUBLE_EQ(parse({"--top", "--interval=2"}).options.interval, 2.0);
+    EXPECT_EQ(parse({"--top", "--duration", "10s", "-N", "web"}).exit_code, 0);
+
+    expect_errors({
+        {{"--interval", "2"}, "sstrace: --interval applies only to the live summary view (--top)"},
+        {{"-E", "--batch"}, "sstrace: --batch applies only to the live summary view (--top)"},
+        {{"--top", "-E"}, "sstrace: --top is a view of its own, -E a stream of rows: give one of "
+                          "them"},
+        {{"--top", "--interval", "50ms"}, "sstrace: --interval: '50ms' is too short (at least "
+                                          "0.1s)"},
+        {{"--top", "--interval", "x"}, "sstrace: --interval: expected a time such as 30 "
+                                       "(seconds), 1.5s, 500ms, 2m or 1h, got 'x'"},
+        {{"--top", "--interval", "0"}, "sstrace: --interval: expected a positive time, got '0'"},
+        {{"--top", "--transitions"}, "sstrace: --transitions does not apply to --top (it shows "
+                                     "counts, not rows)"},
+        {{"--top", "--write", "f"}, "sstrace: --write does not apply to --top (it shows counts, "
+                                    "not rows)"},
+        {{"--top", "--read", "f"}, "sstrace: --read does not apply to --top (it shows counts, "
+                                   "not rows)"},
+        {{"--top", "-p"}, "sstrace: -p does not apply to --top (it shows counts, not rows)"},
+        {{"--top", "-e"}, "sstrace: -e does not apply to --top (it shows counts, not rows)"},
+        {{"--top", "state", "time-wait"}, "sstrace: --top counts every state: state and exclude "
+                                          "words do not apply (a FILTER expression selects the "
+                                          "sockets)"},
+        {{"--top", "--all-netns", "-N", "x"}, "sstrace: -N and --all-netns conflict (one "
+                                              "namespace, or every one): give one of them"},
+    }, false);
+}
+
 TEST(Usage, OneTextWithSstracesOptions)
 {
     set_program_name("/usr/local/sbin/sstrace");
@@ -425,7 +470,8 @@ TEST(Usage, OneTextWithSstracesOptions)
                          0),
               0u)
         << text;
-    for (const char* o : {"--all-netns", "--timestamp", "--transitions", "-c, --count=N",
+    for (const char* o : {"--all-netns", "--timestamp", "--transitions", "-c, --count=N", "--top",
+                          "--interval=TIME", "--batch",
                           "--duration=TIME", "--ring-size=MiB", "--bpf-variant=V", "--verbose",
                           "       sstrace -E [ OPTIONS ]"}) {
         EXPECT_NE(text.find(o), std::string::npos) << o;

@@ -60,6 +60,11 @@ struct Options {
     unsigned ring_mb = 8;          // --ring-size MiB (a power of two, 1 to 1024)
     std::string bpf_variant = "auto";  // --bpf-variant auto|tp_btf|tracepoint
 
+    // the live summary view (sstrace's own)
+    bool top = false;             // --top: sockets per state and the busiest ports, refreshed
+    double interval = 1.0;        // --interval SECONDS between refreshes
+    bool batch = false;           // --batch: plain text (or --json) reports, no full screen
+
     // captures and JSON lines (sstrace's own)
     std::string write_file;               // --write FILE ("-": stdout)
     std::vector<std::string> read_files;  // --read FILE, repeatable
@@ -93,8 +98,8 @@ struct ParseResult {
 // -h, -V and `-f help` end the parse where they stand, as in ss.
 ParseResult parse_command_line(int argc, const char* const* argv);
 
-// A live stream runs: -E, or --metrics (which without -E prints no rows).
-inline bool live_stream(const Options& o) { return o.events || !o.metrics.empty(); }
+// A live stream runs: -E, --metrics (which without -E prints no rows), or --top (a view).
+inline bool live_stream(const Options& o) { return o.events || !o.metrics.empty() || o.top; }
 
 // ss's selection from the command line's selection options and FILTER words.
 inline SelectionResult build_selection(const Options& o)

@@ -7,6 +7,7 @@
 #include "sstrace/app/options.hpp"
 #include "sstrace/app/output_plan.hpp"
 #include "sstrace/app/stream_accounting.hpp"
+#include "sstrace/app/top.hpp"
 #include "sstrace/core/env.hpp"
 #include "sstrace/filter/filter.hpp"
 #include "sstrace/sinks/event_rows.hpp"
@@ -31,6 +32,7 @@ struct WatchPlan {
     StateMask shown = 0;     // state entries shown (0: the destroy stream's rows)
     bool leaving = false;    // --transitions: sockets leaving `shown` too
     bool all_netns = false;  // --all-netns: a listing per namespace, one table for all
+    bool quiet = false;      // --top: the listing seeds the table and prints nothing
 };
 
 struct StreamPlan {
@@ -48,6 +50,8 @@ struct StreamPlan {
     std::string proc_dir;
     OutputPlan output;  // rows or JSON lines, a capture file
     std::optional<WatchPlan> watch;
+    // --top: the counters only (BpfConfig::metrics), no row; the view's front end
+    std::optional<TopPlan> top;
     // --metrics: where the endpoint listens (bpf.metrics is set too)
     std::optional<MetricsEndpoint> metrics;
 };

@@ -34,6 +34,9 @@ public:
     void listed(const Socket& s) override;      // ListingObserver
     void tick() override;
 
+    // The sockets now (the gauges of --top).
+    const LiveTable& table() const { return table_; }
+
     // Forgets the timewait sockets whose timer has fired (call about once a second).
     void expire();
     // The table at the end, with -v: its sockets per state, what the seam dropped.

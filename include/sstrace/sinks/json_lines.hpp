@@ -21,6 +21,9 @@ struct JsonOptions {
     std::map<std::uint32_t, std::string> namespaces;
 };
 
+// RFC 3339 in UTC with nanoseconds (2024-05-01T03:10:00.123456789Z): the `time` of every object.
+std::string rfc3339(std::int64_t ns);
+
 // One socket's object (a listing's row), appended to `out` with a newline.
 void append_socket_json(std::string& out, const Socket& s);
 
