@@ -183,7 +183,7 @@ Exit status:
         in /proc/kallsyms)
    4    the kernel lacks a required feature (BTF, the ring buffer, a tracepoint, a BPF hook,
         a timer callback in its BTF or kallsyms): named, with the first Linux release that
-        has it; --check-kernel lists them all
+        has it (--check-kernel lists them)
    5    the BPF programs failed to load; -v shows the verifier's reason
    6    a capture read back (--read) is truncated or corrupt: every record before the damage
         was printed, then one line naming the file and the byte offset
