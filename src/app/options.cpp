@@ -71,6 +71,11 @@ Metrics, sstrace's own option (doc/metrics.md):
                        losses. ADDR is numeric ([IPV6] in brackets), 127.0.0.1 when not
                        given. With -E or --write the stream runs as usual; alone, no row
                        is printed. The FILTER expression, -4/-6 and --all-netns scope it.
+       --user=NAME     once the programs are attached and the outputs open, run as NAME
+                       (a user name or number, and its group), keeping only CAP_BPF and
+                       CAP_PERFMON (and CAP_SYS_ADMIN with --all-netns, to enter the
+                       namespaces): the HTTP endpoint and --post-rotate never run as root.
+                       Any stream (-E, --metrics, --top) takes it
 
 Live summary view, sstrace's own options:
        {0} --top [ --interval TIME ] [ --batch [ --json ] ] [ OPTIONS ] [ EXPRESSION ]
@@ -202,7 +207,7 @@ enum class Opt : std::uint8_t {
     TipcInfo, Summary, Tos, Cgroup, Bpf, Events, Context, Contexts, NoHeader, Oneline, InetSockopt,
     Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Watch, Count,
     Duration, RingSize, BpfVariant, Write, Read, Print, Json, RotateSize, RotateSeconds,
-    RotateCount, PostRotate, Since, Until, CheckKernel, Metrics, Top, Interval, Batch,
+    RotateCount, PostRotate, Since, Until, CheckKernel, Metrics, Top, Interval, Batch, User,
 };
 
 struct OptionSpec {
@@ -281,6 +286,7 @@ constexpr std::array kOptions{
     OptionSpec{"until", '\0', true, false, Opt::Until},
     OptionSpec{"check-kernel", '\0', false, false, Opt::CheckKernel},
     OptionSpec{"metrics", '\0', true, false, Opt::Metrics},
+    OptionSpec{"user", '\0', true, false, Opt::User},
     OptionSpec{"top", '\0', false, false, Opt::Top},
     OptionSpec{"interval", '\0', true, false, Opt::Interval},
     OptionSpec{"batch", '\0', false, false, Opt::Batch},
@@ -293,7 +299,7 @@ bool live_only(Opt id)
     switch (id) {
     case Opt::Duration: case Opt::RingSize: case Opt::BpfVariant: case Opt::Write:
     case Opt::Print: case Opt::RotateSize: case Opt::RotateSeconds: case Opt::RotateCount:
-    case Opt::PostRotate: case Opt::Watch: case Opt::Metrics:
+    case Opt::PostRotate: case Opt::Watch: case Opt::Metrics: case Opt::User:
         return true;
     default:
         return false;
@@ -591,6 +597,7 @@ bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
     case Opt::Until:
     case Opt::Metrics:
     case Opt::Interval:
+    case Opt::User:
         if (!value_option(spec, spelled, value)) {
             return false;
         }
@@ -672,6 +679,13 @@ bool CommandLineParser::value_option(const OptionSpec& spec, std::string_view sp
                                      program_name(), spelled, value));
         }
         o.metrics = value;
+        return true;
+    case Opt::User:
+        if (value.empty()) {
+            return error(fmt::format("{}: {}: expected a user name or number, got ''",
+                                     program_name(), spelled));
+        }
+        o.user = value;
         return true;
     case Opt::PostRotate:
         if (value.empty()) {

@@ -18,6 +18,7 @@
 #include "sstrace/sources/bpf_session.hpp"
 
 #include <fmt/format.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
@@ -99,9 +100,9 @@ int run_event_stream(const Options& opts, const Environment& env)
     std::optional<StatsCollector> stats;
     std::vector<StatsView*> views;
     if (plan.bpf.metrics) {
-        // --top keeps a live table (a quiet watch): the gauges
+        // --top and --metrics alone keep a live table (a quiet watch): the gauges
         stats.emplace(session, StatsScope{!plan.scope.one_netns, current_netns_inode()},
-                      plan.top && watch ? &watch->table() : nullptr);
+                      watch && plan.watch->quiet ? &watch->table() : nullptr);
     }
     // --top: a snapshot every --interval (also between the publishing ticks)
     std::unique_ptr<TopFrontEnd> top;
@@ -176,6 +177,20 @@ int run_event_stream(const Options& opts, const Environment& env)
         }
     });
     publish_stats();  // the first snapshot: the views have counters from the start
+    // --user: everything that needs root is done (programs attached, listing printed, outputs
+    // open, the endpoint bound). The event loop keeps what reading the BPF maps needs, and
+    // entering namespaces with --all-netns (the listeners of the service ports).
+    if (plan.run_as) {
+        std::vector<int> keep = {CAP_BPF, CAP_PERFMON};
+        if (!plan.scope.one_netns) {
+            keep.push_back(CAP_SYS_ADMIN);
+        }
+        drop_privileges(*plan.run_as, keep);
+        spdlog::info("running as {} (uid {}, gid {}) with {}", plan.run_as->name,
+                     plan.run_as->uid, plan.run_as->gid,
+                     plan.scope.one_netns ? "CAP_BPF and CAP_PERFMON"
+                                          : "CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN");
+    }
     spdlog::info("following {} with {} programs ({}); Ctrl-C to stop",
                  plan.state_mode      ? "TCP state entries"
                  : plan.bpf.destroy   ? "TCP socket destruction"

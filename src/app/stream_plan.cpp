@@ -256,6 +256,28 @@ WatchPlan plan_watch(const Options& opts, const EventSelection& sel, StreamPlan&
 
 }  // namespace
 
+// The gauges of --top and --metrics (the sockets now, per state): a live table of every TCP
+// socket in the selection (all states: -a), seeded by a listing that prints nothing and kept by
+// every state change; the ring is drained by the loop's timer, not woken per record. Not with
+// --all-netns: the collector's gauges are the stream's one namespace's.
+static void gauge_table(const Options& opts, const EventSelection& sel, StreamPlan& plan)
+{
+    if (opts.all_netns) {
+        return;
+    }
+    Options listing = opts;
+    listing.top = false;
+    listing.json = false;
+    listing.metrics.clear();
+    listing.selection.insert(listing.selection.begin(), "-a");
+    plan.watch = plan_watch(listing, sel, plan);
+    plan.watch->quiet = true;
+    // a socket entering CLOSE leaves the table: no dump lists it (it is unhashed), and
+    // without the destroy programs nothing would take it out later
+    plan.watch->members &= ~state_bit(kStateClose);
+    plan.bpf.wakeup_bytes = plan.bpf.ring_bytes / 4;
+}
+
 std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment& env)
 {
     reject_unimplemented(opts);
@@ -291,6 +313,9 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     cfg.metrics = !opts.metrics.empty();
     if (cfg.metrics) {
         plan.metrics = parse_metrics_endpoint(opts.metrics);
+    }
+    if (!opts.user.empty()) {
+        plan.run_as = resolve_user(opts.user);
     }
     plan.state_mode = words.mask.has_value();
     if (plan.state_mode) {
@@ -393,25 +418,12 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
         plan.top = plan_top(opts, plan.expr.empty()
                                       ? where
                                       : fmt::format("{}  filter: {}", where, plan.expr.to_string()));
-        // the gauges: a live table of every TCP socket in the selection (all states: -a),
-        // seeded by a listing that prints nothing and kept by every state change; the ring is
-        // drained by the loop's timer, not woken per record. Not with --all-netns: the
-        // collector's gauges are the stream's one namespace's.
-        if (!opts.all_netns) {
-            Options listing = opts;
-            listing.top = false;
-            listing.json = false;
-            listing.selection.insert(listing.selection.begin(), "-a");
-            plan.watch = plan_watch(listing, sel, plan);
-            plan.watch->quiet = true;
-            // a socket entering CLOSE leaves the table: no dump lists it (it is unhashed), and
-            // without the destroy programs nothing would take it out later
-            plan.watch->members &= ~state_bit(kStateClose);
-            cfg.wakeup_bytes = cfg.ring_bytes / 4;
-        }
+        gauge_table(opts, sel, plan);
         return plan;
     }
-    if (opts.watch) {
+    if (!rows) {
+        gauge_table(opts, sel, plan);  // --metrics alone: the sockets now, as --top has them
+    } else if (opts.watch) {
         plan.watch = plan_watch(opts, sel, plan);
     } else if (opts.transitions && plan.state_mode) {
         // sockets leaving the selected states too; for TIME-WAIT, its end (a table of the

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -199,7 +200,9 @@ class MetricsTest(unittest.TestCase):
             self.assertEqual(value(s, "sstrace_tcp_connection_lifetime_seconds_count"),
                              84 + 2 * scrapes_tw)
             self.assertEqual(value(s, "sstrace_events_lost_total", cause="ring_full"), 0)
-            self.assertEqual(value(s, "sstrace_events_seen_total"), 0)  # no -E
+            # no -E, but the live table of the gauges takes a record of every state change: at
+            # least the TIME-WAIT entries' (each also has its ESTABLISHED and FIN-WAIT ones)
+            self.assertGreaterEqual(value(s, "sstrace_events_seen_total"), 3 * d["TcpExtTW"])
             self.assertEqual(value(s, "sstrace_tcp_time_wait_overflows_total"), 0)
 
     def churn_and_scrape(self, n, port, args, *specs, sysctls=(), counters=()):
@@ -269,6 +272,99 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(port_values(s, "sstrace_tcp_time_wait_entries_total"),
                          {"8085": 9, "other": 0})
         self.assertEqual(value(s, "sstrace_events_seen_total"), 9)
+
+    def test_user_runs_the_endpoint_and_post_rotate_without_root(self):
+        """--user nobody: once set up, every thread runs as nobody, the event loop with CAP_BPF
+        and CAP_PERFMON only (it still reads the maps: the counters move), the HTTP thread and
+        the --post-rotate command with no capability at all."""
+        work = tempfile.mkdtemp(prefix="sstrace-user-")
+        try:
+            os.chown(work, 65534, 65534)
+            hook = os.path.join(work, "hook.sh")
+            with open(hook, "w") as f:
+                # one line a run (runs may overlap): its uid and its effective capabilities
+                f.write("#!/bin/sh\necho \"$(id -u) $(grep CapEff /proc/self/status)\" >> "
+                        "%s/hook.log\n" % work)
+            os.chmod(hook, 0o755)
+            cap = os.path.join(work, "tw.cap")
+            with MetNetns(8) as ns:
+                t = Tracer(ns.cmd(SSTRACE, "-v", "-n", "--metrics", ":9472", "--user", "nobody",
+                                  "-E", "--write", cap, "--rotate-size", "1k", "--post-rotate",
+                                  hook, "state", "time-wait"))
+                status = {}
+                for task in os.listdir("/proc/%d/task" % t.pid):
+                    with open("/proc/%d/task/%s/status" % (t.pid, task)) as f:
+                        fields = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+                    status[task] = (fields["Uid"].split(), fields["CapEff"].strip())
+                ns.churn(1.2, "8088:40:0")
+                time.sleep(1.5)
+                _, _, text = ns.scrape(9472)
+                t.stop()
+            self.assertEqual(t.rc, 0, t.stderr)
+            self.assertIn("running as nobody (uid 65534, gid 65534)", t.stderr)
+            self.assertTrue(all(uids == ["65534"] * 4 for uids, _ in status.values()), status)
+            caps = {c for _, c in status.values()}
+            # the event loop: CAP_BPF (39) and CAP_PERFMON (38); the HTTP thread: none
+            self.assertEqual(status[str(t.pid)][1], "000000c000000000", status)
+            self.assertIn("0000000000000000", caps, status)
+            s = parse_exposition(text, openmetrics=False)
+            self.assertEqual(port_values(s, "sstrace_tcp_time_wait_entries_total"),
+                             {"8088": 40, "other": 0})
+            with open(os.path.join(work, "hook.log")) as f:
+                log = f.read().splitlines()
+            self.assertGreater(len(log), 0, "no file was rotated")
+            self.assertEqual(set(log), {"65534 CapEff:\t0000000000000000"}, log)
+            back = subprocess.run([SSTRACE, "-n", "--read", cap], capture_output=True, text=True)
+            self.assertEqual(back.returncode, 0, back.stderr)
+            rows = [r for r in tuples(back.stdout) if "9472" not in (r[1], r[3])]
+            self.assertEqual(len(rows), 40, back.stdout)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def test_gauges_equal_ss(self):
+        """--metrics alone keeps a live table: the sockets per state now equal ss's, with held
+        connections, a listener and the TIME-WAIT sockets of a churn (less the scrape's own
+        connection, which closes after the snapshot it reads)."""
+        hold = ("import socket, sys, time\n"
+                "s = socket.socket(); s.bind(('127.0.0.1', 8090)); s.listen()\n"
+                "keep = []\n"
+                "for _ in range(4):\n"
+                "    c = socket.create_connection(('127.0.0.1', 8090)); a, _ = s.accept()\n"
+                "    keep += [c, a]\n"
+                "print('ready', flush=True); sys.stdin.readline()\n")
+        with MetNetns(9) as ns:
+            holder = subprocess.Popen(ns.cmd(sys.executable, "-c", hold), stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(holder.stdout.readline().strip(), "ready")
+                t = Tracer(ns.cmd(SSTRACE, "-v", "--metrics", ":9474"))
+                ns.churn(1.2, "8089:25:0")
+                time.sleep(1.5)
+                _, _, text = ns.scrape(9474)
+                listed = ns.run("ss", "-Htan", check=True).stdout
+                t.stop()
+            finally:
+                holder.communicate("\n", timeout=10)
+        self.assertEqual(t.rc, 0, t.stderr)
+        names = {"ESTAB": "established", "LISTEN": "listening", "TIME-WAIT": "time-wait"}
+        want = {}
+        for line in listed.splitlines():
+            f = line.split()
+            if f[0] == "TIME-WAIT" and (f[3].endswith(":9474") or f[4].endswith(":9474")):
+                continue  # the scrape's own connection
+            want[names.get(f[0], f[0])] = want.get(names.get(f[0], f[0]), 0) + 1
+        s = parse_exposition(text, openmetrics=False)
+        got = {dict(labels)["state"]: int(v) for (name, labels), v in s.items()
+               if name == "sstrace_tcp_sockets" and v != 0}
+        self.assertEqual(got, want, listed)
+        self.assertEqual(want.get("established"), 8)
+        self.assertEqual(want.get("time-wait"), 25)
+
+    def test_unknown_user_is_a_usage_error(self):
+        r = subprocess.run([SSTRACE, "--metrics", ":9473", "--user", "no-such-user-sstrace"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual((r.returncode, r.stderr),
+                         (255, "sstrace: --user: no such user 'no-such-user-sstrace'\n"))
 
     def test_address_in_use_fails_before_loading(self):
         """A port in use: one line naming the address, exit status 7, no BPF loaded."""

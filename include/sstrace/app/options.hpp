@@ -79,6 +79,7 @@ struct Options {
     // --metrics [ADDR:]PORT: the Prometheus endpoint (checked by parse_metrics_endpoint());
     // without -E it runs a stream that prints no rows
     std::string metrics;
+    std::string user;  // --user NAME: the user a live stream runs as once it is set up
     std::vector<std::string> argv;  // the command line as given (a capture's header keeps it)
     bool show_help = false;
     bool show_version = false;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sstrace/app/metrics_server.hpp"
+#include "sstrace/core/privileges.hpp"
 #include "sstrace/app/options.hpp"
 #include "sstrace/app/output_plan.hpp"
 #include "sstrace/app/stream_accounting.hpp"
@@ -54,6 +55,8 @@ struct StreamPlan {
     std::optional<TopPlan> top;
     // --metrics: where the endpoint listens (bpf.metrics is set too)
     std::optional<MetricsEndpoint> metrics;
+    // --user NAME: who the stream runs as once it is set up (resolved before anything loads)
+    std::optional<RunAs> run_as;
 };
 
 // Builds the plan. Where ss would stop (a bad family, state word or filter), ss's message is
