@@ -76,6 +76,10 @@ Metrics, sstrace's own option (doc/metrics.md):
                        CAP_PERFMON (and CAP_SYS_ADMIN with --all-netns, to enter the
                        namespaces): the HTTP endpoint and --post-rotate never run as root.
                        Any stream (-E, --metrics, --top) takes it
+       --bpf-stats     with --metrics: export each BPF program's runs and run time
+                       (sstrace_bpf_program_run_seconds_total); turns on the kernel's BPF
+                       statistics while sstrace runs, which times, and slows a little,
+                       every BPF program on the host
 
 Live summary view, sstrace's own options:
        {0} --top [ --interval TIME ] [ --batch [ --json ] ] [ OPTIONS ] [ EXPRESSION ]
@@ -208,6 +212,7 @@ enum class Opt : std::uint8_t {
     Kill, Net, Diag, Filter, Family, Query, Select, AllNetns, Timestamp, Transitions, Watch, Count,
     Duration, RingSize, BpfVariant, Write, Read, Print, Json, RotateSize, RotateSeconds,
     RotateCount, PostRotate, Since, Until, CheckKernel, Metrics, Top, Interval, Batch, User,
+    BpfStats,
 };
 
 struct OptionSpec {
@@ -287,6 +292,7 @@ constexpr std::array kOptions{
     OptionSpec{"check-kernel", '\0', false, false, Opt::CheckKernel},
     OptionSpec{"metrics", '\0', true, false, Opt::Metrics},
     OptionSpec{"user", '\0', true, false, Opt::User},
+    OptionSpec{"bpf-stats", '\0', false, false, Opt::BpfStats},
     OptionSpec{"top", '\0', false, false, Opt::Top},
     OptionSpec{"interval", '\0', true, false, Opt::Interval},
     OptionSpec{"batch", '\0', false, false, Opt::Batch},
@@ -299,7 +305,7 @@ bool live_only(Opt id)
     switch (id) {
     case Opt::Duration: case Opt::RingSize: case Opt::BpfVariant: case Opt::Write:
     case Opt::Print: case Opt::RotateSize: case Opt::RotateSeconds: case Opt::RotateCount:
-    case Opt::PostRotate: case Opt::Watch: case Opt::Metrics: case Opt::User:
+    case Opt::PostRotate: case Opt::Watch: case Opt::Metrics: case Opt::User: case Opt::BpfStats:
         return true;
     default:
         return false;
@@ -584,6 +590,7 @@ bool CommandLineParser::apply(const OptionSpec& spec, std::string_view spelled,
         given_.emplace_back(spec.id, spelled);
         return true;  // a stream of its own
     case Opt::Batch: o.batch = true; break;
+    case Opt::BpfStats: o.bpf_stats = true; break;
     case Opt::Count:
     case Opt::Duration:
     case Opt::RingSize:
@@ -809,6 +816,11 @@ void CommandLineParser::check_combinations()
             error(fmt::format("{}: --json lists sockets: it does not apply to {}", program_name(),
                               o.summary ? "-s" : "-D"));
         }
+        return;
+    }
+    if (o.bpf_stats && o.metrics.empty()) {
+        error(fmt::format("{}: --bpf-stats applies only to --metrics (the run time of the BPF "
+                          "programs is exported there)", program_name()));
         return;
     }
     if (!o.metrics.empty() && !o.events && o.watch) {

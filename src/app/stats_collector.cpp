@@ -148,6 +148,13 @@ StatsSnapshot StatsCollector::snapshot()
     snap.tool.lost_ring_full = c.loss.ring_full;
     snap.tool.lost_skipped = c.loss.skipped;
     snap.tool.lost_map_full = c.loss.map_full;
+    if (session_.run_time_stats()) {
+        for (const BpfProgramInfo& p : session_.programs()) {
+            if (p.loaded) {
+                snap.tool.programs.push_back({p.name, p.run_cnt, p.run_time_ns});
+            }
+        }
+    }
     return snap;
 }
 

@@ -314,6 +314,7 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     if (cfg.metrics) {
         plan.metrics = parse_metrics_endpoint(opts.metrics);
     }
+    cfg.run_time_stats = opts.bpf_stats;
     if (!opts.user.empty()) {
         plan.run_as = resolve_user(opts.user);
     }

@@ -301,6 +301,25 @@ std::string render_metrics(const StatsSnapshot& snap, const ExpositionOptions& o
         fam.sample("", label("cause", "skipped"), snap.tool.lost_skipped);
         fam.sample("", label("cause", "map_full"), snap.tool.lost_map_full);
     }
+    if (!snap.tool.programs.empty()) {
+        // --bpf-stats: the kernel's run-time statistics of sstrace's programs
+        {
+            Family fam(out, f, "sstrace_bpf_program_runs_total", "counter",
+                       "Runs of each of sstrace's BPF programs while the kernel's BPF "
+                       "statistics are on (--bpf-stats).");
+            for (const ProgramRunStats& p : snap.tool.programs) {
+                fam.sample("", label("program", p.name), p.runs);
+            }
+        }
+        {
+            Family fam(out, f, "sstrace_bpf_program_run_seconds_total", "counter",
+                       "Time each of sstrace's BPF programs ran, in seconds (--bpf-stats).");
+            for (const ProgramRunStats& p : snap.tool.programs) {
+                fam.sample("", label("program", p.name),
+                           static_cast<double>(p.run_time_ns) / 1e9);
+            }
+        }
+    }
     if (f == MetricsFormat::OpenMetrics) {
         out += "# EOF\n";
     }

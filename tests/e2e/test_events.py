@@ -697,6 +697,15 @@ class ErrorsTest(unittest.TestCase):
                                    "state", "time-wait"], capture_output=True, text=True, timeout=20)
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertIn("kernel addresses are hidden without CAP_SYSLOG", r.stderr)
+        # the classic variant with CAP_SYSLOG: tracefs (the tracepoints' ids) is root's only
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            "--inh-caps=+bpf,+perfmon,+syslog,+sys_admin",
+                            "--ambient-caps=+bpf,+perfmon,+syslog,+sys_admin", SSTRACE,
+                            "--bpf-variant", "tracepoint", "-E", "--duration", "0.3", "state",
+                            "time-wait"], capture_output=True, text=True, timeout=20)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("(missing CAP_DAC_READ_SEARCH: the classic tracepoints' ids are read from "
+                      "tracefs, which only root may read)", r.stderr)
         # UDP destroys load a cgroup program: the capability that lacks is named
         r = subprocess.run(caps + ["-E", "--duration", "0.3"], capture_output=True, text=True,
                            timeout=20)

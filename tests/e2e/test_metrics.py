@@ -360,6 +360,26 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(want.get("established"), 8)
         self.assertEqual(want.get("time-wait"), 25)
 
+    def test_bpf_stats_export_the_programs_run_time(self):
+        """--bpf-stats: each program's runs and run time, from the kernel's BPF statistics; the
+        state program ran at least once per transition the churn made."""
+        t, s, d = self.churn_and_scrape(7, 9475, ["--bpf-stats"], "8091:20:5",
+                                        counters=("TcpExtTW",))
+        self.assertIn("BPF run-time statistics are on", t.stderr)
+        runs = {dict(k)["program"]: v for (name, k), v in s.items()
+                if name == "sstrace_bpf_program_runs_total"}
+        seconds = {dict(k)["program"]: v for (name, k), v in s.items()
+                   if name == "sstrace_bpf_program_run_seconds_total"}
+        self.assertEqual(set(runs), set(seconds))
+        # 25 connections: at least their two ESTABLISHED entries and two more each
+        self.assertGreaterEqual(runs["sst_state"], 4 * 25, runs)
+        self.assertGreater(seconds["sst_state"], 0)
+        self.assertEqual(d["TcpExtTW"], 20)
+        r = subprocess.run([SSTRACE, "--bpf-stats", "-E"], capture_output=True, text=True)
+        self.assertEqual((r.returncode, r.stderr),
+                         (255, "sstrace: --bpf-stats applies only to --metrics (the run time of "
+                               "the BPF programs is exported there)\n"))
+
     def test_unknown_user_is_a_usage_error(self):
         r = subprocess.run([SSTRACE, "--metrics", ":9473", "--user", "no-such-user-sstrace"],
                            capture_output=True, text=True, timeout=20)

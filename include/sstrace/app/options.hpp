@@ -80,6 +80,7 @@ struct Options {
     // without -E it runs a stream that prints no rows
     std::string metrics;
     std::string user;  // --user NAME: the user a live stream runs as once it is set up
+    bool bpf_stats = false;  // --bpf-stats: the programs' run time, with --metrics
     std::vector<std::string> argv;  // the command line as given (a capture's header keeps it)
     bool show_help = false;
     bool show_version = false;

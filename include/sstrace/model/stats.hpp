@@ -44,12 +44,20 @@ struct NetnsStats {
     std::uint64_t tw_overflows = 0;  // TcpExtTCPTimeWaitOverflow since start (own netns only)
 };
 
+// One BPF program's runs and run time (kernel BPF statistics, opt-in: --bpf-stats).
+struct ProgramRunStats {
+    std::string name;
+    std::uint64_t runs = 0;
+    std::uint64_t run_time_ns = 0;
+};
+
 // The tool's own health.
 struct ToolStats {
     std::uint64_t events_seen = 0;
     std::uint64_t lost_ring_full = 0;
     std::uint64_t lost_skipped = 0;
     std::uint64_t lost_map_full = 0;
+    std::vector<ProgramRunStats> programs;  // empty unless the run-time statistics are on
 };
 
 struct StatsSnapshot {

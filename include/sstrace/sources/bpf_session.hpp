@@ -47,6 +47,9 @@ struct BpfConfig {
     // -p, -T: records carry their socket's owner. Loads the owner programs (a cgroup
     // sock_create program on the cgroup2 root and the syscall exit tracepoint); tp_btf only.
     bool owners = false;
+    // --bpf-stats: turn on the kernel's BPF run-time statistics while the session lives
+    // (BPF_ENABLE_STATS: every BPF program on the host is timed, and a little slower)
+    bool run_time_stats = false;
     // SSTRACE_DETAIL_* bits: the details tail of every record (-o -m -i on event rows); 0 for
     // the plain stream. LIFETIME also attaches the state hook, which stamps socket births.
     std::uint32_t details = 0;
@@ -138,6 +141,8 @@ struct BpfProgramInfo {
     bool loaded = false;
     std::uint32_t verified_insns = 0;
     std::uint64_t recursion_misses = 0;  // runs the kernel skipped (bpf_prog_info)
+    std::uint64_t run_cnt = 0;           // runs and run time: counted only while the kernel's
+    std::uint64_t run_time_ns = 0;       // BPF statistics are on (BpfConfig::run_time_stats)
     std::uint64_t nested_runs = 0;       // second copy: runs it took over from the first
     // first copy: hits of its tracepoint that ran neither copy and were not counted as skipped
     // (perf counts the hits); nullopt when they cannot be counted
@@ -185,6 +190,8 @@ public:
     int consume();
 
     BpfCounters counters() const;
+    // The kernel's BPF run-time statistics are on (BpfConfig::run_time_stats, and they could be).
+    bool run_time_stats() const;
 
     // Owners: records `sockfd`'s owner in the socket's storage (a socket that existed before
     // the stream started, duplicated from its holder). Returns 0 or -errno.

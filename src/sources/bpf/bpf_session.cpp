@@ -445,6 +445,7 @@ struct BpfSession::Impl {
     BpfVariant variant = BpfVariant::Auto;
     Unique<FdTraits> cgroup_root;  // before the links: closed after them
     std::vector<LinkPtr> links;
+    Unique<FdTraits> stats_fd;  // BPF_ENABLE_STATS: the statistics are on while it is open
     RingPtr ring;
     RecordHandler handler;
     int ncpus = 1;
@@ -553,13 +554,34 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
         }
         if (link == nullptr) {
             const int e = errno;
+            const bool denied = e == EPERM || e == EACCES;
+            // a classic tracepoint is attached by its id, read from tracefs: root's only
+            std::string hint;
+            if (denied && p.variant == BpfVariant::Tracepoint &&
+                !has_capability(CAP_DAC_READ_SEARCH)) {
+                hint = "missing CAP_DAC_READ_SEARCH: the classic tracepoints' ids are read from "
+                       "tracefs, which only root may read";
+            }
             throw Error::from_errno(std::string("attaching ") + bpf_program__name(p.prog), e,
-                                    e == EPERM ? kExitNoPrivilege : kExitNoKernelSupport);
+                                    denied ? kExitNoPrivilege : kExitNoKernelSupport, hint);
         }
         impl_->links.emplace_back(link);
     }
     impl_->count_hits();
+    if (cfg.run_time_stats) {
+        const int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+        if (fd < 0) {
+            spdlog::warn("cannot turn on the kernel's BPF run-time statistics: {}",
+                         std::strerror(-fd));
+        } else {
+            impl_->stats_fd.reset(fd);
+            spdlog::info("the kernel's BPF run-time statistics are on (every BPF program on the "
+                         "host is timed) until sstrace exits");
+        }
+    }
 }
+
+bool BpfSession::run_time_stats() const { return static_cast<bool>(impl_->stats_fd); }
 
 namespace {
 
@@ -655,6 +677,8 @@ std::vector<BpfProgramInfo> BpfSession::programs() const
                 pi.loaded = true;
                 pi.verified_insns = info.verified_insns;
                 pi.recursion_misses = info.recursion_misses;
+                pi.run_cnt = info.run_cnt;
+                pi.run_time_ns = info.run_time_ns;
             }
         }
         if (const auto idx = nested_counter(p.hook); pi.loaded && p.second_copy && idx) {
