@@ -144,7 +144,7 @@ or LISTEN (connect, listen, or a passive open), when the stream saw that.
 The live summary view (--top) counts state entries, TIME-WAIT entries, resets and new
 connections per service port in the kernel (BPF maps, read at each refresh); the sockets now
 come from a live table: a listing at the start that prints nothing, kept current by every
-TCP state change (exact in one namespace; unknown, shown as -, with --all-netns). Its
+TCP state change (with --all-netns, of every namespace, each counted apart). Its
 selection is a stream's: -4, -6, -N NAME, --all-netns (a Netns column), and the EXPRESSION,
 which is loaded into the kernel at the start and fixed there; the / key filters the port
 lines shown, in userspace. --top needs a terminal on stdin and stdout (exit 255 otherwise:

@@ -135,12 +135,20 @@ StatsSnapshot StatsCollector::snapshot()
     const std::int64_t overflows =
         counter_or_zero(tcp, kOverflowCounter) - counter_or_zero(tcp0_, kOverflowCounter);
     own.tw_overflows = overflows > 0 ? static_cast<std::uint64_t>(overflows) : 0;
-    // The live table holds no namespace per full socket: its counts are the stream's one
-    // namespace's, and unknown with --all-netns.
-    if (table_ != nullptr && !scope_.all_netns) {
-        const auto states = table_->states();
-        std::copy(states.begin(), states.end(), own.current.begin());
-        own.current_known = true;
+    // The live table knows each socket's namespace: with --all-netns it was seeded by a
+    // listing of every namespace. A namespace with no socket now shows zeros.
+    if (table_ != nullptr) {
+        for (NetnsStats& n : snap.netns) {
+            n.current_known = true;
+        }
+        for (const auto& [ino, states] : table_->states_by_netns()) {
+            if (!scope_.all_netns && ino != scope_.netns_ino) {
+                continue;
+            }
+            NetnsStats& n = netns_of(ino);
+            std::copy(states.begin(), states.end(), n.current.begin());
+            n.current_known = true;
+        }
     }
 
     const BpfCounters c = session_.counters();

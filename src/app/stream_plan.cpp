@@ -258,13 +258,10 @@ WatchPlan plan_watch(const Options& opts, const EventSelection& sel, StreamPlan&
 
 // The gauges of --top and --metrics (the sockets now, per state): a live table of every TCP
 // socket in the selection (all states: -a), seeded by a listing that prints nothing and kept by
-// every state change; the ring is drained by the loop's timer, not woken per record. Not with
-// --all-netns: the collector's gauges are the stream's one namespace's.
+// every state change; the ring is drained by the loop's timer, not woken per record. With
+// --all-netns the listing covers every namespace, and the table tells them apart.
 static void gauge_table(const Options& opts, const EventSelection& sel, StreamPlan& plan)
 {
-    if (opts.all_netns) {
-        return;
-    }
     Options listing = opts;
     listing.top = false;
     listing.json = false;

@@ -75,7 +75,7 @@ void LiveTable::seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now
         const std::uint64_t since = now_ns + left > kTimeWaitNs ? now_ns + left - kTimeWaitNs : 0;
         hold_timewait(t, since, now_ns + left, now_ns);
     } else if (s.cookie != 0 && (full_.contains(s.cookie) || room())) {
-        full_[s.cookie] = s.state;
+        full_[s.cookie] = Full{s.state, netns_ino};
     }
 }
 
@@ -143,19 +143,19 @@ LiveTable::Verdict LiveTable::apply(SocketEvent& ev)
         // a socket the table does not hold: opened after the dump read its bucket, gone before
         // it, or in states outside the selection until now
         if (member(ev.new_state) && room()) {
-            full_[s.cookie] = ev.new_state;
+            full_[s.cookie] = Full{ev.new_state, ev.netns_ino};
         }
         return Verdict::New;
     }
-    if (found->second == ev.old_state) {
+    if (found->second.state == ev.old_state) {
         if (member(ev.new_state)) {
-            found->second = ev.new_state;
+            found->second.state = ev.new_state;
         } else {
             full_.erase(found);  // left the selection (a close: its destroy finds nothing)
         }
         return Verdict::New;
     }
-    return found->second == ev.new_state ? Verdict::Duplicate : Verdict::Stale;
+    return found->second.state == ev.new_state ? Verdict::Duplicate : Verdict::Stale;
 }
 
 std::size_t LiveTable::expire(std::uint64_t now_ns)
@@ -179,13 +179,27 @@ std::size_t LiveTable::expire(std::uint64_t now_ns)
 std::array<std::size_t, kStateCount> LiveTable::states() const
 {
     std::array<std::size_t, kStateCount> n{};
-    for (const auto& [cookie, state] : full_) {
-        if (state >= 0 && state < kStateCount) {
-            ++n[static_cast<std::size_t>(state)];
+    for (const auto& [cookie, f] : full_) {
+        if (f.state >= 0 && f.state < kStateCount) {
+            ++n[static_cast<std::size_t>(f.state)];
         }
     }
     n[kStateTimeWait] += timewait_.size();
     return n;
+}
+
+std::map<std::uint32_t, std::array<std::size_t, kStateCount>> LiveTable::states_by_netns() const
+{
+    std::map<std::uint32_t, std::array<std::size_t, kStateCount>> by;
+    for (const auto& [cookie, f] : full_) {
+        if (f.state >= 0 && f.state < kStateCount) {
+            ++by[f.netns][static_cast<std::size_t>(f.state)];
+        }
+    }
+    for (const auto& [tuple, tw] : timewait_) {
+        ++by[tuple.netns][kStateTimeWait];
+    }
+    return by;
 }
 
 }  // namespace sstrace

@@ -380,6 +380,46 @@ class MetricsTest(unittest.TestCase):
                          (255, "sstrace: --bpf-stats applies only to --metrics (the run time of "
                                "the BPF programs is exported there)\n"))
 
+    def test_gauges_per_namespace_with_all_netns(self):
+        """--all-netns: the live table is seeded by a listing of every namespace and tells them
+        apart: each namespace's sockets now, labelled with its name, equal ss in it."""
+        hold = ("import socket, sys\n"
+                "s = socket.socket(); s.bind(('127.0.0.1', 8092)); s.listen()\n"
+                "keep = []\n"
+                "for _ in range(3):\n"
+                "    c = socket.create_connection(('127.0.0.1', 8092)); a, _ = s.accept()\n"
+                "    keep += [c, a]\n"
+                "print('ready', flush=True); sys.stdin.readline()\n")
+        with MetNetns(6) as held, MetNetns(7) as churned:
+            holder = subprocess.Popen(held.cmd(sys.executable, "-c", hold), stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(holder.stdout.readline().strip(), "ready")
+                t = Tracer([SSTRACE, "-v", "--all-netns", "--metrics", "127.0.0.1:9476"])
+                churned.churn(1.2, "8093:12:0")
+                time.sleep(1.5)
+                r = subprocess.run([sys.executable, "-c", SCRAPE,
+                                    "http://127.0.0.1:9476/metrics", ""],
+                                   capture_output=True, text=True, check=True)
+                expect = {}
+                for ns in (held, churned):
+                    for line in ns.run("ss", "-Htan", check=True).stdout.splitlines():
+                        state = {"ESTAB": "established", "LISTEN": "listening",
+                                 "TIME-WAIT": "time-wait"}[line.split()[0]]
+                        key = (ns.name, state)
+                        expect[key] = expect.get(key, 0) + 1
+                t.stop()
+            finally:
+                holder.communicate("\n", timeout=10)
+        self.assertEqual(t.rc, 0, t.stderr)
+        s = parse_exposition(r.stdout.split("\n", 2)[2], openmetrics=False)
+        got = {(dict(k)["netns"], dict(k)["state"]): int(v) for (name, k), v in s.items()
+               if name == "sstrace_tcp_sockets" and v != 0
+               and dict(k).get("netns") in (held.name, churned.name)}
+        self.assertEqual(got, expect)
+        self.assertEqual(expect[(held.name, "established")], 6)
+        self.assertEqual(expect[(churned.name, "time-wait")], 12)
+
     def test_unknown_user_is_a_usage_error(self):
         r = subprocess.run([SSTRACE, "--metrics", ":9473", "--user", "no-such-user-sstrace"],
                            capture_output=True, text=True, timeout=20)

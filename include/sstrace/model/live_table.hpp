@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <queue>
 #include <unordered_map>
 #include <vector>
@@ -68,6 +69,8 @@ public:
 
     // Sockets per state (index: kernel state number).
     std::array<std::size_t, kStateCount> states() const;
+    // The same, per network namespace (inode).
+    std::map<std::uint32_t, std::array<std::size_t, kStateCount>> states_by_netns() const;
 
 private:
     struct Tuple {
@@ -96,7 +99,11 @@ private:
 
     std::size_t max_;
     StateMask members_;
-    std::unordered_map<std::uint64_t, int> full_;  // cookie -> state
+    struct Full {
+        int state = 0;
+        std::uint32_t netns = 0;
+    };
+    std::unordered_map<std::uint64_t, Full> full_;  // cookie -> state and namespace
     // tuple -> when its timer fires; and the same ordered by that time, for expire() (an entry
     // whose tuple entered again since is skipped there)
     std::unordered_map<Tuple, Timewait, TupleHash> timewait_;
