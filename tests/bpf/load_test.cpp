@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <cstring>
 #include <vector>
 #include <cstdlib>
@@ -38,6 +39,17 @@ const std::map<std::string, std::uint32_t> kBudget = {
     {"sst_tw_cancel", 12000}, {"sst_tw_expire", 12000},
     {"sst_owner_create", 2000}, {"sst_owner_exit", 2000},
 };
+
+// Drains the ring buffer until `done` holds, for two seconds at the most.
+void consume_until(BpfSession& s, const std::function<bool()>& done)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+        epoll_event e{};
+        epoll_wait(s.epoll_fd(), &e, 1, 50);
+        ASSERT_GE(s.consume(), 0);
+    }
+}
 
 bool is_classic(const std::string& name)
 {
@@ -135,12 +147,7 @@ TEST_P(Variants, DeliversAListenEntry)
             seen = true;
         }
     });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (!seen && std::chrono::steady_clock::now() < deadline) {
-        epoll_event e{};
-        epoll_wait(s.epoll_fd(), &e, 1, 50);
-        ASSERT_GE(s.consume(), 0);
-    }
+    consume_until(s, [&] { return seen; });
     EXPECT_TRUE(seen);
     EXPECT_GE(s.counters().emitted, 1u);
     EXPECT_EQ(s.counters().loss.total(), 0u);
@@ -215,12 +222,7 @@ TEST_P(Variants, InKernelFilterKeepsRejectedEventsOutOfTheRing)
         ASSERT_TRUE(ev);
         ports.push_back(ev->socket.inet.local.port);
     });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (ports.empty() && std::chrono::steady_clock::now() < deadline) {
-        epoll_event e{};
-        epoll_wait(s.epoll_fd(), &e, 1, 50);
-        ASSERT_GE(s.consume(), 0);
-    }
+    consume_until(s, [&] { return !ports.empty(); });
     s.consume();
     EXPECT_EQ(ports, std::vector<unsigned>{wanted});
     const BpfCounters c = s.counters();
@@ -391,12 +393,7 @@ TEST_P(Variants, FinWait1DetailsEqualTheKernelsTcpInfo)
             row = ev;
         }
     });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (!row && std::chrono::steady_clock::now() < deadline) {
-        epoll_event e{};
-        epoll_wait(s.epoll_fd(), &e, 1, 50);
-        ASSERT_GE(s.consume(), 0);
-    }
+    consume_until(s, [&] { return row.has_value(); });
     ::close(a);
     ::close(ls);
     ASSERT_TRUE(row);
@@ -551,12 +548,7 @@ TEST(Bpf, OwnersAndDetailsTogether)
             row_size = size;
         }
     });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (!row && std::chrono::steady_clock::now() < deadline) {
-        epoll_event e{};
-        epoll_wait(s.epoll_fd(), &e, 1, 50);
-        ASSERT_GE(s.consume(), 0);
-    }
+    consume_until(s, [&] { return row.has_value(); });
     ::close(a);
     ::close(ls);
     ASSERT_TRUE(row);

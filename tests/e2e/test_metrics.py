@@ -35,6 +35,27 @@ with urllib.request.urlopen(req, timeout=5) as r:
 """
 
 
+# ss's state names (what the held connections and a churn leave) as the metrics label them
+SS_STATES = {"ESTAB": "established", "LISTEN": "listening", "TIME-WAIT": "time-wait"}
+
+HOLD = """
+import socket, sys
+port, pairs = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(); s.bind(('127.0.0.1', port)); s.listen()
+keep = []
+for _ in range(pairs):
+    c = socket.create_connection(('127.0.0.1', port)); a, _ = s.accept()
+    keep += [c, a]
+print('ready', flush=True); sys.stdin.readline()
+"""
+
+
+def hold_connections(ns, port, pairs):
+    """A listener on PORT and PAIRS connections to it, held in NS until a line on stdin."""
+    return subprocess.Popen(ns.cmd(sys.executable, "-c", HOLD, str(port), str(pairs)),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
 class MetNetns(Netns):
     """A namespace with one of the names these tests may use (sst-met-1 ... sst-met-9)."""
 
@@ -325,16 +346,8 @@ class MetricsTest(unittest.TestCase):
         """--metrics alone keeps a live table: the sockets per state now equal ss's, with held
         connections, a listener and the TIME-WAIT sockets of a churn (less the scrape's own
         connection, which closes after the snapshot it reads)."""
-        hold = ("import socket, sys, time\n"
-                "s = socket.socket(); s.bind(('127.0.0.1', 8090)); s.listen()\n"
-                "keep = []\n"
-                "for _ in range(4):\n"
-                "    c = socket.create_connection(('127.0.0.1', 8090)); a, _ = s.accept()\n"
-                "    keep += [c, a]\n"
-                "print('ready', flush=True); sys.stdin.readline()\n")
         with MetNetns(9) as ns:
-            holder = subprocess.Popen(ns.cmd(sys.executable, "-c", hold), stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, text=True)
+            holder = hold_connections(ns, 8090, 4)
             try:
                 self.assertEqual(holder.stdout.readline().strip(), "ready")
                 t = Tracer(ns.cmd(SSTRACE, "-v", "--metrics", ":9474"))
@@ -346,13 +359,13 @@ class MetricsTest(unittest.TestCase):
             finally:
                 holder.communicate("\n", timeout=10)
         self.assertEqual(t.rc, 0, t.stderr)
-        names = {"ESTAB": "established", "LISTEN": "listening", "TIME-WAIT": "time-wait"}
         want = {}
         for line in listed.splitlines():
             f = line.split()
             if f[0] == "TIME-WAIT" and (f[3].endswith(":9474") or f[4].endswith(":9474")):
                 continue  # the scrape's own connection
-            want[names.get(f[0], f[0])] = want.get(names.get(f[0], f[0]), 0) + 1
+            state = SS_STATES.get(f[0], f[0])
+            want[state] = want.get(state, 0) + 1
         s = parse_exposition(text, openmetrics=False)
         got = {dict(labels)["state"]: int(v) for (name, labels), v in s.items()
                if name == "sstrace_tcp_sockets" and v != 0}
@@ -383,16 +396,8 @@ class MetricsTest(unittest.TestCase):
     def test_gauges_per_namespace_with_all_netns(self):
         """--all-netns: the live table is seeded by a listing of every namespace and tells them
         apart: each namespace's sockets now, labelled with its name, equal ss in it."""
-        hold = ("import socket, sys\n"
-                "s = socket.socket(); s.bind(('127.0.0.1', 8092)); s.listen()\n"
-                "keep = []\n"
-                "for _ in range(3):\n"
-                "    c = socket.create_connection(('127.0.0.1', 8092)); a, _ = s.accept()\n"
-                "    keep += [c, a]\n"
-                "print('ready', flush=True); sys.stdin.readline()\n")
         with MetNetns(6) as held, MetNetns(7) as churned:
-            holder = subprocess.Popen(held.cmd(sys.executable, "-c", hold), stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, text=True)
+            holder = hold_connections(held, 8092, 3)
             try:
                 self.assertEqual(holder.stdout.readline().strip(), "ready")
                 t = Tracer([SSTRACE, "-v", "--all-netns", "--metrics", "127.0.0.1:9476"])
@@ -404,8 +409,7 @@ class MetricsTest(unittest.TestCase):
                 expect = {}
                 for ns in (held, churned):
                     for line in ns.run("ss", "-Htan", check=True).stdout.splitlines():
-                        state = {"ESTAB": "established", "LISTEN": "listening",
-                                 "TIME-WAIT": "time-wait"}[line.split()[0]]
+                        state = SS_STATES.get(line.split()[0], line.split()[0])
                         key = (ns.name, state)
                         expect[key] = expect.get(key, 0) + 1
                 t.stop()
