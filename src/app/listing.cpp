@@ -186,9 +186,33 @@ int write_tcp_dump(const Options& opts, const Environment& env, const Selection&
     return 0;
 }
 
+// The rows (or JSON lines) of the sockets `run` hands over: the filter, -K, the owners.
+void print_sockets(const Options& opts, const Environment& env, const Selection& sel,
+                   const filter::Filter& filter, const SocketOwners* owners,
+                   ListingObserver* observer, const std::function<void(ListingConsumer&)>& run)
+{
+    Table table(stdout, stdout_screen_width());
+    SsRowRenderer renderer(row_options(opts), table, service_names(opts.numeric, env),
+                           env.proc_dir());
+    renderer.begin(sel, !opts.no_header && !opts.json);
+    std::optional<JsonSocketWriter> json;
+    if (opts.json) {
+        json.emplace(stdout);
+    }
+    ListingRunner runner(opts, filter.empty() ? nullptr : &filter, renderer, owners, observer,
+                         json ? &*json : nullptr);
+    run(runner);
+    table.flush();
+    if (json) {
+        json->flush();
+    }
+    std::fflush(stdout);
+}
+
 }  // namespace
 
-int run_listing(const Options& opts, const Environment& env, ListingObserver* observer)
+int run_listing(const Options& opts, const Environment& env, ListingObserver* observer,
+                const ListingFeed* feed)
 {
     if (opts.context || opts.contexts) {
         ss_text::put(ss_text::selinux_disabled());
@@ -238,20 +262,17 @@ int run_listing(const Options& opts, const Environment& env, ListingObserver* ob
             bytecode = std::move(*bc);
         }
     }
+    if (feed != nullptr) {
+        print_sockets(opts, env, sel.selection, filter, nullptr, observer,
+                      [&](ListingConsumer& c) { (*feed)(sel.selection, c); });
+        return 0;
+    }
     ListingRequest request = listing_request(opts, !filter.empty(), observer != nullptr, std::move(bytecode));
     if (!opts.diag_file.empty()) {
         return write_tcp_dump(opts, env, sel.selection, std::move(request));
     }
 
     const ListingSources sources(request, sel.selection, env);
-    Table table(stdout, stdout_screen_width());
-    SsRowRenderer renderer(row_options(opts), table, service_names(opts.numeric, env),
-                           env.proc_dir());
-    renderer.begin(sel.selection, !opts.no_header && !opts.json);
-    std::optional<JsonSocketWriter> json;
-    if (opts.json) {
-        json.emplace(stdout);
-    }
     std::optional<SocketOwners> owners;
     if (request.owners) {
         if (sources.plan().owners == OwnerSource::BpfIterator) {
@@ -260,16 +281,12 @@ int run_listing(const Options& opts, const Environment& env, ListingObserver* ob
             owners.emplace().scan(env.proc_dir(), opts.threads);
         }
     }
-    ListingRunner runner(opts, filter.empty() ? nullptr : &filter, renderer,
-                         owners ? &*owners : nullptr, observer, json ? &*json : nullptr);
     IterSession* tcp_iter =
         sources.plan().tcp == TcpSource::BpfIterator ? sources.iter() : nullptr;
-    ListingSource(env, sel.selection, std::move(request), tcp_iter).run(runner);
-    table.flush();
-    if (json) {
-        json->flush();
-    }
-    std::fflush(stdout);
+    print_sockets(opts, env, sel.selection, filter, owners ? &*owners : nullptr, observer,
+                  [&](ListingConsumer& c) {
+                      ListingSource(env, sel.selection, std::move(request), tcp_iter).run(c);
+                  });
     return 0;
 }
 

@@ -101,7 +101,9 @@ Captures, sstrace's own options (the format: doc/capture.md):
        --rotate-count=N       keep the last N files (with --rotate-size or -seconds)
        --post-rotate=CMD      run CMD FILE on each closed file
        --read=FILE     replay a capture (repeatable; a rotated set by its first name)
-                       through the same selection, filter and columns as -E
+                       through the same selection, filter and columns as -E; with
+                       --watch (a capture written with --watch, each file starting with
+                       the live table): that table as a listing, then the changes
        --since=TIME, --until=TIME  with --read: events in this wall-clock window
                        (03:10, 03:10:07.5, 2024-05-01 03:10, RFC 3339, @EPOCH)
 )",
@@ -305,7 +307,7 @@ bool live_only(Opt id)
     switch (id) {
     case Opt::Duration: case Opt::RingSize: case Opt::BpfVariant: case Opt::Write:
     case Opt::Print: case Opt::RotateSize: case Opt::RotateSeconds: case Opt::RotateCount:
-    case Opt::PostRotate: case Opt::Watch: case Opt::Metrics: case Opt::User: case Opt::BpfStats:
+    case Opt::PostRotate: case Opt::Metrics: case Opt::User: case Opt::BpfStats:
         return true;
     default:
         return false;
@@ -841,6 +843,13 @@ void CommandLineParser::check_combinations()
     if (!check_capture_options()) {
         return;
     }
+    if (reading && o.watch && o.since) {
+        error(fmt::format("{}: --watch with --since: a capture holds the table of each file's "
+                          "start, not of any moment; read from the file that starts where you "
+                          "want, or without --watch",
+                          program_name()));
+        return;
+    }
     if (o.all_netns && !o.netns.empty()) {
         error(fmt::format("{}: -N and --all-netns conflict (one namespace, or every one): give "
                           "one of them",
@@ -872,11 +881,6 @@ bool CommandLineParser::check_capture_options()
             }
         }
         return true;
-    }
-    if (o.watch) {
-        return error(fmt::format("{}: --watch with --write: a capture does not hold the watch's "
-                                 "initial table yet; capture the events without --watch",
-                                 program_name()));
     }
     const bool rotating = o.rotate_size || o.rotate_seconds;
     if (o.write_file == "-" && (o.print || rotating || o.rotate_count || !o.post_rotate.empty())) {

@@ -10,6 +10,12 @@
 #include "sstrace/app/stream_outputs.hpp"
 #include "sstrace/app/stream_pipeline.hpp"
 #include "sstrace/app/stream_plan.hpp"
+#include "sstrace/app/listing.hpp"
+#include "sstrace/app/watch.hpp"
+#include "sstrace/model/live_table.hpp"
+#include "sstrace/sources/bpf_record.hpp"
+#include "sstrace/sources/listing.hpp"
+#include "sstrace/ss/selection.hpp"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/program.hpp"
 #include "sstrace/sources/capture_source.hpp"
@@ -18,8 +24,13 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <limits>
+#include <optional>
 
 namespace sstrace {
 
@@ -92,14 +103,15 @@ void check_fields(const StreamPlan& plan, const capture::Reader& file)
 }
 
 // What the reading asks for that the capture did not follow: said once, not an error.
-void warn_unrecorded(const StreamPlan& plan, const capture::Reader& file)
+void warn_unrecorded(const StreamPlan& plan, const CaptureSelection& sel,
+                     const capture::Reader& file)
 {
     const capture::Header& h = file.header();
     if (plan.state_mode) {
         if (h.states == 0) {
             spdlog::warn("{} holds destroyed sockets, not state entries: read it without state "
                          "words", file.name());
-        } else if (const StateMask more = plan.bpf.state_mask & ~h.states; more != 0) {
+        } else if (const StateMask more = sel.states & ~h.states; more != 0) {
             spdlog::warn("{} followed entries into {} only; entries into {} were not recorded",
                          file.name(), state_list(h.states), state_list(more));
         }
@@ -144,6 +156,155 @@ std::string causes(const EventLoss& l)
                        l.ring_full, l.skipped, l.map_full, l.not_written);
 }
 
+// --watch: the table a capture's first file starts with (its Table records, read ahead of its
+// events by a reader of its own), printed as the listing the live watch printed.
+struct CaptureTable {
+    StateMask members = 0;
+    std::uint64_t table_ns = 0;  // the table reflects the events applied before this
+    bool listing = false;        // a run's first file: the rows are the listing's
+    std::vector<std::uint32_t> netns;  // the namespaces listed, in order
+    struct Row {
+        sstrace_event rec;
+        std::uint64_t since_ns;
+    };
+    std::vector<Row> rows;  // in the order the sockets joined it (the listing's first)
+};
+
+CaptureTable read_table(const capture::Reader& first)
+{
+    const std::string where = fmt::format("--read {} --watch", first.name());
+    if (first.name() == "/dev/stdin") {
+        throw Error(where, "a capture on standard input cannot be read twice (its table, then "
+                    "its events)", kExitUsage, "give the file's name");
+    }
+    if (!first.header().table) {
+        throw Error(where, "this capture holds no table of sockets", kExitFailure,
+                    "it was written without --watch; read it without --watch");
+    }
+    CaptureTable t;
+    t.members = *first.header().table;
+    t.listing = first.header().file_index == 0;
+    t.netns = first.header().table_netns;
+    capture::Reader r(first.name());
+    capture::Record rec;
+    while (r.next(rec) && rec.type == capture::RecordType::Table) {
+        const auto row = capture::parse_table(rec.payload);
+        sstrace_event ev{};
+        if (!row || row->event.size() < sizeof(ev)) {
+            continue;  // damage shows when the events are read
+        }
+        std::memcpy(&ev, row->event.data(), sizeof(ev));
+        t.table_ns = row->table_ns;
+        t.rows.push_back({ev, row->since_ns});
+    }
+    return t;
+}
+
+// A table row as the listing's Socket (and the event that would have put it in the table).
+bool row_event(const CaptureTable& table, const CaptureTable::Row& row, SocketEvent& ev)
+{
+    if (!decode_record(std::as_bytes(std::span(&row.rec, 1)), ev)) {
+        return false;
+    }
+    Socket& s = ev.socket;
+    if (s.family == AF_INET6) {
+        s.inet.v6only = (row.rec.flags & SSTRACE_EVF_V6ONLY) != 0;  // [::] or *, as listed
+    }
+    // a timewait socket: its timer, as the live table knew it: in a run's first file when the
+    // listing read it (the row as printed), in a later one when the file started
+    s.timer = {};
+    if (s.state == kStateTimeWait && row.since_ns != 0) {
+        const std::uint64_t due = row.since_ns + LiveTable::kTimeWaitNs;
+        const std::uint64_t as_of = table.listing ? ev.mono_ns : table.table_ns;
+        s.timer.kind = 3;  // timewait
+        s.timer.expires_ms = due > as_of ? (due - as_of) / 1'000'000 : 0;
+    }
+    return true;
+}
+
+// The listing part: the rows of the table as `sstrace` without -E lists them (the selection,
+// the filter, the columns); with --all-netns a listing per namespace, as the live watch.
+int print_table(const CaptureTable& table, const StreamPlan& plan, const CaptureSelection& sel,
+                const Environment& env, const std::map<std::uint32_t, std::string>& names)
+{
+    // the namespaces the live listing covered (empty ones too), then any other a row is in
+    std::vector<std::uint32_t> order = table.netns;
+    for (const auto& row : table.rows) {
+        if (std::find(order.begin(), order.end(), row.rec.netns_ino) == order.end()) {
+            order.push_back(row.rec.netns_ino);
+        }
+    }
+    if (!plan.watch->all_netns) {
+        order.assign(1, 0);  // one listing of every row
+    }
+    SocketEvent ev;
+    int rc = kExitOk;
+    for (std::size_t i = 0; i < order.size() && rc == kExitOk; ++i) {
+        const std::uint32_t ns = order[i];
+        if (plan.watch->all_netns) {
+            const auto name = names.find(ns);
+            print_netns_heading(stdout, plan.watch->listing.json, i == 0, ns,
+                                name != names.end() ? name->second : std::to_string(ns));
+        }
+        const ListingFeed feed = [&](const Selection& selection, ListingConsumer& c) {
+            for (const TableId t : {kDbUdp, kDbTcp}) {
+                if (!selection.has_table(t)) {
+                    continue;
+                }
+                c.begin_table(t);
+                for (const auto& row : table.rows) {
+                    if ((ns != 0 && row.rec.netns_ino != ns) ||
+                        (sel.netns && row.rec.netns_ino != *sel.netns) ||
+                        row.rec.protocol != inet_table_protocol(t) || !row_event(table, row, ev)) {
+                        continue;
+                    }
+                    const Socket& s = ev.socket;
+                    if (!selection.has_family(s.family) ||
+                        (selection.states & state_bit(s.state)) == 0) {
+                        continue;
+                    }
+                    c.socket(ev.socket);
+                }
+            }
+        };
+        rc = run_listing(plan.watch->listing, env, nullptr, &feed);
+    }
+    std::fflush(stdout);
+    return rc;
+}
+
+// Drops the events of a file's start that its table already shows: the seam of the live
+// watch, with the table's time as the end of the listing.
+class TableSeam : public EventGate {
+public:
+    TableSeam(const CaptureTable& t, bool tw_ends)
+        : table_(Watch::kMaxSockets, t.members), table_ns_(t.table_ns)
+    {
+        table_.follow_ends(tw_ends);
+        SocketEvent ev;
+        for (const auto& row : t.rows) {
+            if (row_event(t, row, ev)) {
+                table_.seed(ev.socket, ev.netns_ino, ev.mono_ns);
+            }
+        }
+    }
+
+    bool pass(SocketEvent& ev) override
+    {
+        // the length of a TIME-WAIT is the capture's (the live table knew when it began)
+        const std::uint64_t recorded = ev.in_state_ns;
+        const bool changed = table_.apply(ev) == LiveTable::Verdict::New;
+        if (recorded != 0) {
+            ev.in_state_ns = recorded;
+        }
+        return changed || ev.mono_ns >= table_ns_;
+    }
+
+private:
+    LiveTable table_;
+    std::uint64_t table_ns_;
+};
+
 }  // namespace
 
 int run_replay(const Options& opts, const Environment& env)
@@ -162,16 +323,24 @@ int run_replay(const Options& opts, const Environment& env)
     for (const auto& f : files) {
         check_fields(plan, *f);
     }
-    warn_unrecorded(plan, *files.front());
 
     CaptureSelection sel;
-    sel.states = plan.state_mode ? plan.bpf.state_mask : 0;
-    // --transitions: what the live stream shows of sockets leaving the selected states (its
-    // table of timewait sockets, plan.watch, is not rebuilt: the capture kept how long each
-    // TIME-WAIT lasted)
-    sel.leave = plan.state_mode ? plan.bpf.leave_mask : 0;
-    sel.tw_end = plan.state_mode && plan.bpf.tw_end;
+    if (plan.watch && plan.watch->list) {
+        // the rows the live watch showed (its programs followed every state for its table)
+        const WatchPlan& w = *plan.watch;
+        sel.states = plan.state_mode ? w.shown : 0;
+        sel.leave = w.leaving ? sel.states : 0;
+        sel.tw_end = w.leaving && (sel.states & state_bit(kStateTimeWait)) != 0;
+    } else {
+        sel.states = plan.state_mode ? plan.bpf.state_mask : 0;
+        // --transitions: what the live stream shows of sockets leaving the selected states
+        // (its table of timewait sockets, plan.watch, is not rebuilt: the capture kept how
+        // long each TIME-WAIT lasted)
+        sel.leave = plan.state_mode ? plan.bpf.leave_mask : 0;
+        sel.tw_end = plan.state_mode && plan.bpf.tw_end;
+    }
     sel.destroy = plan.state_mode ? 0 : plan.bpf.destroy;
+    warn_unrecorded(plan, sel, *files.front());
     sel.family = plan.bpf.family;
     if (!opts.netns.empty()) {
         sel.netns = namespace_by_name(opts.netns, files);
@@ -188,6 +357,15 @@ int run_replay(const Options& opts, const Environment& env)
     }
 
     ::signal(SIGPIPE, SIG_IGN);
+    // --watch: the listing the capture's table holds, then the changes
+    std::optional<TableSeam> seam;
+    if (plan.watch && plan.watch->list) {
+        const CaptureTable table = read_table(*files.front());
+        if (const int rc = print_table(table, plan, sel, env, names); rc != kExitOk) {
+            return rc;
+        }
+        seam.emplace(table, sel.tw_end);
+    }
     StreamOutputs outputs(plan, first.clock.offset(), OutputWriter::WhenFull::Wait);
     outputs.set_namespaces(names);
     const std::size_t file_count = files.size();
@@ -210,6 +388,9 @@ int run_replay(const Options& opts, const Environment& env)
         pipeline.loss(l);
     };
     pipeline.add_source(source);
+    if (seam) {
+        pipeline.add_gate(*seam);
+    }
     outputs.attach(pipeline);
     while (!source.done() && !pipeline.limit_reached() && outputs.writing()) {
         pipeline.drain();

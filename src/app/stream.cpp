@@ -88,6 +88,9 @@ int run_event_stream(const Options& opts, const Environment& env)
     std::optional<Watch> watch;
     if (plan.watch) {
         watch.emplace(*plan.watch, plan.bpf.netns_ino, source, session.tw_ends());
+        if (plan.watch->list && plan.output.capture) {
+            watch->keep_rows();  // each capture file starts with the table
+        }
         if (plan.watch->list) {
             if (const int rc = watch->list(env); rc != kExitOk) {
                 return rc;
@@ -102,7 +105,7 @@ int run_event_stream(const Options& opts, const Environment& env)
     if (plan.bpf.metrics) {
         // --top and --metrics alone keep a live table (a quiet watch): the gauges
         stats.emplace(session, StatsScope{!plan.scope.one_netns, current_netns_inode()},
-                      watch && plan.watch->quiet ? &watch->table() : nullptr);
+                      watch && plan.watch->gauges ? &watch->table() : nullptr);
     }
     // --top: a snapshot every --interval (also between the publishing ticks)
     std::unique_ptr<TopFrontEnd> top;
@@ -125,8 +128,13 @@ int run_event_stream(const Options& opts, const Environment& env)
     };
     // after the listing: on a terminal the header is written at once. Rows, JSON lines, a
     // capture file: the policy for their write errors is StreamOutputs'.
+    CaptureTableSource table;
+    if (watch && plan.watch->list && plan.output.capture) {
+        table.records = [&watch] { return watch->table_records(); };
+        table.netns = watch->listed_netns();
+    }
     StreamOutputs outputs(plan, clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC),
-                          OutputWriter::WhenFull::Drop);
+                          OutputWriter::WhenFull::Drop, std::move(table));
     outputs.attach(pipeline);
 
     bool reader_gone = false;

@@ -58,7 +58,9 @@ capture::Header capture_header(const StreamPlan& plan)
     }
     h.command_line = plan.output.command_line;
     h.fields = plan.bpf.fields;
-    h.states = plan.bpf.state_mask;
+    // a watch's programs follow every state for its table; the capture holds what it shows
+    h.states = plan.watch && plan.watch->list && plan.state_mode ? plan.watch->shown
+                                                                  : plan.bpf.state_mask;
     h.destroy = plan.bpf.destroy;
     h.family = plan.bpf.family;
     h.netns = plan.bpf.netns_ino;
@@ -67,11 +69,17 @@ capture::Header capture_header(const StreamPlan& plan)
 }
 
 StreamOutputs::StreamOutputs(const StreamPlan& plan, std::int64_t clock_offset,
-                             OutputWriter::WhenFull when_full)
+                             OutputWriter::WhenFull when_full, CaptureTableSource table)
 {
     if (plan.output.capture) {
-        capture_.emplace(*plan.output.capture, capture_header(plan), clock_offset,
-                         kMaxQueuedOutput);
+        CaptureSettings settings = *plan.output.capture;
+        capture::Header header = capture_header(plan);
+        if (table.records && plan.watch) {
+            header.table = plan.watch->members;
+            header.table_netns = std::move(table.netns);
+            settings.table = std::move(table.records);
+        }
+        capture_.emplace(settings, header, clock_offset, kMaxQueuedOutput);
     }
     if (!plan.output.print) {
         return;

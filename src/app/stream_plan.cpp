@@ -269,6 +269,7 @@ static void gauge_table(const Options& opts, const EventSelection& sel, StreamPl
     listing.selection.insert(listing.selection.begin(), "-a");
     plan.watch = plan_watch(listing, sel, plan);
     plan.watch->quiet = true;
+    plan.watch->gauges = true;
     // a socket entering CLOSE leaves the table: no dump lists it (it is unhashed), and
     // without the destroy programs nothing would take it out later
     plan.watch->members &= ~state_bit(kStateClose);
@@ -423,6 +424,8 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
         gauge_table(opts, sel, plan);  // --metrics alone: the sockets now, as --top has them
     } else if (opts.watch) {
         plan.watch = plan_watch(opts, sel, plan);
+        // the listing goes into the capture's table; to stdout only beside the rows
+        plan.watch->quiet = !plan.output.print;
     } else if (opts.transitions && plan.state_mode) {
         // sockets leaving the selected states too; for TIME-WAIT, its end (a table of the
         // timewait sockets that entered tells how long each lasted)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/app/watch.hpp"
+#include "sstrace/capture/format.hpp"
 #include "sstrace/core/clock.hpp"
 
 #include "sstrace/core/error.hpp"
@@ -8,6 +9,7 @@
 #include "sstrace/core/state.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -60,12 +62,31 @@ private:
 
 }  // namespace
 
+void print_netns_heading(std::FILE* out, bool json, bool first, std::uint32_t ino,
+                         const std::string& label)
+{
+    if (json) {
+        nlohmann::ordered_json j;
+        j["type"] = "netns";
+        j["netns"] = ino;
+        if (label != std::to_string(ino)) {
+            j["name"] = label;
+        }
+        fmt::print(out, "{}\n", j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+        return;
+    }
+    fmt::print(out, "{}netns: {}\n", first ? "" : "\n", label);
+}
+
 int Watch::list(const Environment& env)
 {
     source_.hold(kMaxHeldBytes);
     std::optional<StdoutToNull> quiet;
     if (plan_.quiet) {
         quiet.emplace();
+    }
+    if (!plan_.all_netns) {
+        listed_netns_.push_back(netns_ino_);
     }
     const int rc = plan_.all_netns ? list_every_netns(env) : run_listing(plan_.listing, env, this);
     std::fflush(stdout);
@@ -94,8 +115,9 @@ int Watch::list_every_netns(const Environment& env)
             continue;
         }
         netns_ino_ = ns.ino;
-        fmt::print(stdout, "{}netns: {}\n", listed_any_ ? "\n" : "", names.label(ns.ino));
-        listed_any_ = true;
+        print_netns_heading(stdout, plan_.listing.json, listed_netns_.empty(), ns.ino,
+                            names.label(ns.ino));
+        listed_netns_.push_back(ns.ino);
         rc = run_listing(plan_.listing, env, this);
         if (rc != kExitOk) {
             break;
@@ -107,7 +129,30 @@ int Watch::list_every_netns(const Environment& env)
     return rc;
 }
 
-void Watch::listed(const Socket& s) { table_.seed(s, netns_ino_, monotonic_ns()); }
+void Watch::listed(const Socket& s)
+{
+    const std::lock_guard lock(mu_);
+    table_.seed(s, netns_ino_, monotonic_ns());
+}
+
+void Watch::keep_rows()
+{
+    table_.keep_rows(&capture::encode_event);
+    shared_ = true;
+}
+
+std::string Watch::table_records()
+{
+    const std::lock_guard lock(mu_);
+    // the table reflects every event applied before now: a reader drops the events of the
+    // file's start that it already shows (as the seam of the listing does here)
+    const std::uint64_t now = monotonic_ns();
+    std::string out;
+    table_.rows([&](const sstrace_event& row, std::uint64_t since_ns) {
+        capture::append_table(out, now, since_ns, row);
+    });
+    return out;
+}
 
 void Watch::tick()
 {
@@ -116,7 +161,14 @@ void Watch::tick()
 
 bool Watch::pass(SocketEvent& ev)
 {
+    std::unique_lock lock(mu_, std::defer_lock);
+    if (shared_) {
+        lock.lock();  // a capture's writer thread may be taking the table
+    }
     const LiveTable::Verdict v = table_.apply(ev);
+    if (shared_) {
+        lock.unlock();
+    }
     if (ev.kind == EventKind::TimeWaitEnd) {
         if (ev.tw_end == TwEnd::Rearmed) {
             return false;  // not an end
@@ -152,7 +204,11 @@ bool Watch::shown(const SocketEvent& ev) const
     return plan_.leaving && ev.old_state >= 0 && (plan_.shown & state_bit(ev.old_state)) != 0;
 }
 
-void Watch::expire() { table_.expire(monotonic_ns()); }
+void Watch::expire()
+{
+    const std::lock_guard lock(mu_);
+    table_.expire(monotonic_ns());
+}
 
 void Watch::report(std::FILE* out) const
 {

@@ -155,6 +155,10 @@ std::string header_to_json(const Header& h)
         {"netns", h.netns},
     };
     j["filter"] = h.filter;
+    if (h.table) {
+        j["table"] = {{"states", {{"mask", *h.table}, {"names", state_names(*h.table)}}},
+                      {"netns", h.table_netns}};
+    }
     json ns = json::object();
     for (const auto& [ino, name] : h.namespaces) {
         ns[std::to_string(ino)] = name;
@@ -218,6 +222,22 @@ std::optional<Header> header_from_json(std::string_view text, std::string& error
         for (const json& w : *cmd) {
             if (w.is_string()) {
                 h.command_line.push_back(w.get<std::string>());
+            }
+        }
+    }
+    if (const json* table = member(j, "table"); table != nullptr && table->is_object()) {
+        StateMask mask = 0;
+        if (const json* st = member(*table, "states");
+            st == nullptr || !st->is_object() || !read_unsigned(*st, "mask", mask, error)) {
+            error = "header: \"table\" has no states mask";
+            return std::nullopt;
+        }
+        h.table = mask;
+        if (const json* ns = member(*table, "netns"); ns != nullptr && ns->is_array()) {
+            for (const json& ino : *ns) {
+                if (ino.is_number_unsigned() && ino.get<std::uint64_t>() <= UINT32_MAX) {
+                    h.table_netns.push_back(ino.get<std::uint32_t>());
+                }
             }
         }
     }
@@ -298,9 +318,18 @@ std::uint8_t reason_code(CloseReason r)
     return SSTRACE_REASON_NONE;
 }
 
+// `v` at `at`, little-endian.
+void put_u64_at(std::span<std::byte> out, std::size_t at, std::uint64_t v)
+{
+    for (std::size_t i = 0; i < 8; ++i) {
+        out[at + i] = static_cast<std::byte>(v >> (8 * i) & 0xff);
+    }
+}
+
 }  // namespace
 
-void append_event(std::string& out, const SocketEvent& ev)
+// The inverse of decode_record in sources/bpf/bpf_record.cpp.
+sstrace_event encode_event(const SocketEvent& ev)
 {
     const Socket& s = ev.socket;
     sstrace_event r{};
@@ -338,6 +367,12 @@ void append_event(std::string& out, const SocketEvent& ev)
     r.mark = ev.filter_facts.mark;
     r.ino = s.inode;
     r.cgroup_id = ev.filter_facts.cgroup_id;
+    return r;
+}
+
+void append_event(std::string& out, const SocketEvent& ev)
+{
+    const sstrace_event r = encode_event(ev);
     if (ev.in_state_ns == 0) {
         append_record(out, RecordType::Event, std::as_bytes(std::span(&r, 1)));
         return;
@@ -346,10 +381,18 @@ void append_event(std::string& out, const SocketEvent& ev)
     // left (a u64 after the record, which hdr.size does not count)
     std::array<std::byte, sizeof(r) + 8> payload{};
     std::memcpy(payload.data(), &r, sizeof(r));
-    for (std::size_t i = 0; i < 8; ++i) {
-        payload[sizeof(r) + i] = static_cast<std::byte>(ev.in_state_ns >> (8 * i) & 0xff);
-    }
+    put_u64_at(payload, sizeof(r), ev.in_state_ns);
     append_record(out, RecordType::Event, payload);
+}
+
+void append_table(std::string& out, std::uint64_t table_ns, std::uint64_t since_ns,
+                  const sstrace_event& r)
+{
+    std::array<std::byte, 16 + sizeof(r)> payload{};
+    put_u64_at(payload, 0, table_ns);
+    put_u64_at(payload, 8, since_ns);
+    std::memcpy(payload.data() + 16, &r, sizeof(r));
+    append_record(out, RecordType::Table, payload);
 }
 
 void append_clock(std::string& out, const ClockPair& pair)
@@ -412,6 +455,18 @@ std::optional<EndRecord> parse_end(std::span<const std::byte> payload)
     e.events = get_le<std::uint64_t>(payload, 8);
     e.reason = static_cast<EndReason>(get_le<std::uint32_t>(payload, 16));
     return e;
+}
+
+std::optional<TableRecord> parse_table(std::span<const std::byte> payload)
+{
+    if (payload.size() < 16 + sizeof(sstrace_hdr)) {
+        return std::nullopt;
+    }
+    TableRecord t;
+    t.table_ns = get_le<std::uint64_t>(payload, 0);
+    t.since_ns = get_le<std::uint64_t>(payload, 8);
+    t.event = payload.subspan(16);
+    return t;
 }
 
 std::size_t event_record_bytes() { return kRecordHeaderBytes + sizeof(sstrace_event); }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/model/live_table.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace sstrace {
@@ -50,11 +51,22 @@ bool LiveTable::room()
     return false;
 }
 
+std::unique_ptr<LiveTable::Row> LiveTable::row_of(const SocketEvent& ev, std::uint64_t seq)
+{
+    if (encode_ == nullptr) {
+        return nullptr;
+    }
+    auto row = std::make_unique<Row>();
+    row->rec = encode_(ev);
+    row->seq = seq != 0 ? seq : ++next_seq_;
+    return row;
+}
+
 void LiveTable::hold_timewait(const Tuple& t, std::uint64_t since_ns, std::uint64_t ends_ns,
-                              std::uint64_t listed_ns)
+                              std::uint64_t listed_ns, std::unique_ptr<Row> row)
 {
     const std::uint64_t due = follow_ends_ ? ends_ns + kEndSlackNs : ends_ns;
-    timewait_[t] = Timewait{since_ns, due, listed_ns};
+    timewait_[t] = Timewait{since_ns, due, listed_ns, std::move(row)};
     endings_.push(Ending{due, t});
 }
 
@@ -63,6 +75,20 @@ void LiveTable::seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now
     if (!member(s.state)) {
         return;
     }
+    // the row: the socket as listed (a copy only when rows are kept)
+    auto listed_row = [&] {
+        if (encode_ == nullptr) {
+            return std::unique_ptr<Row>();
+        }
+        SocketEvent ev;
+        ev.new_state = s.state;
+        ev.mono_ns = now_ns;
+        ev.netns_ino = netns_ino;
+        ev.socket = s;
+        ev.filter_facts.mark = s.mark;
+        ev.filter_facts.cgroup_id = s.cgroup_id.value_or(0);
+        return row_of(ev);
+    };
     if (s.state == kStateTimeWait) {
         const Tuple t = tuple_of(s, netns_ino);
         if (timewait_.contains(t) || !room()) {
@@ -73,9 +99,9 @@ void LiveTable::seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now
             s.timer.expires_ms != 0 ? s.timer.expires_ms * 1'000'000ull : kTimeWaitNs;
         // when it entered, as its timer tells (TCP's TIME-WAIT lasts kTimeWaitNs)
         const std::uint64_t since = now_ns + left > kTimeWaitNs ? now_ns + left - kTimeWaitNs : 0;
-        hold_timewait(t, since, now_ns + left, now_ns);
+        hold_timewait(t, since, now_ns + left, now_ns, listed_row());
     } else if (s.cookie != 0 && (full_.contains(s.cookie) || room())) {
-        full_[s.cookie] = Full{s.state, netns_ino};
+        full_[s.cookie] = Full{s.state, netns_ino, listed_row()};
     }
 }
 
@@ -130,11 +156,11 @@ LiveTable::Verdict LiveTable::apply(SocketEvent& ev)
             if (ev.mono_ns <= held->second.listed_ns) {
                 return Verdict::Duplicate;
             }
-            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs);
+            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs, 0, row_of(ev));
             return Verdict::New;
         }
         if (room()) {
-            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs);
+            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs, 0, row_of(ev));
         }
         return Verdict::New;
     }
@@ -143,13 +169,16 @@ LiveTable::Verdict LiveTable::apply(SocketEvent& ev)
         // a socket the table does not hold: opened after the dump read its bucket, gone before
         // it, or in states outside the selection until now
         if (member(ev.new_state) && room()) {
-            full_[s.cookie] = Full{ev.new_state, ev.netns_ino};
+            full_[s.cookie] = Full{ev.new_state, ev.netns_ino, row_of(ev)};
         }
         return Verdict::New;
     }
     if (found->second.state == ev.old_state) {
         if (member(ev.new_state)) {
             found->second.state = ev.new_state;
+            if (found->second.row) {
+                found->second.row = row_of(ev, found->second.row->seq);  // its place kept
+            }
         } else {
             full_.erase(found);  // left the selection (a close: its destroy finds nothing)
         }
@@ -174,6 +203,32 @@ std::size_t LiveTable::expire(std::uint64_t now_ns)
         }
     }
     return n;
+}
+
+void LiveTable::rows(
+    const std::function<void(const sstrace_event&, std::uint64_t since_ns)>& visit) const
+{
+    struct Ref {
+        const Row* row;
+        std::uint64_t since_ns;
+    };
+    std::vector<Ref> refs;
+    refs.reserve(size());
+    for (const auto& [cookie, f] : full_) {
+        if (f.row) {
+            refs.push_back({f.row.get(), 0});
+        }
+    }
+    for (const auto& [tuple, tw] : timewait_) {
+        if (tw.row) {
+            refs.push_back({tw.row.get(), tw.since_ns});
+        }
+    }
+    std::sort(refs.begin(), refs.end(),
+              [](const Ref& a, const Ref& b) { return a.row->seq < b.row->seq; });
+    for (const Ref& r : refs) {
+        visit(r.row->rec, r.since_ns);
+    }
 }
 
 std::array<std::size_t, kStateCount> LiveTable::states() const

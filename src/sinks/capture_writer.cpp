@@ -226,6 +226,14 @@ int CaptureTarget::open_next()
     h.file_index = file_index_++;
     h.namespaces = named_namespaces();
     out_ = capture::file_start(h, settings_.compress);
+    if (settings_.table) {
+        // the sockets now, before any event: the file stands on its own (doc/capture.md)
+        const std::string rows = settings_.table();
+        if (!rows.empty()) {
+            compress(rows, false);
+            record_bytes_ += rows.size();
+        }
+    }
     if (const int err = reserve(out_.size()); err != 0) {
         return err;
     }

@@ -28,6 +28,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             case RecordType::Clock: (void)parse_clock(rec.payload); break;
             case RecordType::Loss: (void)parse_loss(rec.payload); break;
             case RecordType::End: (void)parse_end(rec.payload); break;
+            case RecordType::Table:
+                if (const auto t = parse_table(rec.payload);
+                    t && (t->event.data() < rec.payload.data() ||
+                          t->event.data() + t->event.size() >
+                              rec.payload.data() + rec.payload.size())) {
+                    std::abort();  // the row must lie inside the payload
+                }
+                break;
             default: break;
             }
             ++records;

@@ -488,5 +488,95 @@ class RotationTest(CaptureBase):
         self.assertEqual(got, rows(t.stdout))
 
 
+def tw_tuple(tokens):
+    return (tokens[-2], tokens[-1])
+
+
+class WatchCaptureTest(CaptureBase):
+    """--watch --write: each file starts with the live table, so that it stands alone."""
+
+    def split(self, output):
+        """(listed tuples, changed tuples) of `--watch -H state time-wait` rows: the listing's
+        rows have no Netid column, the stream's start with it."""
+        listed, changed = [], []
+        for r in rows(output):
+            (changed if r[0] == "tcp" else listed).append(tw_tuple(r))
+        return listed, changed
+
+    def assert_once_each(self, listed, changed, what):
+        both = listed + changed
+        self.assertEqual(len(both), len(set(both)), "%s: a tuple twice" % what)
+
+    def test_watch_capture_reads_back_as_printed_and_each_file_stands_alone(self):
+        base = self.path("watch.cap")
+        args = ["-n", "state", "time-wait"]
+        with Netns() as ns:
+            # no TIME-WAIT tuple is entered twice, and none ends within the test's seconds
+            ns.sysctl("net.ipv4.tcp_tw_reuse", 0)
+            ns.sysctl("net.ipv4.ip_local_port_range", "20000 65535")
+            self.churn(ns, conns=600, port=PORT)  # TIME-WAIT sockets before the start
+            t = self.tracer(ns, "-E", "--watch", "--write", base, "--rotate-size", "16k",
+                            "--print", *args)
+            for k in range(1, 4):
+                self.churn(ns, conns=500, port=PORT + 10 * k)
+            time.sleep(0.3)
+            t.stop(settle=0.5)
+            now = ns.run("ss", "-Htn", "state", "time-wait", check=True).stdout
+        final = {tw_tuple(l.split()) for l in now.splitlines() if l.strip()}
+        self.assertEqual(t.rc, 0, t.stderr)
+        self.assert_no_loss(t)
+        listed, changed = self.split(t.stdout)
+        self.assertGreater(len(listed), 100)
+        self.assertGreater(len(changed), 300)
+        self.assert_once_each(listed, changed, "live")
+        self.assertEqual(set(listed) | set(changed), final)
+
+        # the set read back: the listing, then the changes, byte for byte as printed
+        back = read_back("--read", base, "--watch", *args)
+        self.assertEqual(back.returncode, 0, back.stderr)
+        self.assertEqual(back.stdout, t.stdout)
+
+        # each file alone: its table (the sockets when it started), then its changes; no
+        # tuple twice, nothing the kernel did not have; the last one ends at the kernel's set
+        files = sorted(glob.glob(base + ".*"), key=lambda p: int(p.rsplit(".", 1)[1]))
+        self.assertGreaterEqual(len(files), 3, files)
+        previous = set()
+        for f in files:
+            r = read_back("--read", f, "--watch", "-H", *args)
+            self.assertEqual(r.returncode, 0, (f, r.stderr))
+            f_listed, f_changed = self.split(r.stdout)
+            self.assert_once_each(f_listed, f_changed, f)
+            self.assertLessEqual(set(f_listed) | set(f_changed), final, f)
+            # TIME-WAIT only grows here: a later file's table holds every earlier one's
+            self.assertLessEqual(previous, set(f_listed), f)
+            previous = set(f_listed)
+        self.assertEqual(set(f_listed) | set(f_changed), final, files[-1])
+        # JSON lines of the same: the listing's sockets, then the events
+        js = read_back("--read", files[-1], "--watch", "--json", *args)
+        objs = [json.loads(l) for l in js.stdout.splitlines()]
+        self.assertEqual(sum(o["type"] == "socket" for o in objs), len(f_listed))
+        self.assertEqual(sum(o["type"] == "event" for o in objs), len(f_changed))
+
+    def test_watch_read_back_errors(self):
+        plain = self.path("plain.cap")
+        with Netns() as ns:
+            t = self.tracer(ns, "-E", "--write", plain, "state", "time-wait")
+            t.stop(settle=0.2)
+        self.assertEqual(t.rc, 0, t.stderr)
+        r = read_back("--read", plain, "--watch")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr, "sstrace: --read %s --watch: this capture holds no table of "
+                         "sockets (it was written without --watch; read it without "
+                         "--watch)\n" % plain)
+        r = read_back("--read", plain, "--watch", "--since", "03:00")
+        self.assertEqual(r.returncode, 255)
+        self.assertIn("--watch with --since", r.stderr)
+        with open(plain, "rb") as f:
+            r = subprocess.run([SSTRACE, "--read", "-", "--watch"], stdin=f, capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(r.returncode, 255)
+        self.assertIn("cannot be read twice", r.stderr)
+
+
 if __name__ == "__main__":
-    main([ReadBackTest, LossTest, JsonTest, DamageTest, RotationTest])
+    main([ReadBackTest, LossTest, JsonTest, DamageTest, RotationTest, WatchCaptureTest])

@@ -274,8 +274,38 @@ TEST(CaptureFormat, HeaderRoundTripsAndRejectsNonsense)
     EXPECT_EQ(back->namespaces, h.namespaces);
     EXPECT_EQ(back->filter, h.filter);
     EXPECT_EQ(back->file_index, 3u);
+    EXPECT_FALSE(back->table);
     for (const char* bad : {"", "[]", "{", "{\"abi_version\": \"x\"}", "null"}) {
         EXPECT_FALSE(capture::header_from_json(bad, error)) << bad;
         EXPECT_FALSE(error.empty());
     }
+    // a --watch capture's table: its states and the namespaces listed
+    h.table = 0x42;
+    h.table_netns = {42, 7};
+    const auto watch = capture::header_from_json(capture::header_to_json(h), error);
+    ASSERT_TRUE(watch) << error;
+    EXPECT_EQ(watch->table, StateMask{0x42});
+    EXPECT_EQ(watch->table_netns, (std::vector<std::uint32_t>{42, 7}));
+}
+
+TEST(CaptureFormat, TableRecordsCarryTheSocketAndItsTimes)
+{
+    SocketEvent ev = make_event(7);
+    ev.new_state = 6;  // TIME-WAIT
+    const sstrace_event row = capture::encode_event(ev);
+    std::string out;
+    capture::append_table(out, 123, 45, row);
+    ASSERT_EQ(out.size(), capture::kRecordHeaderBytes + 16 + sizeof(sstrace_event));
+    const auto bytes = std::as_bytes(std::span(out.data(), out.size()));
+    EXPECT_EQ(std::to_integer<int>(bytes[8]), static_cast<int>(capture::RecordType::Table));
+    const auto t = capture::parse_table(bytes.subspan(capture::kRecordHeaderBytes));
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->table_ns, 123u);
+    EXPECT_EQ(t->since_ns, 45u);
+    const auto back = decode_record(t->event);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->socket.cookie, ev.socket.cookie);
+    EXPECT_EQ(back->socket.state, 6);
+    EXPECT_EQ(back->socket.inet.local.port, ev.socket.inet.local.port);
+    EXPECT_FALSE(capture::parse_table(bytes.subspan(capture::kRecordHeaderBytes, 20)));
 }

@@ -220,3 +220,73 @@ TEST(LiveTable, FollowingEndsATimerDueWithoutItsEndIsCounted)
     EXPECT_EQ(t.expire(1 * kSec + LiveTable::kTimeWaitNs + LiveTable::kEndSlackNs), 1u);
     EXPECT_EQ(t.unseen_ends(), 1u);
 }
+
+namespace {
+
+// What a --watch capture keeps of each socket: enough here to tell the rows apart.
+sstrace_event row_of(const SocketEvent& ev)
+{
+    sstrace_event r{};
+    r.hdr.ts_ns = ev.mono_ns;
+    r.cookie = ev.socket.cookie;
+    r.sport = ev.socket.inet.local.port;
+    r.newstate = static_cast<__u8>(ev.new_state);
+    return r;
+}
+
+struct RowSeen {
+    std::uint16_t port;
+    int state;
+    std::uint64_t since_ns;
+    bool operator==(const RowSeen&) const = default;
+};
+
+std::vector<RowSeen> rows_of(const LiveTable& t)
+{
+    std::vector<RowSeen> out;
+    t.rows([&](const sstrace_event& r, std::uint64_t since) {
+        out.push_back({r.sport, r.newstate, since});
+    });
+    return out;
+}
+
+}  // namespace
+
+TEST(LiveTable, RowsKeepTheListingOrderAndFollowTheEvents)
+{
+    LiveTable t(100);
+    t.keep_rows(&row_of);
+    // listed: two full sockets and a timewait socket between them (its timer: 59 s left)
+    Socket tw = tcp(0, kStateTimeWait, 40002, 80);
+    tw.timer.kind = 3;
+    tw.timer.expires_ms = 59'000;
+    t.seed(tcp(1, kStateEstablished, 40001, 80), kNetns, 10 * kSec);
+    t.seed(tw, kNetns, 10 * kSec);
+    t.seed(tcp(3, kStateEstablished, 40003, 80), kNetns, 10 * kSec);
+    EXPECT_EQ(rows_of(t), (std::vector<RowSeen>{{40001, kStateEstablished, 0},
+                                                {40002, kStateTimeWait, 9 * kSec},
+                                                {40003, kStateEstablished, 0}}));
+    // a change keeps the socket's place; a newcomer comes last; a destroyed socket goes
+    SocketEvent ev = entry(tcp(1, kStateEstablished, 40001, 80), kStateEstablished,
+                           kStateFinWait1);
+    ev.mono_ns = 11 * kSec;
+    EXPECT_EQ(t.apply(ev), Verdict::New);
+    ev = entry(tcp(4, kStateSynSent, 40004, 80), kStateSynSent, kStateEstablished);
+    ev.mono_ns = 12 * kSec;
+    EXPECT_EQ(t.apply(ev), Verdict::New);
+    ev = entry(tcp(3, kStateEstablished, 40003, 80), kStateEstablished, kStateClose);
+    ev.kind = EventKind::Destroy;
+    EXPECT_EQ(t.apply(ev), Verdict::New);
+    // a full socket becomes a timewait socket: a row of its own, with when it entered
+    ev = entry(tcp(4, kStateEstablished, 40004, 80), kStateFinWait2, kStateTimeWait);
+    ev.mono_ns = 13 * kSec;
+    EXPECT_EQ(t.apply(ev), Verdict::New);
+    EXPECT_EQ(rows_of(t), (std::vector<RowSeen>{{40001, kStateFinWait1, 0},
+                                                {40002, kStateTimeWait, 9 * kSec},
+                                                {40004, kStateTimeWait, 13 * kSec}}));
+    // without keep_rows() the table holds no rows
+    LiveTable plain(100);
+    plain.seed(tcp(1, kStateEstablished, 40001, 80), kNetns, 0);
+    EXPECT_TRUE(rows_of(plain).empty());
+    EXPECT_EQ(plain.size(), 1u);
+}

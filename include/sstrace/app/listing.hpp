@@ -5,9 +5,13 @@
 #include "sstrace/app/options.hpp"
 #include "sstrace/core/env.hpp"
 
+#include <functional>
+
 namespace sstrace {
 
 struct Socket;
+struct Selection;
+class ListingConsumer;
 
 // Sees a listing as it runs (a watch seeds its live table from it).
 class ListingObserver {
@@ -19,10 +23,15 @@ public:
     virtual void tick() = 0;
 };
 
+// Sockets listed from elsewhere than the kernel (the table a --watch capture holds): handed to
+// the consumer, table by table, as far as the selection takes them.
+using ListingFeed = std::function<void(const Selection&, ListingConsumer&)>;
+
 // Runs a listing and returns the exit code: ss's selection, its FILTER expression (compiled to
 // INET_DIAG_REQ_BYTECODE where ss compiles it, and checked on every socket), -s, -D, -K.
 // `env` says where /proc is and whether a table is read from /proc text or a TCPDIAG_FILE.
+// With `feed`, the sockets come from it instead (no dump, no owners: -p has none to show).
 int run_listing(const Options& opts, const Environment& env,
-                ListingObserver* observer = nullptr);
+                ListingObserver* observer = nullptr, const ListingFeed* feed = nullptr);
 
 }  // namespace sstrace

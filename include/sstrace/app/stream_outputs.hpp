@@ -12,17 +12,26 @@
 #include "sstrace/sinks/output_writer.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace sstrace {
+
+// --watch --write: the live table each capture file starts with.
+struct CaptureTableSource {
+    std::function<std::string()> records;  // its Table records now
+    std::vector<std::uint32_t> netns;      // the namespaces the listing covered, in order
+};
 
 class StreamOutputs {
 public:
     // `clock_offset`: realtime - monotonic, for the rows' times and the capture's first pair.
+    // `table`: with --watch, what each capture file starts with.
     StreamOutputs(const StreamPlan& plan, std::int64_t clock_offset,
-                  OutputWriter::WhenFull when_full);
+                  OutputWriter::WhenFull when_full, CaptureTableSource table = {});
 
     // Registers the sinks with the pipeline.
     void attach(StreamPipeline& pipeline);

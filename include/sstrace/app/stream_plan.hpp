@@ -33,7 +33,9 @@ struct WatchPlan {
     StateMask shown = 0;     // state entries shown (0: the destroy stream's rows)
     bool leaving = false;    // --transitions: sockets leaving `shown` too
     bool all_netns = false;  // --all-netns: a listing per namespace, one table for all
-    bool quiet = false;      // --top: the listing seeds the table and prints nothing
+    bool quiet = false;      // the listing seeds the table and prints nothing (--top,
+                             // --metrics alone, --write without --print)
+    bool gauges = false;     // the table is the gauges of --top and --metrics
 };
 
 struct StreamPlan {

@@ -12,8 +12,17 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <mutex>
+#include <string>
+#include <vector>
 
 namespace sstrace {
+
+// The heading of one namespace's listing (--watch --all-netns): `netns: NAME` after a blank
+// line between two, as `ip -all netns exec` heads each; with --json an object
+// {"type":"netns","netns":INODE,"name":NAME}.
+void print_netns_heading(std::FILE* out, bool json, bool first, std::uint32_t ino,
+                         const std::string& label);
 
 class Watch : public EventGate, public ListingObserver {
 public:
@@ -37,6 +46,14 @@ public:
     // The sockets now (the gauges of --top).
     const LiveTable& table() const { return table_; }
 
+    // --watch --write: the table keeps a row per socket, and table_records() gives them as
+    // the Table records each capture file starts with. It is called from the capture's
+    // writer thread while this one applies events: both take the lock.
+    void keep_rows();
+    std::string table_records();
+    // The namespaces the listing covered, in its order.
+    const std::vector<std::uint32_t>& listed_netns() const { return listed_netns_; }
+
     // Forgets the timewait sockets whose timer has fired (call about once a second).
     void expire();
     // The table at the end, with -v: its sockets per state, what the seam dropped.
@@ -52,11 +69,13 @@ private:
     BpfEventSource& source_;
     LiveTable table_;
     std::uint64_t seam_ns_ = ~std::uint64_t{0};
-    bool listed_any_ = false;  // a namespace heading was printed
+    std::vector<std::uint32_t> listed_netns_;
     std::uint64_t seam_dropped_ = 0;  // queued events the listing already showed
     bool tw_ends_ = false;
     std::uint64_t tw_expired_ = 0;  // ends of TIME-WAIT seen, by kind
     std::uint64_t tw_killed_ = 0;
+    std::mutex mu_;  // table_ (table_records() runs on the capture's writer thread)
+    bool shared_ = false;  // keep_rows(): table_records() may run
 };
 
 }  // namespace sstrace

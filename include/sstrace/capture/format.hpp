@@ -6,6 +6,7 @@
 // (capture/reader.hpp, sources/capture) share these definitions and nothing else.
 #pragma once
 
+#include "sstrace/abi/events.h"
 #include "sstrace/core/state.hpp"
 #include "sstrace/model/event.hpp"
 #include "sstrace/model/loss.hpp"
@@ -45,6 +46,10 @@ enum class RecordType : std::uint16_t {
     Clock = 2,  // i64 CLOCK_MONOTONIC ns, i64 CLOCK_REALTIME ns, read together
     Loss = 3,   // u64 monotonic ns, then u64 ring_full, skipped, map_full, not_written
     End = 4,    // u64 monotonic ns, u64 event records in the file, u32 EndReason, u32 0
+    // --watch: one socket of the live table when the file started (these come first, after
+    // the header): u64 monotonic ns of the table, u64 monotonic ns the socket entered its
+    // state (0: unknown), then a struct sstrace_event of the socket in that state
+    Table = 5,
 };
 
 enum class EndReason : std::uint32_t {
@@ -90,6 +95,10 @@ struct Header {
     std::string filter;  // the expression in force, as parsed ("" for none)
     // The namespaces `ip netns` named when the file was started: inode -> name.
     std::map<std::uint32_t, std::string> namespaces;
+    // --watch: the file starts with the live table (Table records) of the sockets in these
+    // states; nullopt for a capture without a table
+    std::optional<StateMask> table;
+    std::vector<std::uint32_t> table_netns;  // the namespaces listed, in order (--all-netns)
     std::string capture_id;        // the same in every file of one run
     std::uint32_t file_index = 0;  // 0 for a run's first file
 };
@@ -122,11 +131,25 @@ void append_event(std::string& out, const SocketEvent& ev);
 void append_clock(std::string& out, const ClockPair& pair);
 void append_loss(std::string& out, const EventLoss& loss);
 void append_end(std::string& out, const EndRecord& end);
+// The event in the kernel's record layout (what an Event record holds).
+sstrace_event encode_event(const SocketEvent& ev);
+// A Table record: a socket (`row`, as encode_event makes it of its latest state entry) as the
+// table held it at `table_ns`; `since_ns`: when it entered that state (0: unknown).
+void append_table(std::string& out, std::uint64_t table_ns, std::uint64_t since_ns,
+                  const sstrace_event& row);
+
+// A Table record's payload.
+struct TableRecord {
+    std::uint64_t table_ns = 0;
+    std::uint64_t since_ns = 0;
+    std::span<const std::byte> event;  // a struct sstrace_event (hdr.size bytes)
+};
 
 // The payloads back; nullopt when too short.
 std::optional<ClockPair> parse_clock(std::span<const std::byte> payload);
 std::optional<EventLoss> parse_loss(std::span<const std::byte> payload);
 std::optional<EndRecord> parse_end(std::span<const std::byte> payload);
+std::optional<TableRecord> parse_table(std::span<const std::byte> payload);
 
 // Bytes of one Event record as written (framing included): for size estimates.
 std::size_t event_record_bytes();

@@ -16,6 +16,7 @@
 // showed). A tuple reused early (tcp_tw_reuse) enters again, which the table counts as a change.
 #pragma once
 
+#include "sstrace/abi/events.h"
 #include "sstrace/core/state.hpp"
 #include "sstrace/model/event.hpp"
 #include "sstrace/model/socket.hpp"
@@ -25,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <queue>
 #include <unordered_map>
 #include <vector>
@@ -67,6 +69,15 @@ public:
     // TIME-WAIT: each an end event that never came (a lost record).
     std::uint64_t unseen_ends() const { return unseen_ends_; }
 
+    // Rows: each socket as the listing or its latest event showed it, in the kernel's record
+    // layout (`encode` makes one of an event), for the tables a --watch capture starts each
+    // file with. Off unless asked for (a row costs a record per socket).
+    using RowEncoder = sstrace_event (*)(const SocketEvent&);
+    void keep_rows(RowEncoder encode) { encode_ = encode; }
+    // Every row, in the order the sockets joined the table (the listing's first), with when
+    // the socket entered its state (0: unknown).
+    void rows(const std::function<void(const sstrace_event&, std::uint64_t since_ns)>& visit) const;
+
     // Sockets per state (index: kernel state number).
     std::array<std::size_t, kStateCount> states() const;
     // The same, per network namespace (inode).
@@ -88,13 +99,21 @@ private:
     static Tuple tuple_of(const Socket& s, std::uint32_t netns);
     bool member(int state) const { return state >= 0 && (members_ & state_bit(state)) != 0; }
     bool room();
+    struct Row {
+        sstrace_event rec;
+        std::uint64_t seq = 0;  // when it joined: rows() keeps that order
+    };
+    // The row of `ev` (its socket in ev.new_state), or null when rows are not kept; `seq` 0:
+    // a new one.
+    std::unique_ptr<Row> row_of(const SocketEvent& ev, std::uint64_t seq = 0);
     struct Timewait {
         std::uint64_t since_ns = 0;  // when it entered TIME-WAIT (0: unknown)
         std::uint64_t due_ns = 0;    // when the table forgets it without an end event
         std::uint64_t listed_ns = 0; // when a dump read it (0: it entered in the stream)
+        std::unique_ptr<Row> row;
     };
     void hold_timewait(const Tuple& t, std::uint64_t since_ns, std::uint64_t ends_ns,
-                       std::uint64_t listed_ns = 0);
+                       std::uint64_t listed_ns, std::unique_ptr<Row> row);
     Verdict end_timewait(SocketEvent& ev);
 
     std::size_t max_;
@@ -102,6 +121,7 @@ private:
     struct Full {
         int state = 0;
         std::uint32_t netns = 0;
+        std::unique_ptr<Row> row;
     };
     std::unordered_map<std::uint64_t, Full> full_;  // cookie -> state and namespace
     // tuple -> when its timer fires; and the same ordered by that time, for expire() (an entry
@@ -116,6 +136,8 @@ private:
     std::uint64_t dropped_ = 0;
     std::uint64_t unseen_ends_ = 0;
     bool follow_ends_ = false;
+    RowEncoder encode_ = nullptr;
+    std::uint64_t next_seq_ = 0;
 };
 
 }  // namespace sstrace

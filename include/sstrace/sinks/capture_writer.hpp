@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,9 @@ struct CaptureSettings {
     int level = 1;                    // zstd level
     std::size_t frame_bytes = std::size_t{4} << 20;  // a frame ends after this many record bytes
     std::chrono::milliseconds frame_age{1000};       // ... or once it is this old
+    // --watch: the Table records (the live table now) that each file starts with; called on
+    // the thread that opens the file (the writer's, once the run goes)
+    std::function<std::string()> table;
 };
 
 // What a capture wrote, for the summary and the benchmark.
