@@ -309,7 +309,8 @@ private:
 
 int run_replay(const Options& opts, const Environment& env)
 {
-    auto files = open_captures(opts.read_files);
+    std::vector<std::string> unreadable;  // files of a set whose header is damaged
+    auto files = open_captures(opts.read_files, &unreadable);
     const capture::Header& first = files.front()->header();
     auto planned = plan_stream(with_capture_states(opts, first), env);
     if (const int* code = std::get_if<int>(&planned)) {
@@ -414,12 +415,15 @@ int run_replay(const Options& opts, const Environment& env)
                    source.lost().total(), causes(source.lost()));
     }
     outputs.throw_if_failed();
-    if (const capture::Reader* bad = source.damaged_file(); bad != nullptr) {
+    // each damaged file once, in reading order; the files after it were read too
+    for (const std::string& line : unreadable) {
+        fmt::print(stderr, "{}: {} (not read)\n", program_name(), line);
+    }
+    for (const capture::Reader* bad : source.damaged_files()) {
         fmt::print(stderr, "{}: {}: damaged at byte {}: {} (every record before it was read)\n",
                    program_name(), bad->name(), bad->damage()->offset, bad->damage()->what);
-        return kExitDamaged;
     }
-    return kExitOk;
+    return unreadable.empty() && source.damaged_files().empty() ? kExitOk : kExitDamaged;
 }
 
 }  // namespace sstrace

@@ -464,6 +464,29 @@ class RotationTest(CaptureBase):
         together = read_back("--read", base, "-n", "-H", "state", "all")
         self.assertEqual(together.returncode, 0, together.stderr)
         self.assertEqual(rows(together.stdout), rows(t.stdout))
+        # a file cut short in the middle of the set (a crash), another with a broken header:
+        # every other file is still read, each damage is one line, and the status is 6
+        cut, broken = files[1], files[-2]
+        with open(cut, "rb") as f:
+            data = f.read()
+        with open(cut, "wb") as f:
+            f.write(data[:len(data) // 2])
+        with open(broken, "r+b") as f:
+            f.truncate(20)
+        damaged = read_back("--read", base, "-n", "-H", "state", "all")
+        self.assertEqual(damaged.returncode, EXIT_DAMAGED, damaged.stderr)
+        lines = [l for l in damaged.stderr.splitlines() if ": damaged at byte " in l]
+        self.assertEqual(len(lines), 2, damaged.stderr)
+        self.assertTrue(lines[0].startswith("sstrace: %s: damaged at byte " % broken), lines[0])
+        self.assertTrue(lines[0].endswith(" (not read)"), lines[0])
+        self.assertRegex(lines[1], DAMAGE_RE)
+        self.assertEqual(DAMAGE_RE.match(lines[1]).group(1), cut)
+        got = rows(damaged.stdout)
+        whole = [f for f in files if f not in (cut, broken)]
+        cut_rows = rows(read_back("--read", cut, "-n", "-H", "state", "all").stdout)
+        self.assertGreater(len(cut_rows), 0)
+        self.assertEqual(sorted(map(tuple, got)),
+                         sorted(map(tuple, self.read_each(whole) + cut_rows)))
         # a ring of 3: the last three files only
         kept = sorted(glob.glob(self.path("r3.cap.*")), key=lambda p: int(p.rsplit(".", 1)[1]))
         self.assertEqual(len(kept), 3, kept)

@@ -240,7 +240,7 @@ TEST(CaptureFormat, ShorterEventRecordsOfTheSameAbiReadWithTheNewFieldsZero)
     while (!source.done()) {
         source.drain([&](const SocketEvent& e) { got.push_back(e); });
     }
-    EXPECT_EQ(source.damaged_file(), nullptr);
+    EXPECT_TRUE(source.damaged_files().empty());
     EXPECT_EQ(source.malformed(), 0u);
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].socket.cookie, ev.socket.cookie);

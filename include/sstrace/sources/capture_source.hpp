@@ -36,7 +36,10 @@ struct CaptureSelection {
 // The capture files named on the command line, opened and put in time order (by the clock
 // pair their headers start with). `spec`: a file; else a glob pattern; else the base name of a
 // rotated set (FILE.0, FILE.1, ...). Throws Error when nothing matches or a file cannot be read.
-std::vector<std::unique_ptr<capture::Reader>> open_captures(const std::vector<std::string>& specs);
+// Of several files, one whose preamble or header is damaged is left out and described in
+// `damaged` (the others are read); alone, it throws.
+std::vector<std::unique_ptr<capture::Reader>> open_captures(const std::vector<std::string>& specs,
+                                                            std::vector<std::string>* damaged = nullptr);
 
 class CaptureEventSource : public EventSource {
 public:
@@ -49,10 +52,10 @@ public:
     int fd() const override { return -1; }
     std::size_t drain(const Deliver& deliver) override;
 
-    // Every file read to its end, or damage found.
+    // Every file read to its end (or to its damage).
     bool done() const { return done_; }
-    // The file and the damage that ended the reading, if any.
-    const capture::Reader* damaged_file() const { return damaged_; }
+    // The files whose damage ended their reading (the next file was read after each).
+    const std::vector<const capture::Reader*>& damaged_files() const { return damaged_; }
 
     // Called where a file starts (before its first event), where a clock pair changes the
     // realtime - monotonic offset, and for every loss record in the time window.
@@ -77,7 +80,7 @@ private:
     std::int64_t offset_ = 0;
     SocketEvent event_;
     bool done_ = false;
-    const capture::Reader* damaged_ = nullptr;
+    std::vector<const capture::Reader*> damaged_;
     std::uint64_t events_read_ = 0;
     std::uint64_t malformed_ = 0;
     EventLoss lost_;

@@ -605,10 +605,14 @@ std::uint64_t BpfSession::Impl::invocations(const HookHits& h) const
 
 std::uint64_t BpfSession::Impl::not_run(const HookHits& h) const
 {
-    // the hits are read after the invocations: a hit between the two reads is a hit not yet
-    // run, never one run and not seen
-    const std::uint64_t ran = invocations(h) - h.invocations0;
+    // The kernel calls a tracepoint's BPF programs before it counts the hit for perf (the
+    // counter was opened after they were attached, and a classic program runs before the perf
+    // events of its tracepoint), so the hits are read first: every hit counted then had its
+    // run counted when the invocations are read after. (Read the other way round, a hit of
+    // any socket on the host between the two reads looked like one no program ran: false loss
+    // on a busy host.) A run whose hit is not counted yet only makes `ran` larger.
     const std::uint64_t hit = h.hits.read();
+    const std::uint64_t ran = invocations(h) - h.invocations0;
     return hit > ran ? hit - ran : 0;
 }
 

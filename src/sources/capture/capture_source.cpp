@@ -61,7 +61,8 @@ std::vector<std::string> expand(const std::string& spec)
 
 }  // namespace
 
-std::vector<std::unique_ptr<capture::Reader>> open_captures(const std::vector<std::string>& specs)
+std::vector<std::unique_ptr<capture::Reader>> open_captures(const std::vector<std::string>& specs,
+                                                            std::vector<std::string>* damaged)
 {
     std::vector<std::unique_ptr<capture::Reader>> files;
     std::vector<std::string> seen;
@@ -71,8 +72,22 @@ std::vector<std::unique_ptr<capture::Reader>> open_captures(const std::vector<st
                 continue;
             }
             seen.push_back(path);
-            files.push_back(std::make_unique<capture::Reader>(path == "-" ? "/dev/stdin" : path));
         }
+    }
+    for (const std::string& path : seen) {
+        try {
+            files.push_back(std::make_unique<capture::Reader>(path == "-" ? "/dev/stdin" : path));
+        } catch (const Error& e) {
+            // a damaged file among several: the others are still read (a crash leaves one cut
+            // file in a set of days); not a capture at all, or one alone: the error
+            if (e.exit_code() != kExitDamaged || seen.size() == 1 || damaged == nullptr) {
+                throw;
+            }
+            damaged->push_back(e.what());
+        }
+    }
+    if (files.empty() && damaged != nullptr && !damaged->empty()) {
+        throw Error("--read", "every file is damaged", kExitDamaged, damaged->front());
     }
     // time order: when each file started, then its place in its run
     std::stable_sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
@@ -156,9 +171,7 @@ std::size_t CaptureEventSource::drain(const Deliver& deliver)
         }
         if (!file.next(rec)) {
             if (file.damage()) {
-                damaged_ = &file;
-                done_ = true;
-                break;
+                damaged_.push_back(&file);  // every record before it was delivered
             }
             started_ = false;
             if (++current_ == files_.size()) {
