@@ -605,12 +605,15 @@ std::uint64_t BpfSession::Impl::invocations(const HookHits& h) const
 
 std::uint64_t BpfSession::Impl::not_run(const HookHits& h) const
 {
-    // The kernel calls a tracepoint's BPF programs before it counts the hit for perf (the
-    // counter was opened after they were attached, and a classic program runs before the perf
-    // events of its tracepoint), so the hits are read first: every hit counted then had its
-    // run counted when the invocations are read after. (Read the other way round, a hit of
-    // any socket on the host between the two reads looked like one no program ran: false loss
-    // on a busy host.) A run whose hit is not counted yet only makes `ran` larger.
+    // The hits are read first. A tracepoint calls its probes in the order they were
+    // registered, and perf's probe is registered when the first perf event on the tracepoint
+    // is enabled, here after the programs were attached (a classic program runs inside perf's
+    // probe, before its perf events): so a counted hit's run is normally counted already when
+    // the invocations are read after. Read the other way round, a hit of any socket on the
+    // host between the two reads looked like one no program ran (false loss on a busy host).
+    // Where another perf user enabled the tracepoint first, a hit counted but not yet run (a
+    // window of about a microsecond) can still look unrun. A run whose hit is not counted yet
+    // only makes `ran` larger.
     const std::uint64_t hit = h.hits.read();
     const std::uint64_t ran = invocations(h) - h.invocations0;
     return hit > ran ? hit - ran : 0;
