@@ -2,6 +2,7 @@
 #include "sstrace/model/live_table.hpp"
 
 #include <cstring>
+#include <utility>
 
 namespace sstrace {
 
@@ -51,10 +52,10 @@ bool LiveTable::room()
 }
 
 void LiveTable::hold_timewait(const Tuple& t, std::uint64_t since_ns, std::uint64_t ends_ns,
-                              std::uint64_t listed_ns)
+                              std::uint64_t listed_ns, std::vector<SocketOwner> owners)
 {
     const std::uint64_t due = follow_ends_ ? ends_ns + kEndSlackNs : ends_ns;
-    timewait_[t] = Timewait{since_ns, due, listed_ns};
+    timewait_[t] = Timewait{since_ns, due, listed_ns, std::move(owners)};
     endings_.push(Ending{due, t});
 }
 
@@ -100,6 +101,9 @@ LiveTable::Verdict LiveTable::end_timewait(SocketEvent& ev)
     if (tw.since_ns != 0 && ev.mono_ns > tw.since_ns) {
         ev.in_state_ns = ev.mono_ns - tw.since_ns;
     }
+    if (!tw.owners.empty()) {
+        ev.socket.owners = std::move(tw.owners);
+    }
     timewait_.erase(held);
     return Verdict::New;
 }
@@ -130,11 +134,11 @@ LiveTable::Verdict LiveTable::apply(SocketEvent& ev)
             if (ev.mono_ns <= held->second.listed_ns) {
                 return Verdict::Duplicate;
             }
-            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs);
+            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs, 0, s.owners);
             return Verdict::New;
         }
         if (room()) {
-            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs);
+            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs, 0, s.owners);
         }
         return Verdict::New;
     }

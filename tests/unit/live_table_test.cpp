@@ -220,3 +220,35 @@ TEST(LiveTable, FollowingEndsATimerDueWithoutItsEndIsCounted)
     EXPECT_EQ(t.expire(1 * kSec + LiveTable::kTimeWaitNs + LiveTable::kEndSlackNs), 1u);
     EXPECT_EQ(t.unseen_ends(), 1u);
 }
+
+TEST(LiveTable, EndOfTimeWaitNamesTheOwnerOfItsEntry)
+{
+    // -p: the entry row names the full socket's owner; the timewait socket has no storage for
+    // one, so the table keeps it for the end row
+    LiveTable t(100);
+    t.follow_ends(true);
+    Socket s = tcp(13, kStateFinWait2, 40040, 80);
+    s.owners.push_back(SocketOwner{"curl", 812, 815, 5, "worker"});
+    SocketEvent in = entry(s, kStateFinWait2, kStateTimeWait);
+    in.mono_ns = 1 * kSec;
+    EXPECT_EQ(t.apply(in), Verdict::New);
+    // a re-arm is no end: the owner stays for the real one
+    EXPECT_EQ(apply(t, tw_end(tcp(13, kStateTimeWait, 40040, 80), TwEnd::Rearmed, 2 * kSec)),
+              Verdict::Duplicate);
+    SocketEvent end = tw_end(tcp(13, kStateTimeWait, 40040, 80), TwEnd::Expired, 61 * kSec);
+    ASSERT_TRUE(end.socket.owners.empty());
+    EXPECT_EQ(t.apply(end), Verdict::New);
+    ASSERT_EQ(end.socket.owners.size(), 1u);
+    EXPECT_EQ(end.socket.owners[0].comm, "curl");
+    EXPECT_EQ(end.socket.owners[0].pid, 812);
+    EXPECT_EQ(end.socket.owners[0].tid, 815);
+    EXPECT_EQ(end.socket.owners[0].fd, 5);
+    EXPECT_EQ(end.socket.owners[0].thread_comm, "worker");
+    // a listed timewait socket has no owner: its end has none either
+    Socket listed = tcp(0, kStateTimeWait, 40041, 80);
+    listed.timer.expires_ms = 30'000;
+    t.seed(listed, kNetns, 70 * kSec);
+    SocketEvent end2 = tw_end(listed, TwEnd::Killed, 80 * kSec);
+    EXPECT_EQ(t.apply(end2), Verdict::New);
+    EXPECT_TRUE(end2.socket.owners.empty());
+}

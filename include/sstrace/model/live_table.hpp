@@ -55,7 +55,8 @@ public:
     void seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now_ns);
     // An event of the stream, in the order the ring buffer delivered them. The end of a
     // TIME-WAIT the table held gets its duration (ev.in_state_ns) when the table knows when it
-    // began; the end of one it did not hold is Stale.
+    // began, and the owner its entry row named (a timewait socket has no storage for one);
+    // the end of one it did not hold is Stale.
     Verdict apply(SocketEvent& ev);
     // Forgets the timewait sockets whose timer has fired by `now_ns`; returns how many.
     std::size_t expire(std::uint64_t now_ns);
@@ -92,9 +93,12 @@ private:
         std::uint64_t since_ns = 0;  // when it entered TIME-WAIT (0: unknown)
         std::uint64_t due_ns = 0;    // when the table forgets it without an end event
         std::uint64_t listed_ns = 0; // when a dump read it (0: it entered in the stream)
+        // the owner its entry row named (-p, -T: the full socket's), for its end row; a
+        // listed one has none (a timewait socket has no process)
+        std::vector<SocketOwner> owners;
     };
     void hold_timewait(const Tuple& t, std::uint64_t since_ns, std::uint64_t ends_ns,
-                       std::uint64_t listed_ns = 0);
+                       std::uint64_t listed_ns = 0, std::vector<SocketOwner> owners = {});
     Verdict end_timewait(SocketEvent& ev);
 
     std::size_t max_;
