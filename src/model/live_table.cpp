@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/model/live_table.hpp"
 
+#include <netinet/in.h>
+
 #include <cstring>
 #include <utility>
 
@@ -76,7 +78,7 @@ void LiveTable::seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now
         const std::uint64_t since = now_ns + left > kTimeWaitNs ? now_ns + left - kTimeWaitNs : 0;
         hold_timewait(t, since, now_ns + left, now_ns);
     } else if (s.cookie != 0 && (full_.contains(s.cookie) || room())) {
-        full_[s.cookie] = Full{s.state, netns_ino};
+        full_[s.cookie] = Full{s.state, netns_ino, s.protocol == IPPROTO_TCP};
     }
 }
 
@@ -180,11 +182,20 @@ std::size_t LiveTable::expire(std::uint64_t now_ns)
     return n;
 }
 
+std::size_t LiveTable::datagram_sockets() const
+{
+    std::size_t n = 0;
+    for (const auto& [cookie, f] : full_) {
+        n += f.tcp ? 0 : 1;
+    }
+    return n;
+}
+
 std::array<std::size_t, kStateCount> LiveTable::states() const
 {
     std::array<std::size_t, kStateCount> n{};
     for (const auto& [cookie, f] : full_) {
-        if (f.state >= 0 && f.state < kStateCount) {
+        if (f.tcp && f.state >= 0 && f.state < kStateCount) {
             ++n[static_cast<std::size_t>(f.state)];
         }
     }
@@ -196,7 +207,7 @@ std::map<std::uint32_t, std::array<std::size_t, kStateCount>> LiveTable::states_
 {
     std::map<std::uint32_t, std::array<std::size_t, kStateCount>> by;
     for (const auto& [cookie, f] : full_) {
-        if (f.state >= 0 && f.state < kStateCount) {
+        if (f.tcp && f.state >= 0 && f.state < kStateCount) {
             ++by[f.netns][static_cast<std::size_t>(f.state)];
         }
     }

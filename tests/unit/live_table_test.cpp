@@ -252,3 +252,33 @@ TEST(LiveTable, EndOfTimeWaitNamesTheOwnerOfItsEntry)
     EXPECT_EQ(t.apply(end2), Verdict::New);
     EXPECT_TRUE(end2.socket.owners.empty());
 }
+
+TEST(LiveTable, ListedUdpSocketsAreHeldUntilTheirDestroyApartFromTcp)
+{
+    LiveTable t(100);
+    Socket udp = tcp(21, kStateEstablished, 5353, 9400);  // a connected UDP socket
+    udp.protocol = IPPROTO_UDP;
+    Socket unconn = tcp(22, kStateClose, 9401, 0);
+    unconn.protocol = IPPROTO_UDP;
+    t.seed(udp, kNetns, 1 * kSec);
+    t.seed(unconn, kNetns, 1 * kSec);
+    t.seed(tcp(23, kStateEstablished, 40050, 80), kNetns, 1 * kSec);
+    EXPECT_EQ(t.size(), 3u);
+    EXPECT_EQ(t.datagram_sockets(), 2u);
+    // the TCP gauges count TCP only
+    EXPECT_EQ(t.states()[kStateEstablished], 1u);
+    EXPECT_EQ(t.states()[kStateClose], 0u);
+    EXPECT_EQ(t.states_by_netns()[kNetns][kStateEstablished], 1u);
+    // a destroy takes a listed one out; one the table never held (created after the start)
+    // is a change all the same
+    SocketEvent gone;
+    gone.kind = EventKind::Destroy;
+    gone.netns_ino = kNetns;
+    gone.socket = udp;
+    EXPECT_EQ(t.apply(gone), Verdict::New);
+    EXPECT_EQ(t.datagram_sockets(), 1u);
+    gone.socket.cookie = 99;
+    EXPECT_EQ(t.apply(gone), Verdict::New);
+    EXPECT_EQ(t.datagram_sockets(), 1u);
+    EXPECT_EQ(t.size(), 2u);
+}

@@ -34,6 +34,8 @@ struct WatchPlan {
     bool leaving = false;    // --transitions: sockets leaving `shown` too
     bool all_netns = false;  // --all-netns: a listing per namespace, one table for all
     bool quiet = false;      // --top: the listing seeds the table and prints nothing
+    bool datagram = false;   // the destroy stream covers UDP or raw sockets: the table holds
+                             // the listed ones until their destroy
 };
 
 struct StreamPlan {

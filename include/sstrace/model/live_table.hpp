@@ -10,7 +10,9 @@
 // whatever the order in which the kernel delivered the two.
 //
 // The table holds the sockets of a selection of states (a watch's state words): a socket that
-// enters one of them joins, one that leaves them goes. A timewait socket goes at its end event
+// enters one of them joins, one that leaves them goes. UDP and raw sockets are held from the
+// listing (by cookie) until their destroy event; no event announces one created later, nor a
+// change of its state (a connect()), so those are not held. A timewait socket goes at its end event
 // (EventKind::TimeWaitEnd) when the stream follows those; otherwise, or if that event is lost,
 // when its timer is due (TCP's fixed 60 s after the entry; for a listed one, the timer the dump
 // showed). A tuple reused early (tcp_tw_reuse) enters again, which the table counts as a change.
@@ -62,13 +64,16 @@ public:
     std::size_t expire(std::uint64_t now_ns);
 
     std::size_t size() const { return full_.size() + timewait_.size(); }
+    // The UDP and raw sockets among them: a listing's, each until its destroy event (no event
+    // tells of one created later before it is destroyed).
+    std::size_t datagram_sockets() const;
     // Sockets the table could not hold (it was full): their later events count as new.
     std::uint64_t dropped() const { return dropped_; }
     // Timewait sockets forgotten by their timer while the stream followed the ends of
     // TIME-WAIT: each an end event that never came (a lost record).
     std::uint64_t unseen_ends() const { return unseen_ends_; }
 
-    // Sockets per state (index: kernel state number).
+    // TCP sockets per state (index: kernel state number).
     std::array<std::size_t, kStateCount> states() const;
     // The same, per network namespace (inode).
     std::map<std::uint32_t, std::array<std::size_t, kStateCount>> states_by_netns() const;
@@ -106,6 +111,7 @@ private:
     struct Full {
         int state = 0;
         std::uint32_t netns = 0;
+        bool tcp = true;  // false: a UDP or raw socket (known from a listing, left by its destroy)
     };
     std::unordered_map<std::uint64_t, Full> full_;  // cookie -> state and namespace
     // tuple -> when its timer fires; and the same ordered by that time, for expire() (an entry
