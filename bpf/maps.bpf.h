@@ -123,6 +123,7 @@ struct tw_val {
 	__u64 ts_ns;  /* bpf_ktime_get_ns() when the timer was armed */
 	__u8 substate; /* tw_substate: TIME_WAIT, or FIN_WAIT2 for an orphan whose peer has not closed */
 	__u8 _pad[7];
+	__u64 expires; /* tw_timer.expires (jiffies), for -o on the entry row; 0 without -o */
 };
 
 struct {

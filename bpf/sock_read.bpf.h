@@ -283,6 +283,17 @@ static __always_inline void read_timer(struct sstrace_details *d, const struct t
 	d->timer_ms = delta > 0 ? jiffies_scaled(delta, 1000) : 0;
 }
 
+/* A TIME-WAIT entry row stands for the timewait socket: its timer as inet_twsk_diag_fill()
+ * reports it, from the expiry the timer hook saw armed (`expires`, jiffies). */
+static __always_inline void read_tw_timer(struct sstrace_details *d, __u64 expires)
+{
+	long delta = (long)(expires - bpf_jiffies64());
+
+	d->timer_kind = 3;
+	d->timer_retrans = 0;
+	d->timer_ms = delta > 0 ? jiffies_scaled(delta, 1000) : 0;
+}
+
 /* skmem:(...) as sk_get_meminfo() reports it. */
 static __always_inline void read_skmem(struct sstrace_details *d, const struct tcp_sock *tp,
 				       bool btf)
@@ -437,7 +448,7 @@ static __always_inline void read_tcp_info(struct sstrace_details *d, const struc
 static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
 					       const struct sstrace_owner *owner,
 					       const struct tcp_sock *tp, struct sock *sk, int state,
-					       bool btf)
+					       bool btf, __u64 tw_expires)
 {
 	struct sstrace_event *e = &oe->ev;
 	struct sstrace_details *d;
@@ -477,8 +488,12 @@ static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
 	__builtin_memset(d, 0, sizeof(*d));
 	d->what = cfg_details;
 	/* a destroyed socket has no timer left (ss -E shows none) */
-	if ((cfg_details & SSTRACE_DETAIL_TIMER) && e->hdr.type != SSTRACE_REC_DESTROY)
-		read_timer(d, tp, btf);
+	if ((cfg_details & SSTRACE_DETAIL_TIMER) && e->hdr.type != SSTRACE_REC_DESTROY) {
+		if (state == SSTRACE_TCP_TIME_WAIT)
+			read_tw_timer(d, tw_expires);
+		else
+			read_timer(d, tp, btf);
+	}
 	if (cfg_details & SSTRACE_DETAIL_SKMEM)
 		read_skmem(d, tp, btf);
 	if (cfg_details & SSTRACE_DETAIL_SHUTDOWN)
@@ -498,14 +513,16 @@ static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
 /*
  * Fills one record on the stack, runs the filter program, and queues it (with `owner`, or an
  * empty owner block, when the stream asked for owners; with the details tail, read from `tp`
- * and `sk`, when it asked for details). `cookie` is the
+ * and `sk`, when it asked for details; a TIME-WAIT entry's timer from `tw_expires`, the
+ * timewait timer's expiry in jiffies). `cookie` is the
  * socket's cookie as the caller could obtain it (tp_btf programs generate one when the socket has
  * none: the timewait socket inherits it, and ss -e then shows the same sk: value). A rejected
  * event never reaches the ring buffer.
  */
-static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 type,
-				 __u16 family, int oldstate, int newstate, __u8 flags, bool btf,
-				 struct sock *sk, const struct sstrace_owner *owner)
+static __always_inline void emit_tw(const struct tcp_sock *tp, __u64 cookie, __u16 type,
+				    __u16 family, int oldstate, int newstate, __u8 flags, bool btf,
+				    struct sock *sk, const struct sstrace_owner *owner,
+				    __u64 tw_expires)
 {
 	struct sstrace_owned_event oe;
 	struct sstrace_event *e = &oe.ev;
@@ -567,7 +584,15 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
 	}
 
 	queue_with_details(&oe, owner, tp, sk, type == SSTRACE_REC_DESTROY ? oldstate : newstate,
-			   btf);
+			   btf, tw_expires);
+}
+
+/* emit_tw() for every row that is no TIME-WAIT entry. */
+static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 type,
+				 __u16 family, int oldstate, int newstate, __u8 flags, bool btf,
+				 struct sock *sk, const struct sstrace_owner *owner)
+{
+	emit_tw(tp, cookie, type, family, oldstate, newstate, flags, btf, sk, owner, 0);
 }
 
 /* ---- nesting: first and second program copies ----

@@ -33,9 +33,10 @@ static __always_inline bool want_leave(int state)
 	return state > 0 && state < SSTRACE_TCP_MAX_STATES && (cfg_leave_mask & (1u << state));
 }
 
-/* Was this FIN-WAIT-2/CLOSING -> CLOSE the hand-over to a timewait socket? */
+/* Was this FIN-WAIT-2/CLOSING -> CLOSE the hand-over to a timewait socket? `expires`: its
+ * timer's expiry (jiffies; with -o only). */
 static __always_inline bool took_timewait(const struct tcp_sock *tp, __u16 family, bool btf,
-					  __u8 *flags)
+					  __u8 *flags, __u64 *expires)
 {
 	struct tw_key k = {};
 	struct tw_val *v;
@@ -48,6 +49,8 @@ static __always_inline bool took_timewait(const struct tcp_sock *tp, __u16 famil
 	hit = bpf_ktime_get_ns() - v->ts_ns < TW_HANDOVER_MAX_NS;
 	if (hit && v->substate == SSTRACE_TCP_FIN_WAIT2)
 		*flags |= SSTRACE_EVF_TW_FIN_WAIT2;
+	if (hit && (cfg_details & SSTRACE_DETAIL_TIMER))
+		*expires = v->expires;
 	bpf_map_delete_elem(&tw_pending, &k);
 	return hit;
 }
@@ -109,8 +112,8 @@ static __always_inline void stamp_birth(struct sock *sk)
 /* The rows of one transition (`entered`: TIME-WAIT inferred), when the stream wants any. */
 static __always_inline void state_rows(struct sock *sk, const struct tcp_sock *tp,
 				       struct sstrace_sk_owner *so, __u16 family, int oldstate,
-				       int newstate, int entered, __u8 flags, bool syn_unsent,
-				       bool btf)
+				       int newstate, int entered, __u8 flags, __u64 tw_expires,
+				       bool syn_unsent, bool btf)
 {
 	/* with owners: zeroed (flags 0, no owner) where none is known, and always passed, so that
 	 * the verifier does not walk the rest of emit() twice (an owner, or NULL) */
@@ -139,7 +142,8 @@ static __always_inline void state_rows(struct sock *sk, const struct tcp_sock *t
 		return;
 	if (entered == SSTRACE_TCP_TIME_WAIT && (flags & SSTRACE_EVF_TW_FIN_WAIT2))
 		count(SSTRACE_CNT_TW_FIN_WAIT2);
-	emit(tp, cookie, SSTRACE_REC_STATE, family, oldstate, entered, flags, btf, sk, &owner);
+	emit_tw(tp, cookie, SSTRACE_REC_STATE, family, oldstate, entered, flags, btf, sk, &owner,
+		tw_expires);
 }
 
 static __always_inline void on_set_state(struct sock *sk, int oldstate, int newstate,
@@ -150,6 +154,7 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 	__u16 family;
 	int entered = newstate;
 	__u8 flags = 0;
+	__u64 tw_expires = 0;
 	bool syn_unsent, close_split, rows;
 
 	if (protocol != IPPROTO_TCP)
@@ -173,13 +178,14 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		return;
 	/* a TIME-WAIT entry is told from a CLOSE here, for the rows and the counters alike */
 	if (close_split) {
-		if (took_timewait(tp, family, btf, &flags))
+		if (took_timewait(tp, family, btf, &flags, &tw_expires))
 			entered = SSTRACE_TCP_TIME_WAIT;
 		else if (KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_err) == 0)
 			count(SSTRACE_CNT_TW_NO_TIMER);
 	}
 	if (rows)
-		state_rows(sk, tp, so, family, oldstate, newstate, entered, flags, syn_unsent, btf);
+		state_rows(sk, tp, so, family, oldstate, newstate, entered, flags, tw_expires,
+			   syn_unsent, btf);
 	/* last: see count_metrics() */
 	if (cfg_metrics)
 		count_metrics(tp, sk, family, oldstate, newstate, entered, btf);

@@ -114,6 +114,9 @@ static __always_inline void on_tw_timer(void *timer, bool btf)
 		return;
 	v.ts_ns = bpf_ktime_get_ns();
 	v.substate = KREAD(btf, tw, tw_substate);
+	/* -o: the timer a listing of the timewait socket shows, on its entry row */
+	if (cfg_details & SSTRACE_DETAIL_TIMER)
+		v.expires = KREAD(btf, tw, tw_timer.expires);
 	if (bpf_map_update_elem(&tw_pending, &k, &v, BPF_ANY))
 		count(SSTRACE_CNT_TW_MAP_FULL);
 }

@@ -37,6 +37,7 @@
 #   sstrace-tw-ends  sstrace -E --transitions state time-wait (the timer_cancel and
 #                timer_expire_entry hooks that follow TIME-WAIT to its end)
 #   sstrace-tw-watch sstrace -E --watch state time-wait (the listing, then the live table)
+#   sstrace-tw-o     sstrace -E -o state time-wait (the timewait timer on each row)
 #   sstrace-metrics     sstrace --metrics 127.0.0.1:19099 (counters in BPF maps, no rows)
 #   sstrace-tw-metrics  sstrace -E state time-wait --metrics 127.0.0.1:19099
 #   sstrace-top         sstrace -v --top --batch (counters in BPF maps, a live table of every
@@ -118,7 +119,7 @@ case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 for r in $runs; do
     case "$r" in
     base|sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|sstrace-tw|sstrace-all|sstrace-all-p) ;;
-    sstrace-all-i|sstrace-all-om|sstrace-tw-ends|sstrace-tw-watch|ss-E|tcpstates) ;;
+    sstrace-all-i|sstrace-all-om|sstrace-tw-ends|sstrace-tw-watch|sstrace-tw-o|ss-E|tcpstates) ;;
     sstrace-metrics|sstrace-tw-metrics|sstrace-top) ;;
     *) die "unknown run $r" ;;
     esac
@@ -339,6 +340,7 @@ run_one() {
     sstrace-all-om) cmd=(ip netns exec "$ns" "$sstrace" -n -E -o -m state all); sig=INT ;;
     sstrace-tw-ends) cmd=(ip netns exec "$ns" "$sstrace" -n -E --transitions state time-wait); sig=INT ;;
     sstrace-tw-watch) cmd=(ip netns exec "$ns" "$sstrace" -n -E --watch state time-wait); sig=INT ;;
+    sstrace-tw-o) cmd=(ip netns exec "$ns" "$sstrace" -n -E -o state time-wait); sig=INT ;;
     # iproute2 6.1 block-buffers ss -E rows written to a file and dies on SIGTERM without
     # flushing: line buffering makes every row reach the file (one write per row).
     ss-E) cmd=(ip netns exec "$ns" stdbuf -oL ss -n -E); sig=TERM ;;
@@ -393,7 +395,7 @@ run_one() {
     sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|ss-E)
         # every full socket is destroyed once: both ends of each connection, the listeners
         expected=$((act + pas + nlisteners)) ;;
-    sstrace-tw|sstrace-tw-ends|sstrace-tw-watch|sstrace-tw-metrics)
+    sstrace-tw|sstrace-tw-ends|sstrace-tw-watch|sstrace-tw-metrics|sstrace-tw-o)
         expected=$((tw + twk)) ;;
     sstrace-all|sstrace-all-p|sstrace-all-i|sstrace-all-om|tcpstates)
         # SYN-SENT / SYN-RECV, ESTABLISHED on both ends, then per end either an orderly

@@ -246,6 +246,7 @@ WatchPlan plan_watch(const Options& opts, const EventSelection& sel, StreamPlan&
     w.members = build_selection(w.listing).selection.states;
     w.shown = plan.state_mode ? plan.bpf.state_mask : 0;
     w.leaving = opts.transitions;
+    w.datagram = !plan.state_mode && (sel.udp || sel.raw);
     if (sel.tcp) {
         plan.bpf.state_mask = kAllStates & ~state_bit(kStateUnknown);
         // the table follows its timewait sockets to their end

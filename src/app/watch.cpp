@@ -220,8 +220,13 @@ void Watch::report(std::FILE* out) const
                                      n[static_cast<std::size_t>(st)]);
         }
     }
-    fmt::print(out, "{}: live table: {} TCP sockets{}{}\n", program_name(), table_.size(),
-               per_state.empty() ? "" : ": ", per_state);
+    const std::size_t datagram = table_.datagram_sockets();
+    fmt::print(out, "{}: live table: {} TCP sockets{}{}\n", program_name(),
+               table_.size() - datagram, per_state.empty() ? "" : ": ", per_state);
+    if (plan_.datagram) {
+        fmt::print(out, "{}: live table: {} UDP and raw sockets (listed ones not destroyed since)\n",
+                   program_name(), datagram);
+    }
     if (plan_.list) {
         fmt::print(out, "{}: {} events queued during the listing were already in it (not shown)\n",
                    program_name(), seam_dropped_);

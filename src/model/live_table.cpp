@@ -2,7 +2,10 @@
 #include "sstrace/model/live_table.hpp"
 
 #include <algorithm>
+#include <netinet/in.h>
+
 #include <cstring>
+#include <utility>
 
 namespace sstrace {
 
@@ -63,10 +66,11 @@ std::unique_ptr<LiveTable::Row> LiveTable::row_of(const SocketEvent& ev, std::ui
 }
 
 void LiveTable::hold_timewait(const Tuple& t, std::uint64_t since_ns, std::uint64_t ends_ns,
-                              std::uint64_t listed_ns, std::unique_ptr<Row> row)
+                              std::uint64_t listed_ns, std::vector<SocketOwner> owners,
+                              std::unique_ptr<Row> row)
 {
     const std::uint64_t due = follow_ends_ ? ends_ns + kEndSlackNs : ends_ns;
-    timewait_[t] = Timewait{since_ns, due, listed_ns, std::move(row)};
+    timewait_[t] = Timewait{since_ns, due, listed_ns, std::move(owners), std::move(row)};
     endings_.push(Ending{due, t});
 }
 
@@ -99,9 +103,9 @@ void LiveTable::seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now
             s.timer.expires_ms != 0 ? s.timer.expires_ms * 1'000'000ull : kTimeWaitNs;
         // when it entered, as its timer tells (TCP's TIME-WAIT lasts kTimeWaitNs)
         const std::uint64_t since = now_ns + left > kTimeWaitNs ? now_ns + left - kTimeWaitNs : 0;
-        hold_timewait(t, since, now_ns + left, now_ns, listed_row());
+        hold_timewait(t, since, now_ns + left, now_ns, {}, listed_row());
     } else if (s.cookie != 0 && (full_.contains(s.cookie) || room())) {
-        full_[s.cookie] = Full{s.state, netns_ino, listed_row()};
+        full_[s.cookie] = Full{s.state, netns_ino, s.protocol == IPPROTO_TCP, listed_row()};
     }
 }
 
@@ -125,6 +129,9 @@ LiveTable::Verdict LiveTable::end_timewait(SocketEvent& ev)
     }
     if (tw.since_ns != 0 && ev.mono_ns > tw.since_ns) {
         ev.in_state_ns = ev.mono_ns - tw.since_ns;
+    }
+    if (!tw.owners.empty()) {
+        ev.socket.owners = std::move(tw.owners);
     }
     timewait_.erase(held);
     return Verdict::New;
@@ -156,11 +163,11 @@ LiveTable::Verdict LiveTable::apply(SocketEvent& ev)
             if (ev.mono_ns <= held->second.listed_ns) {
                 return Verdict::Duplicate;
             }
-            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs, 0, row_of(ev));
+            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs, 0, s.owners, row_of(ev));
             return Verdict::New;
         }
         if (room()) {
-            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs, 0, row_of(ev));
+            hold_timewait(t, ev.mono_ns, ev.mono_ns + kTimeWaitNs, 0, s.owners, row_of(ev));
         }
         return Verdict::New;
     }
@@ -169,7 +176,7 @@ LiveTable::Verdict LiveTable::apply(SocketEvent& ev)
         // a socket the table does not hold: opened after the dump read its bucket, gone before
         // it, or in states outside the selection until now
         if (member(ev.new_state) && room()) {
-            full_[s.cookie] = Full{ev.new_state, ev.netns_ino, row_of(ev)};
+            full_[s.cookie] = Full{ev.new_state, ev.netns_ino, true, row_of(ev)};
         }
         return Verdict::New;
     }
@@ -231,11 +238,20 @@ void LiveTable::rows(
     }
 }
 
+std::size_t LiveTable::datagram_sockets() const
+{
+    std::size_t n = 0;
+    for (const auto& [cookie, f] : full_) {
+        n += f.tcp ? 0 : 1;
+    }
+    return n;
+}
+
 std::array<std::size_t, kStateCount> LiveTable::states() const
 {
     std::array<std::size_t, kStateCount> n{};
     for (const auto& [cookie, f] : full_) {
-        if (f.state >= 0 && f.state < kStateCount) {
+        if (f.tcp && f.state >= 0 && f.state < kStateCount) {
             ++n[static_cast<std::size_t>(f.state)];
         }
     }
@@ -247,7 +263,7 @@ std::map<std::uint32_t, std::array<std::size_t, kStateCount>> LiveTable::states_
 {
     std::map<std::uint32_t, std::array<std::size_t, kStateCount>> by;
     for (const auto& [cookie, f] : full_) {
-        if (f.state >= 0 && f.state < kStateCount) {
+        if (f.tcp && f.state >= 0 && f.state < kStateCount) {
             ++by[f.netns][static_cast<std::size_t>(f.state)];
         }
     }

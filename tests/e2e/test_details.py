@@ -76,6 +76,8 @@ def ep(addr_port):
 
 def timer_ms(text):
     """ss's timer expiry text (`1min39sec`, `9.388sec`, `716ms`) in ms."""
+    if re.fullmatch(r"\d+\.\d{3}ms", text):
+        text = text[:-2] + "sec"  # iproute2 6.1's spelling of 9.388sec
     m = re.fullmatch(r"(?:(\d+)min)?(?:(\d+)(?:\.(\d{3}))?sec)?(?:(\d+)ms)?", text)
     assert m, text
     mins, secs, frac, ms = (int(x) if x else 0 for x in m.groups())
@@ -98,6 +100,28 @@ for i in range(n):
     if i % 2: c.close(); s.recv(1); s.close()
     else: s.close(); c.recv(1); c.close()
 ls.close()
+"""
+
+
+# A TIME-WAIT in each substate: `plain` shuts its sending side, gets the server's FIN in
+# FIN-WAIT-2 (a timewait socket in TIME-WAIT: 60 s), then closes; `orphan` closes while the
+# server keeps its end open (a timewait socket in the FIN-WAIT-2 substate: tcp_fin_timeout).
+# Prints the two client ports and the CLOCK_MONOTONIC time of each hand-over, then waits.
+TW_MAKER = r"""
+import json, socket, sys, time
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", 7340)); ls.listen(4)
+out = {}
+c = socket.create_connection(("127.0.0.1", 7340)); s, _ = ls.accept()
+c.shutdown(socket.SHUT_WR); assert s.recv(1) == b""
+s.close(); assert c.recv(1) == b""
+out["plain"] = [c.getsockname()[1], time.monotonic()]
+c.close()
+c = socket.create_connection(("127.0.0.1", 7340)); keep, _ = ls.accept()
+port = c.getsockname()[1]; c.close()
+out["orphan"] = [port, time.monotonic()]
+print(json.dumps(out), flush=True)
+sys.stdin.readline()
 """
 
 
@@ -188,6 +212,53 @@ class DetailsTest(unittest.TestCase):
         life_ms = float(row["lifetime"][:-2])
         self.assertGreaterEqual(life_ms, done["held_s"] * 1000 - 50)
         self.assertLess(life_ms, done["held_s"] * 1000 + 1000)
+
+    def test_time_wait_row_shows_the_timewait_timer_as_ss(self):
+        """-o on TIME-WAIT entry rows: timer:(timewait,...) as ss -tano shows the timewait
+        socket just after, in both substates (FIN-WAIT-2: tcp_fin_timeout, not 60 s)."""
+        with Netns("sstrace-det") as ns:
+            ns.sysctl("net.ipv4.tcp_fin_timeout", 7)
+            t = Tracer(ns.cmd(SSTRACE, "-v", "-E", "-tno", "state", "time-wait"))
+            maker = subprocess.Popen(ns.cmd(sys.executable, "-c", TW_MAKER), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+            try:
+                made = json.loads(maker.stdout.readline())
+                listing = ns.run("ss", "-tano", "state", "time-wait", "state", "fin-wait-2",
+                                 check=True).stdout
+                listed_at = time.monotonic()
+                t.stop(settle=0.5)
+            finally:
+                maker.kill()
+                maker.wait()
+                maker.stdin.close()
+                maker.stdout.close()
+        self.assertEqual(t.rc, 0, t.stderr)
+        rows = {int(eps[0].rpartition(":")[2]): items for eps, _, items in records(t.stdout)}
+        listed = {int(eps[0].rpartition(":")[2]): (words, items)
+                  for eps, words, items in records(listing)}
+        report = "rows:\n%s\nss:\n%s" % (t.stdout, listing)
+        self.assertEqual(len(rows), 2, report)  # the server's end closed second: no TIME-WAIT
+        for name, want_state, want_ms in (("plain", "TIME-WAIT", 60000),
+                                          ("orphan", "FIN-WAIT-2", 7000)):
+            port, handed_over = made[name]
+            self.assertIn(port, rows, report)
+            self.assertIn(port, listed, report)
+            words, ss_items = listed[port]
+            self.assertEqual(words[0], want_state, report)
+            kind, left, n = rows[port]["timer"][1:-1].split(",")
+            ss_kind, ss_left, ss_n = ss_items["timer"][1:-1].split(",")
+            self.assertEqual((kind, n), ("timewait", "0"), report)
+            self.assertEqual((ss_kind, ss_n), ("timewait", "0"), report)
+            row_ms, ss_ms = timer_ms(left), timer_ms(ss_left)
+            # armed at the hand-over for its whole length
+            self.assertLessEqual(row_ms, want_ms, report)
+            self.assertGreater(row_ms, want_ms - 1000, report)
+            # the same timer as ss read later: counted down by the time between the two (ss
+            # drops the ms of a timer of 10 s and more)
+            elapsed_ms = (listed_at - handed_over) * 1000
+            truncated = 1000 if ss_ms >= 10000 else 0
+            self.assertGreaterEqual(row_ms - ss_ms, -10, (name, report))
+            self.assertLessEqual(row_ms - ss_ms, elapsed_ms + truncated + 10, (name, report))
 
     def test_timer_and_skmem_parse_as_ss_prints_them(self):
         """Every state row of a churn has ss's timer:(...) and skmem:(...) forms."""

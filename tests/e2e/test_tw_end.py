@@ -49,7 +49,7 @@ sys.stdin.readline()
 def local_port(tokens):
     """The local port of a stream row (the tokens after the ports are details)."""
     for i, tok in enumerate(tokens):
-        if tok.startswith("ended:"):
+        if tok.startswith("ended:") or tok.startswith("users:"):
             tokens = tokens[:i]
             break
     return int(split_endpoint(tokens[-2])[1])
@@ -66,6 +66,7 @@ class TimeWaitEndTest(unittest.TestCase):
         t = None if before_start else Tracer(ns.cmd(SSTRACE, *argv))
         maker = subprocess.Popen(ns.cmd(sys.executable, "-c", MAKER), stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, text=True)
+        self.maker_pid = maker.pid  # ip netns exec execs it
         try:
             ports = json.loads(maker.stdout.readline())
             if before_start:
@@ -130,6 +131,29 @@ class TimeWaitEndTest(unittest.TestCase):
         # the seven entries, then nothing else
         entries = [l for l in t.stdout.splitlines() if "-> TIME-WAIT" in l]
         self.assertEqual(len(entries), 7, t.stdout)
+
+    def test_ends_name_the_owner_of_their_entry(self):
+        """-p: a timewait socket has no owner storage; its end row names the owner its entry
+        row named (the process that held the full socket)."""
+        with Netns("sstrace-twend") as ns:
+            t, ports, left = self.run_scenario(
+                ns, ["-v", "-H", "-n", "-E", "-p", "--transitions", "state", "time-wait"])
+        self.check_ends(t, ports, left)
+        entries, ends = {}, {}
+        for line in t.stdout.splitlines():
+            tok = line.split()
+            users = [x for x in tok if x.startswith("users:")]
+            if "-> TIME-WAIT" in line:
+                entries[local_port(tok)] = users
+            elif "(gone)" in tok:
+                ends[local_port(tok)] = users
+        every = ports["expiring"] + ports["rearmed"] + ports["plain"]
+        self.assertEqual(sorted(entries), sorted(every), t.stdout)
+        self.assertEqual(sorted(ends), sorted(every), t.stdout)
+        for p in every:
+            self.assertEqual(len(entries[p]), 1, t.stdout)
+            self.assertIn(",pid=%d,fd=" % self.maker_pid, entries[p][0], t.stdout)
+            self.assertEqual(ends[p], entries[p], t.stdout)
 
     def test_watch_follows_listed_timewait_sockets_to_their_end(self):
         """Timewait sockets made before the start are listed, then their ends are shown with

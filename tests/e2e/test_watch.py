@@ -10,6 +10,7 @@ the kernel's set of timewait sockets at the end (none has expired: TIME-WAIT las
 exactly every entry since the namespace was made: the listing part and the stream part must
 split it between them, each tuple once.
 """
+import json
 import os
 import signal
 import subprocess
@@ -142,6 +143,69 @@ class WatchTest(unittest.TestCase):
         self.assertEqual(set(before) - left | entered, set(after), t.stdout)
         self.assertEqual(table_line(t.stderr), {"ESTAB": len(after)}, t.stderr)
 
+    def udp_watch(self, sstrace_args, ss_args):
+        """Runs UDP_HOLDER across a `sstrace -E --watch` start; returns (tracer, ss before,
+        ss after, the ports of the sockets closed or opened after the start, the listing's
+        tuples, the stream's rows)."""
+        with Netns("sstrace-watch") as ns:
+            holder = subprocess.Popen(ns.cmd(sys.executable, "-c", UDP_HOLDER), stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(holder.stdout.readline().strip(), "ready")
+                before = ns.run("ss", "-Hn", *ss_args, check=True).stdout
+                t = Tracer(ns.cmd(SSTRACE, "-v", "-n", "-E", "--watch", *sstrace_args))
+                holder.stdin.write("next\n")
+                holder.stdin.flush()
+                ports = json.loads(holder.stdout.readline())
+                time.sleep(0.3)
+                self.stop(t)
+                after = ns.run("ss", "-Hn", *ss_args, check=True).stdout
+            finally:
+                holder.kill()
+                holder.wait()
+                holder.stdin.close()
+                holder.stdout.close()
+        # the listing's header, its rows, then the stream's header (at its first row), its rows
+        parts = [[]]
+        for line in t.stdout.splitlines():
+            if "Local Address:Port" in line:
+                parts.append([])
+            elif line.strip():
+                parts[-1].append(line.split())
+        self.assertEqual(len(parts), 3, t.stdout)
+        before_rows = [l.split() for l in before.splitlines() if l.strip()]
+        after_rows = [l.split() for l in after.splitlines() if l.strip()]
+        return t, before_rows, after_rows, ports, [tuple_of(r) for r in parts[1]], parts[2]
+
+    def check_udp_destroys(self, t, ports, stream):
+        """Each UDP socket closed after the start is one destroy row (listed or not), and
+        nothing else is in the stream."""
+        destroyed = [int(tuple_of(r)[1]) for r in stream]
+        self.assertEqual(sorted(destroyed), sorted([ports["b"], ports["c"], ports["d"]]), t.stdout)
+
+    def test_udp_watch_lists_as_ss_then_each_destroy_once(self):
+        """-E --watch -ua: the listing is ss -ua's; each UDP socket closed after the start is
+        one destroy row; the table holds the listed ones not destroyed."""
+        t, before, after, ports, listing, stream = self.udp_watch(["-ua"], ["-ua"])
+        self.assertEqual(sorted(listing), sorted(tuple_of(r) for r in before), t.stdout)
+        self.assertEqual(len(listing), 5, t.stdout)  # srv, a, b, c, six
+        self.check_udp_destroys(t, ports, stream)
+        # the table: the listed ones minus b and c; e, opened after the start, is not held
+        self.assertIn("sstrace: live table: 3 UDP and raw sockets", t.stderr)
+        self.assertEqual(len(after), 4, after)  # srv, a, six, e
+        self.assertIn(ports["e"], [int(tuple_of(r)[1]) for r in after])
+
+    def test_default_watch_lists_tcp_and_udp_as_ss(self):
+        """-E --watch alone covers TCP and UDP, as ss -E does: the listing is ss -tu's (connected
+        sockets), the stream the destroys of both."""
+        t, before, after, ports, listing, stream = self.udp_watch([], ["-tu"])
+        self.assertEqual(sorted(listing), sorted(tuple_of(r) for r in before), t.stdout)
+        netids = sorted(r[0] for r in before)
+        self.assertEqual(netids, ["tcp", "tcp", "udp", "udp", "udp"], before)  # t, ts; a, b, six
+        self.check_udp_destroys(t, ports, stream)
+        self.assertIn("sstrace: live table: 2 UDP and raw sockets", t.stderr)  # a, six
+        self.assertEqual(table_line(t.stderr), {"ESTAB": 2}, t.stderr)
+
     def test_all_netns_watch_lists_each_namespace_then_streams_all(self):
         """--all-netns: one listing per namespace under a `netns: NAME` heading (as ip -all
         netns exec prints them), each equal to ss in that namespace; then the changes of every
@@ -190,6 +254,33 @@ class WatchTest(unittest.TestCase):
         new = set(after_b) - set(before[b.name])
         self.assertEqual(len(new), 2, after_b)
         self.assertEqual({tuple_of(r) for r in stream}, new, t.stdout)
+
+
+# UDP sockets (and one TCP connection) held open; on `next`: two listed ones closed (one
+# connected, one not), one opened and closed, one opened and kept. Prints their ports.
+UDP_HOLDER = r"""
+import json, socket, sys
+def udp(port=0, peer=None, af=socket.AF_INET, host="127.0.0.1"):
+    u = socket.socket(af, socket.SOCK_DGRAM); u.bind((host, port))
+    if peer:
+        u.connect(peer)
+    return u
+srv = udp(9400)
+a = udp(0, ("127.0.0.1", 9400))
+b = udp(0, ("127.0.0.1", 9400))
+c = udp(9401)
+six = udp(9402, ("::1", 9400), socket.AF_INET6, "::1")
+ls = socket.socket(); ls.bind(("127.0.0.1", 9403)); ls.listen(1)
+t = socket.create_connection(("127.0.0.1", 9403)); ts, _ = ls.accept()
+print("ready", flush=True)
+sys.stdin.readline()
+ports = {"b": b.getsockname()[1], "c": 9401}
+b.close(); c.close()
+d = udp(0, ("127.0.0.1", 9400)); ports["d"] = d.getsockname()[1]; d.close()
+e = udp(0, ("127.0.0.1", 9400)); ports["e"] = e.getsockname()[1]
+print(json.dumps(ports), flush=True)
+sys.stdin.readline()
+"""
 
 
 # Three connections held open; on `next`: the first closed (client first), a fourth opened.

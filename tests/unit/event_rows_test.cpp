@@ -425,15 +425,19 @@ TEST(Details, PlainRecordsAndShortTailsCarryNone)
     EXPECT_TRUE(reused.socket.tcp.cong.empty());
 }
 
-TEST(Details, TimeWaitRowShowsNoFullSocketTimerOrShutdown)
+TEST(Details, TimeWaitRowShowsTheTimewaitTimerAndNoShutdown)
 {
-    // the programs read the full socket's timer at the hand-over; the row stands for the
-    // timewait socket, whose timer a listing would show: nothing rather than the wrong one
+    // the row stands for the timewait socket: the programs give its timer (kind 3, as
+    // inet_twsk_diag_fill() reports it), which the row shows as a listing would
     auto e = make_event(AF_INET, "127.0.0.1", 45960, "127.0.0.1", 7777, kStateFinWait2,
                         kStateTimeWait);
     e.hdr.ts_ns = 2000000;
-    const std::string row = render_details(with_details(e, full_details()));
-    EXPECT_EQ(row.find("timer:"), std::string::npos) << row;
+    sstrace_details d = full_details();
+    d.timer_kind = 3;
+    d.timer_ms = 59996;
+    d.timer_retrans = 0;
+    const std::string row = render_details(with_details(e, d));
+    EXPECT_NE(row.find(" timer:(timewait,59sec,0) "), std::string::npos) << row;
     EXPECT_EQ(row.find("---"), std::string::npos) << row;  // ss -e shows no <-> for it either
     EXPECT_NE(row.find(" skmem:("), std::string::npos) << row;
 }

@@ -290,3 +290,65 @@ TEST(LiveTable, RowsKeepTheListingOrderAndFollowTheEvents)
     EXPECT_TRUE(rows_of(plain).empty());
     EXPECT_EQ(plain.size(), 1u);
 }
+
+TEST(LiveTable, EndOfTimeWaitNamesTheOwnerOfItsEntry)
+{
+    // -p: the entry row names the full socket's owner; the timewait socket has no storage for
+    // one, so the table keeps it for the end row
+    LiveTable t(100);
+    t.follow_ends(true);
+    Socket s = tcp(13, kStateFinWait2, 40040, 80);
+    s.owners.push_back(SocketOwner{"curl", 812, 815, 5, "worker"});
+    SocketEvent in = entry(s, kStateFinWait2, kStateTimeWait);
+    in.mono_ns = 1 * kSec;
+    EXPECT_EQ(t.apply(in), Verdict::New);
+    // a re-arm is no end: the owner stays for the real one
+    EXPECT_EQ(apply(t, tw_end(tcp(13, kStateTimeWait, 40040, 80), TwEnd::Rearmed, 2 * kSec)),
+              Verdict::Duplicate);
+    SocketEvent end = tw_end(tcp(13, kStateTimeWait, 40040, 80), TwEnd::Expired, 61 * kSec);
+    ASSERT_TRUE(end.socket.owners.empty());
+    EXPECT_EQ(t.apply(end), Verdict::New);
+    ASSERT_EQ(end.socket.owners.size(), 1u);
+    EXPECT_EQ(end.socket.owners[0].comm, "curl");
+    EXPECT_EQ(end.socket.owners[0].pid, 812);
+    EXPECT_EQ(end.socket.owners[0].tid, 815);
+    EXPECT_EQ(end.socket.owners[0].fd, 5);
+    EXPECT_EQ(end.socket.owners[0].thread_comm, "worker");
+    // a listed timewait socket has no owner: its end has none either
+    Socket listed = tcp(0, kStateTimeWait, 40041, 80);
+    listed.timer.expires_ms = 30'000;
+    t.seed(listed, kNetns, 70 * kSec);
+    SocketEvent end2 = tw_end(listed, TwEnd::Killed, 80 * kSec);
+    EXPECT_EQ(t.apply(end2), Verdict::New);
+    EXPECT_TRUE(end2.socket.owners.empty());
+}
+
+TEST(LiveTable, ListedUdpSocketsAreHeldUntilTheirDestroyApartFromTcp)
+{
+    LiveTable t(100);
+    Socket udp = tcp(21, kStateEstablished, 5353, 9400);  // a connected UDP socket
+    udp.protocol = IPPROTO_UDP;
+    Socket unconn = tcp(22, kStateClose, 9401, 0);
+    unconn.protocol = IPPROTO_UDP;
+    t.seed(udp, kNetns, 1 * kSec);
+    t.seed(unconn, kNetns, 1 * kSec);
+    t.seed(tcp(23, kStateEstablished, 40050, 80), kNetns, 1 * kSec);
+    EXPECT_EQ(t.size(), 3u);
+    EXPECT_EQ(t.datagram_sockets(), 2u);
+    // the TCP gauges count TCP only
+    EXPECT_EQ(t.states()[kStateEstablished], 1u);
+    EXPECT_EQ(t.states()[kStateClose], 0u);
+    EXPECT_EQ(t.states_by_netns()[kNetns][kStateEstablished], 1u);
+    // a destroy takes a listed one out; one the table never held (created after the start)
+    // is a change all the same
+    SocketEvent gone;
+    gone.kind = EventKind::Destroy;
+    gone.netns_ino = kNetns;
+    gone.socket = udp;
+    EXPECT_EQ(t.apply(gone), Verdict::New);
+    EXPECT_EQ(t.datagram_sockets(), 1u);
+    gone.socket.cookie = 99;
+    EXPECT_EQ(t.apply(gone), Verdict::New);
+    EXPECT_EQ(t.datagram_sockets(), 1u);
+    EXPECT_EQ(t.size(), 2u);
+}

@@ -36,6 +36,8 @@ struct WatchPlan {
     bool quiet = false;      // the listing seeds the table and prints nothing (--top,
                              // --metrics alone, --write without --print)
     bool gauges = false;     // the table is the gauges of --top and --metrics
+    bool datagram = false;   // the destroy stream covers UDP or raw sockets: the table holds
+                             // the listed ones until their destroy
 };
 
 struct StreamPlan {

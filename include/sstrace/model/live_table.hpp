@@ -10,7 +10,9 @@
 // whatever the order in which the kernel delivered the two.
 //
 // The table holds the sockets of a selection of states (a watch's state words): a socket that
-// enters one of them joins, one that leaves them goes. A timewait socket goes at its end event
+// enters one of them joins, one that leaves them goes. UDP and raw sockets are held from the
+// listing (by cookie) until their destroy event; no event announces one created later, nor a
+// change of its state (a connect()), so those are not held. A timewait socket goes at its end event
 // (EventKind::TimeWaitEnd) when the stream follows those; otherwise, or if that event is lost,
 // when its timer is due (TCP's fixed 60 s after the entry; for a listed one, the timer the dump
 // showed). A tuple reused early (tcp_tw_reuse) enters again, which the table counts as a change.
@@ -57,12 +59,16 @@ public:
     void seed(const Socket& s, std::uint32_t netns_ino, std::uint64_t now_ns);
     // An event of the stream, in the order the ring buffer delivered them. The end of a
     // TIME-WAIT the table held gets its duration (ev.in_state_ns) when the table knows when it
-    // began; the end of one it did not hold is Stale.
+    // began, and the owner its entry row named (a timewait socket has no storage for one);
+    // the end of one it did not hold is Stale.
     Verdict apply(SocketEvent& ev);
     // Forgets the timewait sockets whose timer has fired by `now_ns`; returns how many.
     std::size_t expire(std::uint64_t now_ns);
 
     std::size_t size() const { return full_.size() + timewait_.size(); }
+    // The UDP and raw sockets among them: a listing's, each until its destroy event (no event
+    // tells of one created later before it is destroyed).
+    std::size_t datagram_sockets() const;
     // Sockets the table could not hold (it was full): their later events count as new.
     std::uint64_t dropped() const { return dropped_; }
     // Timewait sockets forgotten by their timer while the stream followed the ends of
@@ -78,7 +84,7 @@ public:
     // the socket entered its state (0: unknown).
     void rows(const std::function<void(const sstrace_event&, std::uint64_t since_ns)>& visit) const;
 
-    // Sockets per state (index: kernel state number).
+    // TCP sockets per state (index: kernel state number).
     std::array<std::size_t, kStateCount> states() const;
     // The same, per network namespace (inode).
     std::map<std::uint32_t, std::array<std::size_t, kStateCount>> states_by_netns() const;
@@ -110,10 +116,14 @@ private:
         std::uint64_t since_ns = 0;  // when it entered TIME-WAIT (0: unknown)
         std::uint64_t due_ns = 0;    // when the table forgets it without an end event
         std::uint64_t listed_ns = 0; // when a dump read it (0: it entered in the stream)
+        // the owner its entry row named (-p, -T: the full socket's), for its end row; a
+        // listed one has none (a timewait socket has no process)
+        std::vector<SocketOwner> owners;
         std::unique_ptr<Row> row;
     };
     void hold_timewait(const Tuple& t, std::uint64_t since_ns, std::uint64_t ends_ns,
-                       std::uint64_t listed_ns, std::unique_ptr<Row> row);
+                       std::uint64_t listed_ns, std::vector<SocketOwner> owners,
+                       std::unique_ptr<Row> row);
     Verdict end_timewait(SocketEvent& ev);
 
     std::size_t max_;
@@ -121,6 +131,7 @@ private:
     struct Full {
         int state = 0;
         std::uint32_t netns = 0;
+        bool tcp = true;  // false: a UDP or raw socket (known from a listing, left by its destroy)
         std::unique_ptr<Row> row;
     };
     std::unordered_map<std::uint64_t, Full> full_;  // cookie -> state and namespace

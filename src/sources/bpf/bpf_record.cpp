@@ -80,10 +80,9 @@ void decode_details(std::span<const std::byte> record, const sstrace_event& r, S
     sstrace_details d{};
     std::memcpy(&d, record.data() + sstrace_details_offset(r.flags), sizeof(d));
     // A destroyed socket has no timer (the programs read none; ss -E shows none). A TIME-WAIT
-    // row stands for the timewait socket, whose timer a listing shows, while the programs read
-    // the full socket's at the hand-over: not shown rather than wrong.
-    if ((d.what & SSTRACE_DETAIL_TIMER) != 0 && ev.kind != EventKind::Destroy &&
-        ev.new_state != SSTRACE_TCP_TIME_WAIT) {
+    // row stands for the timewait socket: the programs give its timer (timewait), as a listing
+    // shows it.
+    if ((d.what & SSTRACE_DETAIL_TIMER) != 0 && ev.kind != EventKind::Destroy) {
         s.timer.kind = d.timer_kind;
         s.timer.expires_ms = d.timer_ms;
         s.timer.retrans = d.timer_retrans;

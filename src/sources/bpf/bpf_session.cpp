@@ -902,7 +902,7 @@ std::size_t BpfSession::sweep_stale_handovers()
     };
     struct Val {
         std::uint64_t ts_ns;
-        std::uint8_t rest[8];
+        std::uint8_t rest[16];  // substate, padding, the timer's expiry (bpf/maps.bpf.h)
     };
     const int fd = bpf_map__fd(impl_->skel->maps.tw_pending);
     if (bpf_map__key_size(impl_->skel->maps.tw_pending) != sizeof(Key) ||
