@@ -59,8 +59,8 @@ capture::Header capture_header(const StreamPlan& plan)
     h.command_line = plan.output.command_line;
     h.fields = plan.bpf.fields;
     // a watch's programs follow every state for its table; the capture holds what it shows
-    h.states = plan.watch && plan.watch->list && plan.state_mode ? plan.watch->shown
-                                                                  : plan.bpf.state_mask;
+    const bool watch = plan.watch && plan.watch->list;
+    h.states = !watch ? plan.bpf.state_mask : plan.state_mode ? plan.watch->shown : 0;
     h.destroy = plan.bpf.destroy;
     h.family = plan.bpf.family;
     h.netns = plan.bpf.netns_ino;

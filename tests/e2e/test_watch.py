@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -194,6 +195,19 @@ class WatchTest(unittest.TestCase):
         self.assertIn("sstrace: live table: 3 UDP and raw sockets", t.stderr)
         self.assertEqual(len(after), 4, after)  # srv, a, six, e
         self.assertIn(ports["e"], [int(tuple_of(r)[1]) for r in after])
+
+    def test_watch_capture_of_tcp_and_udp_reads_back_as_printed(self):
+        """--watch --write (issue 11): each capture file starts with the watch's table, UDP
+        sockets included; read back with --watch it prints what the live watch printed."""
+        with tempfile.TemporaryDirectory(prefix="sstrace-watch-") as d:
+            cap = os.path.join(d, "w.cap")
+            t, _, _, ports, _, stream = self.udp_watch(["--write", cap, "--print"], ["-tu"])
+            self.check_udp_destroys(t, ports, stream)
+            back = subprocess.run([SSTRACE, "--read", cap, "--watch", "-n"], capture_output=True,
+                                  text=True, timeout=60)
+        self.assertEqual(back.returncode, 0, back.stderr)
+        self.assertEqual(back.stdout, t.stdout)
+        self.assertIn("udp   ESTAB", back.stdout)
 
     def test_default_watch_lists_tcp_and_udp_as_ss(self):
         """-E --watch alone covers TCP and UDP, as ss -E does: the listing is ss -tu's (connected
