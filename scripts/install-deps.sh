@@ -9,6 +9,8 @@ pkgs=(
     clang llvm libclang-rt-14-dev libbpf-dev bpftool libelf-dev zlib1g-dev
     libspdlog-dev libfmt-dev libmnl-dev libgtest-dev libgmock-dev googletest
     libzstd-dev nlohmann-json3-dev libncurses-dev
+    # the capture records' CRC-32 (zlib's polynomial, vectorised): ISA-L
+    libisal-dev
     # --metrics: the HTTP server; promtool (in prometheus) checks the exposition in the tests
     libmicrohttpd-dev prometheus
     # --top: tmux drives the full screen in the tests

@@ -5,8 +5,9 @@
 
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
-#include <zlib.h>
+#include <isa-l/crc.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <charconv>
@@ -126,14 +127,11 @@ std::string_view host_byte_order()
 
 std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc)
 {
-    // zlib takes lengths as uInt: feed large spans in pieces
-    while (!bytes.empty()) {
-        const std::size_t n = std::min<std::size_t>(bytes.size(), std::size_t{1} << 30);
-        crc = static_cast<std::uint32_t>(
-            ::crc32(crc, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(n)));
-        bytes = bytes.subspan(n);
-    }
-    return crc;
+    // ISA-L's reflected CRC-32 of gzip is zlib's crc32() (the same polynomial, initial value
+    // and final inversion: the unit tests check known values), with PCLMULQDQ where the CPU
+    // has it: the checksum was a quarter of a capture's CPU time with zlib's
+    return crc32_gzip_refl(crc, reinterpret_cast<const unsigned char*>(bytes.data()),
+                           bytes.size());
 }
 
 std::string header_to_json(const Header& h)
@@ -278,12 +276,13 @@ void append_record(std::string& out, RecordType type, std::span<const std::byte>
 
 std::uint32_t record_crc(std::span<const std::byte> record, std::uint64_t position)
 {
-    std::array<std::byte, 8> pos{};
-    for (std::size_t i = 0; i < pos.size(); ++i) {
-        pos[i] = static_cast<std::byte>(position >> (8 * i) & 0xff);
-    }
     // the position, the size, then everything after the CRC field
-    return crc32(record.subspan(8), crc32(record.first(4), crc32(pos)));
+    std::array<std::byte, 12> head{};
+    for (std::size_t i = 0; i < 8; ++i) {
+        head[i] = static_cast<std::byte>(position >> (8 * i) & 0xff);
+    }
+    std::copy_n(record.begin(), 4, head.begin() + 8);
+    return crc32(record.subspan(8), crc32(head));
 }
 
 std::size_t seal_records(std::span<std::byte> records, std::uint64_t position)

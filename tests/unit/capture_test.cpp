@@ -288,6 +288,17 @@ TEST(CaptureFormat, HeaderRoundTripsAndRejectsNonsense)
     EXPECT_EQ(watch->table_netns, (std::vector<std::uint32_t>{42, 7}));
 }
 
+TEST(CaptureFormat, Crc32IsZlibs)
+{
+    // the CRC-32 check value (zlib's crc32(0, "123456789", 9)), and continuing a CRC over a
+    // second part gives the CRC of the whole, as zlib's does: files written with zlib read back
+    const std::string text = "123456789";
+    const auto all = std::as_bytes(std::span(text.data(), text.size()));
+    EXPECT_EQ(capture::crc32(all), 0xCBF43926u);
+    EXPECT_EQ(capture::crc32(all.subspan(4), capture::crc32(all.first(4))), 0xCBF43926u);
+    EXPECT_EQ(capture::crc32({}), 0u);
+}
+
 TEST(CaptureFormat, TableRecordsCarryTheSocketAndItsTimes)
 {
     SocketEvent ev = make_event(7);
