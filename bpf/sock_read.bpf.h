@@ -596,7 +596,7 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
 /* The mark slot of this hook and context level. The level comes from where the tracepoint's
  * arguments lie: `ctx` points at them on the stack of the code that hit the tracepoint (BPF
  * programs may run on a private stack of their own, so their frame tells nothing). */
-static __always_inline struct nest_mark *nest_slot(void *ctx, __u32 hook)
+static __always_inline struct sstrace_nest_slot *nest_slot(void *ctx, __u32 hook)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	void *stack = t->stack;
@@ -619,14 +619,15 @@ static long spin_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* First copy: the event (object, detail) is being handled. */
+/* First copy: the event (object, detail) is being handled; one more run of the first copy. */
 static __always_inline void nest_first(void *ctx, __u32 hook, const void *object, __u64 detail)
 {
-	struct nest_mark *m = nest_slot(ctx, hook);
+	struct sstrace_nest_slot *m = nest_slot(ctx, hook);
 
 	if (m) {
-		m->object = object;
+		m->object = (__u64)object;
 		m->detail = detail;
+		m->runs++;
 	}
 	if (cfg_test_spin)
 		bpf_loop(cfg_test_spin, spin_step, NULL, 0);
@@ -636,12 +637,12 @@ static __always_inline void nest_first(void *ctx, __u32 hook, const void *object
 static __always_inline bool nest_second_takes(void *ctx, __u32 hook, const void *object,
 					      __u64 detail)
 {
-	struct nest_mark *m = nest_slot(ctx, hook);
+	struct sstrace_nest_slot *m = nest_slot(ctx, hook);
 
 	if (!m)
 		return false;
-	if (m->object == object && m->detail == detail) {
-		m->object = NULL;
+	if (m->object == (__u64)object && m->detail == detail) {
+		m->object = 0;
 		return false;
 	}
 	return true;

@@ -436,8 +436,12 @@ struct BpfSession::Impl {
         TracepointHits hits;
         std::uint64_t invocations0 = 0;
     };
-    std::uint64_t invocations(const HookHits& h) const;
-    std::uint64_t not_run(const HookHits& h) const;
+    // `misses`: the first program's recursion_misses, read by the caller (one bpf_prog_info
+    // read per program and call).
+    std::uint64_t invocations(const HookHits& h, std::uint64_t misses) const;
+    std::uint64_t not_run(const HookHits& h, std::uint64_t misses) const;
+    // The runs a hook's tp_btf first copy counted in its nesting slots (every CPU and level).
+    std::uint64_t nest_runs(Hook hook) const;
     void count_hits();
     std::vector<HookHits> hook_hits;
 
@@ -598,16 +602,41 @@ std::uint64_t recursion_misses(const bpf_program* prog)
 
 }  // namespace
 
-std::uint64_t BpfSession::Impl::invocations(const HookHits& h) const
+// The classic program counts its runs in the counters map, the tp_btf first copy in its nesting
+// slots; only one of them is loaded.
+std::uint64_t BpfSession::Impl::invocations(const HookHits& h, std::uint64_t misses) const
 {
-    return sum_counter(h.runs_counter) + recursion_misses(h.first);
+    return sum_counter(h.runs_counter) + nest_runs(h.hook) + misses;
 }
 
-std::uint64_t BpfSession::Impl::not_run(const HookHits& h) const
+std::uint64_t BpfSession::Impl::nest_runs(Hook hook) const
 {
-    // the hits are read after the invocations: a hit between the two reads is a hit not yet
-    // run, never one run and not seen
-    const std::uint64_t ran = invocations(h) - h.invocations0;
+    if (hook != Hook::State && hook != Hook::Destroy) {
+        return 0;
+    }
+    const auto base = static_cast<std::size_t>(
+        (hook == Hook::State ? SSTRACE_HOOK_STATE : SSTRACE_HOOK_DESTROY) * SSTRACE_NEST_LEVELS);
+    constexpr std::size_t kSlots = SSTRACE_HOOK_MAX * SSTRACE_NEST_LEVELS;
+    // a per-CPU value: one whole nest_state (all slots) per CPU
+    std::vector<sstrace_nest_slot> vals(static_cast<std::size_t>(ncpus) * kSlots);
+    const std::uint32_t zero = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.nest), &zero, vals.data()) != 0) {
+        return 0;
+    }
+    std::uint64_t s = 0;
+    for (std::size_t cpu = 0; cpu < static_cast<std::size_t>(ncpus); ++cpu) {
+        for (std::size_t level = 0; level < SSTRACE_NEST_LEVELS; ++level) {
+            s += vals[cpu * kSlots + base + level].runs;
+        }
+    }
+    return s;
+}
+
+std::uint64_t BpfSession::Impl::not_run(const HookHits& h, std::uint64_t misses) const
+{
+    // the hits are read after the invocations (and the caller read `misses` before): a hit
+    // between the reads is a hit not yet run, never one run and not seen
+    const std::uint64_t ran = invocations(h, misses) - h.invocations0;
     const std::uint64_t hit = h.hits.read();
     return hit > ran ? hit - ran : 0;
 }
@@ -649,7 +678,7 @@ void BpfSession::Impl::count_hits()
             return;  // said once: the other tracepoint would fail alike
         }
         HookHits h{t.hook, first, t.runs, std::move(*hits)};
-        h.invocations0 = invocations(h);
+        h.invocations0 = invocations(h, recursion_misses(first));
         h.hits.enable();
         hook_hits.push_back(std::move(h));
     }
@@ -685,8 +714,8 @@ std::vector<BpfProgramInfo> BpfSession::programs() const
             pi.nested_runs = impl_->sum_counter(*idx);
         }
         for (const Impl::HookHits& h : impl_->hook_hits) {
-            if (h.first == p.prog) {
-                pi.hits_not_run = impl_->not_run(h);
+            if (h.first == p.prog && pi.loaded) {
+                pi.hits_not_run = impl_->not_run(h, pi.recursion_misses);
             }
         }
         out.push_back(std::move(pi));
@@ -754,9 +783,12 @@ BpfCounters BpfSession::counters() const
             taken = impl_->sum_counter(*idx);
         }
         c.loss.skipped += info.recursion_misses > taken ? info.recursion_misses - taken : 0;
-    }
-    for (const Impl::HookHits& h : impl_->hook_hits) {
-        c.loss.skipped += impl_->not_run(h);
+        // the same reading of recursion_misses for the hits no program ran
+        for (const Impl::HookHits& h : impl_->hook_hits) {
+            if (h.first == p.prog) {
+                c.loss.skipped += impl_->not_run(h, info.recursion_misses);
+            }
+        }
     }
     return c;
 }
