@@ -50,12 +50,15 @@ static __always_inline __u64 cookie_of(struct sock *sk, bool btf)
 	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 }
 
+/* One atomic add: a program that nests into another on this CPU (a softirq's run interrupting a
+ * task's) may count into the same slot, and a plain load-add-store around it would lose one of
+ * the two increments. The slot is this CPU's, so the locked add finds its line in the cache. */
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, 1);
 }
 
 static __always_inline bool field(__u32 bit)
