@@ -120,8 +120,7 @@ static __always_inline void state_rows(struct sock *sk, const struct tcp_sock *t
 	__u64 cookie;
 
 	__builtin_memset(&owner, 0, sizeof(owner));
-	if (btf && cookie_needed_at(newstate))
-		bpf_get_socket_cookie(sk);
+	/* generated here if the socket has none yet (tp_btf), whatever cookie_needed_at() says */
 	cookie = cookie_of(sk, btf);
 	if (cfg_owners) {
 		if (btf)
@@ -166,6 +165,14 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		      cfg_tw_handover;
 	if (btf && birth(oldstate, newstate))
 		stamp_birth(sk);
+	/* only a cookie to make, no row: the socket is all it takes (any namespace's: making one
+	 * is harmless), not the tcp_sock and filter checks below. Not with metrics, whose counting
+	 * the verifier would walk once more for this path. */
+	if (!cfg_metrics && btf && cookie_needed_at(newstate) && !want_state(newstate) &&
+	    !want_leave(oldstate)) {
+		bpf_get_socket_cookie(sk);
+		return;
+	}
 	rows = want_state(newstate) || want_leave(oldstate) || syn_unsent || close_split ||
 	       cookie_needed_at(newstate);
 	if (!rows && !cfg_metrics)
