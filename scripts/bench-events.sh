@@ -302,10 +302,13 @@ start_tool() {
     tool_pid=$(cat "$work/$name.pid")
 }
 
-# Waits until the tool has attached: its BPF event channel is open (an epoll instance, made
-# after attaching), or, for ss, a moment after its netlink subscription.
+# Waits until the tool has attached: for sstrace, it holds a BPF link (its programs are attached
+# one after the other once all are loaded; its epoll instance is made before it loads any); for
+# tcpstates, its event channel is open (an epoll instance, made after attaching); for ss, a
+# moment after its netlink subscription.
 wait_ready() {
-    local name=$1 run=$2
+    local name=$1 run=$2 want="anon_inode:[eventpoll]"
+    case "$run" in sstrace-*) want="anon_inode:bpf_link" ;; esac
     for _ in $(seq 150); do
         kill -0 "$tool_pid" 2>/dev/null || { cat "$work/$name.err" >&2; die "$name exited early"; }
         case "$run" in
@@ -313,7 +316,7 @@ wait_ready() {
         *)
             local fd
             for fd in /proc/"$tool_pid"/fd/*; do
-                if [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:[eventpoll]" ]; then
+                if [ "$(readlink "$fd" 2>/dev/null)" = "$want" ]; then
                     sleep 0.3
                     return 0
                 fi
