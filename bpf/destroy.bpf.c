@@ -27,7 +27,6 @@ static __always_inline void on_destroy(struct sock *sk, bool btf)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(sst_destroy, struct sock *sk)
 {
-	count(SSTRACE_CNT_RUNS_DESTROY);
 	nest_first(ctx, SSTRACE_HOOK_DESTROY, sk, 0);
 	on_destroy(sk, true);
 	return 0;

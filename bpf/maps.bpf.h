@@ -83,16 +83,10 @@ struct {
  * which runs right after it at the same level, finds it there. An event the first copy never saw
  * (it was skipped) is missing from its level's slot, and the second copy handles it. One slot per
  * level, because a nested level can complete a whole first/second pair of its own in the middle of
- * an outer one. Indexed [hook * SSTRACE_NEST_LEVELS + level]. */
-#define SSTRACE_NEST_LEVELS 2
-
-struct nest_mark {
-	const void *object; /* the socket (or timer) the event is about */
-	__u64 detail;       /* what happened to it */
-};
-
+ * an outer one. Indexed [hook * SSTRACE_NEST_LEVELS + level]; each slot also counts the first
+ * copy's runs (struct sstrace_nest_slot in sstrace/abi/events.h). */
 struct nest_state {
-	struct nest_mark mark[SSTRACE_HOOK_MAX * SSTRACE_NEST_LEVELS];
+	struct sstrace_nest_slot mark[SSTRACE_HOOK_MAX * SSTRACE_NEST_LEVELS];
 };
 
 struct {

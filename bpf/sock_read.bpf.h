@@ -50,12 +50,15 @@ static __always_inline __u64 cookie_of(struct sock *sk, bool btf)
 	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 }
 
+/* One atomic add: a program that nests into another on this CPU (a softirq's run interrupting a
+ * task's) may count into the same slot, and a plain load-add-store around it would lose one of
+ * the two increments. The slot is this CPU's, so the locked add finds its line in the cache. */
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, 1);
 }
 
 static __always_inline bool field(__u32 bit)
@@ -621,7 +624,7 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
 /* The mark slot of this hook and context level. The level comes from where the tracepoint's
  * arguments lie: `ctx` points at them on the stack of the code that hit the tracepoint (BPF
  * programs may run on a private stack of their own, so their frame tells nothing). */
-static __always_inline struct nest_mark *nest_slot(void *ctx, __u32 hook)
+static __always_inline struct sstrace_nest_slot *nest_slot(void *ctx, __u32 hook)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	void *stack = t->stack;
@@ -644,14 +647,15 @@ static long spin_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* First copy: the event (object, detail) is being handled. */
+/* First copy: the event (object, detail) is being handled; one more run of the first copy. */
 static __always_inline void nest_first(void *ctx, __u32 hook, const void *object, __u64 detail)
 {
-	struct nest_mark *m = nest_slot(ctx, hook);
+	struct sstrace_nest_slot *m = nest_slot(ctx, hook);
 
 	if (m) {
-		m->object = object;
+		m->object = (__u64)object;
 		m->detail = detail;
+		m->runs++;
 	}
 	if (cfg_test_spin)
 		bpf_loop(cfg_test_spin, spin_step, NULL, 0);
@@ -661,12 +665,12 @@ static __always_inline void nest_first(void *ctx, __u32 hook, const void *object
 static __always_inline bool nest_second_takes(void *ctx, __u32 hook, const void *object,
 					      __u64 detail)
 {
-	struct nest_mark *m = nest_slot(ctx, hook);
+	struct sstrace_nest_slot *m = nest_slot(ctx, hook);
 
 	if (!m)
 		return false;
-	if (m->object == object && m->detail == detail) {
-		m->object = NULL;
+	if (m->object == (__u64)object && m->detail == detail) {
+		m->object = 0;
 		return false;
 	}
 	return true;

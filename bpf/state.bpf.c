@@ -115,16 +115,17 @@ static __always_inline void state_rows(struct sock *sk, const struct tcp_sock *t
 				       int newstate, int entered, __u8 flags, __u64 tw_expires,
 				       bool syn_unsent, bool btf)
 {
-	/* with owners: zeroed (flags 0, no owner) where none is known, and always passed, so that
-	 * the verifier does not walk the rest of emit() twice (an owner, or NULL) */
+	/* zeroed (flags 0, no owner) where none is known, and always passed, so that the verifier
+	 * does not walk the rest of emit() twice (an owner, or NULL). Zeroed without owners too:
+	 * clang 14 may merge the owner's stores across the cfg_owners test, and would then store
+	 * a register the verifier finds unwritten on the path without owners. */
 	struct sstrace_owner owner;
 	__u64 cookie;
 
-	if (btf && cookie_needed_at(newstate))
-		bpf_get_socket_cookie(sk);
+	__builtin_memset(&owner, 0, sizeof(owner));
+	/* generated here if the socket has none yet (tp_btf), whatever cookie_needed_at() says */
 	cookie = cookie_of(sk, btf);
 	if (cfg_owners) {
-		__builtin_memset(&owner, 0, sizeof(owner));
 		if (btf)
 			owner_from(so, cookie, &owner);
 	}
@@ -169,6 +170,14 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		      cfg_tw_handover;
 	if (btf && birth(oldstate, newstate))
 		stamp_birth(sk);
+	/* only a cookie to make, no row: the socket is all it takes (any namespace's: making one
+	 * is harmless), not the tcp_sock and filter checks below. Not with metrics, whose counting
+	 * the verifier would walk once more for this path. */
+	if (!cfg_metrics && btf && cookie_needed_at(newstate) && !want_state(newstate) &&
+	    !want_leave(oldstate)) {
+		bpf_get_socket_cookie(sk);
+		return;
+	}
 	rows = want_state(newstate) || want_leave(oldstate) || syn_unsent || close_split ||
 	       cookie_needed_at(newstate);
 	if (!rows && !cfg_metrics)
@@ -200,7 +209,6 @@ static __always_inline __u64 transition(int oldstate, int newstate)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sst_state, struct sock *sk, int oldstate, int newstate)
 {
-	count(SSTRACE_CNT_RUNS_STATE);
 	nest_first(ctx, SSTRACE_HOOK_STATE, sk, transition(oldstate, newstate));
 	on_set_state(sk, oldstate, newstate, sk->sk_protocol, true);
 	return 0;

@@ -166,28 +166,30 @@ static __always_inline void on_write_timer(void *timer, bool btf)
 extern void tw_timer_handler(struct timer_list *t) __ksym;
 extern void tcp_write_timer(struct timer_list *t) __ksym;
 
+/* The callbacks' addresses: constants in the tp_btf program, configuration in the classic one. */
 static __always_inline __u64 tw_fn(bool btf)
 {
-	if (!cfg_tw_handover && !(btf && cfg_tw_end))
-		return 0;
 	return btf ? (__u64)&tw_timer_handler : cfg_tw_timer_fn;
 }
 
 static __always_inline __u64 write_fn(bool btf)
 {
-	if (!cfg_syn_timer)
-		return 0;
 	return btf ? (__u64)&tcp_write_timer : cfg_write_timer_fn;
 }
 
+/* Every timer of the kernel passes here: for all but the two, comparing the callback with the
+ * two addresses is the whole run (whether the stream uses a callback is asked after). */
 static __always_inline void on_timer_start(void *timer, __u64 fn, bool btf)
 {
-	if (!fn)
-		return;
-	if (fn == tw_fn(btf))
-		on_tw_timer(timer, btf);
-	else if (fn == write_fn(btf))
-		on_write_timer(timer, btf);
+	if (!btf && !fn)
+		return; /* the classic variant's unknown addresses are 0 */
+	if (fn == tw_fn(btf)) {
+		if (cfg_tw_handover || (btf && cfg_tw_end))
+			on_tw_timer(timer, btf);
+	} else if (fn == write_fn(btf)) {
+		if (cfg_syn_timer)
+			on_write_timer(timer, btf);
+	}
 }
 
 /* One program: timer_start fires with interrupts disabled (under the timer base lock), so no

@@ -8,6 +8,7 @@
 #                           [--mode client-close|server-close|rst|mix] [--family 4|6|46]
 #                           [--ports K] [--runs "LIST"] [--pause S] [--rounds N]
 #                           [--sstrace PATH] [--keep DIR] [--no-bpf-stats] [--netns NAME]
+#                           [--floor]
 #   --threads T: churn's connecting threads (default 2). --servers N: churn's accepting
 #     threads, N epoll threads for all listeners (default: churn's blocking model, one thread
 #     per listener and client thread). --mode mix: each client connection takes client-close,
@@ -24,6 +25,11 @@
 #     stays). Otherwise
 #     the kernel's BPF run-time statistics are on while the script runs, through
 #     bpf(BPF_ENABLE_STATS): a file descriptor held by a helper; they go off when it exits.
+#   --floor also attaches empty tp_btf programs (scripts/bench-floor.bpf.c, built here with
+#     clang and cc -lbpf) to inet_sock_set_state, tcp_destroy_sock and timer_start for the whole
+#     script, base runs included, and lists their runs in the per-program table as run
+#     "floor:RUN": the cost of running any program on those hooks, measured under the same
+#     churn as each tool's programs. Needs the BPF statistics.
 #
 # In one fresh network namespace (deleted on every exit path, with every process left in it)
 # it runs scripts/churn.c, built here with cc, with the same duration and threads once per run:
@@ -79,6 +85,7 @@ rounds=2
 sstrace="$root/build/sstrace"
 keep=""
 ns_name=""
+floor=0
 
 die() { echo "bench-events: $*" >&2; exit 1; }
 
@@ -98,6 +105,7 @@ while [ $# -gt 0 ]; do
     --keep) keep=$2; shift 2 ;;
     --no-bpf-stats) bpf_stats=0; shift ;;
     --netns) ns_name=$2; shift 2 ;;
+    --floor) floor=1; shift ;;
     -h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
     esac
@@ -118,6 +126,7 @@ case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 [[ "$rounds" =~ ^[0-9]+$ && "$rounds" -ge 1 && "$rounds" -le 10 ]] || die "--rounds 1..10"
 [[ "$nports" =~ ^[0-9]+$ && "$nports" -ge 1 && "$nports" -le 16 ]] || die "--ports 1..16"
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
+[ "$floor" -eq 0 ] || [ "$bpf_stats" -eq 1 ] || die "--floor needs the BPF statistics"
 for r in $runs; do
     case "$r" in
     base|sstrace-E|sstrace-E-p|sstrace-Ei|sstrace-Em|sstrace-tw|sstrace-all|sstrace-all-p) ;;
@@ -139,10 +148,15 @@ work=$(mktemp -d /tmp/sstbench.XXXXXX)
 tool_wrapper=""
 tool_pid=""
 stats_pid=""
+floor_pid=""
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [ -n "$floor_pid" ]; then
+        kill -TERM "$floor_pid" 2>/dev/null || true
+        wait "$floor_pid" 2>/dev/null || true
+    fi
     if [ -n "$tool_pid" ]; then
         kill -KILL "$tool_pid" 2>/dev/null || true
     fi
@@ -200,6 +214,22 @@ while True:
         sleep 0.1
     done
     [ -s "$work/stats.ready" ] || die "BPF statistics helper did not start"
+fi
+
+if [ "$floor" -eq 1 ]; then
+    command -v clang >/dev/null || die "--floor needs clang"
+    arch=$(uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+    clang -g -O2 -target bpf -D__TARGET_ARCH_"$arch" -I"$root/vmlinux/$arch" \
+        -c "$here/bench-floor.bpf.c" -o "$work/bench-floor.bpf.o" || die "cannot build bench-floor.bpf.c"
+    cc -O2 -o "$work/bench-floor" "$here/bench-floor.c" -lbpf || die "cannot build bench-floor.c"
+    "$work/bench-floor" "$work/bench-floor.bpf.o" >"$work/floor.ready" &
+    floor_pid=$!
+    for _ in $(seq 50); do
+        [ -s "$work/floor.ready" ] && break
+        kill -0 "$floor_pid" 2>/dev/null || die "bench-floor did not start"
+        sleep 0.1
+    done
+    [ -s "$work/floor.ready" ] || die "bench-floor did not attach"
 fi
 
 # "run_cnt run_time_ns recursion_misses" summed over the BPF programs the tool's process holds
@@ -275,10 +305,13 @@ start_tool() {
     tool_pid=$(cat "$work/$name.pid")
 }
 
-# Waits until the tool has attached: its BPF event channel is open (an epoll instance, made
-# after attaching), or, for ss, a moment after its netlink subscription.
+# Waits until the tool has attached: for sstrace, it holds a BPF link (its programs are attached
+# one after the other once all are loaded; its epoll instance is made before it loads any); for
+# tcpstates, its event channel is open (an epoll instance, made after attaching); for ss, a
+# moment after its netlink subscription.
 wait_ready() {
-    local name=$1 run=$2
+    local name=$1 run=$2 want="anon_inode:[eventpoll]"
+    case "$run" in sstrace-*) want="anon_inode:bpf_link" ;; esac
     for _ in $(seq 150); do
         kill -0 "$tool_pid" 2>/dev/null || { cat "$work/$name.err" >&2; die "$name exited early"; }
         case "$run" in
@@ -286,7 +319,7 @@ wait_ready() {
         *)
             local fd
             for fd in /proc/"$tool_pid"/fd/*; do
-                if [ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:[eventpoll]" ]; then
+                if [ "$(readlink "$fd" 2>/dev/null)" = "$want" ]; then
                     sleep 0.3
                     return 0
                 fi
@@ -312,6 +345,16 @@ stop_tool() {
     wait "$tool_wrapper" 2>/dev/null || true
     tool_pid=""
     tool_wrapper=""
+}
+
+# One line per program of a run (label $1) from the readings before ($2) and after ($3): runs
+# per connection, ns per run, ns per connection, runs skipped. Uses $conns and $round.
+prog_lines() {
+    awk -v n="$conns" -v run="$round $1" 'NR == FNR { c[$1] = $2; t[$1] = $3; m[$1] = $4; next }
+        { dc = $2 - c[$1]; dt = $3 - t[$1]
+          printf "%-3s %-12s %-18s %9.1f %9.0f %9.0f %9d\n", substr(run, 1, index(run, " ") - 1),
+                 substr(run, index(run, " ") + 1), $1, n ? dc / n : 0, dc ? dt / dc : 0, n ? dt / n : 0,
+                 $4 - m[$1] }' "$2" "$3"
 }
 
 results=()
@@ -364,12 +407,14 @@ run_one() {
     if [ ${#cmd[@]} -gt 0 ]; then
         bpf_before=$(bpf_totals "$tool_pid" "$work/$name.bpf0")
     fi
+    [ -z "$floor_pid" ] || bpf_totals "$floor_pid" "$work/$name.floor0" >/dev/null
     snapshot >"$work/$name.before"
     ( ip netns exec "$ns" "$work/churn" --seconds "$seconds" --threads "$threads" \
           --mode "$mode" --family "$family" --port "$port" --ports "$nports" \
           ${servers:+--servers "$servers"} \
           >"$work/$name.churn" 2>&1 || echo "churn failed: $?" >>"$work/$name.churn"
       times >"$work/$name.churn.times" )
+    [ -z "$floor_pid" ] || bpf_totals "$floor_pid" "$work/$name.floor1" >/dev/null
     if [ ${#cmd[@]} -gt 0 ]; then
         sleep 1 # let the tool drain what is still queued
         bpf_after=$(bpf_totals "$tool_pid" "$work/$name.bpf1")
@@ -457,12 +502,10 @@ run_one() {
     if [ "$bpf_stats" -eq 1 ] && [ "$skipped" != - ]; then
         bpf_ns=$(awk -v t=$((bt1 - bt0)) -v n="$conns" 'BEGIN { printf "%.0f", n ? t / n : 0 }')
         bpf_runs=$(awk -v c=$((bc1 - bc0)) -v n="$conns" 'BEGIN { printf "%.1f", n ? c / n : 0 }')
-        awk -v n="$conns" -v run="$round $run" 'NR == FNR { c[$1] = $2; t[$1] = $3; m[$1] = $4; next }
-            { dc = $2 - c[$1]; dt = $3 - t[$1]
-              printf "%-3s %-12s %-18s %9.1f %9.0f %9.0f %9d\n", substr(run, 1, index(run, " ") - 1),
-                     substr(run, index(run, " ") + 1), $1, n ? dc / n : 0, dc ? dt / dc : 0, n ? dt / n : 0,
-                     $4 - m[$1] }' \
-            "$work/$name.bpf0" "$work/$name.bpf1" >>"$work/bpf-progs"
+        prog_lines "$run" "$work/$name.bpf0" "$work/$name.bpf1" >>"$work/bpf-progs"
+    fi
+    if [ -n "$floor_pid" ]; then
+        prog_lines "floor:$run" "$work/$name.floor0" "$work/$name.floor1" >>"$work/bpf-progs"
     fi
     local early_note="" split_note=""
     [ $early -eq 0 ] || early_note=" EXITED-EARLY"

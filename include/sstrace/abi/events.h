@@ -107,10 +107,10 @@
  * timewait socket (tcp_max_tw_buckets full, a FIN-WAIT-2 timeout), or one that another CPU
  * recycled (tcp_tw_reuse) or killed before its timer was armed, which gets no row. */
 #define SSTRACE_CNT_TW_NO_TIMER 8
-/* Runs of a hook's first (or only) program: with the runs the kernel skipped, every tracepoint
+/* Runs of a hook's classic tracepoint program (the tp_btf first copies count theirs in their
+ * nesting slots, struct sstrace_nest_slot): with the runs the kernel skipped, every tracepoint
  * hit the programs were given. Compared with the hits a perf counter on the tracepoint saw, the
- * difference is the hits the kernel gave to neither program and did not count as skipped. Only
- * the first copy increments these: it cannot nest into itself, so no increment is lost. */
+ * difference is the hits the kernel gave to neither program and did not count as skipped. */
 #define SSTRACE_CNT_RUNS_STATE 9
 #define SSTRACE_CNT_RUNS_DESTROY 10
 /* Metric updates of a namespace that found the netns_stats map full (not counted anywhere). */
@@ -123,6 +123,21 @@
 #define SSTRACE_HOOK_STATE 0
 #define SSTRACE_HOOK_DESTROY 1
 #define SSTRACE_HOOK_MAX 2
+/* Context levels a nesting slot exists for: task, and interrupt (bpf/maps.bpf.h, map "nest"). */
+#define SSTRACE_NEST_LEVELS 2
+
+/* One nesting slot of a hook and context level (per CPU; map "nest" holds
+ * SSTRACE_HOOK_MAX * SSTRACE_NEST_LEVELS of them, indexed [hook * SSTRACE_NEST_LEVELS + level]).
+ * The first copy writes the event it handles, the second copy compares and clears it. `runs`
+ * counts the first copy's runs at that level: kept here, next to the mark the run writes anyway,
+ * so a run touches one map value. The first copy cannot nest into itself on a CPU, so no
+ * increment is lost. */
+struct sstrace_nest_slot {
+	__u64 object; /* the socket (or timer) the event is about */
+	__u64 detail; /* what happened to it */
+	__u64 runs;
+};
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_nest_slot) == 24, "sstrace_nest_slot layout");
 
 /* The in-kernel filter: an INET_DIAG_REQ_BYTECODE program (struct inet_diag_bc_op ...), the
  * same bytes a sock_diag dump request carries, interpreted by the BPF programs for events.

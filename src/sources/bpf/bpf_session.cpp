@@ -436,8 +436,12 @@ struct BpfSession::Impl {
         TracepointHits hits;
         std::uint64_t invocations0 = 0;
     };
-    std::uint64_t invocations(const HookHits& h) const;
-    std::uint64_t not_run(const HookHits& h) const;
+    // `misses`: the first program's recursion_misses, read by the caller (one bpf_prog_info
+    // read per program and call).
+    std::uint64_t invocations(const HookHits& h, std::uint64_t misses) const;
+    std::uint64_t not_run(const HookHits& h, std::uint64_t misses) const;
+    // The runs a hook's tp_btf first copy counted in its nesting slots (every CPU and level).
+    std::uint64_t nest_runs(Hook hook) const;
     void count_hits();
     std::vector<HookHits> hook_hits;
 
@@ -598,24 +602,50 @@ std::uint64_t recursion_misses(const bpf_program* prog)
 
 }  // namespace
 
-std::uint64_t BpfSession::Impl::invocations(const HookHits& h) const
+// The classic program counts its runs in the counters map, the tp_btf first copy in its nesting
+// slots; only one of them is loaded.
+std::uint64_t BpfSession::Impl::invocations(const HookHits& h, std::uint64_t misses) const
 {
-    return sum_counter(h.runs_counter) + recursion_misses(h.first);
+    return sum_counter(h.runs_counter) + nest_runs(h.hook) + misses;
 }
 
-std::uint64_t BpfSession::Impl::not_run(const HookHits& h) const
+std::uint64_t BpfSession::Impl::nest_runs(Hook hook) const
+{
+    if (hook != Hook::State && hook != Hook::Destroy) {
+        return 0;
+    }
+    const auto base = static_cast<std::size_t>(
+        (hook == Hook::State ? SSTRACE_HOOK_STATE : SSTRACE_HOOK_DESTROY) * SSTRACE_NEST_LEVELS);
+    constexpr std::size_t kSlots = SSTRACE_HOOK_MAX * SSTRACE_NEST_LEVELS;
+    // a per-CPU value: one whole nest_state (all slots) per CPU
+    std::vector<sstrace_nest_slot> vals(static_cast<std::size_t>(ncpus) * kSlots);
+    const std::uint32_t zero = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.nest), &zero, vals.data()) != 0) {
+        return 0;
+    }
+    std::uint64_t s = 0;
+    for (std::size_t cpu = 0; cpu < static_cast<std::size_t>(ncpus); ++cpu) {
+        for (std::size_t level = 0; level < SSTRACE_NEST_LEVELS; ++level) {
+            s += vals[cpu * kSlots + base + level].runs;
+        }
+    }
+    return s;
+}
+
+std::uint64_t BpfSession::Impl::not_run(const HookHits& h, std::uint64_t misses) const
 {
     // The hits are read first. A tracepoint calls its probes in the order they were
     // registered, and perf's probe is registered when the first perf event on the tracepoint
     // is enabled, here after the programs were attached (a classic program runs inside perf's
     // probe, before its perf events): so a counted hit's run is normally counted already when
-    // the invocations are read after. Read the other way round, a hit of any socket on the
-    // host between the two reads looked like one no program ran (false loss on a busy host).
-    // Where another perf user enabled the tracepoint first, a hit counted but not yet run (a
-    // window of about a microsecond) can still look unrun. A run whose hit is not counted yet
-    // only makes `ran` larger.
+    // the runs are read after. Read the other way round, a hit of any socket on the host
+    // between the two reads looked like one no program ran (false loss on a busy host). Where
+    // another perf user enabled the tracepoint first, a hit counted but not yet run (a window
+    // of about a microsecond) can still look unrun; so can a skipped run between the caller's
+    // read of `misses` and this one (rare: skipped runs are). A run whose hit is not counted
+    // yet only makes `ran` larger.
     const std::uint64_t hit = h.hits.read();
-    const std::uint64_t ran = invocations(h) - h.invocations0;
+    const std::uint64_t ran = invocations(h, misses) - h.invocations0;
     return hit > ran ? hit - ran : 0;
 }
 
@@ -656,7 +686,7 @@ void BpfSession::Impl::count_hits()
             return;  // said once: the other tracepoint would fail alike
         }
         HookHits h{t.hook, first, t.runs, std::move(*hits)};
-        h.invocations0 = invocations(h);
+        h.invocations0 = invocations(h, recursion_misses(first));
         h.hits.enable();
         hook_hits.push_back(std::move(h));
     }
@@ -692,8 +722,8 @@ std::vector<BpfProgramInfo> BpfSession::programs() const
             pi.nested_runs = impl_->sum_counter(*idx);
         }
         for (const Impl::HookHits& h : impl_->hook_hits) {
-            if (h.first == p.prog) {
-                pi.hits_not_run = impl_->not_run(h);
+            if (h.first == p.prog && pi.loaded) {
+                pi.hits_not_run = impl_->not_run(h, pi.recursion_misses);
             }
         }
         out.push_back(std::move(pi));
@@ -761,9 +791,12 @@ BpfCounters BpfSession::counters() const
             taken = impl_->sum_counter(*idx);
         }
         c.loss.skipped += info.recursion_misses > taken ? info.recursion_misses - taken : 0;
-    }
-    for (const Impl::HookHits& h : impl_->hook_hits) {
-        c.loss.skipped += impl_->not_run(h);
+        // the same reading of recursion_misses for the hits no program ran
+        for (const Impl::HookHits& h : impl_->hook_hits) {
+            if (h.first == p.prog) {
+                c.loss.skipped += impl_->not_run(h, info.recursion_misses);
+            }
+        }
     }
     return c;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // tracefs, mounted for as long as it is needed, and a perf counter of a tracepoint's hits: the
 // kernel's own count of how often a hooked tracepoint fired, to compare with how often the
-// programs on it were run (include/sstrace/abi/events.h, SSTRACE_CNT_RUNS_*).
+// programs on it were run (include/sstrace/abi/events.h: SSTRACE_CNT_RUNS_*, sstrace_nest_slot).
 #pragma once
 
 #include "sstrace/core/unique.hpp"
