@@ -47,5 +47,7 @@ int sst_destroy_tp(struct trace_event_raw_tcp_event_sk *ctx)
 {
 	count(SSTRACE_CNT_RUNS_DESTROY);
 	on_destroy((struct sock *)ctx->skaddr, false);
-	return 0;
+	/* 1: the kernel then hands the hit to the tracepoint's perf events (perf stat, perf record,
+	 * sstrace's own hit counter); 0 would hide it from every one of them while sstrace runs */
+	return 1;
 }

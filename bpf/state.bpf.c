@@ -230,5 +230,7 @@ int sst_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 	count(SSTRACE_CNT_RUNS_STATE);
 	on_set_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, ctx->protocol,
 		     false);
-	return 0;
+	/* 1: the kernel then hands the hit to the tracepoint's perf events (perf stat, perf record,
+	 * sstrace's own hit counter); 0 would hide it from every one of them while sstrace runs */
+	return 1;
 }

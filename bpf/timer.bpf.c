@@ -205,7 +205,9 @@ SEC("tracepoint/timer/timer_start")
 int sst_timer_tp(struct trace_event_raw_timer_start *ctx)
 {
 	on_timer_start(ctx->timer, (__u64)ctx->function, false);
-	return 0;
+	/* 1: the kernel then hands the hit to the tracepoint's perf events (perf stat, perf record,
+	 * sstrace's own hit counter); 0 would hide it from every one of them while sstrace runs */
+	return 1;
 }
 
 /* timer_cancel, like timer_start, fires under the timer base lock with interrupts disabled:
