@@ -3,11 +3,15 @@
 # Times `ss` (iproute2) against `sstrace` for socket listings on TCP sockets held in a private
 # network namespace (loopback only), with each of sstrace's listing sources side by side in one
 # run: sock_diag (SSTRACE_LISTING_SOURCE=diag), the BPF iterators (=iter) and the automatic
-# choice (unset). Prints wall time (best of RUNS), each time's ratio to ss's and the peak RSS of
-# each (from /usr/bin/time -v). 1 % of the sockets are clients of port 443, for the filtered
-# listing `-tan dport = :443`.
+# choice (unset). Prints wall time (best of RUNS), CPU time (user + system, least of RUNS, to
+# the microsecond from wait4()), each one's ratio to ss's and the peak RSS of each. 1 % of the
+# sockets are clients of port 443, for the filtered listing `-tan dport = :443`. The runs are
+# interleaved (ss, diag, iter, auto, ss, ...) so that load from elsewhere hits them alike; the
+# load average is printed before each size.
 #
 # Usage: scripts/bench-dump.sh [path/to/sstrace] [counts...]   (root; default counts 10 100000)
+# Environment: RUNS (5), SS (/usr/bin/ss), LISTINGS (the argument lists, separated by commas;
+# default "-tan,-tanp,-tani,-tan dport = :443").
 set -euo pipefail
 
 SSTRACE=$(realpath "${1:-build/sstrace}")
@@ -95,13 +99,48 @@ finally:
 PY
 )
 
-run_once() {  # prints "nanoseconds rss_kB cpu_ms" of one run (cpu: user + system time)
-    local tmp=$1 t0 t1
-    shift
-    t0=$(date +%s%N)
-    /usr/bin/time -f '%M %U %S' -o "$tmp" nsenter --net="/run/netns/$NS" "$@" >/dev/null
-    t1=$(date +%s%N)
-    echo "$((t1 - t0)) $(tail -1 "$tmp" | awk '{ printf "%s %d", $1, ($2 + $3) * 1000 }')"
+# Runs ARGV with stdout on /dev/null and prints "nanoseconds rss_kB cpu_us": wall time from the
+# fork to the reaping, peak RSS and user + system time from the child's rusage (wait4, to the
+# microsecond). A small C program: the peak RSS of a child includes what it had before exec,
+# which for a fork of bash or python would be theirs.
+cat >"$BIN_DIR/runner.c" <<'C'
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	struct timespec t0, t1;
+	struct rusage ru;
+	int status;
+	pid_t pid;
+
+	if (argc < 2)
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid = fork();
+	if (pid == 0) {
+		dup2(open("/dev/null", O_WRONLY), 1);
+		execvp(argv[1], argv + 1);
+		_exit(127);
+	}
+	if (pid < 0 || wait4(pid, &status, 0, &ru) < 0)
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("%lld %ld %lld\n", (t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec - t0.tv_nsec,
+	       ru.ru_maxrss, (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL +
+	       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+C
+cc -O2 -o "$BIN_DIR/runner" "$BIN_DIR/runner.c"
+run_once() {
+    "$BIN_DIR/runner" nsenter --net="/run/netns/$NS" "$@" || {
+        echo "bench-dump: $* failed" >&2
+        exit 1
+    }
 }
 
 # Runs ss and each sstrace source in turn RUNS times (so that load from elsewhere hits them
@@ -110,10 +149,9 @@ run_once() {  # prints "nanoseconds rss_kB cpu_ms" of one run (cpu: user + syste
 # time), in the order ss, diag, iter, auto. ARGS is split into words.
 SOURCES=(diag iter auto)
 measure() {
-    local args=$1 tmp ns kb ms i
+    local args=$1 ns kb us i
     local -a argv best rss cpu
     read -r -a argv <<<"$args"
-    tmp=$(mktemp)
     for _ in $(seq "$RUNS"); do
         for i in 0 1 2 3; do
             local -a cmd=(env -u SSTRACE_LISTING_SOURCE "$SS")
@@ -122,17 +160,16 @@ measure() {
                 cmd=(env -u SSTRACE_LISTING_SOURCE "$SSTRACE")
                 [ "$src" != auto ] && cmd=(env "SSTRACE_LISTING_SOURCE=$src" "$SSTRACE")
             fi
-            read -r ns kb ms < <(run_once "$tmp" "${cmd[@]}" "${argv[@]}")
+            read -r ns kb us < <(run_once "${cmd[@]}" "${argv[@]}")
             if [ -z "${best[$i]:-}" ] || [ "$ns" -lt "${best[$i]}" ]; then
                 best[$i]=$ns; rss[$i]=$kb
             fi
-            if [ -z "${cpu[$i]:-}" ] || [ "$ms" -lt "${cpu[$i]}" ]; then cpu[$i]=$ms; fi
+            if [ -z "${cpu[$i]:-}" ] || [ "$us" -lt "${cpu[$i]}" ]; then cpu[$i]=$us; fi
         done
     done
-    rm -f "$tmp"
     for i in 0 1 2 3; do
         awk -v t="${best[$i]}" -v r="${rss[$i]}" -v c="${cpu[$i]}" \
-            'BEGIN { printf "%.3f %s %s ", t / 1e9, r, c }'
+            'BEGIN { printf "%.3f %s %.1f ", t / 1e9, r, c / 1000 }'
     done
     echo
 }
@@ -154,12 +191,16 @@ echo "CPU milliseconds (user + system) and their ratio to ss, what auto took, pe
 printf '%-7s %-18s %6s %6s %6s %6s %5s %5s %5s %6s %6s %6s %6s %5s %5s %5s %-10s %6s %6s %6s %6s\n' \
     sockets args ss diag iter auto dg/ss it/ss au/ss cpu_ss cpu_dg cpu_it cpu_au dg/ss it/ss \
     au/ss auto_took rss_ss rss_dg rss_it rss_au
+IFS=, read -r -a LISTS <<<"${LISTINGS:--tan,-tanp,-tani,-tan dport = :443}"
 for n in "${COUNTS[@]}"; do
+    echo "# $n sockets; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
     coproc HOLD { exec nsenter --net="/run/netns/$NS" python3 -c "$HOLDER" "$n"; }
     HOLDER_PID=$HOLD_PID
     read -r ready <&"${HOLD[0]}"
     [ "$ready" = READY ] || { echo "bench-dump: holder failed" >&2; exit 1; }
-    for args in "-tan" "-tanp" "-tani" "-tan dport = :443"; do
+    # -p's owner source depends on the open files of the whole system (SOURCE_PLAN: file-nr)
+    echo "# open files in the system: $(cut -f1 /proc/sys/fs/file-nr)"
+    for args in "${LISTS[@]}"; do
         read -r t0 r0 c0 t1 r1 c1 t2 r2 c2 t3 r3 c3 < <(measure "$args")
         printf '%-7s %-18s %6s %6s %6s %6s %5s %5s %5s %6s %6s %6s %6s %5s %5s %5s %-10s %6s %6s %6s %6s\n' \
             "$n" "$args" "$t0" "$t1" "$t2" "$t3" "$(ratio "$t1" "$t0")" "$(ratio "$t2" "$t0")" \

@@ -5,6 +5,7 @@
 #include "sstrace/core/parse.hpp"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <type_traits>
 
 namespace sstrace {
 
@@ -41,17 +43,61 @@ bool numeric_address(const std::string& host)
            ::inet_pton(AF_INET6, host.c_str(), &a6) == 1;
 }
 
+// libmicrohttpd is opened when a server starts, not linked: with it every run of sstrace, a
+// listing included, would load gnutls and eight more libraries it needs, about 3 MB of RSS and
+// several ms of relocations and library constructors (README, "Socket listings").
+struct Mhd {
+    decltype(&MHD_start_daemon) start_daemon = nullptr;
+    decltype(&MHD_stop_daemon) stop_daemon = nullptr;
+    decltype(&MHD_create_response_from_buffer) create_response_from_buffer = nullptr;
+    decltype(&MHD_add_response_header) add_response_header = nullptr;
+    decltype(&MHD_queue_response) queue_response = nullptr;
+    decltype(&MHD_destroy_response) destroy_response = nullptr;
+    decltype(&MHD_lookup_connection_value) lookup_connection_value = nullptr;
+};
+
+Mhd open_mhd()
+{
+    constexpr const char* kLibrary = "libmicrohttpd.so.12";
+    void* lib = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);  // never closed: the process's
+    if (lib == nullptr) {
+        throw Error("--metrics", fmt::format("{} does not load: {}", kLibrary, ::dlerror()));
+    }
+    Mhd m;
+    auto find = [&](auto& fn, const char* name) {
+        void* sym = ::dlsym(lib, name);
+        if (sym == nullptr) {
+            throw Error("--metrics", fmt::format("{} has no {}", kLibrary, name));
+        }
+        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
+    };
+    find(m.start_daemon, "MHD_start_daemon");
+    find(m.stop_daemon, "MHD_stop_daemon");
+    find(m.create_response_from_buffer, "MHD_create_response_from_buffer");
+    find(m.add_response_header, "MHD_add_response_header");
+    find(m.queue_response, "MHD_queue_response");
+    find(m.destroy_response, "MHD_destroy_response");
+    find(m.lookup_connection_value, "MHD_lookup_connection_value");
+    return m;
+}
+
+const Mhd& mhd()
+{
+    static const Mhd m = open_mhd();  // a throw leaves it to the next call
+    return m;
+}
+
 MHD_Result reply(MHD_Connection* c, unsigned status, std::string_view body,
                  std::string_view content_type)
 {
-    MHD_Response* r = MHD_create_response_from_buffer(
+    MHD_Response* r = mhd().create_response_from_buffer(
         body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
     if (r == nullptr) {
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, std::string(content_type).c_str());
-    const MHD_Result ret = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
+    mhd().add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, std::string(content_type).c_str());
+    const MHD_Result ret = mhd().queue_response(c, status, r);
+    mhd().destroy_response(r);
     return ret;
 }
 
@@ -69,7 +115,8 @@ MHD_Result answer(void* cls, MHD_Connection* c, const char* url, const char* met
     if (std::strcmp(url, "/metrics") != 0) {
         return reply(c, MHD_HTTP_NOT_FOUND, "sstrace serves /metrics\n", kPlain);
     }
-    const char* accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    const char* accept =
+        mhd().lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
     const MetricsFormat f = metrics_format_for(accept != nullptr ? accept : "");
     const std::shared_ptr<const std::string> page = server->page(f);
     if (!page) {
@@ -113,6 +160,7 @@ std::optional<MetricsEndpoint> parse_metrics_endpoint(std::string_view text)
 MetricsServer::MetricsServer(const MetricsEndpoint& where, bool netns_label)
     : netns_label_(netns_label)
 {
+    const Mhd& lib = mhd();  // before the socket, which a failure here would leave open
     const bool v6 = where.host.find(':') != std::string::npos;
     sockaddr_storage ss{};
     socklen_t len = 0;
@@ -147,7 +195,7 @@ MetricsServer::MetricsServer(const MetricsEndpoint& where, bool netns_label)
         ::close(listen_fd_);
         throw Error::from_errno("--metrics: listening on " + address_, e, kExitListen);
     }
-    daemon_ = MHD_start_daemon(
+    daemon_ = lib.start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | (v6 ? MHD_USE_IPv6 : 0), 0, nullptr,
         nullptr, &answer, this, MHD_OPTION_LISTEN_SOCKET, listen_fd_, MHD_OPTION_CONNECTION_LIMIT,
         kMaxConnections, MHD_OPTION_CONNECTION_TIMEOUT, kConnectionTimeoutSeconds, MHD_OPTION_END);
@@ -160,7 +208,7 @@ MetricsServer::MetricsServer(const MetricsEndpoint& where, bool netns_label)
 
 MetricsServer::~MetricsServer()
 {
-    MHD_stop_daemon(daemon_);  // joins its thread
+    mhd().stop_daemon(daemon_);  // joins its thread
 }
 
 void MetricsServer::publish(const StatsSnapshot& snap)

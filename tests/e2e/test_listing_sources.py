@@ -33,6 +33,28 @@ sys.stdin.read()
 '''
 
 
+# Listeners on a few ports of both families, clients of each (half of them to port 443), and
+# TIME-WAIT sockets of the 443 clients closed first; prints READY once they exist.
+PORTS_HOLDER = r'''
+import socket, sys, time
+n = int(sys.argv[1])
+keep, closed = [], []
+for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    for port in (443, 999, 1000, 1001, 8080):
+        l = socket.socket(fam); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        l.bind((addr, port)); l.listen(512); keep.append(l)
+        for i in range(n if port == 443 else n // 4):
+            c = socket.socket(fam); c.connect((addr, port)); a = l.accept()[0]
+            if port == 443 and i % 5 == 0:
+                c.close(); a.close()  # the client closed first: TIME-WAIT
+            else:
+                keep += [c, a]
+time.sleep(0.2)
+print("READY", flush=True)
+sys.stdin.read()
+'''
+
+
 def iter_prog_ids():
     """IDs of the loaded iterator programs (sst_iter_*)."""
     r = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True, check=True)
@@ -70,7 +92,7 @@ class ListingSourcesTest(unittest.TestCase):
                     # the rule's other threshold: open files of the whole system
                     with open("/proc/sys/fs/file-nr") as f:
                         files = int(f.read().split()[0])
-                    self.assertIn("owners from the BPF iterator (iter/task_file)" if files >= 5000
+                    self.assertIn("owners from the BPF iterator (iter/task_file)" if files >= 1500
                                   else "owners from /proc/PID/fd", got.stderr)
         self.assertEqual(iter_prog_ids() - before, set())
 
@@ -94,6 +116,51 @@ class ListingSourcesTest(unittest.TestCase):
             p.wait(timeout=30)
             self.assertIsNotNone(p.returncode)
         self.assertEqual(iter_prog_ids() - before, set())
+
+    def test_prefiltered_listings_equal_ss(self):
+        """The iterator checks the filter program's port ranges (filter::port_prefilter()) before
+        its interpreter: where they apply and where they must not, the rows are ss's."""
+        need_root(self)
+        # (arguments, the prefilter -vv must report)
+        cases = [
+            (["-tan", "dport = :443"], "dport 443"),
+            (["-tan", "-4", "dport = :443"], "dport 443"),
+            (["-tan", "-6", "dport = :443"], "dport 443"),
+            (["-tan", "sport = :443"], "sport 443"),
+            (["-tan", "dport > :1000"], "dport 1001-65535"),
+            (["-tan", "-6", "dport >= :999 and dport <= :1000"], "dport 999-1000"),
+            (["-tan", "sport = :443 or sport = :1000"], "sport 443-1000"),
+            (["-tan", "dport = :443 and dst [::1]"], "dport 443"),
+            (["-tan", "dst 127.0.0.1:8080"], "dport 8080"),
+            (["-tan", "state", "time-wait", "dport = :443"], "dport 443"),
+            (["-tan", "dport = :443 or sport = :443"], "none"),
+            (["-tan", "-4", "dport = :443 or src 127.0.0.1"], "none"),
+            (["-tan", "not dport = :443"], "none"),
+            (["-tan", "dport != :443"], "none"),
+        ]
+        with Netns() as ns:
+            holder = subprocess.Popen(ns.cmd("python3", "-c", PORTS_HOLDER, "100"),
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            self.addCleanup(holder.wait)
+            self.addCleanup(holder.stdout.close)
+            self.addCleanup(holder.stdin.close)
+            self.assertEqual(holder.stdout.readline().strip(), "READY")
+            env = dict(os.environ, SSTRACE_LISTING_SOURCE="iter")
+            env.pop("COLUMNS", None)
+            for args, ranges in cases:
+                ref = ns.run("ss", *args, env=env)
+                got = ns.run(SSTRACE, "-vv", *args, env=env)
+                self.assertEqual(got.returncode, 0, got.stderr)
+                self.assertEqual(ref.stdout, got.stdout, args)
+                self.assertIn("the filter program's port prefilter: %s\n" % ranges, got.stderr,
+                              args)
+                self.assertGreater(len(ref.stdout.splitlines()), 1, args)  # rows, not a header
+                walk = [l for l in got.stderr.splitlines() if "iter/tcp walk:" in l]
+                self.assertTrue(walk, got.stderr)
+                if ranges == "none":
+                    self.assertIn(" 0 sockets rejected by the port prefilter", walk[0], args)
+                else:
+                    self.assertNotIn(" 0 sockets rejected by the port prefilter", walk[0], args)
 
     def test_bad_source_is_one_line(self):
         r = subprocess.run([SSTRACE, "-tan"], capture_output=True, text=True, timeout=20,

@@ -16,7 +16,7 @@ deb=$(ls "$out"/sstrace_*.deb)
 echo "built $(basename "$deb"): $(stat -c %s "$deb") bytes"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in libbpf1 libmnl0 libspdlog1 libfmt9 libstdc++6; do
+for lib in libbpf1 libmnl0 libspdlog1 libfmt9 libstdc++6 libmicrohttpd12; do
     grep -q "$lib" <<<"$depends" || { echo "Depends lacks $lib"; exit 1; }
 done
 contents=$(dpkg-deb -c "$deb")

@@ -105,7 +105,7 @@ TEST(SourcePlan, DetailOptionsNeedInetDiag)
         }
     }
     // a filter program that fits runs in the iterator when the iterator is forced; the automatic
-    // choice leaves it to inet_diag, which runs it faster (scripts/bench-dump.sh)
+    // choice leaves it to inet_diag, whose walk with it costs less (scripts/bench-dump.sh)
     ListingRequest filtered;
     filtered.filter = true;
     filtered.inet_bytecode.assign(SSTRACE_FILTER_MAX, 0);

@@ -220,4 +220,21 @@ std::optional<std::vector<std::uint8_t>> compile_bytecode(const Filter& f);
 int audit_bytecode(std::span<const std::uint8_t> bc, bool net_admin = true);  // 0 or -errno
 bool run_bytecode(std::span<const std::uint8_t> bc, const SockView& s);
 
+// A necessary condition of a bytecode program on the ports, cheap to test before running it:
+// every socket the program accepts (in the kernel's reading, the iterator's interpreter or
+// run_bytecode) has its ports within these inclusive ranges: those its port tests leave on some
+// path to acceptance (`dport = :443`: dport 443; `dport = :80 or dport = :443`: 80-443; an `or`
+// with an address or the other port, `not dport = :443`: open). min > max: no socket.
+struct PortPrefilter {
+    std::uint32_t sport_min = 0;
+    std::uint32_t sport_max = 0xffff;
+    std::uint32_t dport_min = 0;
+    std::uint32_t dport_max = 0xffff;
+
+    bool narrows() const;  // false: every socket passes, nothing to check
+    bool admits(unsigned sport, unsigned dport) const;
+    std::string to_string() const;  // e.g. "dport 443", "sport 1024-65535, dport none"
+};
+PortPrefilter port_prefilter(std::span<const std::uint8_t> bc);
+
 }  // namespace sstrace::filter

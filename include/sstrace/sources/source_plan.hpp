@@ -41,9 +41,12 @@ struct SourceFacts {
     long long open_files = 0;    // file handles in use on the system (fs/file-nr)
 };
 
-// Below these sizes loading the iterator costs more than it saves (scripts/bench-dump.sh).
+// Below these sizes loading the iterator costs more than it saves: scripts/bench-dump.sh at
+// 10 to 100k sockets (doc/dump.md, "Where each source wins"). iter/tcp ties with sock_diag at
+// 2000-5000 sockets on a quiet machine and wins from 1000 under load; iter/task_file loses
+// about 2 ms below ~1100 open files and wins 6-10 ms from ~1400.
 inline constexpr long long kIterMinTcpSockets = 2000;
-inline constexpr long long kIterMinOpenFiles = 5000;
+inline constexpr long long kIterMinOpenFiles = 1500;
 
 struct SourcePlan {
     TcpSource tcp = TcpSource::SockDiag;

@@ -22,6 +22,13 @@ struct sstrace_tcp_iter *sst_tcp_iter_load(const struct sst_tcp_config *cfg, int
 		memcpy(it->rodata->cfg_filter, cfg->filter, cfg->filter_len);
 		it->rodata->cfg_filter_len = cfg->filter_len;
 	}
+	if (cfg->pf_on) {
+		it->rodata->cfg_pf_on = 1;
+		it->rodata->cfg_pf_sport_min = cfg->pf_sport_min;
+		it->rodata->cfg_pf_sport_max = cfg->pf_sport_max;
+		it->rodata->cfg_pf_dport_min = cfg->pf_dport_min;
+		it->rodata->cfg_pf_dport_max = cfg->pf_dport_max;
+	}
 	*err = sstrace_tcp_iter__load(it);
 	if (*err == 0) {
 		const int link = sstrace_tcp_iter__sst_iter_tcp__attach(it);
@@ -54,6 +61,11 @@ __u64 sst_tcp_iter_take_skipped(struct sstrace_tcp_iter *it)
 __u64 sst_tcp_iter_take_rejected(struct sstrace_tcp_iter *it)
 {
 	return __atomic_exchange_n(&it->bss->walk_rejected, 0, __ATOMIC_RELAXED);
+}
+
+__u64 sst_tcp_iter_take_prefiltered(struct sstrace_tcp_iter *it)
+{
+	return __atomic_exchange_n(&it->bss->walk_prefiltered, 0, __ATOMIC_RELAXED);
 }
 
 void sst_tcp_iter_destroy(struct sstrace_tcp_iter *it)

@@ -4,6 +4,7 @@
 #include "iter_load.h"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/unique.hpp"
+#include "sstrace/filter/filter.hpp"
 
 #include <bpf/bpf.h>
 #include <spdlog/spdlog.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 
 namespace sstrace {
 
@@ -88,6 +90,15 @@ IterSession::IterSession(const IterConfig& cfg) : impl_(std::make_unique<Impl>()
         if (cfg.filter.size() <= SSTRACE_FILTER_MAX) {
             c.filter_len = static_cast<__u32>(cfg.filter.size());
             c.filter = cfg.filter.data();
+            const filter::PortPrefilter pf = filter::port_prefilter(cfg.filter);
+            if (pf.narrows()) {
+                c.pf_on = 1;
+                c.pf_sport_min = pf.sport_min;
+                c.pf_sport_max = pf.sport_max;
+                c.pf_dport_min = pf.dport_min;
+                c.pf_dport_max = pf.dport_max;
+            }
+            spdlog::debug("iter/tcp: the filter program's port prefilter: {}", pf.to_string());
         }
         impl_->tcp.reset(sst_tcp_iter_load(&c, &err));
         if (!impl_->tcp) {
@@ -115,6 +126,9 @@ IterWalkCounts IterSession::walk_tcp(std::uint32_t families,
     sst_tcp_iter_set_families(it, families);
     sst_tcp_iter_take_skipped(it);
     sst_tcp_iter_take_rejected(it);
+    sst_tcp_iter_take_prefiltered(it);
+    const auto wall = std::chrono::steady_clock::now();
+    const std::clock_t cpu = std::clock();
     IterWalkCounts counts;
     read_records<sstrace_iter_tcp>(sst_tcp_iter_link(it), "TCP", [&](const sstrace_iter_tcp& r) {
         ++counts.rows;
@@ -131,9 +145,15 @@ IterWalkCounts IterSession::walk_tcp(std::uint32_t families,
     });
     counts.skipped = sst_tcp_iter_take_skipped(it);
     counts.rejected = sst_tcp_iter_take_rejected(it);
-    spdlog::debug("iter/tcp walk: {} rows read, {} sockets rejected by the filter in the kernel, "
-                  "{} of other families passed over",
-                  counts.rows, counts.rejected, counts.skipped);
+    counts.prefiltered = sst_tcp_iter_take_prefiltered(it);
+    spdlog::debug("iter/tcp walk: {} rows read, {} sockets rejected by the port prefilter and {} "
+                  "by the filter program in the kernel, {} of other families passed over; {} us, "
+                  "{} us CPU",
+                  counts.rows, counts.prefiltered, counts.rejected, counts.skipped,
+                  std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - wall)
+                      .count(),
+                  (std::clock() - cpu) * 1000000 / CLOCKS_PER_SEC);
     return counts;
 }
 

@@ -20,6 +20,7 @@ struct IterConfig {
     StateMask states = 0;
     std::uint32_t fields = 0;  // SSTRACE_ITER_F_*: what to read besides every row's columns
     // inet_diag bytecode run on every socket (empty: none); at most SSTRACE_FILTER_MAX bytes.
+    // Its necessary condition on the ports (filter::port_prefilter()) is checked first.
     std::vector<std::uint8_t> filter;
 };
 
@@ -28,6 +29,7 @@ struct IterWalkCounts {
     std::uint64_t rows = 0;      // records read
     std::uint64_t skipped = 0;   // sockets of families not reported, passed over
     std::uint64_t rejected = 0;  // sockets the filter program rejected in the kernel
+    std::uint64_t prefiltered = 0;  // sockets the port prefilter rejected before the program
 };
 
 class IterSession {
