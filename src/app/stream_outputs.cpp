@@ -176,6 +176,7 @@ void StreamOutputs::finish(int timeout_ms)
         stdout_->finish(timeout_ms);
     }
     if (capture_) {
+        capture_->sink().push_held();  // the last records, however few
         capture_->writer().finish(timeout_ms);
         capture_->wait_post_rotate();
     }

@@ -276,13 +276,20 @@ void append_record(std::string& out, RecordType type, std::span<const std::byte>
 
 std::uint32_t record_crc(std::span<const std::byte> record, std::uint64_t position)
 {
-    // the position, the size, then everything after the CRC field
-    std::array<std::byte, 12> head{};
+    // the position, the size, then everything after the CRC field: in one piece, since the
+    // vectorised CRC of a short piece costs about as much as that of the whole record (12 and
+    // 124 bytes: 55 ns in two calls, 14 ns in one, and the copy is cheaper than the difference)
+    std::array<std::byte, 512> buf;
+    const std::size_t rest = record.size() - 8;
     for (std::size_t i = 0; i < 8; ++i) {
-        head[i] = static_cast<std::byte>(position >> (8 * i) & 0xff);
+        buf[i] = static_cast<std::byte>(position >> (8 * i) & 0xff);
     }
-    std::copy_n(record.begin(), 4, head.begin() + 8);
-    return crc32(record.subspan(8), crc32(head));
+    std::copy_n(record.begin(), 4, buf.begin() + 8);
+    if (12 + rest > buf.size()) {
+        return crc32(record.subspan(8), crc32(std::span(buf).first(12)));
+    }
+    std::copy_n(record.begin() + 8, rest, buf.begin() + 12);
+    return crc32(std::span(buf).first(12 + rest));
 }
 
 std::size_t seal_records(std::span<std::byte> records, std::uint64_t position)

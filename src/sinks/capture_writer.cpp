@@ -555,6 +555,9 @@ void CaptureSink::set_clock_offset(std::int64_t offset) { clock_offset_->store(o
 
 void CaptureSink::event(const SocketEvent& ev)
 {
+    if (buf_.empty()) {
+        held_since_ns_ = now_ns(CLOCK_MONOTONIC);
+    }
     capture::append_event(buf_, ev);
     ++buf_events_;
     ++events_;
@@ -578,6 +581,9 @@ void CaptureSink::flush()
         const std::int64_t drift = pair.offset() - clock_offset_->load();
         if (drift >= 1000 || drift <= -1000) {
             clock_offset_->store(pair.offset());
+            if (buf_.empty()) {
+                held_since_ns_ = now;
+            }
             capture::append_clock(buf_, pair);
         }
         // events the queue could not take: said in the file as soon as it takes a batch again
@@ -588,6 +594,16 @@ void CaptureSink::flush()
             unwritten_seen_ = unwritten;
         }
     }
+    // a loss goes out at once; records wait for a batch's worth or its age
+    if (pending_loss_.total() == 0 && buf_.size() < kBatchBytes &&
+        now - held_since_ns_ < kBatchAgeNs) {
+        return;
+    }
+    push_held();
+}
+
+void CaptureSink::push_held()
+{
     if (pending_loss_.total() != 0) {
         capture::append_loss(buf_, pending_loss_);
     }

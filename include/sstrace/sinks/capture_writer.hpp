@@ -112,9 +112,17 @@ class CaptureSink : public EventSink {
 public:
     CaptureSink(OutputWriter& writer, std::shared_ptr<std::atomic<std::int64_t>> clock_offset);
 
+    // Records are handed to the writer thread in batches of at least kBatchBytes, or once the
+    // oldest is kBatchAge old (the stream drains at least every 100 ms): each batch ends a zstd
+    // block, and a block per small drain cost more CPU than the rows would have.
+    static constexpr std::size_t kBatchBytes = std::size_t{128} << 10;
+    static constexpr std::int64_t kBatchAgeNs = 100'000'000;
+
     void event(const SocketEvent& ev) override;
     void flush() override;
     void loss(const EventLoss& lost) override;
+    // Hands over what is held, whatever its size and age (at the end of the stream).
+    void push_held();
 
     // The realtime - monotonic offset the rows use; the sink records a new clock pair when the
     // clocks drift 1 us or more from it (checked every second).
@@ -131,6 +139,7 @@ private:
     EventLoss pending_loss_;          // not in an accepted batch yet
     std::uint64_t unwritten_seen_ = 0;  // the writer's unwritten count already in pending_loss_
     std::int64_t last_clock_check_ns_ = 0;
+    std::int64_t held_since_ns_ = 0;  // when the oldest record in buf_ came
 };
 
 // Everything a --write needs: the writer thread, its target and the sink.
