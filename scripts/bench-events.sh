@@ -186,6 +186,18 @@ trap 'exit 143' TERM
 
 cc -O2 -pthread -o "$work/churn" "$here/churn.c" || die "cannot build churn.c"
 
+# Waits up to 5 s for a helper started in the background to write its ready file; dies with
+# `dead` when it exits first, with `late` when it never gets there.
+await_helper() {
+    local file=$1 pid=$2 dead=$3 late=$4
+    for _ in $(seq 50); do
+        [ -s "$file" ] && return 0
+        kill -0 "$pid" 2>/dev/null || die "$dead"
+        sleep 0.1
+    done
+    [ -s "$file" ] || die "$late"
+}
+
 # BPF run-time statistics (run_cnt, run_time_ns per program) for as long as a helper holds
 # the file descriptor that bpf(BPF_ENABLE_STATS) returns.
 if [ "$bpf_stats" -eq 1 ]; then
@@ -208,12 +220,8 @@ while True:
     signal.pause()
 ' >"$work/stats.ready" &
     stats_pid=$!
-    for _ in $(seq 50); do
-        [ -s "$work/stats.ready" ] && break
-        kill -0 "$stats_pid" 2>/dev/null || die "cannot enable BPF statistics (try --no-bpf-stats)"
-        sleep 0.1
-    done
-    [ -s "$work/stats.ready" ] || die "BPF statistics helper did not start"
+    await_helper "$work/stats.ready" "$stats_pid" \
+        "cannot enable BPF statistics (try --no-bpf-stats)" "BPF statistics helper did not start"
 fi
 
 if [ "$floor" -eq 1 ]; then
@@ -224,12 +232,8 @@ if [ "$floor" -eq 1 ]; then
     cc -O2 -o "$work/bench-floor" "$here/bench-floor.c" -lbpf || die "cannot build bench-floor.c"
     "$work/bench-floor" "$work/bench-floor.bpf.o" >"$work/floor.ready" &
     floor_pid=$!
-    for _ in $(seq 50); do
-        [ -s "$work/floor.ready" ] && break
-        kill -0 "$floor_pid" 2>/dev/null || die "bench-floor did not start"
-        sleep 0.1
-    done
-    [ -s "$work/floor.ready" ] || die "bench-floor did not attach"
+    await_helper "$work/floor.ready" "$floor_pid" "bench-floor did not start" \
+        "bench-floor did not attach"
 fi
 
 # "run_cnt run_time_ns recursion_misses" summed over the BPF programs the tool's process holds

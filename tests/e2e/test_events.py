@@ -84,7 +84,8 @@ class EventStreamTest(unittest.TestCase):
             theirs[(split_endpoint(f[2]), split_endpoint(f[3]))] = [x for x in f if x.startswith("sk:")][0]
         mine = {}
         for r in rows(t.stdout):
-            mine[(split_endpoint(r[-4]), split_endpoint(r[-3]))] = r[-1]
+            # Netid Recv-Q Send-Q Local Peer, then the details (-e: the timer, ino:, sk:)
+            mine[(split_endpoint(r[3]), split_endpoint(r[4]))] = [x for x in r if x.startswith("sk:")][0]
         self.assertEqual(len(mine), 2, t.stdout)
         for c in run["conns"]:
             key = ((c["client"][0], str(c["client"][1])), (c["server"][0], str(c["server"][1])))

@@ -2,6 +2,7 @@
 // INET_DIAG_REQ_BYTECODE: the exact programs for each node kind, what cannot be compiled, and
 // the kernel's audit and interpreter (a model of net/ipv4/inet_diag.c) agreeing with the
 // userspace evaluator on the socket zoo, for the spec samples and for random expressions.
+#include "random_expr.hpp"
 #include "zoo.hpp"
 
 #include <linux/inet_diag.h>
@@ -250,44 +251,20 @@ TEST(Bytecode, KernelAgreesWithUserspaceOnTheSamples)
 }
 
 // Random expressions over operands on which ss's kernel and userspace tests agree.
-std::string random_atom(std::mt19937& rng)
-{
-    static const char* const kAtoms[] = {
-        "src 127.0.0.1",     "dst 127.0.0.1",      "src 127.0.0.1:8080", "dst 10.99.0.2",
-        "src 10.99.0.0/16",  "dst 127.0.0.0/8",    "src [::1]",          "dst [::1]:8443",
-        "src [fe80::1]",     "dst [fe80::2]:8080", "src *:22",           "dst :80",
-        "sport = :8443",     "dport != :22",       "sport >= :8000",     "sport <= :1024",
-        "dport > :1024",     "dport < :9000",      "sport gt :40000",    "dport ge :0",
-        "autobound",         "fwmark 0x2a",        "fwmark 0x2/0x2",     "cgroup /",
-        "cgroup != /",       "src localhost",      "dst localhost:8080", "src [::ffff:127.0.0.1]",
-        "dst 127.0.0.1:32928", "sport = :9000",    "dst *",              "src 10.99.0.1:0x9c1e",
-    };
-    std::uniform_int_distribution<std::size_t> pick(0, std::size(kAtoms) - 1);
-    return kAtoms[pick(rng)];
-}
+const char* const kAtoms[] = {
+    "src 127.0.0.1",     "dst 127.0.0.1",      "src 127.0.0.1:8080", "dst 10.99.0.2",
+    "src 10.99.0.0/16",  "dst 127.0.0.0/8",    "src [::1]",          "dst [::1]:8443",
+    "src [fe80::1]",     "dst [fe80::2]:8080", "src *:22",           "dst :80",
+    "sport = :8443",     "dport != :22",       "sport >= :8000",     "sport <= :1024",
+    "dport > :1024",     "dport < :9000",      "sport gt :40000",    "dport ge :0",
+    "autobound",         "fwmark 0x2a",        "fwmark 0x2/0x2",     "cgroup /",
+    "cgroup != /",       "src localhost",      "dst localhost:8080", "src [::ffff:127.0.0.1]",
+    "dst 127.0.0.1:32928", "sport = :9000",    "dst *",              "src 10.99.0.1:0x9c1e",
+};
 
 std::string random_expr(std::mt19937& rng, int depth)
 {
-    std::uniform_int_distribution<int> d(0, 9);
-    const int k = d(rng);
-    if (depth <= 0 || k < 4) {
-        return random_atom(rng);
-    }
-    if (k == 4) {
-        return "! " + random_expr(rng, depth - 1);
-    }
-    if (k == 5) {
-        return "( " + random_expr(rng, depth - 1) + " )";
-    }
-    static const char* const kJoin[] = {"and", "or", "&", "||", ""};
-    std::uniform_int_distribution<std::size_t> j(0, std::size(kJoin) - 1);
-    std::string out = random_expr(rng, depth - 1);
-    std::uniform_int_distribution<int> len(1, 3);
-    for (int i = len(rng); i > 0; --i) {
-        const std::string joiner = kJoin[j(rng)];
-        out += (joiner.empty() ? " " : " " + joiner + " ") + random_expr(rng, depth - 1);
-    }
-    return out;
+    return zoo::random_expr(rng, kAtoms, depth);
 }
 
 TEST(Bytecode, KernelAgreesWithUserspaceOnRandomExpressions)

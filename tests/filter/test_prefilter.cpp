@@ -3,6 +3,7 @@
 // condition: no socket the kernel's interpreter (run_bytecode, a model of inet_diag_bc_run())
 // accepts lies outside them, on the lab's socket zoo and on sockets with every port that
 // matters, for the samples and for random expressions.
+#include "random_expr.hpp"
 #include "zoo.hpp"
 
 #include <linux/inet_diag.h>
@@ -167,41 +168,17 @@ TEST(Prefilter, NeverRejectsWhatTheProgramAcceptsOnTheSamples)
 }
 
 // Random expressions, as in test_bytecode.cpp, over port tests and the operands around them.
-std::string random_atom(std::mt19937& rng)
-{
-    static const char* const kAtoms[] = {
-        "src 127.0.0.1",    "dst 127.0.0.1:8080", "src *:22",        "dst :80",
-        "sport = :8443",    "dport != :22",       "sport >= :8000",  "sport <= :1024",
-        "dport > :1024",    "dport < :9000",      "sport gt :40000", "dport ge :0",
-        "dport = :443",     "sport = :443",       "dport le :65535", "dst [::1]:8443",
-        "autobound",        "fwmark 0x2a",        "dst localhost:8080", "sport lt :1",
-    };
-    std::uniform_int_distribution<std::size_t> pick(0, std::size(kAtoms) - 1);
-    return kAtoms[pick(rng)];
-}
+const char* const kAtoms[] = {
+    "src 127.0.0.1",    "dst 127.0.0.1:8080", "src *:22",        "dst :80",
+    "sport = :8443",    "dport != :22",       "sport >= :8000",  "sport <= :1024",
+    "dport > :1024",    "dport < :9000",      "sport gt :40000", "dport ge :0",
+    "dport = :443",     "sport = :443",       "dport le :65535", "dst [::1]:8443",
+    "autobound",        "fwmark 0x2a",        "dst localhost:8080", "sport lt :1",
+};
 
 std::string random_expr(std::mt19937& rng, int depth)
 {
-    std::uniform_int_distribution<int> d(0, 9);
-    const int k = d(rng);
-    if (depth <= 0 || k < 4) {
-        return random_atom(rng);
-    }
-    if (k == 4) {
-        return "! " + random_expr(rng, depth - 1);
-    }
-    if (k == 5) {
-        return "( " + random_expr(rng, depth - 1) + " )";
-    }
-    static const char* const kJoin[] = {"and", "or", "&", "||", ""};
-    std::uniform_int_distribution<std::size_t> j(0, std::size(kJoin) - 1);
-    std::string out = random_expr(rng, depth - 1);
-    std::uniform_int_distribution<int> len(1, 3);
-    for (int i = len(rng); i > 0; --i) {
-        const std::string joiner = kJoin[j(rng)];
-        out += (joiner.empty() ? " " : " " + joiner + " ") + random_expr(rng, depth - 1);
-    }
-    return out;
+    return zoo::random_expr(rng, kAtoms, depth);
 }
 
 TEST(Prefilter, NeverRejectsWhatTheProgramAcceptsOnRandomExpressions)
