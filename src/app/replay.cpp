@@ -25,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include <netinet/in.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
@@ -173,9 +174,11 @@ struct CaptureTable {
 CaptureTable read_table(const capture::Reader& first)
 {
     const std::string where = fmt::format("--read {} --watch", first.name());
-    if (first.name() == "/dev/stdin") {
-        throw Error(where, "a capture on standard input cannot be read twice (its table, then "
-                    "its events)", kExitUsage, "give the file's name");
+    struct stat st {};
+    if (first.name() == "/dev/stdin" || ::stat(first.name().c_str(), &st) != 0 ||
+        !S_ISREG(st.st_mode)) {
+        throw Error(where, "a capture on standard input or a pipe cannot be read twice (its "
+                    "table, then its events)", kExitUsage, "give the file's name");
     }
     if (!first.header().table) {
         throw Error(where, "this capture holds no table of sockets", kExitFailure,
