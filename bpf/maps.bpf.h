@@ -103,28 +103,13 @@ struct {
  * Keyed by tuple, not by CPU, so nested contexts and migration cannot mix two hand-overs up.
  * A timewait timer re-armed later leaves an entry no CLOSE consumes: the value's time bounds the
  * match, and userspace deletes entries older than a second. */
-struct tw_key {
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u32 netns_ino;
-	__u16 sport; /* network order, as inet_sport and tw_sport */
-	__u16 dport;
-	__u16 family;
-	__u8 _pad[6];
-};
-
-struct tw_val {
-	__u64 ts_ns;  /* bpf_ktime_get_ns() when the timer was armed */
-	__u8 substate; /* tw_substate: TIME_WAIT, or FIN_WAIT2 for an orphan whose peer has not closed */
-	__u8 _pad[7];
-	__u64 expires; /* tw_timer.expires (jiffies), for -o on the entry row; 0 without -o */
-};
-
+/* The key and value: struct sstrace_tw_key and struct sstrace_tw_val (sstrace/abi/events.h),
+ * which userspace's sweep of stale entries reads too. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
-	__type(key, struct tw_key);
-	__type(value, struct tw_val);
+	__type(key, struct sstrace_tw_key);
+	__type(value, struct sstrace_tw_val);
 } tw_pending SEC(".maps") __weak;
 
 /* ---- Owners (-p, -T; owner.bpf.h) ---- */

@@ -175,7 +175,7 @@ static __always_inline void tp_addrs(const struct tcp_sock *tp, __u16 family, bo
 
 /* The connection's tuple as the TIME-WAIT hand-over knows it. */
 static __always_inline void tp_tw_key(const struct tcp_sock *tp, __u16 family, bool btf,
-				      struct tw_key *k)
+				      struct sstrace_tw_key *k)
 {
 	tp_addrs(tp, family, btf, k->saddr, k->daddr);
 	k->netns_ino = tp_netns(tp, btf);

@@ -38,8 +38,8 @@ static __always_inline bool want_leave(int state)
 static __always_inline bool took_timewait(const struct tcp_sock *tp, __u16 family, bool btf,
 					  __u8 *flags, __u64 *expires)
 {
-	struct tw_key k = {};
-	struct tw_val *v;
+	struct sstrace_tw_key k = {};
+	struct sstrace_tw_val *v;
 	bool hit;
 
 	tp_tw_key(tp, family, btf, &k);

@@ -28,7 +28,7 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 /* The timewait socket a tw_timer belongs to, and its connection as the hand-over knows it.
  * False when the stream does not follow its family or namespace. */
 static __always_inline bool tw_read(void *timer, bool btf, struct inet_timewait_sock **twp,
-				    struct tw_key *k)
+				    struct sstrace_tw_key *k)
 {
 	struct inet_timewait_sock *tw;
 
@@ -63,7 +63,7 @@ static __always_inline bool tw_read(void *timer, bool btf, struct inet_timewait_
 }
 
 /* A SSTRACE_REC_TW_END record of a timewait socket (tp_btf programs only). */
-static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const struct tw_key *k,
+static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const struct sstrace_tw_key *k,
 					__u64 cookie, __u8 how)
 {
 	struct sstrace_owned_event oe;
@@ -93,8 +93,8 @@ static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const str
 static __always_inline void on_tw_timer(void *timer, bool btf)
 {
 	struct inet_timewait_sock *tw;
-	struct tw_key k = {};
-	struct tw_val v = {};
+	struct sstrace_tw_key k = {};
+	struct sstrace_tw_val v = {};
 
 	if (!tw_read(timer, btf, &tw, &k))
 		return;
@@ -219,7 +219,7 @@ SEC("tp_btf/timer_cancel")
 int BPF_PROG(sst_tw_cancel, struct timer_list *timer)
 {
 	struct inet_timewait_sock *tw;
-	struct tw_key k = {};
+	struct sstrace_tw_key k = {};
 	__u64 cookie;
 	__u32 zero = 0;
 	struct tw_cancel_mark *m;
@@ -244,7 +244,7 @@ SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(sst_tw_expire, struct timer_list *timer)
 {
 	struct inet_timewait_sock *tw;
-	struct tw_key k = {};
+	struct sstrace_tw_key k = {};
 
 	if (!cfg_tw_end || (__u64)timer->function != (__u64)&tw_timer_handler)
 		return 0;

@@ -54,14 +54,14 @@ bool LiveTable::room()
     return false;
 }
 
-std::unique_ptr<LiveTable::Row> LiveTable::row_of(const SocketEvent& ev, std::uint64_t seq)
+std::unique_ptr<LiveTable::Row> LiveTable::row_of(const SocketEvent& ev)
 {
     if (encode_ == nullptr) {
         return nullptr;
     }
     auto row = std::make_unique<Row>();
     row->rec = encode_(ev);
-    row->seq = seq != 0 ? seq : ++next_seq_;
+    row->seq = ++next_seq_;
     return row;
 }
 
@@ -184,7 +184,7 @@ LiveTable::Verdict LiveTable::apply(SocketEvent& ev)
         if (member(ev.new_state)) {
             found->second.state = ev.new_state;
             if (found->second.row) {
-                found->second.row = row_of(ev, found->second.row->seq);  // its place kept
+                found->second.row->rec = encode_(ev);  // its place in the order kept
             }
         } else {
             full_.erase(found);  // left the selection (a close: its destroy finds nothing)

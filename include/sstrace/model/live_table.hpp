@@ -109,9 +109,9 @@ private:
         sstrace_event rec;
         std::uint64_t seq = 0;  // when it joined: rows() keeps that order
     };
-    // The row of `ev` (its socket in ev.new_state), or null when rows are not kept; `seq` 0:
-    // a new one.
-    std::unique_ptr<Row> row_of(const SocketEvent& ev, std::uint64_t seq = 0);
+    // A new row of `ev` (its socket in ev.new_state), last in the order; null when rows are
+    // not kept.
+    std::unique_ptr<Row> row_of(const SocketEvent& ev);
     struct Timewait {
         std::uint64_t since_ns = 0;  // when it entered TIME-WAIT (0: unknown)
         std::uint64_t due_ns = 0;    // when the table forgets it without an end event

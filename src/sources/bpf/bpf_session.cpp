@@ -930,18 +930,9 @@ std::size_t BpfSession::sweep_stale_handovers()
     // Entries are consumed within microseconds of their creation; one left for a second is a
     // re-armed timewait timer's, which no CLOSE will take.
     constexpr std::uint64_t kStaleNs = 1'000'000'000;
-    struct Key {
-        unsigned char bytes[48];
-    };
-    struct Val {
-        std::uint64_t ts_ns;
-        std::uint8_t rest[16];  // substate, padding, the timer's expiry (bpf/maps.bpf.h)
-    };
+    using Key = sstrace_tw_key;
+    using Val = sstrace_tw_val;
     const int fd = bpf_map__fd(impl_->skel->maps.tw_pending);
-    if (bpf_map__key_size(impl_->skel->maps.tw_pending) != sizeof(Key) ||
-        bpf_map__value_size(impl_->skel->maps.tw_pending) != sizeof(Val)) {
-        return 0;
-    }
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
     const std::uint64_t now_ns =
