@@ -274,6 +274,75 @@ void append_record(std::string& out, RecordType type, std::span<const std::byte>
     (void)start;
 }
 
+void append_elided_record(std::string& out, RecordType type, std::span<const std::byte> payload)
+{
+    const std::size_t n = payload.size();
+    const std::size_t mask_bytes = (n + 7) / 8;
+    const std::size_t start = out.size();
+    out.resize(start + kRecordHeaderBytes + 2 + mask_bytes + n);
+    auto* base = reinterpret_cast<unsigned char*>(out.data() + start);
+    unsigned char* mask = base + kRecordHeaderBytes + 2;
+    unsigned char* o = mask + mask_bytes;
+    const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
+    for (std::size_t i = 0; i < n; i += 8) {
+        const std::size_t k = std::min<std::size_t>(8, n - i);
+        std::uint64_t word = 0;
+        std::memcpy(&word, p + i, k);
+        unsigned m = 0;
+        if (word != 0) {
+            // every byte is stored, and the cursor moves past the non-zero ones only: no branch
+            // on the data (the room for all n bytes is there)
+            for (std::size_t j = 0; j < k; ++j) {
+                const bool nz = p[i + j] != 0;
+                *o = p[i + j];
+                o += nz ? 1 : 0;
+                m |= (nz ? 1u : 0u) << j;
+            }
+        }
+        mask[i / 8] = static_cast<unsigned char>(m);
+    }
+    const auto size = static_cast<std::uint32_t>(o - base);
+    const auto put = [](unsigned char* at, std::uint64_t v, std::size_t bytes) {
+        for (std::size_t i = 0; i < bytes; ++i) {
+            at[i] = static_cast<unsigned char>(v >> (8 * i) & 0xff);
+        }
+    };
+    put(base, size, 4);
+    put(base + 4, 0, 4);  // the CRC: seal_records fills it in
+    put(base + 8, static_cast<std::uint16_t>(type), 2);
+    put(base + 10, kRecordZeroElided, 2);
+    put(base + kRecordHeaderBytes, n, 2);
+    out.resize(start + size);
+}
+
+bool expand_elided(std::span<const std::byte> stored, std::vector<std::byte>& out)
+{
+    if (stored.size() < 2) {
+        return false;
+    }
+    const std::size_t n = std::to_integer<std::size_t>(stored[0]) |
+                          std::to_integer<std::size_t>(stored[1]) << 8;
+    const std::size_t mask_bytes = (n + 7) / 8;
+    if (stored.size() < 2 + mask_bytes) {
+        return false;
+    }
+    out.assign(n, std::byte{0});
+    std::size_t at = 2 + mask_bytes;
+    for (std::size_t i = 0; i < mask_bytes; ++i) {
+        const auto m = std::to_integer<unsigned>(stored[2 + i]);
+        for (std::size_t j = 0; j < 8; ++j) {
+            if ((m >> j & 1u) == 0) {
+                continue;
+            }
+            if (i * 8 + j >= n || at >= stored.size()) {
+                return false;
+            }
+            out[i * 8 + j] = stored[at++];
+        }
+    }
+    return at == stored.size();
+}
+
 std::uint32_t record_crc(std::span<const std::byte> record, std::uint64_t position)
 {
     // the position, the size, then everything after the CRC field: in one piece, since the
@@ -380,7 +449,7 @@ void append_event(std::string& out, const SocketEvent& ev)
 {
     const sstrace_event r = encode_event(ev);
     if (ev.in_state_ns == 0) {
-        append_record(out, RecordType::Event, std::as_bytes(std::span(&r, 1)));
+        append_elided_record(out, RecordType::Event, std::as_bytes(std::span(&r, 1)));
         return;
     }
     // what the stream added to the kernel's record: how long the socket was in the state it
@@ -388,7 +457,7 @@ void append_event(std::string& out, const SocketEvent& ev)
     std::array<std::byte, sizeof(r) + 8> payload{};
     std::memcpy(payload.data(), &r, sizeof(r));
     put_u64_at(payload, sizeof(r), ev.in_state_ns);
-    append_record(out, RecordType::Event, payload);
+    append_elided_record(out, RecordType::Event, payload);
 }
 
 void append_table(std::string& out, std::uint64_t table_ns, std::uint64_t since_ns,
@@ -398,7 +467,7 @@ void append_table(std::string& out, std::uint64_t table_ns, std::uint64_t since_
     put_u64_at(payload, 0, table_ns);
     put_u64_at(payload, 8, since_ns);
     std::memcpy(payload.data() + 16, &r, sizeof(r));
-    append_record(out, RecordType::Table, payload);
+    append_elided_record(out, RecordType::Table, payload);
 }
 
 void append_clock(std::string& out, const ClockPair& pair)

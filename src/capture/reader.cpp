@@ -143,6 +143,7 @@ void Reader::open()
     if (version == 0) {
         throw damaged(kMagic.size(), "format version 0");
     }
+    version_ = version;
     if ((flags & ~kFlagZstd) != 0) {
         throw damaged(kMagic.size() + 2, fmt::format("unknown flags {:#x}", flags));
     }
@@ -263,6 +264,20 @@ bool Reader::next(Record& out)
                 }
                 out.type = static_cast<RecordType>(le16(p + 8));
                 out.payload = rec_bytes.subspan(kRecordHeaderBytes);
+                const std::uint16_t rflags = le16(p + 10);
+                // version 1 wrote no record flags; version 2 knows one
+                const std::uint16_t known = version_ >= 2 ? kRecordZeroElided : 0;
+                if ((rflags & ~known) != 0) {
+                    auto [off, rec] = where();
+                    return fail(off, fmt::format("{}: unknown record flags {:#x}", rec, rflags));
+                }
+                if ((rflags & kRecordZeroElided) != 0) {
+                    if (!expand_elided(out.payload, expanded_)) {
+                        auto [off, rec] = where();
+                        return fail(off, rec + ": malformed zero-elided payload");
+                    }
+                    out.payload = expanded_;
+                }
                 data_pos_ += size;
                 data_offset_ += size;
                 if (out.type == RecordType::End) {

@@ -206,20 +206,12 @@ TEST(CaptureFormat, ShorterEventRecordsOfTheSameAbiReadWithTheNewFieldsZero)
 {
     SocketEvent ev = make_event(7);
     ev.filter_facts.cgroup_id = 99;  // the last field of the layout: cut off below
-    std::string rec;
-    capture::append_event(rec, ev);
+    sstrace_event r = capture::encode_event(ev);
     const std::size_t cut = sizeof(std::uint64_t);
-    rec.resize(rec.size() - cut);
-    const auto put32 = [&](std::size_t at, std::uint32_t v) {
-        for (std::size_t i = 0; i < 4; ++i) {
-            rec[at + i] = static_cast<char>(v >> (8 * i) & 0xff);
-        }
-    };
-    put32(0, static_cast<std::uint32_t>(rec.size()));  // the framing's size
-    sstrace_hdr hdr{};
-    std::memcpy(&hdr, rec.data() + capture::kRecordHeaderBytes, sizeof(hdr));
-    hdr.size = static_cast<decltype(hdr.size)>(hdr.size - cut);  // the kernel record's size
-    std::memcpy(rec.data() + capture::kRecordHeaderBytes, &hdr, sizeof(hdr));
+    r.hdr.size = static_cast<decltype(r.hdr.size)>(r.hdr.size - cut);  // the kernel record's size
+    std::string rec;
+    capture::append_elided_record(rec, capture::RecordType::Event,
+                                  std::as_bytes(std::span(&r, 1)).first(sizeof(r) - cut));
     std::string records = rec;
     capture::append_end(records, {0, 1, capture::EndReason::Stopped});
     capture::seal_records(std::as_writable_bytes(std::span(records.data(), records.size())), 0);
@@ -306,10 +298,13 @@ TEST(CaptureFormat, TableRecordsCarryTheSocketAndItsTimes)
     const sstrace_event row = capture::encode_event(ev);
     std::string out;
     capture::append_table(out, 123, 45, row);
-    ASSERT_EQ(out.size(), capture::kRecordHeaderBytes + 16 + sizeof(sstrace_event));
     const auto bytes = std::as_bytes(std::span(out.data(), out.size()));
     EXPECT_EQ(std::to_integer<int>(bytes[8]), static_cast<int>(capture::RecordType::Table));
-    const auto t = capture::parse_table(bytes.subspan(capture::kRecordHeaderBytes));
+    EXPECT_EQ(std::to_integer<int>(bytes[10]), capture::kRecordZeroElided);
+    std::vector<std::byte> payload;
+    ASSERT_TRUE(capture::expand_elided(bytes.subspan(capture::kRecordHeaderBytes), payload));
+    ASSERT_EQ(payload.size(), 16 + sizeof(sstrace_event));
+    const auto t = capture::parse_table(payload);
     ASSERT_TRUE(t);
     EXPECT_EQ(t->table_ns, 123u);
     EXPECT_EQ(t->since_ns, 45u);
@@ -318,5 +313,89 @@ TEST(CaptureFormat, TableRecordsCarryTheSocketAndItsTimes)
     EXPECT_EQ(back->socket.cookie, ev.socket.cookie);
     EXPECT_EQ(back->socket.state, 6);
     EXPECT_EQ(back->socket.inet.local.port, ev.socket.inet.local.port);
-    EXPECT_FALSE(capture::parse_table(bytes.subspan(capture::kRecordHeaderBytes, 20)));
+    EXPECT_FALSE(capture::parse_table(std::span(payload).first(20)));
+}
+
+// Zero elision (format version 2) gives back every payload byte for byte, stores exactly the
+// non-zero bytes after the length and the mask, and refuses stored forms that do not add up.
+TEST(CaptureFormat, ZeroElidedPayloadsRoundTrip)
+{
+    std::uint32_t seed = 12345;
+    const auto rnd = [&] { return seed = seed * 1103515245u + 12345u, seed >> 16; };
+    for (std::size_t n = 0; n <= 300; ++n) {
+        for (int fill = 0; fill < 4; ++fill) {
+            // all zero, all non-zero, then about half and about a tenth zero
+            std::vector<std::byte> in(n);
+            std::size_t nonzero = 0;
+            for (auto& b : in) {
+                const unsigned v = rnd();
+                const bool zero = fill == 0 || (fill == 2 && v % 2 == 0) || (fill == 3 && v % 10 == 0);
+                b = zero ? std::byte{0} : static_cast<std::byte>(1 + (v >> 4) % 255);
+                nonzero += zero ? 0 : 1;
+            }
+            std::string rec = "prefix";
+            capture::append_elided_record(rec, capture::RecordType::Event, in);
+            const auto bytes = std::as_bytes(std::span(rec.data(), rec.size())).subspan(6);
+            ASSERT_EQ(bytes.size(), capture::kRecordHeaderBytes + 2 + (n + 7) / 8 + nonzero) << n;
+            const std::uint32_t size = std::to_integer<std::uint32_t>(bytes[0]) |
+                                       std::to_integer<std::uint32_t>(bytes[1]) << 8;
+            EXPECT_EQ(size, bytes.size());
+            std::vector<std::byte> out;
+            const auto stored = bytes.subspan(capture::kRecordHeaderBytes);
+            ASSERT_TRUE(capture::expand_elided(stored, out)) << n << " " << fill;
+            EXPECT_EQ(out, in) << n << " " << fill;
+            if (nonzero > 0) {
+                // one byte less or one more: the lengths no longer add up
+                EXPECT_FALSE(capture::expand_elided(stored.first(stored.size() - 1), out)) << n;
+                std::vector<std::byte> longer(stored.begin(), stored.end());
+                longer.push_back(std::byte{7});
+                EXPECT_FALSE(capture::expand_elided(longer, out)) << n;
+            }
+        }
+    }
+    // a mask bit past the payload's length
+    const std::vector<std::byte> past = {std::byte{3}, std::byte{0}, std::byte{0x08}, std::byte{1}};
+    std::vector<std::byte> out;
+    EXPECT_FALSE(capture::expand_elided(past, out));
+    EXPECT_FALSE(capture::expand_elided(std::span(past).first(1), out));
+    EXPECT_FALSE(capture::expand_elided(std::span(past).first(2).subspan(0, 0), out));
+}
+
+// A file of format version 1 (records stored whole, no record flags) still reads; a record
+// flag in such a file is damage, not a guess.
+TEST(CaptureFormat, FormatVersionOneFilesStillRead)
+{
+    capture::Header h;
+    h.abi_version = SSTRACE_ABI_VERSION;
+    h.byte_order = std::string(capture::host_byte_order());
+    h.states = 0xffe;
+    std::string start = capture::file_start(h, false);
+    start[capture::kMagic.size()] = 1;  // u16 format version 1, little-endian
+    start[capture::kMagic.size() + 1] = 0;
+    const auto read = [&](bool elided) {
+        std::string records;
+        for (std::uint32_t i = 0; i < 3; ++i) {
+            const sstrace_event r = capture::encode_event(make_event(i));
+            const auto payload = std::as_bytes(std::span(&r, 1));
+            if (elided && i == 1) {
+                capture::append_elided_record(records, capture::RecordType::Event, payload);
+            } else {
+                capture::append_record(records, capture::RecordType::Event, payload);
+            }
+        }
+        capture::append_end(records, {0, 3, capture::EndReason::Stopped});
+        capture::seal_records(std::as_writable_bytes(std::span(records.data(), records.size())), 0);
+        const std::string file = start + records;
+        capture::Reader r(std::as_bytes(std::span(file.data(), file.size())), "v1");
+        return read_all(r);
+    };
+    const Decoded plain = read(false);
+    EXPECT_FALSE(plain.damage);
+    EXPECT_TRUE(plain.ended);
+    EXPECT_EQ(plain.cookies, (std::vector<std::uint64_t>{1000, 1001, 1002}));
+    const Decoded flagged = read(true);
+    ASSERT_TRUE(flagged.damage);
+    EXPECT_NE(flagged.damage->what.find("unknown record flags"), std::string::npos)
+        << flagged.damage->what;
+    EXPECT_EQ(flagged.cookies, (std::vector<std::uint64_t>{1000}));
 }

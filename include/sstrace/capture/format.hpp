@@ -27,8 +27,9 @@ namespace sstrace::capture {
 inline constexpr std::array<unsigned char, 12> kMagic = {0x89, 's', 's', 't', 'r', 'a',
                                                          'c', 'e', '\r', '\n', 0x1a, '\n'};
 // Incompatible changes bump it; a reader refuses a newer one. Compatible additions (new record
-// types, which readers skip, and new header keys, which they ignore) do not.
-inline constexpr std::uint16_t kFormatVersion = 1;
+// types, which readers skip, and new header keys, which they ignore) do not. Version 2 added
+// zero-elided records (kRecordZeroElided); this reader reads versions 1 and 2.
+inline constexpr std::uint16_t kFormatVersion = 2;
 // Preamble: magic, u16 format version, u16 flags, u32 header length, u32 CRC-32 of the header.
 inline constexpr std::size_t kPreambleBytes = kMagic.size() + 2 + 2 + 4 + 4;
 inline constexpr std::uint16_t kFlagZstd = 0x1;  // the records are in zstd frames
@@ -40,6 +41,11 @@ inline constexpr std::size_t kMaxRecordBytes = std::size_t{1} << 16;
 // copies an earlier whole record into a later place does not pass), the size field, and
 // everything after the CRC field.
 inline constexpr std::size_t kRecordHeaderBytes = 12;
+// Record flag (format version 2): the payload is stored zero-elided, as u16 n (the payload's
+// length), ceil(n / 8) mask bytes (bit i % 8 of mask byte i / 8 set: payload byte i is not
+// zero), then the payload's non-zero bytes in order. Event and Table records are written so:
+// an event of an IPv4 connection is about half zeros, and zstd's time grows with its input.
+inline constexpr std::uint16_t kRecordZeroElided = 0x1;
 
 enum class RecordType : std::uint16_t {
     Event = 1,  // a struct sstrace_event of the header's ABI version
@@ -120,6 +126,11 @@ std::string file_start(const Header& h, bool zstd);
 // Appends one framed record, its CRC left 0: the writer seals it (seal_records) where its
 // position in the file is known.
 void append_record(std::string& out, RecordType type, std::span<const std::byte> payload);
+// The same, the payload stored zero-elided (kRecordZeroElided).
+void append_elided_record(std::string& out, RecordType type, std::span<const std::byte> payload);
+// An elided payload back into `out`; false when it is malformed (lengths that do not add up, a
+// mask bit past the payload's length).
+bool expand_elided(std::span<const std::byte> stored, std::vector<std::byte>& out);
 // The CRC of one whole record that starts `position` bytes into the file's records.
 std::uint32_t record_crc(std::span<const std::byte> record, std::uint64_t position);
 // Sets the CRC of each whole record in `records`, the first one at `position`. Returns the

@@ -67,6 +67,8 @@ private:
     std::uint64_t in_file_offset_ = 0;  // file offset of in_[0]
     bool eof_ = false;
     Header header_;
+    std::uint16_t version_ = 0;  // the file's format version
+    std::vector<std::byte> expanded_;  // the last zero-elided payload, expanded
     bool zstd_ = false;
     struct Dctx;
     std::unique_ptr<Dctx> dctx_;
