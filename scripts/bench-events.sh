@@ -8,7 +8,7 @@
 #                           [--mode client-close|server-close|rst|mix] [--family 4|6|46]
 #                           [--ports K] [--runs "LIST"] [--pause S] [--rounds N]
 #                           [--sstrace PATH] [--keep DIR] [--no-bpf-stats] [--netns NAME]
-#                           [--floor]
+#                           [--floor] [--conns N]
 #   --threads T: churn's connecting threads (default 2). --servers N: churn's accepting
 #     threads, N epoll threads for all listeners (default: churn's blocking model, one thread
 #     per listener and client thread). --mode mix: each client connection takes client-close,
@@ -20,6 +20,9 @@
 #   --rounds N repeats that list N times (default 2); each run's ratio is against the mean
 #     of the base runs of its own round, and the summary gives medians over the rounds.
 #   --keep DIR copies every tool's output and stderr there.
+#   --conns N stops each churn after N connections (--seconds stays the upper bound), so that
+#     every run does the same work and the tools' CPU times compare directly (each includes its
+#     start-up, about 0.3 s of CPU for sstrace, which tool-us/ev spreads over the events).
 #   --netns NAME names the namespace the runs use (default sstbench-PID-RANDOM).
 #   --no-bpf-stats skips the BPF run-time columns (bpf-ns, bpf-runs per connection; skipped
 #     stays). Otherwise
@@ -86,6 +89,7 @@ sstrace="$root/build/sstrace"
 keep=""
 ns_name=""
 floor=0
+conns_max=""
 
 die() { echo "bench-events: $*" >&2; exit 1; }
 
@@ -106,6 +110,7 @@ while [ $# -gt 0 ]; do
     --no-bpf-stats) bpf_stats=0; shift ;;
     --netns) ns_name=$2; shift 2 ;;
     --floor) floor=1; shift ;;
+    --conns) conns_max=$2; shift 2 ;;
     -h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
     esac
@@ -123,6 +128,8 @@ case "$family" in 4|6|46|64) ;; *) die "bad --family $family" ;; esac
 [[ -z "$servers" || ( "$servers" =~ ^[0-9]+$ && "$servers" -ge 1 && "$servers" -le 64 ) ]] ||
     die "--servers 1..64"
 [[ "$pause" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--pause takes seconds"
+[[ -z "$conns_max" || ( "$conns_max" =~ ^[0-9]+$ && "$conns_max" -ge 1 ) ]] ||
+    die "--conns takes a number of connections"
 [[ "$rounds" =~ ^[0-9]+$ && "$rounds" -ge 1 && "$rounds" -le 10 ]] || die "--rounds 1..10"
 [[ "$nports" =~ ^[0-9]+$ && "$nports" -ge 1 && "$nports" -le 16 ]] || die "--ports 1..16"
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, BPF)"
@@ -415,7 +422,7 @@ run_one() {
     snapshot >"$work/$name.before"
     ( ip netns exec "$ns" "$work/churn" --seconds "$seconds" --threads "$threads" \
           --mode "$mode" --family "$family" --port "$port" --ports "$nports" \
-          ${servers:+--servers "$servers"} \
+          ${servers:+--servers "$servers"} ${conns_max:+--max-conns "$conns_max"} \
           >"$work/$name.churn" 2>&1 || echo "churn failed: $?" >>"$work/$name.churn"
       times >"$work/$name.churn.times" )
     [ -z "$floor_pid" ] || bpf_totals "$floor_pid" "$work/$name.floor1" >/dev/null

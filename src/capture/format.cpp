@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <isa-l/crc.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -274,33 +277,87 @@ void append_record(std::string& out, RecordType type, std::span<const std::byte>
     (void)start;
 }
 
-void append_elided_record(std::string& out, RecordType type, std::span<const std::byte> payload)
+namespace {
+
+// Bit j set: byte j of `w` (in memory order) is not zero. The high bit of each byte of `hi` says
+// whether the byte is not zero (its low seven bits added to 0x7f carry into bit 7, or bit 7 was
+// set; no carry crosses a byte); the multiplication gathers the eight bits into the top byte.
+inline unsigned nonzero_bytes(std::uint64_t w)
 {
+    constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+    const std::uint64_t hi = (((w & low7) + low7) | w) & ~low7;
+    return static_cast<unsigned>(((hi >> 7) * 0x0102040810204080ull) >> 56);
+}
+
+// Stores the payload's mask bytes and its non-zero bytes; returns the end of the bytes stored.
+// The room at `o` must hold n + 8 bytes. Payload bytes are in memory order: the words below are
+// read little-endian (bit j of a mask is byte j), so this is for little-endian hosts, which
+// every event record of this build is.
+unsigned char* elide_portable(const unsigned char* p, std::size_t n, unsigned char* mask,
+                              unsigned char* o)
+{
+    for (std::size_t i = 0; i < n; i += 8) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, p + i, std::min<std::size_t>(8, n - i));
+        unsigned m = nonzero_bytes(w);
+        mask[i / 8] = static_cast<unsigned char>(m);
+        for (; m != 0; m &= m - 1) {
+            *o++ = p[i + static_cast<std::size_t>(std::countr_zero(m))];
+        }
+    }
+    return o;
+}
+
+#if defined(__x86_64__)
+// The same with BMI2's PEXT, which packs the non-zero bytes of a word in one instruction: the
+// byte loop above was an eighth of a capture's CPU time under the benchmark's churn.
+__attribute__((target("bmi2,popcnt"))) unsigned char* elide_bmi2(const unsigned char* p,
+                                                                 std::size_t n,
+                                                                 unsigned char* mask,
+                                                                 unsigned char* o)
+{
+    for (std::size_t i = 0; i < n; i += 8) {
+        std::uint64_t w = 0;
+        if (i + 8 <= n) {
+            std::memcpy(&w, p + i, 8);  // a whole word: one load
+        } else {
+            std::memcpy(&w, p + i, n - i);
+        }
+        const unsigned m = nonzero_bytes(w);
+        mask[i / 8] = static_cast<unsigned char>(m);
+        // each set mask bit widened to its byte: 0xff where the byte is kept
+        const std::uint64_t keep = _pdep_u64(m, 0x0101010101010101ull) * 0xff;
+        const std::uint64_t packed = _pext_u64(w, keep);
+        std::memcpy(o, &packed, 8);
+        o += std::popcount(m);
+    }
+    return o;
+}
+
+const bool kHaveBmi2 = __builtin_cpu_supports("bmi2");
+#endif
+
+}  // namespace
+
+void append_elided_record(std::string& out, RecordType type, std::span<const std::byte> payload,
+                          ElisionCode code)
+{
+    static_assert(std::endian::native == std::endian::little, "elision reads little-endian words");
     const std::size_t n = payload.size();
     const std::size_t mask_bytes = (n + 7) / 8;
     const std::size_t start = out.size();
-    out.resize(start + kRecordHeaderBytes + 2 + mask_bytes + n);
+    out.resize(start + kRecordHeaderBytes + 2 + mask_bytes + n + 8);
     auto* base = reinterpret_cast<unsigned char*>(out.data() + start);
     unsigned char* mask = base + kRecordHeaderBytes + 2;
-    unsigned char* o = mask + mask_bytes;
     const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
-    for (std::size_t i = 0; i < n; i += 8) {
-        const std::size_t k = std::min<std::size_t>(8, n - i);
-        std::uint64_t word = 0;
-        std::memcpy(&word, p + i, k);
-        unsigned m = 0;
-        if (word != 0) {
-            // every byte is stored, and the cursor moves past the non-zero ones only: no branch
-            // on the data (the room for all n bytes is there)
-            for (std::size_t j = 0; j < k; ++j) {
-                const bool nz = p[i + j] != 0;
-                *o = p[i + j];
-                o += nz ? 1 : 0;
-                m |= (nz ? 1u : 0u) << j;
-            }
-        }
-        mask[i / 8] = static_cast<unsigned char>(m);
-    }
+#if defined(__x86_64__)
+    unsigned char* o = kHaveBmi2 && code == ElisionCode::Fastest
+                           ? elide_bmi2(p, n, mask, mask + mask_bytes)
+                           : elide_portable(p, n, mask, mask + mask_bytes);
+#else
+    (void)code;
+    unsigned char* o = elide_portable(p, n, mask, mask + mask_bytes);
+#endif
     const auto size = static_cast<std::uint32_t>(o - base);
     const auto put = [](unsigned char* at, std::uint64_t v, std::size_t bytes) {
         for (std::size_t i = 0; i < bytes; ++i) {

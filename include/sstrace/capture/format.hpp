@@ -126,8 +126,12 @@ std::string file_start(const Header& h, bool zstd);
 // Appends one framed record, its CRC left 0: the writer seals it (seal_records) where its
 // position in the file is known.
 void append_record(std::string& out, RecordType type, std::span<const std::byte> payload);
-// The same, the payload stored zero-elided (kRecordZeroElided).
-void append_elided_record(std::string& out, RecordType type, std::span<const std::byte> payload);
+// The same, the payload stored zero-elided (kRecordZeroElided). The elision runs with BMI2's
+// PEXT where the CPU has it, else with a portable loop; the bytes stored are the same (`code`
+// chooses the portable loop for the tests that compare the two).
+enum class ElisionCode : std::uint8_t { Fastest, Portable };
+void append_elided_record(std::string& out, RecordType type, std::span<const std::byte> payload,
+                          ElisionCode code = ElisionCode::Fastest);
 // An elided payload back into `out`; false when it is malformed (lengths that do not add up, a
 // mask bit past the payload's length).
 bool expand_elided(std::span<const std::byte> stored, std::vector<std::byte>& out);
