@@ -96,20 +96,50 @@ struct {
 	__type(value, struct nest_state);
 } nest SEC(".maps") __weak;
 
-/* A timewait socket whose timer was just armed, by connection: tcp_time_wait() arms it in
- * inet_twsk_hashdance_schedule() and then, in the same call, tcp_done() moves the full socket to
- * CLOSE; that CLOSE (from FIN-WAIT-2 or CLOSING) finds the entry by the same tuple and is a
- * TIME-WAIT entry. No timer means no timewait socket (tcp_max_tw_buckets full, or no memory).
- * Keyed by tuple, not by CPU, so nested contexts and migration cannot mix two hand-overs up.
- * A timewait timer re-armed later leaves an entry no CLOSE consumes: the value's time bounds the
- * match, and userspace deletes entries older than a second. */
-/* The key and value: struct sstrace_tw_key and struct sstrace_tw_val (sstrace/abi/events.h),
- * which userspace's sweep of stale entries reads too. */
+/* The TIME-WAIT hand-over: tcp_time_wait() arms the new timewait socket's timer (the timer hook
+ * writes the connection here) and then, in the same call, tcp_done() moves the full socket to
+ * CLOSE; that CLOSE (from FIN-WAIT-2 or CLOSING) finds the connection here by the same tuple and
+ * namespace and is a TIME-WAIT entry. No timer means no timewait socket (tcp_max_tw_buckets full,
+ * or no memory).
+ * One slot per task and context level (task, or interrupt; the same levels as the nesting slots):
+ * both halves of a hand-over run in one call, in one task, at one level, and nothing else at that
+ * level of that task runs between them: a softirq that interrupts the call has its own slot, a
+ * task that preempts it has its own storage, and the storage follows the task when it migrates.
+ * Task storage, not a hash map keyed by tuple: a hand-over is then one lock-free lookup of the
+ * task's storage on each side, where the hash map took a bucket lock with interrupts disabled,
+ * an element from the per-CPU free list and back, for an insert, a lookup and a delete. A timer
+ * re-armed later (a retransmitted FIN) leaves a slot that no CLOSE takes: the next hand-over of
+ * that task and level overwrites it, and the tuple and the time bound keep it from matching. */
+/* The connection as the timewait socket and the full socket both know it. */
+struct tw_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 netns_ino;
+	__u16 sport; /* network order, as inet_sport and tw_sport */
+	__u16 dport;
+	__u16 family;
+	__u8 _pad[6];
+};
+_Static_assert(sizeof(struct tw_key) == 48, "tw_key_equal() compares six 8-byte words");
+
+struct tw_handover {
+	struct tw_key k;
+	__u64 ts_ns;   /* bpf_ktime_get_ns() when the timer was armed */
+	__u64 expires; /* tw_timer.expires (jiffies), for -o on the entry row; 0 without -o */
+	__u8 substate; /* tw_substate: TIME_WAIT, or FIN_WAIT2 for an orphan whose peer has not closed */
+	__u8 pending;  /* set by the timer hook, cleared by the CLOSE that takes the hand-over */
+	__u8 _pad[6];
+};
+
+struct tw_handovers {
+	struct tw_handover level[SSTRACE_NEST_LEVELS];
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct sstrace_tw_key);
-	__type(value, struct sstrace_tw_val);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tw_handovers);
 } tw_pending SEC(".maps") __weak;
 
 /* ---- Owners (-p, -T; owner.bpf.h) ---- */

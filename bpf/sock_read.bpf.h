@@ -175,7 +175,7 @@ static __always_inline void tp_addrs(const struct tcp_sock *tp, __u16 family, bo
 
 /* The connection's tuple as the TIME-WAIT hand-over knows it. */
 static __always_inline void tp_tw_key(const struct tcp_sock *tp, __u16 family, bool btf,
-				      struct sstrace_tw_key *k)
+				      struct tw_key *k)
 {
 	tp_addrs(tp, family, btf, k->saddr, k->daddr);
 	k->netns_ino = tp_netns(tp, btf);
@@ -624,15 +624,20 @@ static __always_inline void emit(const struct tcp_sock *tp, __u64 cookie, __u16 
 /* The mark slot of this hook and context level. The level comes from where the tracepoint's
  * arguments lie: `ctx` points at them on the stack of the code that hit the tracepoint (BPF
  * programs may run on a private stack of their own, so their frame tells nothing). */
+static __always_inline __u32 ctx_level(void *ctx, struct task_struct *t)
+{
+	void *stack = t->stack;
+
+	/* a privileged program may compare pointers (it may not subtract them) */
+	return ctx >= stack && ctx < stack + SSTRACE_TASK_STACK_SIZE ? 0 : 1;
+}
+
 static __always_inline struct sstrace_nest_slot *nest_slot(void *ctx, __u32 hook)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	void *stack = t->stack;
 	struct nest_state *n;
 	__u32 zero = 0, level, i;
 
-	/* a privileged program may compare pointers (it may not subtract them) */
-	level = ctx >= stack && ctx < stack + SSTRACE_TASK_STACK_SIZE ? 0 : 1;
+	level = ctx_level(ctx, bpf_get_current_task_btf());
 	n = bpf_map_lookup_elem(&nest, &zero);
 	if (!n)
 		return NULL;
@@ -674,6 +679,42 @@ static __always_inline bool nest_second_takes(void *ctx, __u32 hook, const void 
 		return false;
 	}
 	return true;
+}
+
+/* ---- the TIME-WAIT hand-over (map tw_pending in maps.bpf.h) ---- */
+
+/* A hand-over older than this is a left-over of a re-armed timewait timer (both halves of a
+ * real one run within microseconds, in one call). */
+#define TW_HANDOVER_MAX_NS 100000000ull
+
+/* The slot of the running task and context level (tp_btf programs: from the tracepoint's
+ * arguments, as nest_slot() does). The classic variant has no such pointer (its arguments lie in
+ * a per-CPU buffer): it uses the task level for all, so a softirq's hand-over between a task's
+ * two halves overwrites the task's slot; the timer hook counts that as a lost hand-over.
+ * `create`: the timer hook makes the task's storage on its first hand-over (which fails only
+ * without memory, or while another storage operation runs on this CPU: counted as lost). */
+static __always_inline struct tw_handover *tw_slot(void *ctx, bool btf, bool create)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct tw_handovers *h;
+	__u32 level = btf ? ctx_level(ctx, t) : 0;
+
+	h = bpf_task_storage_get(&tw_pending, t, NULL,
+				 create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!h || level >= SSTRACE_NEST_LEVELS)
+		return NULL;
+	return &h->level[level];
+}
+
+/* The tuple, namespace and family of two hand-over keys, 8 bytes at a time (48 bytes, the
+ * padding zeroed by both writers). */
+static __always_inline bool tw_key_equal(const struct tw_key *a,
+					 const struct tw_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) |
+		(x[5] ^ y[5])) == 0;
 }
 
 #endif /* SSTRACE_SOCK_READ_BPF_H */

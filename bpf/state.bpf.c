@@ -4,9 +4,10 @@
  *
  * Two inferred states:
  *  - TIME-WAIT is never reported by the tracepoint: tcp_time_wait() hands the connection to a
- *    timewait socket, arms its timer (timer.bpf.c records the tuple in tw_pending) and moves the
- *    full socket to CLOSE. A FIN-WAIT-2/CLOSING -> CLOSE that finds its tuple there is the
- *    TIME-WAIT entry; one that does not got no timewait socket (tcp_max_tw_buckets full).
+ *    timewait socket, arms its timer (timer.bpf.c records the tuple in the running task's
+ *    hand-over slot, map tw_pending) and moves the full socket to CLOSE. A FIN-WAIT-2/CLOSING ->
+ *    CLOSE that finds its tuple there is the TIME-WAIT entry; one that does not got no timewait
+ *    socket (tcp_max_tw_buckets full).
  *  - SYN-SENT is entered before connect() picks the local port: its row is emitted when
  *    tcp_connect() arms the SYN's retransmit timer (timer.bpf.c), except for a connect() that
  *    fails before that (then here, at SYN-SENT -> CLOSE).
@@ -18,9 +19,6 @@
 #include "metrics.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* A TIME-WAIT hand-over older than this is a left-over of a re-armed timewait timer. */
-#define TW_HANDOVER_MAX_NS 100000000ull
 
 static __always_inline bool want_state(int state)
 {
@@ -35,24 +33,23 @@ static __always_inline bool want_leave(int state)
 
 /* Was this FIN-WAIT-2/CLOSING -> CLOSE the hand-over to a timewait socket? `expires`: its
  * timer's expiry (jiffies; with -o only). */
-static __always_inline bool took_timewait(const struct tcp_sock *tp, __u16 family, bool btf,
-					  __u8 *flags, __u64 *expires)
+static __always_inline bool took_timewait(void *ctx, const struct tcp_sock *tp, __u16 family,
+					  bool btf, __u8 *flags, __u64 *expires)
 {
-	struct sstrace_tw_key k = {};
-	struct sstrace_tw_val *v;
-	bool hit;
+	struct tw_key k = {};
+	struct tw_handover *h = tw_slot(ctx, btf, false);
 
-	tp_tw_key(tp, family, btf, &k);
-	v = bpf_map_lookup_elem(&tw_pending, &k);
-	if (!v)
+	if (!h || !h->pending)
 		return false;
-	hit = bpf_ktime_get_ns() - v->ts_ns < TW_HANDOVER_MAX_NS;
-	if (hit && v->substate == SSTRACE_TCP_FIN_WAIT2)
+	tp_tw_key(tp, family, btf, &k);
+	if (!tw_key_equal(&h->k, &k) || bpf_ktime_get_ns() - h->ts_ns >= TW_HANDOVER_MAX_NS)
+		return false;
+	h->pending = 0;
+	if (h->substate == SSTRACE_TCP_FIN_WAIT2)
 		*flags |= SSTRACE_EVF_TW_FIN_WAIT2;
-	if (hit && (cfg_details & SSTRACE_DETAIL_TIMER))
-		*expires = v->expires;
-	bpf_map_delete_elem(&tw_pending, &k);
-	return hit;
+	if (cfg_details & SSTRACE_DETAIL_TIMER)
+		*expires = h->expires;
+	return true;
 }
 
 /* Did this socket's connect() fail before tcp_connect() armed the SYN's retransmit timer? */
@@ -147,7 +144,7 @@ static __always_inline void state_rows(struct sock *sk, const struct tcp_sock *t
 		tw_expires);
 }
 
-static __always_inline void on_set_state(struct sock *sk, int oldstate, int newstate,
+static __always_inline void on_set_state(void *ctx, struct sock *sk, int oldstate, int newstate,
 					 __u16 protocol, bool btf)
 {
 	const struct tcp_sock *tp;
@@ -187,7 +184,7 @@ static __always_inline void on_set_state(struct sock *sk, int oldstate, int news
 		return;
 	/* a TIME-WAIT entry is told from a CLOSE here, for the rows and the counters alike */
 	if (close_split) {
-		if (took_timewait(tp, family, btf, &flags, &tw_expires))
+		if (took_timewait(ctx, tp, family, btf, &flags, &tw_expires))
 			entered = SSTRACE_TCP_TIME_WAIT;
 		else if (KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_err) == 0)
 			count(SSTRACE_CNT_TW_NO_TIMER);
@@ -210,7 +207,7 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sst_state, struct sock *sk, int oldstate, int newstate)
 {
 	nest_first(ctx, SSTRACE_HOOK_STATE, sk, transition(oldstate, newstate));
-	on_set_state(sk, oldstate, newstate, sk->sk_protocol, true);
+	on_set_state(ctx, sk, oldstate, newstate, sk->sk_protocol, true);
 	return 0;
 }
 
@@ -220,7 +217,7 @@ int BPF_PROG(sst_state_2nd, struct sock *sk, int oldstate, int newstate)
 	if (!nest_second_takes(ctx, SSTRACE_HOOK_STATE, sk, transition(oldstate, newstate)))
 		return 0;
 	count(SSTRACE_CNT_NESTED_STATE);
-	on_set_state(sk, oldstate, newstate, sk->sk_protocol, true);
+	on_set_state(ctx, sk, oldstate, newstate, sk->sk_protocol, true);
 	return 0;
 }
 
@@ -228,7 +225,7 @@ SEC("tracepoint/sock/inet_sock_set_state")
 int sst_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	count(SSTRACE_CNT_RUNS_STATE);
-	on_set_state((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, ctx->protocol,
+	on_set_state(ctx, (struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, ctx->protocol,
 		     false);
 	/* 1: the kernel then hands the hit to the tracepoint's perf events (perf stat, perf record,
 	 * sstrace's own hit counter); 0 would hide it from every one of them while sstrace runs */

@@ -2,7 +2,8 @@
 /*
  * The timer_start tracepoint, for two timers:
  *  - tw_timer_handler: a timewait socket's timer was armed. At creation this is inside
- *    tcp_time_wait(), just before the full socket's CLOSE: record the tuple for state.bpf.c.
+ *    tcp_time_wait(), just before the full socket's CLOSE: record the tuple in the running
+ *    task's hand-over slot for state.bpf.c.
  *  - tcp_write_timer: the first arming of a SYN-SENT socket's retransmit timer (tcp_connect(),
  *    icsk_retransmits still 0) is the moment its SYN leaves, with the local port chosen: emit its
  *    SYN-SENT row now.
@@ -28,7 +29,7 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 /* The timewait socket a tw_timer belongs to, and its connection as the hand-over knows it.
  * False when the stream does not follow its family or namespace. */
 static __always_inline bool tw_read(void *timer, bool btf, struct inet_timewait_sock **twp,
-				    struct sstrace_tw_key *k)
+				    struct tw_key *k)
 {
 	struct inet_timewait_sock *tw;
 
@@ -63,7 +64,7 @@ static __always_inline bool tw_read(void *timer, bool btf, struct inet_timewait_
 }
 
 /* A SSTRACE_REC_TW_END record of a timewait socket (tp_btf programs only). */
-static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const struct sstrace_tw_key *k,
+static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const struct tw_key *k,
 					__u64 cookie, __u8 how)
 {
 	struct sstrace_owned_event oe;
@@ -90,11 +91,12 @@ static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const str
 	queue_record(&oe, NULL);
 }
 
-static __always_inline void on_tw_timer(void *timer, bool btf)
+static __always_inline void on_tw_timer(void *ctx, void *timer, bool btf)
 {
 	struct inet_timewait_sock *tw;
-	struct sstrace_tw_key k = {};
-	struct sstrace_tw_val v = {};
+	struct tw_key k = {};
+	struct tw_handover *h;
+	__u64 now;
 
 	if (!tw_read(timer, btf, &tw, &k))
 		return;
@@ -112,13 +114,22 @@ static __always_inline void on_tw_timer(void *timer, bool btf)
 	}
 	if (!cfg_tw_handover)
 		return;
-	v.ts_ns = bpf_ktime_get_ns();
-	v.substate = KREAD(btf, tw, tw_substate);
+	h = tw_slot(ctx, btf, true);
+	if (!h) {
+		count(SSTRACE_CNT_TW_MAP_FULL);
+		return;
+	}
+	now = bpf_ktime_get_ns();
+	/* the classic variant's one slot: a hand-over not taken yet is overwritten (see tw_slot) */
+	if (!btf && h->pending && now - h->ts_ns < TW_HANDOVER_MAX_NS)
+		count(SSTRACE_CNT_TW_MAP_FULL);
+	h->k = k;
+	h->ts_ns = now;
+	h->substate = KREAD(btf, tw, tw_substate);
 	/* -o: the timer a listing of the timewait socket shows, on its entry row */
 	if (cfg_details & SSTRACE_DETAIL_TIMER)
-		v.expires = KREAD(btf, tw, tw_timer.expires);
-	if (bpf_map_update_elem(&tw_pending, &k, &v, BPF_ANY))
-		count(SSTRACE_CNT_TW_MAP_FULL);
+		h->expires = KREAD(btf, tw, tw_timer.expires);
+	h->pending = 1;
 }
 
 static __always_inline void on_write_timer(void *timer, bool btf)
@@ -179,13 +190,13 @@ static __always_inline __u64 write_fn(bool btf)
 
 /* Every timer of the kernel passes here: for all but the two, comparing the callback with the
  * two addresses is the whole run (whether the stream uses a callback is asked after). */
-static __always_inline void on_timer_start(void *timer, __u64 fn, bool btf)
+static __always_inline void on_timer_start(void *ctx, void *timer, __u64 fn, bool btf)
 {
 	if (!btf && !fn)
 		return; /* the classic variant's unknown addresses are 0 */
 	if (fn == tw_fn(btf)) {
 		if (cfg_tw_handover || (btf && cfg_tw_end))
-			on_tw_timer(timer, btf);
+			on_tw_timer(ctx, timer, btf);
 	} else if (fn == write_fn(btf)) {
 		if (cfg_syn_timer)
 			on_write_timer(timer, btf);
@@ -197,14 +208,14 @@ static __always_inline void on_timer_start(void *timer, __u64 fn, bool btf)
 SEC("tp_btf/timer_start")
 int BPF_PROG(sst_timer, struct timer_list *timer)
 {
-	on_timer_start(timer, (__u64)timer->function, true);
+	on_timer_start(ctx, timer, (__u64)timer->function, true);
 	return 0;
 }
 
 SEC("tracepoint/timer/timer_start")
 int sst_timer_tp(struct trace_event_raw_timer_start *ctx)
 {
-	on_timer_start(ctx->timer, (__u64)ctx->function, false);
+	on_timer_start(ctx, ctx->timer, (__u64)ctx->function, false);
 	/* 1: the kernel then hands the hit to the tracepoint's perf events (perf stat, perf record,
 	 * sstrace's own hit counter); 0 would hide it from every one of them while sstrace runs */
 	return 1;
@@ -219,7 +230,7 @@ SEC("tp_btf/timer_cancel")
 int BPF_PROG(sst_tw_cancel, struct timer_list *timer)
 {
 	struct inet_timewait_sock *tw;
-	struct sstrace_tw_key k = {};
+	struct tw_key k = {};
 	__u64 cookie;
 	__u32 zero = 0;
 	struct tw_cancel_mark *m;
@@ -244,7 +255,7 @@ SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(sst_tw_expire, struct timer_list *timer)
 {
 	struct inet_timewait_sock *tw;
-	struct sstrace_tw_key k = {};
+	struct tw_key k = {};
 
 	if (!cfg_tw_end || (__u64)timer->function != (__u64)&tw_timer_handler)
 		return 0;

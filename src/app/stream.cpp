@@ -169,9 +169,6 @@ int run_event_stream(const Options& opts, const Environment& env)
         }
         report_loss();
         publish_stats();
-        if (const std::size_t swept = session.sweep_stale_handovers(); swept != 0) {
-            spdlog::debug("{} stale TIME-WAIT hand-overs deleted", swept);
-        }
         if (watch) {
             watch->expire();
         }

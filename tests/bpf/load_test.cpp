@@ -38,7 +38,7 @@ namespace {
 const std::map<std::string, std::uint32_t> kBudget = {
     {"sst_state", 20000},   {"sst_state_2nd", 20000}, {"sst_state_tp", 20000},
     {"sst_destroy", 8000},  {"sst_destroy_2nd", 8000}, {"sst_destroy_tp", 8000},
-    {"sst_timer", 12000},   {"sst_timer_tp", 12000},  {"sst_release", 8000},
+    {"sst_timer", 14000},   {"sst_timer_tp", 14000},  {"sst_release", 8000},
     {"sst_tw_cancel", 12000}, {"sst_tw_expire", 12000},
     {"sst_owner_create", 2000}, {"sst_owner_exit", 2000},
 };
@@ -353,9 +353,12 @@ TEST_P(Variants, LoadsWithDetailsWithinVerifierBudget)
 // runs last, once per path of the row code, and the filter interpreter's callback once more; a
 // __noinline subprogram would isolate it, but clang 14 then spills a pointer in 32 bits. This is
 // load-time work (still a tenth of the kernel's 1,000,000 limit), not run time per event: that
-// is measured by scripts/bench-events.sh (runs sstrace-metrics, sstrace-tw-metrics).
+// is measured by scripts/bench-events.sh (runs sstrace-metrics, sstrace-tw-metrics). The
+// TIME-WAIT hand-over through task storage (a slot per context level, the tuple compared in
+// place) added about a tenth to these walks (measured 118,263, 42,636 and 163,589; the hash map's
+// were 106,768, 39,015 and 146,141) and sst_timer's with the longest filter to 12,860.
 const std::map<std::string, std::uint32_t> kMetricsStateBudget = {
-    {"the longest filter", 115000}, {"every detail", 40000}, {"both", 155000},
+    {"the longest filter", 125000}, {"every detail", 45000}, {"both", 170000},
 };
 
 // --metrics: the state programs per case, within kMetricsStateBudget, printed beside the same

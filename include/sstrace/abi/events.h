@@ -96,8 +96,9 @@
  * the first copy (it was already running on that CPU when the event nested into it). */
 #define SSTRACE_CNT_NESTED_STATE 3
 #define SSTRACE_CNT_NESTED_DESTROY 4
-/* TIME-WAIT hand-overs (timer hook -> state hook) that found the tw_pending map full: each may
- * be a TIME-WAIT row lost. */
+/* TIME-WAIT hand-overs (timer hook -> state hook) that found no slot in the tw_pending task
+ * storage (no memory for the task's storage), or, in the classic tracepoint variant, whose slot
+ * a nested hand-over overwrote before the CLOSE took it: each may be a TIME-WAIT row lost. */
 #define SSTRACE_CNT_TW_MAP_FULL 5
 /* TIME-WAIT rows whose timewait socket started in the FIN-WAIT-2 substate (SSTRACE_EVF_...). */
 #define SSTRACE_CNT_TW_FIN_WAIT2 6
@@ -138,25 +139,6 @@ struct sstrace_nest_slot {
 	__u64 runs;
 };
 
-/* The TIME-WAIT hand-over map (tw_pending, bpf/maps.bpf.h): the connection as the timewait
- * timer's hook saw it armed, found again by the full socket's CLOSE. Userspace deletes entries
- * that no CLOSE took (a re-armed timer's). */
-struct sstrace_tw_key {
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u32 netns_ino;
-	__u16 sport; /* network order, as inet_sport and tw_sport */
-	__u16 dport;
-	__u16 family;
-	__u8 _pad[6];
-};
-
-struct sstrace_tw_val {
-	__u64 ts_ns;   /* bpf_ktime_get_ns() when the timer was armed */
-	__u8 substate; /* tw_substate: TIME_WAIT, or FIN_WAIT2 for an orphan whose peer has not closed */
-	__u8 _pad[7];
-	__u64 expires; /* tw_timer.expires (jiffies), for -o on the entry row; 0 without -o */
-};
 SSTRACE_ABI_ASSERT(sizeof(struct sstrace_nest_slot) == 24, "sstrace_nest_slot layout");
 
 /* The in-kernel filter: an INET_DIAG_REQ_BYTECODE program (struct inet_diag_bc_op ...), the

@@ -204,10 +204,6 @@ public:
     // Returns the number of ports that did not fit. No-op unless BpfConfig::metrics.
     std::size_t set_listeners(const std::vector<ListenerKey>& ports);
 
-    // Deletes TIME-WAIT hand-overs nobody took (a timewait timer re-armed later leaves one).
-    // Call about once a second; returns the number deleted.
-    std::size_t sweep_stale_handovers();
-
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

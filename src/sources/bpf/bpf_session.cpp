@@ -925,38 +925,4 @@ std::size_t BpfSession::set_listeners(const std::vector<ListenerKey>& ports)
     return full;
 }
 
-std::size_t BpfSession::sweep_stale_handovers()
-{
-    // Entries are consumed within microseconds of their creation; one left for a second is a
-    // re-armed timewait timer's, which no CLOSE will take.
-    constexpr std::uint64_t kStaleNs = 1'000'000'000;
-    using Key = sstrace_tw_key;
-    using Val = sstrace_tw_val;
-    const int fd = bpf_map__fd(impl_->skel->maps.tw_pending);
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    const std::uint64_t now_ns =
-        static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(now.tv_nsec);
-    std::vector<Key> stale;
-    Key key{};
-    Key next{};
-    const void* prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0 && stale.size() < 65536) {
-        Val v{};
-        if (bpf_map_lookup_elem(fd, &next, &v) == 0 && now_ns > v.ts_ns &&
-            now_ns - v.ts_ns > kStaleNs) {
-            stale.push_back(next);
-        }
-        key = next;
-        prev = &key;
-    }
-    std::size_t deleted = 0;
-    for (const Key& k : stale) {
-        if (bpf_map_delete_elem(fd, &k) == 0) {
-            ++deleted;
-        }
-    }
-    return deleted;
-}
-
 }  // namespace sstrace
