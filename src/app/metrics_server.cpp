@@ -3,9 +3,9 @@
 
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/parse.hpp"
+#include "sstrace/core/shared_library.hpp"
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <fmt/format.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -15,7 +15,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <type_traits>
 
 namespace sstrace {
 
@@ -58,26 +57,15 @@ struct Mhd {
 
 Mhd open_mhd()
 {
-    constexpr const char* kLibrary = "libmicrohttpd.so.12";
-    void* lib = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);  // never closed: the process's
-    if (lib == nullptr) {
-        throw Error("--metrics", fmt::format("{} does not load: {}", kLibrary, ::dlerror()));
-    }
+    const SharedLibrary lib("libmicrohttpd.so.12", "--metrics", "libmicrohttpd12");
     Mhd m;
-    auto find = [&](auto& fn, const char* name) {
-        void* sym = ::dlsym(lib, name);
-        if (sym == nullptr) {
-            throw Error("--metrics", fmt::format("{} has no {}", kLibrary, name));
-        }
-        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
-    };
-    find(m.start_daemon, "MHD_start_daemon");
-    find(m.stop_daemon, "MHD_stop_daemon");
-    find(m.create_response_from_buffer, "MHD_create_response_from_buffer");
-    find(m.add_response_header, "MHD_add_response_header");
-    find(m.queue_response, "MHD_queue_response");
-    find(m.destroy_response, "MHD_destroy_response");
-    find(m.lookup_connection_value, "MHD_lookup_connection_value");
+    lib.bind(m.start_daemon, "MHD_start_daemon");
+    lib.bind(m.stop_daemon, "MHD_stop_daemon");
+    lib.bind(m.create_response_from_buffer, "MHD_create_response_from_buffer");
+    lib.bind(m.add_response_header, "MHD_add_response_header");
+    lib.bind(m.queue_response, "MHD_queue_response");
+    lib.bind(m.destroy_response, "MHD_destroy_response");
+    lib.bind(m.lookup_connection_value, "MHD_lookup_connection_value");
     return m;
 }
 

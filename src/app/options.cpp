@@ -187,7 +187,9 @@ Privileges (root has them all):
 Exit status:
    0    success
    1    runtime failure (netlink, BPF attach, output), a namespace that cannot be entered,
-        or a filter operand error (as ss)
+        a library that a mode opens when it starts and that does not load (libncurses for
+        --top, libzstd and libisal for captures, libmicrohttpd for --metrics), or a filter
+        operand error (as ss)
    2    an ss option or mode that sstrace does not implement yet
    3    insufficient privileges: the missing one is named (streams need root, or CAP_BPF +
         CAP_PERFMON; the classic tracepoint fallback also CAP_SYSLOG, for kernel addresses

@@ -7,9 +7,11 @@
 
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/program.hpp"
+#include "sstrace/core/shared_library.hpp"
 #include "sstrace/core/unique.hpp"
 #include "sstrace/sinks/top_view.hpp"
 
+#define NCURSES_NOMACROS  // every call goes through Curses below
 #include <curses.h>
 #include <fmt/format.h>
 #include <pthread.h>
@@ -166,6 +168,61 @@ sigset_t winch_set()
     return set;
 }
 
+// libncurses (with libtinfo, which it needs) is opened when the full screen starts instead of
+// being linked: every other run would map and relocate both (core/shared_library.hpp).
+struct Curses {
+    decltype(&::newterm) newterm = nullptr;
+    decltype(&::delscreen) delscreen = nullptr;
+    decltype(&::endwin) endwin = nullptr;
+    decltype(&::set_escdelay) set_escdelay = nullptr;
+    decltype(&::cbreak) cbreak = nullptr;
+    decltype(&::noecho) noecho = nullptr;
+    decltype(&::keypad) keypad = nullptr;
+    decltype(&::nodelay) nodelay = nullptr;
+    decltype(&::curs_set) curs_set = nullptr;
+    decltype(&::resizeterm) resizeterm = nullptr;
+    decltype(&::wgetch) wgetch = nullptr;
+    decltype(&::werase) werase = nullptr;
+    decltype(&::wrefresh) wrefresh = nullptr;
+    decltype(&::wattr_on) wattr_on = nullptr;
+    decltype(&::wattr_off) wattr_off = nullptr;
+    decltype(&::wmove) wmove = nullptr;
+    decltype(&::waddnstr) waddnstr = nullptr;
+    WINDOW** screen = nullptr;  // stdscr
+    int* lines = nullptr;       // LINES
+    int* cols = nullptr;        // COLS
+};
+
+const Curses& curses()
+{
+    static const Curses c = [] {
+        const SharedLibrary lib("libncurses.so.6", "--top", "libncurses6");
+        Curses f;
+        lib.bind(f.newterm, "newterm");
+        lib.bind(f.delscreen, "delscreen");
+        lib.bind(f.endwin, "endwin");
+        lib.bind(f.set_escdelay, "set_escdelay");
+        lib.bind(f.cbreak, "cbreak");
+        lib.bind(f.noecho, "noecho");
+        lib.bind(f.keypad, "keypad");
+        lib.bind(f.nodelay, "nodelay");
+        lib.bind(f.curs_set, "curs_set");
+        lib.bind(f.resizeterm, "resizeterm");
+        lib.bind(f.wgetch, "wgetch");
+        lib.bind(f.werase, "werase");
+        lib.bind(f.wrefresh, "wrefresh");
+        lib.bind(f.wattr_on, "wattr_on");
+        lib.bind(f.wattr_off, "wattr_off");
+        lib.bind(f.wmove, "wmove");
+        lib.bind(f.waddnstr, "waddnstr");
+        f.screen = &lib.variable<WINDOW*>("stdscr");
+        f.lines = &lib.variable<int>("LINES");
+        f.cols = &lib.variable<int>("COLS");
+        return f;
+    }();
+    return c;
+}
+
 class ScreenTop final : public TopFrontEnd {
 public:
     ScreenTop(const TopPlan& plan, EventLoop& loop, std::function<StatsSnapshot()> take,
@@ -194,9 +251,10 @@ public:
                 loop_.stop();
             }
         });
-        set_escdelay(kEscDelayMs);
+        const Curses& c = curses();  // before the terminal is taken: a failure is one line
+        c.set_escdelay(kEscDelayMs);
         held_log_.emplace();
-        screen_ = newterm(nullptr, stdout, stdin);
+        screen_ = c.newterm(nullptr, stdout, stdin);
         if (screen_ == nullptr) {
             held_log_.reset();
             const char* term = std::getenv("TERM");
@@ -204,11 +262,11 @@ public:
                                              term != nullptr ? term : "unset"),
                         kExitFailure, "set TERM, or use --top --batch");
         }
-        cbreak();  // Ctrl-C stays a signal: the loop's stop
-        noecho();
-        keypad(stdscr, TRUE);
-        nodelay(stdscr, TRUE);
-        curs_set(0);
+        c.cbreak();  // Ctrl-C stays a signal: the loop's stop
+        c.noecho();
+        c.keypad(*c.screen, TRUE);
+        c.nodelay(*c.screen, TRUE);
+        c.curs_set(0);
         draw();
     }
 
@@ -221,8 +279,8 @@ public:
         if (screen_ == nullptr) {
             return;
         }
-        endwin();
-        delscreen(screen_);
+        curses().endwin();
+        curses().delscreen(screen_);
         screen_ = nullptr;
         held_log_.reset();  // what was logged meanwhile, on the restored terminal
         const sigset_t set = winch_set();
@@ -237,8 +295,8 @@ private:
         }
         winsize ws{};
         if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0 &&
-            (ws.ws_row != LINES || ws.ws_col != COLS)) {
-            resizeterm(ws.ws_row, ws.ws_col);
+            (ws.ws_row != *curses().lines || ws.ws_col != *curses().cols)) {
+            curses().resizeterm(ws.ws_row, ws.ws_col);
         }
         draw();
     }
@@ -254,7 +312,8 @@ private:
             loop_.stop();
             return;
         }
-        for (int ch = getch(); ch != ERR; ch = getch()) {
+        const Curses& c = curses();
+        for (int ch = c.wgetch(*c.screen); ch != ERR; ch = c.wgetch(*c.screen)) {
             key(ch);
         }
         draw();
@@ -309,22 +368,25 @@ private:
             return;
         }
         TopScreen& s = core_.screen_;
-        s.rows = LINES;
-        s.cols = COLS;
+        const Curses& c = curses();
+        s.rows = *c.lines;
+        s.cols = *c.cols;
         s.interactive = true;
         s.scroll = std::min(s.scroll, top_max_scroll(core_.report_, s));
         const std::vector<std::string> lines = render_top(core_.report_, s);
-        erase();
+        c.werase(*c.screen);
         for (std::size_t i = 0; i < lines.size(); ++i) {
             // the title, the two table heads and the key line stand out
             const bool head = i == 0 || i == 2 || i == 11;
             const bool keys = i + 1 == lines.size();
             const attr_t attr = keys ? A_REVERSE : head ? A_BOLD : A_NORMAL;
-            attron(attr);
-            mvaddnstr(static_cast<int>(i), 0, lines[i].c_str(), COLS);
-            attroff(attr);
+            c.wattr_on(*c.screen, attr, nullptr);
+            if (c.wmove(*c.screen, static_cast<int>(i), 0) != ERR) {
+                c.waddnstr(*c.screen, lines[i].c_str(), *c.cols);
+            }
+            c.wattr_off(*c.screen, attr, nullptr);
         }
-        refresh();
+        c.wrefresh(*c.screen);
     }
 
     TopPlan plan_;

@@ -2,6 +2,8 @@
 #include "sstrace/capture/format.hpp"
 
 #include "sstrace/abi/events.h"
+#include "sstrace/capture/libraries.hpp"
+#include "sstrace/core/shared_library.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
@@ -128,13 +130,61 @@ std::string_view host_byte_order()
     return std::endian::native == std::endian::little ? "little" : "big";
 }
 
+namespace {
+
+constexpr const char* kCaptureFiles = "capture files (--write, --read)";
+
+decltype(&crc32_gzip_refl) isal_crc32()
+{
+    static const auto fn = [] {
+        const SharedLibrary lib("libisal.so.2", kCaptureFiles, "libisal2");
+        decltype(&crc32_gzip_refl) f = nullptr;
+        lib.bind(f, "crc32_gzip_refl");
+        return f;
+    }();
+    return fn;
+}
+
+}  // namespace
+
+const Zstd& zstd()
+{
+    static const Zstd z = [] {
+        const SharedLibrary lib("libzstd.so.1", kCaptureFiles, "libzstd1");
+        Zstd f;
+        lib.bind(f.createCCtx, "ZSTD_createCCtx");
+        lib.bind(f.freeCCtx, "ZSTD_freeCCtx");
+        lib.bind(f.CCtx_setParameter, "ZSTD_CCtx_setParameter");
+        lib.bind(f.CCtx_reset, "ZSTD_CCtx_reset");
+        lib.bind(f.CStreamOutSize, "ZSTD_CStreamOutSize");
+        lib.bind(f.compressBound, "ZSTD_compressBound");
+        lib.bind(f.compressStream2, "ZSTD_compressStream2");
+        lib.bind(f.createDCtx, "ZSTD_createDCtx");
+        lib.bind(f.freeDCtx, "ZSTD_freeDCtx");
+        lib.bind(f.DCtx_setParameter, "ZSTD_DCtx_setParameter");
+        lib.bind(f.DStreamOutSize, "ZSTD_DStreamOutSize");
+        lib.bind(f.decompressStream, "ZSTD_decompressStream");
+        lib.bind(f.isError, "ZSTD_isError");
+        lib.bind(f.getErrorName, "ZSTD_getErrorName");
+        return f;
+    }();
+    return z;
+}
+
+void open_capture_libraries(bool compressed)
+{
+    isal_crc32();
+    if (compressed) {
+        zstd();
+    }
+}
+
 std::uint32_t crc32(std::span<const std::byte> bytes, std::uint32_t crc)
 {
     // ISA-L's reflected CRC-32 of gzip is zlib's crc32() (the same polynomial, initial value
     // and final inversion: the unit tests check known values), with PCLMULQDQ where the CPU
     // has it: the checksum was a quarter of a capture's CPU time with zlib's
-    return crc32_gzip_refl(crc, reinterpret_cast<const unsigned char*>(bytes.data()),
-                           bytes.size());
+    return isal_crc32()(crc, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
 
 std::string header_to_json(const Header& h)

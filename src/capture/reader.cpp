@@ -2,12 +2,12 @@
 #include "sstrace/capture/reader.hpp"
 
 #include "sstrace/abi/events.h"
+#include "sstrace/capture/libraries.hpp"
 #include "sstrace/core/error.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -40,8 +40,8 @@ std::uint16_t le16(const std::byte* p)
 }  // namespace
 
 struct Reader::Dctx {
-    ZSTD_DCtx* ctx = ZSTD_createDCtx();
-    ~Dctx() { ZSTD_freeDCtx(ctx); }
+    ZSTD_DCtx* ctx = zstd().createDCtx();
+    ~Dctx() { zstd().freeDCtx(ctx); }
 };
 
 Reader::Reader(const std::string& path) : name_(path)
@@ -184,7 +184,7 @@ void Reader::open()
         if (dctx_->ctx == nullptr) {
             throw Error(name_, "zstd: cannot allocate a decompression context");
         }
-        ZSTD_DCtx_setParameter(dctx_->ctx, ZSTD_d_windowLogMax, kMaxWindowLog);
+        zstd().DCtx_setParameter(dctx_->ctx, ZSTD_d_windowLogMax, kMaxWindowLog);
     }
 }
 
@@ -214,16 +214,16 @@ bool Reader::more_data()
         frame_offset_ = in_file_offset_ + in_pos_;
         in_frame_ = true;
     }
-    data_.resize(kept + ZSTD_DStreamOutSize());
+    data_.resize(kept + zstd().DStreamOutSize());
     ZSTD_inBuffer in{in_.data(), in_len_, in_pos_};
     ZSTD_outBuffer out{data_.data() + kept, data_.size() - kept, 0};
-    const std::size_t r = ZSTD_decompressStream(dctx_->ctx, &out, &in);
+    const std::size_t r = zstd().decompressStream(dctx_->ctx, &out, &in);
     data_.resize(kept + out.pos);
     in_pos_ = in.pos;
-    if (ZSTD_isError(r) != 0) {
+    if (zstd().isError(r) != 0) {
         return fail(in_file_offset_ + in_pos_,
                     fmt::format("zstd: {} (in the frame that starts at byte {})",
-                                ZSTD_getErrorName(r), frame_offset_));
+                                zstd().getErrorName(r), frame_offset_));
     }
     if (r == 0) {
         in_frame_ = false;  // the frame is complete and flushed

@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/core/port_range.hpp"
 
-#include <fstream>
+#include "sstrace/core/parse.hpp"
 
 namespace sstrace {
 
 std::optional<std::pair<unsigned, unsigned>> read_ephemeral_range(const std::string& path)
 {
-    std::ifstream in(path);
-    unsigned lo = 0;
-    unsigned hi = 0;
-    if (!(in >> lo >> hi) || lo > hi) {
+    const std::optional<std::string> text = read_small_file(path);
+    if (!text) {
         return std::nullopt;
     }
-    return std::make_pair(lo, hi);
+    NumberWords<unsigned> words(*text);
+    const std::optional<unsigned> lo = words.next();
+    const std::optional<unsigned> hi = words.next();
+    if (!lo || !hi || *lo > *hi) {
+        return std::nullopt;
+    }
+    return std::make_pair(*lo, *hi);
 }
 
 }  // namespace sstrace

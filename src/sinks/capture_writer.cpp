@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/sinks/capture_writer.hpp"
 
+#include "sstrace/capture/libraries.hpp"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/unique.hpp"
 
@@ -12,7 +13,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include <cerrno>
 #include <csignal>
@@ -117,14 +117,15 @@ std::map<std::uint32_t, std::string> named_namespaces()
 }
 
 struct CaptureTarget::Cctx {
-    ZSTD_CCtx* ctx = ZSTD_createCCtx();
-    ~Cctx() { ZSTD_freeCCtx(ctx); }
+    ZSTD_CCtx* ctx = capture::zstd().createCCtx();
+    ~Cctx() { capture::zstd().freeCCtx(ctx); }
 };
 
 CaptureTarget::CaptureTarget(const CaptureSettings& settings, const capture::Header& header,
                              std::shared_ptr<const std::atomic<std::int64_t>> clock_offset)
     : settings_(settings), header_(header), clock_offset_(std::move(clock_offset))
 {
+    capture::open_capture_libraries(settings_.compress);  // before the file is created
     if (header_.capture_id.empty()) {
         header_.capture_id = random_id();
     }
@@ -133,7 +134,7 @@ CaptureTarget::CaptureTarget(const CaptureSettings& settings, const capture::Hea
         if (cctx_->ctx == nullptr) {
             throw Error("--write", "zstd: cannot allocate a compression context");
         }
-        ZSTD_CCtx_setParameter(cctx_->ctx, ZSTD_c_compressionLevel, settings_.level);
+        capture::zstd().CCtx_setParameter(cctx_->ctx, ZSTD_c_compressionLevel, settings_.level);
     }
     if (const int err = open_next(); err != 0) {
         throw Error::from_errno(fmt::format("--write: {}", name_), err);
@@ -264,14 +265,14 @@ void CaptureTarget::compress(std::string_view batch, bool end_frame)
     const ZSTD_EndDirective mode = end_frame ? ZSTD_e_end : ZSTD_e_flush;
     for (;;) {
         const std::size_t start = out_.size();
-        out_.resize(start + ZSTD_CStreamOutSize());
+        out_.resize(start + capture::zstd().CStreamOutSize());
         ZSTD_outBuffer out{out_.data() + start, out_.size() - start, 0};
-        const std::size_t left = ZSTD_compressStream2(cctx_->ctx, &out, &in, mode);
+        const std::size_t left = capture::zstd().compressStream2(cctx_->ctx, &out, &in, mode);
         out_.resize(start + out.pos);
-        if (ZSTD_isError(left) != 0) {
+        if (capture::zstd().isError(left) != 0) {
             // only on a programming error (bad parameters); the frame is ended anew
-            spdlog::error("zstd: {}", ZSTD_getErrorName(left));
-            ZSTD_CCtx_reset(cctx_->ctx, ZSTD_reset_session_only);
+            spdlog::error("zstd: {}", capture::zstd().getErrorName(left));
+            capture::zstd().CCtx_reset(cctx_->ctx, ZSTD_reset_session_only);
             frame_open_ = false;
             return;
         }
@@ -412,7 +413,7 @@ OutputTarget::Result CaptureTarget::write_batch(std::string_view bytes, std::uin
                             std::chrono::nanoseconds(settings_.frame_age).count());
     // Room for the batch first: on a full disk it is not compressed at all, and the frame is
     // ended by the trailer alone, in the space kept for it.
-    const std::size_t bound = settings_.compress ? ZSTD_compressBound(bytes.size()) + 64
+    const std::size_t bound = settings_.compress ? capture::zstd().compressBound(bytes.size()) + 64
                                                  : bytes.size();
     if (const int err = reserve(bound); err != 0) {
         out_.clear();

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <array>
-#include <fstream>
 #include <optional>
 
 namespace sstrace {
@@ -92,10 +91,8 @@ bool in_initial_pidns()
 
 long long open_files()
 {
-    std::ifstream in("/proc/sys/fs/file-nr");
-    long long allocated = 0;
-    in >> allocated;
-    return allocated;
+    const std::string text = read_small_file("/proc/sys/fs/file-nr").value_or("");
+    return NumberWords<long long>(text).next().value_or(0);
 }
 
 }  // namespace
@@ -169,8 +166,7 @@ SourceFacts read_source_facts(const ListingRequest& req, const Selection& sel,
     f.kernel_btf = ::access(kBtfPath, R_OK) == 0;
     const bool measure = f.mode == SourceMode::Auto;
     if (tcp && measure) {
-        const SocketSummary sum = read_summary(env);
-        f.tcp_sockets = sum.tcp.v4 + sum.tcp.v6 + sum.tcp_timewait;
+        f.tcp_sockets = read_tcp_socket_count(env);
     }
     if (owners) {
         f.initial_pidns = in_initial_pidns();

@@ -16,8 +16,13 @@ deb=$(ls "$out"/sstrace_*.deb)
 echo "built $(basename "$deb"): $(stat -c %s "$deb") bytes"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in libbpf1 libmnl0 libspdlog1 libfmt9 libstdc++6 libmicrohttpd12; do
+# linked (dpkg-shlibdeps), then opened with dlopen() by the modes that use them
+for lib in libc6 libbpf1 libmnl0 libmicrohttpd12 libncurses6 libzstd1 libisal2; do
     grep -q "$lib" <<<"$depends" || { echo "Depends lacks $lib"; exit 1; }
+done
+# compiled in (spdlog and fmt header-only, libstdc++ static): never loaded, so no dependency
+for lib in libspdlog libfmt libstdc++6; do
+    if grep -q "$lib" <<<"$depends"; then echo "Depends has $lib"; exit 1; fi
 done
 contents=$(dpkg-deb -c "$deb")
 grep -q './usr/sbin/sstrace$' <<<"$contents" || { echo "no /usr/sbin/sstrace"; exit 1; }

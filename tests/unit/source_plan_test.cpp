@@ -4,10 +4,16 @@
 #include "sstrace/abi/events.h"
 #include "sstrace/sources/listing.hpp"
 #include "sstrace/sources/source_plan.hpp"
+#include "sstrace/sources/summary.hpp"
+#include "sstrace/core/parse.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace sstrace {
 namespace {
@@ -167,6 +173,55 @@ TEST(SourcePlan, BadModeIsAUsageError)
     });
     Selection sel;
     EXPECT_ANY_THROW(read_source_facts(ListingRequest{}, sel, env));
+}
+
+
+// The rule's socket count is -s's (read_summary: inuse of both families plus TIME-WAIT), read
+// from sockstat and sockstat6 alone (issue 13: no snmp, no iostreams before a listing).
+TEST(SourcePlan, TcpSocketCountAsTheSummaryCountsThem)
+{
+    const std::string s4 = "/tmp/sstrace-unit-sockstat";
+    const std::string s6 = "/tmp/sstrace-unit-sockstat6";
+    {
+        std::ofstream f(s4);
+        f << "sockets: used 231\nTCP: inuse 17 orphan 2 tw 40 alloc 25 mem 3\n"
+             "UDP: inuse 9 mem 4\nUDPLITE: inuse 0\nRAW: inuse 1\nFRAG: inuse 0 memory 0\n";
+        std::ofstream g(s6);
+        g << "TCP6: inuse 5\nUDP6: inuse 3\nUDPLITE6: inuse 0\nRAW6: inuse 0\n";
+    }
+    const Environment env = Environment::from([&](const char* name) -> const char* {
+        if (std::string_view(name) == "PROC_NET_SOCKSTAT") {
+            return s4.c_str();
+        }
+        if (std::string_view(name) == "PROC_NET_SOCKSTAT6") {
+            return s6.c_str();
+        }
+        return nullptr;
+    });
+    const SocketSummary sum = read_summary(env);
+    EXPECT_EQ(sum.tcp.v4 + sum.tcp.v6 + sum.tcp_timewait, 62);
+    EXPECT_EQ(read_tcp_socket_count(env), 62);
+    std::remove(s4.c_str());
+    std::remove(s6.c_str());
+    // missing files count 0, as in -s
+    EXPECT_EQ(read_tcp_socket_count(env), 0);
+}
+
+TEST(Parse, NumberWordsAndSmallFiles)
+{
+    NumberWords<unsigned> w(" 32768\t60999\n");
+    EXPECT_EQ(w.next(), 32768u);
+    EXPECT_EQ(w.next(), 60999u);
+    EXPECT_EQ(w.next(), std::nullopt);
+    NumberWords<long long> bad("12 x 3");
+    EXPECT_EQ(bad.next(), 12);
+    EXPECT_EQ(bad.next(), std::nullopt);
+    EXPECT_EQ(read_small_file("/nonexistent/file"), std::nullopt);
+    // a /proc file of more than one read's worth, read whole
+    const std::optional<std::string> maps = read_small_file("/proc/self/maps");
+    ASSERT_TRUE(maps);
+    EXPECT_GT(maps->size(), 0u);
+    EXPECT_EQ(maps->back(), '\n');
 }
 
 }  // namespace

@@ -2,8 +2,10 @@
 // Whole-string integer parsing for kernel text (/proc tables, readlink targets).
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -21,5 +23,34 @@ std::optional<T> parse_number(std::string_view text, int base = 10)
     }
     return value;
 }
+
+// The whole of a small kernel text file (/proc, /sys), read with read(2): no iostreams, whose
+// first use builds the locale (dozens of facets) at a listing's start. nullopt when it cannot be
+// opened or read.
+std::optional<std::string> read_small_file(const std::string& path);
+
+// The whitespace-separated words of `text`, each as a number in turn: "32768\t60999\n" -> 32768
+// then 60999. Stops at the first word that is not a number.
+template <typename T>
+class NumberWords {
+public:
+    explicit NumberWords(std::string_view text) : rest_(text) {}
+
+    std::optional<T> next()
+    {
+        const std::size_t begin = rest_.find_first_not_of(" \t\n");
+        if (begin == std::string_view::npos) {
+            return std::nullopt;
+        }
+        rest_.remove_prefix(begin);
+        const std::size_t end = std::min(rest_.find_first_of(" \t\n"), rest_.size());
+        const std::optional<T> v = parse_number<T>(rest_.substr(0, end));
+        rest_.remove_prefix(end);
+        return v;
+    }
+
+private:
+    std::string_view rest_;
+};
 
 }  // namespace sstrace

@@ -76,7 +76,7 @@ bool ends_after(const nlmsghdr* h, const char* buf, int n)
 
 }  // namespace
 
-DiagSocket::DiagSocket() : buf_(64 * 1024)
+DiagSocket::DiagSocket()
 {
     nl_.reset(mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC));
     if (!nl_) {
@@ -99,7 +99,7 @@ DiagSocket::DiagSocket() : buf_(64 * 1024)
 int DiagSocket::receive()
 {
     for (;;) {
-        const ssize_t n = mnl_socket_recvfrom(nl_.get(), buf_.data(), buf_.size());
+        const ssize_t n = mnl_socket_recvfrom(nl_.get(), buf_.get(), kBufBytes);
         if (n > 0) {
             return static_cast<int>(n);
         }
@@ -117,7 +117,7 @@ void DiagSocket::drain()
 {
     Outcome ignored;
     for (int n = receive(); n > 0; n = receive()) {
-        if (mnl_cb_run2(buf_.data(), static_cast<std::size_t>(n), 0, 0, nullptr, &ignored,
+        if (mnl_cb_run2(buf_.get(), static_cast<std::size_t>(n), 0, 0, nullptr, &ignored,
                         kControl, NLMSG_MIN_TYPE) != MNL_CB_OK) {
             return;
         }
@@ -140,9 +140,9 @@ int DiagSocket::dump(const void* req, std::size_t len,
             return n;
         }
         if (raw_out != nullptr) {
-            std::fwrite(buf_.data(), 1, static_cast<std::size_t>(n), raw_out);
+            std::fwrite(buf_.get(), 1, static_cast<std::size_t>(n), raw_out);
         }
-        const int rc = mnl_cb_run2(buf_.data(), static_cast<std::size_t>(n), seq, portid_,
+        const int rc = mnl_cb_run2(buf_.get(), static_cast<std::size_t>(n), seq, portid_,
                                    raw_out != nullptr ? nullptr : on_data, &o, kControl,
                                    NLMSG_MIN_TYPE);
         if (rc == MNL_CB_STOP) {
@@ -152,7 +152,7 @@ int DiagSocket::dump(const void* req, std::size_t len,
             if (o.stopped == nullptr) {
                 return -errno;  // an answer that is not ours, or an interrupted dump
             }
-            if (!ends_after(o.stopped, buf_.data(), n)) {
+            if (!ends_after(o.stopped, buf_.get(), n)) {
                 drain();
             }
             return o.result;
@@ -173,7 +173,7 @@ int DiagSocket::request(void* req, std::size_t len)
         if (n < 0) {
             return n;
         }
-        const int rc = mnl_cb_run2(buf_.data(), static_cast<std::size_t>(n), seq_, portid_,
+        const int rc = mnl_cb_run2(buf_.get(), static_cast<std::size_t>(n), seq_, portid_,
                                    nullptr, &o, kControl, NLMSG_MIN_TYPE);
         if (rc == MNL_CB_STOP) {
             return o.result;
