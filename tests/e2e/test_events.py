@@ -156,7 +156,11 @@ class EventStreamTest(unittest.TestCase):
         for what, counter in (("TIME-WAIT entries", "TcpExtTW \\+ TcpExtTWKilled"),
                               ("SYN-SENT entries with a SYN sent", "TcpActiveOpens"),
                               ("SYN-RECV entries", "TcpPassiveOpens")):
-            self.assertRegex(t.stderr, "%s: kernel 10 \\(%s\\), sstrace 10\n" % (what, counter))
+            # a closer whose FIN is acknowledged before the peer's FIN arrives makes its timewait
+            # socket in the FIN-WAIT-2 substate: the TIME-WAIT line then says how many (a race
+            # of the loopback traffic, not a difference between the counts)
+            self.assertRegex(t.stderr, "%s: kernel 10 \\(%s\\), sstrace 10(; [0-9]+ of them orphans "
+                                       "whose peer had not sent its FIN[^\n]*)?\n" % (what, counter))
         self.assertIn("TIME-WAIT entries: not comparable with the kernel's counters (kernel "
                       "counters include both address families and the stream follows one)",
                       v4.stderr)
