@@ -166,7 +166,8 @@ std::optional<EventLoss> parse_loss(std::span<const std::byte> payload);
 std::optional<EndRecord> parse_end(std::span<const std::byte> payload);
 std::optional<TableRecord> parse_table(std::span<const std::byte> payload);
 
-// Bytes of one Event record as written (framing included): for size estimates.
+// Bytes of one Event record stored whole (framing included, no zero elision): what the records
+// of a capture would take uncompressed and unelided, for size estimates.
 std::size_t event_record_bytes();
 
 }  // namespace sstrace::capture

@@ -4,9 +4,8 @@
 #include "sstrace/sources/summary.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <map>
-#include <sstream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,70 +13,51 @@ namespace sstrace {
 
 namespace {
 
-// "TCP: inuse 1 orphan 0 ..." -> {"TCP.inuse": 1, ...}
+// The next space-separated word of `line`, taken off its front ("" at its end).
+std::string_view next_word(std::string_view& line)
+{
+    const std::size_t begin = std::min(line.find_first_not_of(' '), line.size());
+    line.remove_prefix(begin);
+    const std::size_t end = std::min(line.find(' '), line.size());
+    const std::string_view word = line.substr(0, end);
+    line.remove_prefix(end);
+    return word;
+}
+
+// "TCP: inuse 1 orphan 0 ..." -> {"TCP.inuse": 1, ...}; read with read(2), no iostreams (a
+// listing's source rule reads these files at its start).
 std::map<std::string, long long> read_keyed(const std::string& path)
 {
     std::map<std::string, long long> out;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream ls(line);
-        std::string key;
-        ls >> key;
+    const std::string text = read_small_file(path).value_or("");
+    std::string_view rest(text);
+    while (!rest.empty()) {
+        const std::size_t eol = std::min(rest.find('\n'), rest.size());
+        std::string_view line = rest.substr(0, eol);
+        rest.remove_prefix(std::min(eol + 1, rest.size()));
+        std::string_view key = next_word(line);
         if (!key.empty() && key.back() == ':') {
-            key.pop_back();
+            key.remove_suffix(1);
         }
-        std::string name;
-        long long value = 0;
-        while (ls >> name >> value) {
-            out[key + "." + name] = value;
+        for (;;) {
+            const std::string_view name = next_word(line);
+            const std::optional<long long> value = parse_number<long long>(next_word(line));
+            if (name.empty() || !value) {
+                break;
+            }
+            out[std::string(key) + "." + std::string(name)] = *value;
         }
     }
     return out;
-}
-
-// The value after `name` on the line of `key` ("TCP:"), 0 when absent, as read_keyed's.
-long long keyed_value(std::string_view text, std::string_view key, std::string_view name)
-{
-    for (std::size_t at = 0; at < text.size();) {
-        std::size_t end = text.find('\n', at);
-        if (end == std::string_view::npos) {
-            end = text.size();
-        }
-        const std::string_view line = text.substr(at, end - at);
-        at = end + 1;
-        if (line.substr(0, line.find(' ')) != key) {
-            continue;
-        }
-        std::size_t pos = key.size();
-        while (pos < line.size()) {
-            const std::size_t w0 = line.find_first_not_of(' ', pos);
-            if (w0 == std::string_view::npos) {
-                break;
-            }
-            const std::size_t w1 = std::min(line.find(' ', w0), line.size());
-            const std::size_t v0 = line.find_first_not_of(' ', w1);
-            if (v0 == std::string_view::npos) {
-                break;
-            }
-            const std::size_t v1 = std::min(line.find(' ', v0), line.size());
-            if (line.substr(w0, w1 - w0) == name) {
-                return parse_number<long long>(line.substr(v0, v1 - v0)).value_or(0);
-            }
-            pos = v1;
-        }
-    }
-    return 0;
 }
 
 }  // namespace
 
 long long read_tcp_socket_count(const Environment& env)
 {
-    const std::string s4 = read_small_file(env.proc_path(ProcFile::Sockstat)).value_or("");
-    const std::string s6 = read_small_file(env.proc_path(ProcFile::Sockstat6)).value_or("");
-    return keyed_value(s4, "TCP:", "inuse") + keyed_value(s6, "TCP6:", "inuse") +
-           keyed_value(s4, "TCP:", "tw");
+    auto s4 = read_keyed(env.proc_path(ProcFile::Sockstat));
+    auto s6 = read_keyed(env.proc_path(ProcFile::Sockstat6));
+    return s4["TCP.inuse"] + s6["TCP6.inuse"] + s4["TCP.tw"];
 }
 
 SocketSummary read_summary(const Environment& env)
