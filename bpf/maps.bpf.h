@@ -33,9 +33,16 @@ const volatile __u8 cfg_tw_end __weak = 0;
  * is reported when its new state is in cfg_state_mask or its old state in this mask. */
 const volatile __u32 cfg_leave_mask __weak = 0;
 const volatile __u64 cfg_write_timer_fn __weak = 0;
-/* Ring-buffer notification: 0 = kernel's adaptive wakeup; otherwise records are committed
- * without a wakeup until this many bytes wait, and userspace drains on a timer. */
-const volatile __u64 cfg_wakeup_bytes __weak = 0;
+/* Ring-buffer notification: 0 = the kernel's adaptive wakeup (the reader is woken whenever it
+ * has caught up); otherwise a CPU commits its records without a wakeup and forces one on every
+ * (cfg_wakeup_mask + 1)-th record it emits (a power of two), and userspace drains on a timer as
+ * well. Counted per CPU, in the CPU's own counter: asking the ring how much data waits would
+ * read its consumer position, a line the reader on another CPU writes, on every record. */
+const volatile __u64 cfg_wakeup_mask __weak = 0;
+/* Generate socket cookies (sk: of ss -e): set when an output uses them (-e, owners, JSON,
+ * captures, the live table). Otherwise a record carries the cookie only if the socket already
+ * has one, and no transition pays for making it. */
+const volatile __u8 cfg_cookies __weak = 0;
 /* Tests only: extra work (bpf_loop steps) in every first-copy run, which widens the window in
  * which an event can nest into a running program. 0 in normal use (the code is then dead and the
  * verifier removes it). */
@@ -124,7 +131,7 @@ _Static_assert(sizeof(struct tw_key) == 48, "tw_key_equal() compares six 8-byte 
 
 struct tw_handover {
 	struct tw_key k;
-	__u64 ts_ns;   /* bpf_ktime_get_ns() when the timer was armed */
+	__u64 armed;   /* bpf_jiffies64() when the timer was armed (a clock read costs more) */
 	__u64 expires; /* tw_timer.expires (jiffies), for -o on the entry row; 0 without -o */
 	__u8 substate; /* tw_substate: TIME_WAIT, or FIN_WAIT2 for an orphan whose peer has not closed */
 	__u8 pending;  /* set by the timer hook, cleared by the CLOSE that takes the hand-over */

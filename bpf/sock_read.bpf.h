@@ -42,11 +42,14 @@ static __always_inline struct tcp_sock *tcp_of(struct sock *sk, bool btf)
 #define SKC(tp) (tp)->inet_conn.icsk_inet.sk.__sk_common
 #define SK(tp) (tp)->inet_conn.icsk_inet.sk
 
-/* The socket's cookie, generated if it has none (tp_btf); the classic variant reads it. */
+/* The socket's cookie, generated if it has none (tp_btf, when an output uses cookies); otherwise
+ * read: 0 if none was made. */
 static __always_inline __u64 cookie_of(struct sock *sk, bool btf)
 {
-	if (btf)
+	if (btf && cfg_cookies)
 		return bpf_get_socket_cookie(sk);
+	if (btf)
+		return sk->__sk_common.skc_cookie.counter;
 	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 }
 
@@ -66,13 +69,17 @@ static __always_inline bool field(__u32 bit)
 	return (cfg_fields & bit) != 0;
 }
 
+/* The wakeup of a record about to be committed (cfg_wakeup_mask): this CPU's emitted count is
+ * read before it counts the record. */
 static __always_inline __u64 commit_flags(void)
 {
-	if (!cfg_wakeup_bytes)
+	__u32 idx = SSTRACE_CNT_EMITTED;
+	__u64 *n;
+
+	if (!cfg_wakeup_mask)
 		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg_wakeup_bytes ?
-		       BPF_RB_FORCE_WAKEUP :
-		       BPF_RB_NO_WAKEUP;
+	n = bpf_map_lookup_elem(&counters, &idx);
+	return n && ((*n + 1) & cfg_wakeup_mask) == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline __u32 tp_netns(const struct tcp_sock *tp, bool btf)
@@ -683,9 +690,11 @@ static __always_inline bool nest_second_takes(void *ctx, __u32 hook, const void 
 
 /* ---- the TIME-WAIT hand-over (map tw_pending in maps.bpf.h) ---- */
 
-/* A hand-over older than this is a left-over of a re-armed timewait timer (both halves of a
- * real one run within microseconds, in one call). */
-#define TW_HANDOVER_MAX_NS 100000000ull
+/* A hand-over older than this many jiffies (25: 25-250 ms, by the kernel's tick rate) is a
+ * left-over of a re-armed timewait timer (both halves of a real one run within microseconds, in
+ * one call). Jiffies, not bpf_ktime_get_ns(): a clock read costs 20-50 ns on this kind of VM, and
+ * each hand-over took two. */
+#define TW_HANDOVER_MAX_JIFFIES 25
 
 /* The slot of the running task and context level (tp_btf programs: from the tracepoint's
  * arguments, as nest_slot() does). The classic variant has no such pointer (its arguments lie in

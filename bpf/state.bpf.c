@@ -42,7 +42,7 @@ static __always_inline bool took_timewait(void *ctx, const struct tcp_sock *tp, 
 	if (!h || !h->pending)
 		return false;
 	tp_tw_key(tp, family, btf, &k);
-	if (!tw_key_equal(&h->k, &k) || bpf_ktime_get_ns() - h->ts_ns >= TW_HANDOVER_MAX_NS)
+	if (!tw_key_equal(&h->k, &k) || bpf_jiffies64() - h->armed > TW_HANDOVER_MAX_JIFFIES)
 		return false;
 	h->pending = 0;
 	if (h->substate == SSTRACE_TCP_FIN_WAIT2)
@@ -61,12 +61,14 @@ static __always_inline bool syn_never_sent(const struct tcp_sock *tp, bool btf)
 
 /* A socket's cookie is copied when the kernel makes a timewait socket of it, and read (not
  * generated) by the timer hook's SYN-SENT rows: generate it early, so that those rows carry the
- * sk: that ss -e shows. Only tp_btf programs can generate one. */
+ * sk: that ss -e shows. Only tp_btf programs can generate one, and only a stream whose output
+ * shows or keys by cookies (cfg_cookies) makes it. */
 static __always_inline bool cookie_needed_at(int newstate)
 {
-	return (newstate == SSTRACE_TCP_ESTABLISHED && want_state(SSTRACE_TCP_TIME_WAIT)) ||
-	       (newstate == SSTRACE_TCP_SYN_SENT && want_state(SSTRACE_TCP_SYN_SENT) &&
-		cfg_syn_timer);
+	return cfg_cookies &&
+	       ((newstate == SSTRACE_TCP_ESTABLISHED && want_state(SSTRACE_TCP_TIME_WAIT)) ||
+		(newstate == SSTRACE_TCP_SYN_SENT && want_state(SSTRACE_TCP_SYN_SENT) &&
+		 cfg_syn_timer));
 }
 
 /* Owners (-p): every transition of a socket moves a descriptor parked by the syscall exit hook
@@ -120,7 +122,7 @@ static __always_inline void state_rows(struct sock *sk, const struct tcp_sock *t
 	__u64 cookie;
 
 	__builtin_memset(&owner, 0, sizeof(owner));
-	/* generated here if the socket has none yet (tp_btf), whatever cookie_needed_at() says */
+	/* generated here if the socket has none yet (tp_btf, cfg_cookies) */
 	cookie = cookie_of(sk, btf);
 	if (cfg_owners) {
 		if (btf)

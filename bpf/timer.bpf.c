@@ -119,12 +119,12 @@ static __always_inline void on_tw_timer(void *ctx, void *timer, bool btf)
 		count(SSTRACE_CNT_TW_MAP_FULL);
 		return;
 	}
-	now = bpf_ktime_get_ns();
+	now = bpf_jiffies64();
 	/* the classic variant's one slot: a hand-over not taken yet is overwritten (see tw_slot) */
-	if (!btf && h->pending && now - h->ts_ns < TW_HANDOVER_MAX_NS)
+	if (!btf && h->pending && now - h->armed <= TW_HANDOVER_MAX_JIFFIES)
 		count(SSTRACE_CNT_TW_MAP_FULL);
 	h->k = k;
-	h->ts_ns = now;
+	h->armed = now;
 	h->substate = KREAD(btf, tw, tw_substate);
 	/* -o: the timer a listing of the timewait socket shows, on its entry row */
 	if (cfg_details & SSTRACE_DETAIL_TIMER)

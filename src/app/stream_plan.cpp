@@ -190,6 +190,18 @@ std::uint32_t record_fields(const Options& opts, const filter::Filter& expr)
     return f;
 }
 
+// --ring-size's default: room for about 16,000 records of the stream's layout (2 MiB of plain
+// records, 4 with owner blocks, 8 with details tails). Not larger: every record is written
+// into the ring's memory, and a ring larger than the caches makes each write a miss (measured,
+// issue 7: `sst_state` of `-E state time-wait` 165-170 ns per run with 8 MiB, 131-142 with 1-2).
+unsigned default_ring_mb(const Options& opts)
+{
+    if (opts.timers || opts.memory || opts.info) {
+        return 8;
+    }
+    return opts.processes || opts.threads ? 4 : 2;
+}
+
 // The details tail of each record (-o -m -i; -e implies -o, as in ss): what a listing would
 // show of the socket at that moment, read in the kernel only when asked for.
 std::uint32_t record_details(const Options& opts)
@@ -355,14 +367,15 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     cfg.details = record_details(opts);
     cfg.test_spin = env.test_bpf_spin();
     cfg.netns_ino = opts.all_netns ? 0 : current_netns_inode();
-    cfg.ring_bytes = std::size_t{opts.ring_mb} << 20;
+    cfg.ring_bytes = std::size_t{opts.ring_mb != 0 ? opts.ring_mb : default_ring_mb(opts)} << 20;
     cfg.variant = opts.bpf_variant == "tp_btf"       ? BpfVariant::Btf
                   : opts.bpf_variant == "tracepoint" ? BpfVariant::Tracepoint
                                                      : BpfVariant::Auto;
     plan.tty = ::isatty(STDOUT_FILENO) != 0;
     // On a terminal every record wakes the reader (the kernel's adaptive policy). Otherwise
-    // records are committed without wakeups until a quarter of the ring is used, and the loop
-    // drains on its 100 ms timer: far fewer wakeups at high rates.
+    // records are committed without wakeups, each CPU forcing one per share of a quarter of the
+    // ring (BpfSession), and the loop drains on its 100 ms timer: far fewer wakeups at high
+    // rates.
     cfg.wakeup_bytes = plan.tty ? 0 : cfg.ring_bytes / 4;
 
     EventRowLayout& layout = plan.layout;
@@ -400,6 +413,11 @@ std::variant<StreamPlan, int> plan_stream(const Options& opts, const Environment
     }
     plan.proc_dir = env.proc_dir();
     plan.output = plan_outputs(opts);
+    // Socket cookies are made in the kernel only for outputs that show them (-e's sk:, JSON, a
+    // capture read back with either) or key sockets by them (owners, the live table of
+    // --watch, --top, --metrics and --transitions): making one costs every connection a run.
+    cfg.cookies = opts.extended || cfg.owners || opts.json || !opts.write_file.empty() ||
+                  opts.watch || opts.top || !opts.metrics.empty() || opts.transitions;
     if (!rows) {
         plan.output.print = false;
     }

@@ -91,6 +91,30 @@ class EventStreamTest(unittest.TestCase):
             key = ((c["client"][0], str(c["client"][1])), (c["server"][0], str(c["server"][1])))
             self.assertEqual(mine[key], theirs[key])
 
+    def test_time_wait_cookie_in_json(self):
+        """--json makes cookies in the kernel (plain rows do not): a TIME-WAIT object's cookie is
+        the one ss -e shows for the timewait socket."""
+        with Netns() as ns:
+            t = sstrace(ns, "-E", "--json", "state", "time-wait")
+            run = ns.traffic("client-close", "4", 7011, 2)
+            t.stop()
+            listing = ns.run("ss", "-tanHe", "state", "time-wait", check=True).stdout
+        theirs = {}
+        for line in listing.splitlines():
+            f = line.split()
+            theirs[(split_endpoint(f[2]), split_endpoint(f[3]))] = [x for x in f if x.startswith("sk:")][0]
+        mine = {}
+        for line in t.stdout.splitlines():
+            o = json.loads(line)
+            if o.get("type") != "event":
+                continue
+            key = ((o["local"]["addr"], str(o["local"]["port"])), (o["peer"]["addr"], str(o["peer"]["port"])))
+            mine[key] = "sk:%x" % o["cookie"]
+        self.assertEqual(len(mine), 2, t.stdout)
+        for c in run["conns"]:
+            key = ((c["client"][0], str(c["client"][1])), (c["server"][0], str(c["server"][1])))
+            self.assertEqual(mine[key], theirs[key])
+
     def test_time_wait_with_full_bucket_table(self):
         """tcp_max_tw_buckets exhausted: connections that get no timewait socket get no row."""
         with Netns() as ns:

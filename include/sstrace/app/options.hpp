@@ -57,7 +57,7 @@ struct Options {
     bool watch = false;            // --watch: the listing, then the stream of its changes
     std::optional<std::uint64_t> count;  // -c N
     std::optional<double> duration;      // --duration TIME, in seconds
-    unsigned ring_mb = 8;          // --ring-size MiB (a power of two, 1 to 1024)
+    unsigned ring_mb = 0;          // --ring-size MiB (a power of two, 1 to 1024); 0: by layout
     std::string bpf_variant = "auto";  // --bpf-variant auto|tp_btf|tracepoint
 
     // the live summary view (sstrace's own)

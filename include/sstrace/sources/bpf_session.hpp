@@ -36,7 +36,11 @@ struct BpfConfig {
     std::uint16_t family = 0;     // 0 = AF_INET and AF_INET6
     std::uint32_t fields = 0;     // SSTRACE_FIELD_* bits: optional record fields to fill
     std::size_t ring_bytes = 8u << 20;
-    std::uint64_t wakeup_bytes = 0;  // 0 = adaptive wakeups
+    // 0 = adaptive wakeups; otherwise about this many bytes of records wait before a forced
+    // wakeup (each CPU forces one per its share of them, counted in records)
+    std::uint64_t wakeup_bytes = 0;
+    // make socket cookies for the records (an output shows them or keys sockets by them)
+    bool cookies = false;
     BpfVariant variant = BpfVariant::Auto;
     bool attach = true;  // false: open and load only (load tests)
     // inet_diag filter bytecode run on every event before it is queued (empty: none). At most

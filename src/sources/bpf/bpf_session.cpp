@@ -240,6 +240,27 @@ std::optional<std::uint32_t> nested_counter(Hook h)
     return std::nullopt;
 }
 
+// cfg_wakeup_mask: each CPU forces a wakeup on every 2^k-th record it emits, 2^k the largest
+// power of two for which all CPUs together leave at most cfg.wakeup_bytes waiting (records of
+// this stream's layout). 0 (adaptive wakeups) when no wakeup_bytes is asked for.
+std::uint64_t wakeup_mask(const BpfConfig& cfg)
+{
+    if (cfg.wakeup_bytes == 0) {
+        return 0;
+    }
+    const int cpus = libbpf_num_possible_cpus();
+    const std::uint64_t record = 8 /* the ring's record header */ + sizeof(sstrace_event) +
+                                 (cfg.owners ? sizeof(sstrace_owner) : 0) +
+                                 (cfg.details != 0 ? sizeof(sstrace_details) : 0);
+    const std::uint64_t per_cpu =
+        cfg.wakeup_bytes / (record * static_cast<unsigned>(std::max(cpus, 1)));
+    std::uint64_t every = 2;
+    while (every * 2 <= per_cpu) {
+        every *= 2;
+    }
+    return every - 1;
+}
+
 // Opens, configures and loads one variant. Returns the libbpf error (negative errno) on failure.
 int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant variant, SkelPtr& out)
 {
@@ -254,7 +275,8 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
     ro->cfg_netns_ino = cfg.netns_ino;
     ro->cfg_family = cfg.family;
     ro->cfg_fields = cfg.fields;
-    ro->cfg_wakeup_bytes = cfg.wakeup_bytes;
+    ro->cfg_wakeup_mask = wakeup_mask(cfg);
+    ro->cfg_cookies = cfg.cookies ? 1 : 0;
     ro->cfg_test_spin = cfg.test_spin;
     if (cfg.owners && variant == BpfVariant::Btf) {
         ro->cfg_owners = 1;
