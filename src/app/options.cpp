@@ -53,7 +53,8 @@ Event streams, sstrace's own options:
    -c, --count=N       stop after N rows
        --duration=TIME stop after TIME: seconds, or with a unit (500ms, 2s, 2m, 1h)
        --ring-size=MiB BPF ring buffer size, a power of two from 1 to 1024 (default:
-                       room for about 16,000 records: 2, 4 with -p or -T, 8 with -o -m -i)
+                       room for about 16,000 records: 2, 4 with -p or -T, 8 with -o -m -i
+                       or --watch)
        --bpf-variant=V auto (tp_btf, falling back to classic tracepoints), tp_btf, or
                        tracepoint (mounts tracefs for the attach if it is not mounted)
    -v, --verbose       more diagnostics on stderr (-vv debug, -vvv libbpf's too); in a
