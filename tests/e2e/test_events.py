@@ -71,49 +71,41 @@ class EventStreamTest(unittest.TestCase):
         self.assertTrue(t.stdout.startswith("Netid Recv-Q Send-Q"), t.stdout)
         self.assertEqual(summary(t.stderr), (tw, tw, 0))
 
-    def test_time_wait_cookie_is_the_timewait_sockets(self):
-        """With -e, a TIME-WAIT row's sk: is the cookie ss -e shows for the timewait socket."""
+    def check_time_wait_cookies(self, port, output, cookies_of):
+        """Two client-close connections under a TIME-WAIT stream with OUTPUT options: the cookie
+        of each row, as cookies_of(stdout) gives them by (local, peer), is the sk: ss -e shows
+        for the timewait socket."""
         with Netns() as ns:
-            t = sstrace(ns, "-E", "-e", "state", "time-wait")
-            run = ns.traffic("client-close", "4", 7008, 2)
+            t = sstrace(ns, "-E", *output, "state", "time-wait")
+            run = ns.traffic("client-close", "4", port, 2)
             t.stop()
             listing = ns.run("ss", "-tanHe", "state", "time-wait", check=True).stdout
         theirs = {}
         for line in listing.splitlines():
             f = line.split()
             theirs[(split_endpoint(f[2]), split_endpoint(f[3]))] = [x for x in f if x.startswith("sk:")][0]
-        mine = {}
-        for r in rows(t.stdout):
-            # Netid Recv-Q Send-Q Local Peer, then the details (-e: the timer, ino:, sk:)
-            mine[(split_endpoint(r[3]), split_endpoint(r[4]))] = [x for x in r if x.startswith("sk:")][0]
+        mine = cookies_of(t.stdout)
         self.assertEqual(len(mine), 2, t.stdout)
         for c in run["conns"]:
             key = ((c["client"][0], str(c["client"][1])), (c["server"][0], str(c["server"][1])))
             self.assertEqual(mine[key], theirs[key])
 
+    def test_time_wait_cookie_is_the_timewait_sockets(self):
+        """With -e, a TIME-WAIT row's sk: is the cookie ss -e shows for the timewait socket."""
+        # Netid Recv-Q Send-Q Local Peer, then the details (-e: the timer, ino:, sk:)
+        self.check_time_wait_cookies(7008, ["-e"], lambda out: {
+            (split_endpoint(r[3]), split_endpoint(r[4])): [x for x in r if x.startswith("sk:")][0]
+            for r in rows(out)})
+
     def test_time_wait_cookie_in_json(self):
         """--json makes cookies in the kernel (plain rows do not): a TIME-WAIT object's cookie is
         the one ss -e shows for the timewait socket."""
-        with Netns() as ns:
-            t = sstrace(ns, "-E", "--json", "state", "time-wait")
-            run = ns.traffic("client-close", "4", 7011, 2)
-            t.stop()
-            listing = ns.run("ss", "-tanHe", "state", "time-wait", check=True).stdout
-        theirs = {}
-        for line in listing.splitlines():
-            f = line.split()
-            theirs[(split_endpoint(f[2]), split_endpoint(f[3]))] = [x for x in f if x.startswith("sk:")][0]
-        mine = {}
-        for line in t.stdout.splitlines():
-            o = json.loads(line)
-            if o.get("type") != "event":
-                continue
-            key = ((o["local"]["addr"], str(o["local"]["port"])), (o["peer"]["addr"], str(o["peer"]["port"])))
-            mine[key] = "sk:%x" % o["cookie"]
-        self.assertEqual(len(mine), 2, t.stdout)
-        for c in run["conns"]:
-            key = ((c["client"][0], str(c["client"][1])), (c["server"][0], str(c["server"][1])))
-            self.assertEqual(mine[key], theirs[key])
+        def cookies(out):
+            objs = [json.loads(line) for line in out.splitlines()]
+            return {((o["local"]["addr"], str(o["local"]["port"])),
+                     (o["peer"]["addr"], str(o["peer"]["port"]))): "sk:%x" % o["cookie"]
+                    for o in objs if o.get("type") == "event"}
+        self.check_time_wait_cookies(7011, ["--json"], cookies)
 
     def test_time_wait_with_full_bucket_table(self):
         """tcp_max_tw_buckets exhausted: connections that get no timewait socket get no row."""
