@@ -194,9 +194,9 @@ std::uint32_t record_fields(const Options& opts, const filter::Filter& expr)
 // records, 4 with owner blocks, 8 with details tails). Not larger: every record is written
 // into the ring's memory, and a ring larger than the caches makes each write a miss (measured,
 // issue 7: `sst_state` of `-E state time-wait` 165-170 ns per run with 8 MiB, 131-142 with 1-2).
-// 8 MiB with --watch: its events wait in the ring while the listing runs (the e2e test of a
-// 60,000-socket listing under churn missed rows at the seam in 4 of 14 runs with 2 MiB, none in
-// 9 with 8 MiB, with no loss counted: the cause is not known yet).
+// 8 MiB with --watch: its events wait in the ring while the listing runs, which drains it only
+// every 256 listed sockets (the e2e test of a 60,000-socket listing under churn filled a 2 MiB
+// ring in 6 of 20 runs, the loss counted as `ring buffer full`; none of 9 runs with 8 MiB).
 unsigned default_ring_mb(const Options& opts)
 {
     if (opts.timers || opts.memory || opts.info || opts.watch) {
