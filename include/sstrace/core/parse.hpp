@@ -29,6 +29,17 @@ std::optional<T> parse_number(std::string_view text, int base = 10)
 // opened or read.
 std::optional<std::string> read_small_file(const std::string& path);
 
+// The next whitespace-separated word of `rest`, taken off its front ("" at its end).
+inline std::string_view next_word(std::string_view& rest)
+{
+    constexpr std::string_view kSpace = " \t\n";
+    rest.remove_prefix(std::min(rest.find_first_not_of(kSpace), rest.size()));
+    const std::size_t end = std::min(rest.find_first_of(kSpace), rest.size());
+    const std::string_view word = rest.substr(0, end);
+    rest.remove_prefix(end);
+    return word;
+}
+
 // The whitespace-separated words of `text`, each as a number in turn: "32768\t60999\n" -> 32768
 // then 60999. Stops at the first word that is not a number.
 template <typename T>
@@ -38,15 +49,11 @@ public:
 
     std::optional<T> next()
     {
-        const std::size_t begin = rest_.find_first_not_of(" \t\n");
-        if (begin == std::string_view::npos) {
+        const std::string_view word = next_word(rest_);
+        if (word.empty()) {
             return std::nullopt;
         }
-        rest_.remove_prefix(begin);
-        const std::size_t end = std::min(rest_.find_first_of(" \t\n"), rest_.size());
-        const std::optional<T> v = parse_number<T>(rest_.substr(0, end));
-        rest_.remove_prefix(end);
-        return v;
+        return parse_number<T>(word);
     }
 
 private:

@@ -13,17 +13,6 @@ namespace sstrace {
 
 namespace {
 
-// The next space-separated word of `line`, taken off its front ("" at its end).
-std::string_view next_word(std::string_view& line)
-{
-    const std::size_t begin = std::min(line.find_first_not_of(' '), line.size());
-    line.remove_prefix(begin);
-    const std::size_t end = std::min(line.find(' '), line.size());
-    const std::string_view word = line.substr(0, end);
-    line.remove_prefix(end);
-    return word;
-}
-
 // "TCP: inuse 1 orphan 0 ..." -> {"TCP.inuse": 1, ...}; read with read(2), no iostreams (a
 // listing's source rule reads these files at its start).
 std::map<std::string, long long> read_keyed(const std::string& path)
