@@ -459,9 +459,20 @@ struct BpfSession::Impl {
         std::uint64_t invocations0 = 0;
     };
     // `misses`: the first program's recursion_misses, read by the caller (one bpf_prog_info
-    // read per program and call).
+    // read per program and call); `hit`: hits_of(h), read by the caller before `misses`.
     std::uint64_t invocations(const HookHits& h, std::uint64_t misses) const;
-    std::uint64_t not_run(const HookHits& h, std::uint64_t misses) const;
+    static std::uint64_t hits_of(const HookHits& h) { return h.hits.read(); }
+    // The hits of the hook whose first program `prog` is; null for any other program.
+    const HookHits* hook_hits_of(const bpf_program* prog) const
+    {
+        for (const HookHits& h : hook_hits) {
+            if (h.first == prog) {
+                return &h;
+            }
+        }
+        return nullptr;
+    }
+    std::uint64_t not_run(const HookHits& h, std::uint64_t hit, std::uint64_t misses) const;
     // The runs a hook's tp_btf first copy counted in its nesting slots (every CPU and level).
     std::uint64_t nest_runs(Hook hook) const;
     void count_hits();
@@ -654,19 +665,20 @@ std::uint64_t BpfSession::Impl::nest_runs(Hook hook) const
     return s;
 }
 
-std::uint64_t BpfSession::Impl::not_run(const HookHits& h, std::uint64_t misses) const
+std::uint64_t BpfSession::Impl::not_run(const HookHits& h, std::uint64_t hit,
+                                        std::uint64_t misses) const
 {
-    // The hits are read first. A tracepoint calls its probes in the order they were
+    // The hits are read first, before the misses and the runs. A tracepoint calls its probes in the order they were
     // registered, and perf's probe is registered when the first perf event on the tracepoint
     // is enabled, here after the programs were attached (a classic program runs inside perf's
     // probe, before its perf events): so a counted hit's run is normally counted already when
     // the runs are read after. Read the other way round, a hit of any socket on the host
     // between the two reads looked like one no program ran (false loss on a busy host). Where
     // another perf user enabled the tracepoint first, a hit counted but not yet run (a window
-    // of about a microsecond) can still look unrun; so can a skipped run between the caller's
-    // read of `misses` and this one (rare: skipped runs are). A run whose hit is not counted
-    // yet only makes `ran` larger.
-    const std::uint64_t hit = h.hits.read();
+    // of about a microsecond) can still look unrun. Had the misses been read before the hits,
+    // a skipped run between the two reads would look like a hit no program ran, and two
+    // readings (the summary's and -v's) could then disagree by one. A run whose hit is not
+    // counted yet only makes `ran` larger.
     const std::uint64_t ran = invocations(h, misses) - h.invocations0;
     return hit > ran ? hit - ran : 0;
 }
@@ -729,6 +741,9 @@ std::vector<BpfProgramInfo> BpfSession::programs() const
         pi.hook = p.hook;
         pi.second_copy = p.second_copy;
         const int fd = bpf_program__fd(p.prog);
+        // the hits before the misses (see not_run)
+        const Impl::HookHits* hh = impl_->hook_hits_of(p.prog);
+        const std::uint64_t hit = hh != nullptr ? Impl::hits_of(*hh) : 0;
         if (fd >= 0) {
             bpf_prog_info info{};
             __u32 len = sizeof(info);
@@ -743,10 +758,8 @@ std::vector<BpfProgramInfo> BpfSession::programs() const
         if (const auto idx = nested_counter(p.hook); pi.loaded && p.second_copy && idx) {
             pi.nested_runs = impl_->sum_counter(*idx);
         }
-        for (const Impl::HookHits& h : impl_->hook_hits) {
-            if (h.first == p.prog && pi.loaded) {
-                pi.hits_not_run = impl_->not_run(h, pi.recursion_misses);
-            }
+        if (hh != nullptr && pi.loaded) {
+            pi.hits_not_run = impl_->not_run(*hh, hit, pi.recursion_misses);
         }
         out.push_back(std::move(pi));
     }
@@ -803,6 +816,9 @@ BpfCounters BpfSession::counters() const
         if (p.second_copy || fd < 0) {
             continue;
         }
+        // the hits before the misses (see not_run)
+        const Impl::HookHits* hh = impl_->hook_hits_of(p.prog);
+        const std::uint64_t hit = hh != nullptr ? Impl::hits_of(*hh) : 0;
         bpf_prog_info info{};
         __u32 len = sizeof(info);
         if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
@@ -814,10 +830,8 @@ BpfCounters BpfSession::counters() const
         }
         c.loss.skipped += info.recursion_misses > taken ? info.recursion_misses - taken : 0;
         // the same reading of recursion_misses for the hits no program ran
-        for (const Impl::HookHits& h : impl_->hook_hits) {
-            if (h.first == p.prog) {
-                c.loss.skipped += impl_->not_run(h, info.recursion_misses);
-            }
+        if (hh != nullptr) {
+            c.loss.skipped += impl_->not_run(*hh, hit, info.recursion_misses);
         }
     }
     return c;
