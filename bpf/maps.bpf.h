@@ -20,18 +20,18 @@ const volatile __u32 cfg_netns_ino __weak = 0;
 const volatile __u16 cfg_family __weak = 0;
 /* SSTRACE_FIELD_* bits: the optional record fields some output or filter reads. */
 const volatile __u32 cfg_fields __weak = 0;
-/* The timer hook's two uses: TIME-WAIT hand-overs (needed to tell TIME-WAIT and CLOSE entries
- * apart) and SYN-SENT rows with their port. */
-const volatile __u8 cfg_tw_handover __weak = 0;
+/* Tell TIME-WAIT and CLOSE entries apart (a lookup in the established hash at FIN-WAIT-2/CLOSING
+ * -> CLOSE, state.bpf.c): set when TIME-WAIT or CLOSE rows or the metrics need it. */
+const volatile __u8 cfg_tw_split __weak = 0;
+/* SYN-SENT rows with their port, from the timer hook. */
 const volatile __u8 cfg_syn_timer __weak = 0;
-/* The classic tracepoint variant's addresses of the two timer callbacks (from /proc/kallsyms);
- * tp_btf programs take them from the kernel's BTF instead (timer.bpf.c). */
-const volatile __u64 cfg_tw_timer_fn __weak = 0;
 /* Follow timewait sockets to their end (SSTRACE_REC_TW_END records; tp_btf programs only). */
 const volatile __u8 cfg_tw_end __weak = 0;
 /* Bit (1 << state) set for every state whose leaving is reported (--transitions): a transition
  * is reported when its new state is in cfg_state_mask or its old state in this mask. */
 const volatile __u32 cfg_leave_mask __weak = 0;
+/* The classic tracepoint variant's address of tcp_write_timer (from /proc/kallsyms); tp_btf
+ * programs take it from the kernel's BTF instead (timer.bpf.c). */
 const volatile __u64 cfg_write_timer_fn __weak = 0;
 /* Ring-buffer notification: 0 = the kernel's adaptive wakeup (the reader is woken whenever it
  * has caught up); otherwise a CPU commits its records without a wakeup and forces one on every
@@ -103,51 +103,16 @@ struct {
 	__type(value, struct nest_state);
 } nest SEC(".maps") __weak;
 
-/* The TIME-WAIT hand-over: tcp_time_wait() arms the new timewait socket's timer (the timer hook
- * writes the connection here) and then, in the same call, tcp_done() moves the full socket to
- * CLOSE; that CLOSE (from FIN-WAIT-2 or CLOSING) finds the connection here by the same tuple and
- * namespace and is a TIME-WAIT entry. No timer means no timewait socket (tcp_max_tw_buckets full,
- * or no memory).
- * One slot per task and context level (task, or interrupt; the same levels as the nesting slots):
- * both halves of a hand-over run in one call, in one task, at one level, and nothing else at that
- * level of that task runs between them: a softirq that interrupts the call has its own slot, a
- * task that preempts it has its own storage, and the storage follows the task when it migrates.
- * Task storage, not a hash map keyed by tuple: a hand-over is then one lock-free lookup of the
- * task's storage on each side, where the hash map took a bucket lock with interrupts disabled,
- * an element from the per-CPU free list and back, for an insert, a lookup and a delete. A timer
- * re-armed later (a retransmitted FIN) leaves a slot that no CLOSE takes: the next hand-over of
- * that task and level overwrites it, and the tuple and the time bound keep it from matching. */
-/* The connection as the timewait socket and the full socket both know it. */
+/* A timewait socket's connection, as the TIME-WAIT end records (timer.bpf.c) carry it. */
 struct tw_key {
 	__u8 saddr[16];
 	__u8 daddr[16];
 	__u32 netns_ino;
-	__u16 sport; /* network order, as inet_sport and tw_sport */
+	__u16 sport; /* network order, as tw_sport */
 	__u16 dport;
 	__u16 family;
 	__u8 _pad[6];
 };
-_Static_assert(sizeof(struct tw_key) == 48, "tw_key_equal() compares six 8-byte words");
-
-struct tw_handover {
-	struct tw_key k;
-	__u64 armed;   /* bpf_jiffies64() when the timer was armed (a clock read costs more) */
-	__u64 expires; /* tw_timer.expires (jiffies), for -o on the entry row; 0 without -o */
-	__u8 substate; /* tw_substate: TIME_WAIT, or FIN_WAIT2 for an orphan whose peer has not closed */
-	__u8 pending;  /* set by the timer hook, cleared by the CLOSE that takes the hand-over */
-	__u8 _pad[6];
-};
-
-struct tw_handovers {
-	struct tw_handover level[SSTRACE_NEST_LEVELS];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct tw_handovers);
-} tw_pending SEC(".maps") __weak;
 
 /* ---- Owners (-p, -T; owner.bpf.h) ---- */
 /* Records carry an owner block (struct sstrace_owner). Set only when a stream asks for owners:

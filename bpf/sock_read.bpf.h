@@ -180,17 +180,6 @@ static __always_inline void tp_addrs(const struct tcp_sock *tp, __u16 family, bo
 	}
 }
 
-/* The connection's tuple as the TIME-WAIT hand-over knows it. */
-static __always_inline void tp_tw_key(const struct tcp_sock *tp, __u16 family, bool btf,
-				      struct tw_key *k)
-{
-	tp_addrs(tp, family, btf, k->saddr, k->daddr);
-	k->netns_ino = tp_netns(tp, btf);
-	k->sport = tp_sport_be(tp, btf);
-	k->dport = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_dport);
-	k->family = family;
-}
-
 /* The owner block of a record, when the stream asked for owners (-p, -T): written into `oe`
  * (`owner`, or an empty block), flagged, and counted in hdr.size. Returns the size of the record
  * up to and with the owner block; plain records keep their size. */
@@ -686,44 +675,6 @@ static __always_inline bool nest_second_takes(void *ctx, __u32 hook, const void 
 		return false;
 	}
 	return true;
-}
-
-/* ---- the TIME-WAIT hand-over (map tw_pending in maps.bpf.h) ---- */
-
-/* A hand-over older than this many jiffies (25: 25-250 ms, by the kernel's tick rate) is a
- * left-over of a re-armed timewait timer (both halves of a real one run within microseconds, in
- * one call). Jiffies, not bpf_ktime_get_ns(): a clock read costs 20-50 ns on this kind of VM, and
- * each hand-over took two. */
-#define TW_HANDOVER_MAX_JIFFIES 25
-
-/* The slot of the running task and context level (tp_btf programs: from the tracepoint's
- * arguments, as nest_slot() does). The classic variant has no such pointer (its arguments lie in
- * a per-CPU buffer): it uses the task level for all, so a softirq's hand-over between a task's
- * two halves overwrites the task's slot; the timer hook counts that as a lost hand-over.
- * `create`: the timer hook makes the task's storage on its first hand-over (which fails only
- * without memory, or while another storage operation runs on this CPU: counted as lost). */
-static __always_inline struct tw_handover *tw_slot(void *ctx, bool btf, bool create)
-{
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct tw_handovers *h;
-	__u32 level = btf ? ctx_level(ctx, t) : 0;
-
-	h = bpf_task_storage_get(&tw_pending, t, NULL,
-				 create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-	if (!h || level >= SSTRACE_NEST_LEVELS)
-		return NULL;
-	return &h->level[level];
-}
-
-/* The tuple, namespace and family of two hand-over keys, 8 bytes at a time (48 bytes, the
- * padding zeroed by both writers). */
-static __always_inline bool tw_key_equal(const struct tw_key *a,
-					 const struct tw_key *b)
-{
-	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
-
-	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) |
-		(x[5] ^ y[5])) == 0;
 }
 
 #endif /* SSTRACE_SOCK_READ_BPF_H */

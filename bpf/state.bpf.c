@@ -3,11 +3,10 @@
  * TCP state entries: the inet_sock_set_state tracepoint.
  *
  * Two inferred states:
- *  - TIME-WAIT is never reported by the tracepoint: tcp_time_wait() hands the connection to a
- *    timewait socket, arms its timer (timer.bpf.c records the tuple in the running task's
- *    hand-over slot, map tw_pending) and moves the full socket to CLOSE. A FIN-WAIT-2/CLOSING ->
- *    CLOSE that finds its tuple there is the TIME-WAIT entry; one that does not got no timewait
- *    socket (tcp_max_tw_buckets full).
+ *  - TIME-WAIT is never reported by the tracepoint: tcp_time_wait() hashes a timewait socket
+ *    for the connection and moves the full socket to CLOSE. A FIN-WAIT-2/CLOSING -> CLOSE that
+ *    finds its connection's timewait socket in the established hash is the TIME-WAIT entry; one
+ *    that does not got no timewait socket (tcp_max_tw_buckets full).
  *  - SYN-SENT is entered before connect() picks the local port: its row is emitted when
  *    tcp_connect() arms the SYN's retransmit timer (timer.bpf.c), except for a connect() that
  *    fails before that (then here, at SYN-SENT -> CLOSE).
@@ -31,24 +30,141 @@ static __always_inline bool want_leave(int state)
 	return state > 0 && state < SSTRACE_TCP_MAX_STATES && (cfg_leave_mask & (1u << state));
 }
 
+/* ---- TIME-WAIT: the timewait socket in the established hash ----
+ * tcp_time_wait() puts the new timewait socket at the head of its connection's chain in the
+ * established hash (inet_twsk_hashdance_schedule(), same hash as the full socket), arms its timer
+ * and then, in the same call on the same CPU, moves the full socket to CLOSE. So a FIN-WAIT-2 or
+ * CLOSING -> CLOSE whose connection has a timewait socket in that chain now is a TIME-WAIT entry;
+ * one without got none (tcp_max_tw_buckets full, no memory). No state is kept between two hooks:
+ * nothing to lose to a skipped run or a full map, and nothing for a nested event to overwrite. */
+
+/* The full socket's connection, as its timewait socket has it. */
+struct tw_probe {
+	__u64 net;	/* struct net * as a number: compared, never dereferenced by the caller */
+	__u64 addrpair;	/* skc_addrpair (IPv4: daddr, rcv_saddr) */
+	__u64 v6_daddr[2];
+	__u64 v6_saddr[2];
+	__u32 portpair;	/* skc_portpair as the timewait socket has it (dport, num) */
+	__u32 hash;	/* skc_hash: the established hash's bucket, with the table's mask */
+	__u16 family;
+	__u8 _pad[6];
+};
+
+/* What the lookup found. */
+struct tw_found {
+	__u64 expires;	/* tw_timer.expires (jiffies), for -o */
+	__u8 substate;	/* tw_substate: TIME_WAIT, or FIN_WAIT2 for an orphan whose peer has not closed */
+	__u8 _pad[7];
+};
+
+#define TW_LOOKUP_NONE 0
+#define TW_LOOKUP_FOUND 1
+#define TW_LOOKUP_CUT_SHORT 2 /* the chain was longer than TW_CHAIN_MAX: counted as a loss */
+
+/* The new timewait socket is the chain's head unless another CPU inserted into the same bucket
+ * since; the established hash has about one bucket per socket, so chains are short. */
+#define TW_CHAIN_MAX 8
+
+/* A global (not inlined) function: the verifier checks it once, not once per path of each
+ * program that calls it. Probe reads throughout: the chain is reached from a number, as the
+ * classic variant reaches everything. */
+__noinline int sst_timewait_lookup(const struct tw_probe *p, struct tw_found *out)
+{
+	struct net *net;
+	struct inet_hashinfo *hi;
+	struct inet_ehash_bucket *eh;
+	struct hlist_nulls_node *n;
+	struct sock_common *sc;
+	__u32 mask;
+	int i;
+
+	if (!p || !out)
+		return TW_LOOKUP_NONE;
+	/* a local first: inside BPF_CORE_READ, p->net would get a relocation of its own */
+	net = (struct net *)p->net;
+	hi = BPF_CORE_READ(net, ipv4.tcp_death_row.hashinfo);
+	if (!hi)
+		return TW_LOOKUP_NONE;
+	eh = BPF_CORE_READ(hi, ehash);
+	mask = BPF_CORE_READ(hi, ehash_mask);
+	eh = (void *)eh + (__u64)(p->hash & mask) * bpf_core_type_size(struct inet_ehash_bucket);
+	n = BPF_CORE_READ(eh, chain.first);
+	for (i = 0; i < TW_CHAIN_MAX; i++) {
+		/* a chain ends in a "nulls" marker: an odd value */
+		if (!n || ((__u64)n & 1))
+			return TW_LOOKUP_NONE;
+		sc = (void *)n - bpf_core_field_offset(struct sock_common, skc_nulls_node);
+		if (BPF_CORE_READ(sc, skc_state) == SSTRACE_TCP_TIME_WAIT &&
+		    BPF_CORE_READ(sc, skc_portpair) == p->portpair &&
+		    BPF_CORE_READ(sc, skc_family) == p->family &&
+		    (__u64)BPF_CORE_READ(sc, skc_net.net) == p->net) {
+			struct inet_timewait_sock *tw = (void *)sc;
+			__u64 a[2], b[2];
+			bool same;
+
+			if (p->family == AF_INET) {
+				same = BPF_CORE_READ(sc, skc_addrpair) == p->addrpair;
+			} else {
+				bpf_core_read(a, sizeof(a), &sc->skc_v6_daddr);
+				bpf_core_read(b, sizeof(b), &sc->skc_v6_rcv_saddr);
+				same = ((a[0] ^ p->v6_daddr[0]) | (a[1] ^ p->v6_daddr[1]) |
+					(b[0] ^ p->v6_saddr[0]) | (b[1] ^ p->v6_saddr[1])) == 0;
+			}
+			if (same) {
+				out->substate = BPF_CORE_READ(tw, tw_substate);
+				if (cfg_details & SSTRACE_DETAIL_TIMER)
+					out->expires = BPF_CORE_READ(tw, tw_timer.expires);
+				return TW_LOOKUP_FOUND;
+			}
+		}
+		n = BPF_CORE_READ(n, next);
+	}
+	return ((__u64)n & 1) ? TW_LOOKUP_NONE : TW_LOOKUP_CUT_SHORT;
+}
+
 /* Was this FIN-WAIT-2/CLOSING -> CLOSE the hand-over to a timewait socket? `expires`: its
  * timer's expiry (jiffies; with -o only). */
-static __always_inline bool took_timewait(void *ctx, const struct tcp_sock *tp, __u16 family,
-					  bool btf, __u8 *flags, __u64 *expires)
+static __always_inline bool took_timewait(const struct tcp_sock *tp, __u16 family, bool btf,
+					  __u8 *flags, __u64 *expires)
 {
-	struct tw_key k = {};
-	struct tw_handover *h = tw_slot(ctx, btf, false);
+	struct tw_probe p = {};
+	struct tw_found f = {};
+	/* the layout of skc_portpair */
+	union {
+		__u32 pair;
+		struct {
+			__be16 dport;
+			__u16 num;
+		};
+	} ports;
+	int r;
 
-	if (!h || !h->pending)
+	if (btf) {
+		p.net = (__u64)SKC(tp).skc_net.net;
+		p.addrpair = SKC(tp).skc_addrpair;
+		p.hash = SKC(tp).skc_hash;
+	} else {
+		p.net = (__u64)BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.__sk_common.skc_net.net);
+		p.addrpair = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.__sk_common.skc_addrpair);
+		p.hash = BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.__sk_common.skc_hash);
+	}
+	/* the local port from inet_sport: the CLOSE released the port (inet_put_port() zeroed
+	 * skc_num) before the tracepoint */
+	ports.dport = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_dport);
+	ports.num = bpf_ntohs(tp_sport_be(tp, btf));
+	p.portpair = ports.pair;
+	p.family = family;
+	if (family == AF_INET6)
+		tp_addrs(tp, family, btf, (__u8 *)p.v6_saddr, (__u8 *)p.v6_daddr);
+	r = sst_timewait_lookup(&p, &f);
+	if (r == TW_LOOKUP_CUT_SHORT)
+		count(SSTRACE_CNT_TW_MAP_FULL);
+	if (r != TW_LOOKUP_FOUND)
 		return false;
-	tp_tw_key(tp, family, btf, &k);
-	if (!tw_key_equal(&h->k, &k) || bpf_jiffies64() - h->armed > TW_HANDOVER_MAX_JIFFIES)
-		return false;
-	h->pending = 0;
-	if (h->substate == SSTRACE_TCP_FIN_WAIT2)
+	if (f.substate == SSTRACE_TCP_FIN_WAIT2)
 		*flags |= SSTRACE_EVF_TW_FIN_WAIT2;
 	if (cfg_details & SSTRACE_DETAIL_TIMER)
-		*expires = h->expires;
+		*expires = f.expires;
 	return true;
 }
 
@@ -166,7 +282,7 @@ static __always_inline void on_set_state(void *ctx, struct sock *sk, int oldstat
 		     cfg_syn_timer;
 	close_split = newstate == SSTRACE_TCP_CLOSE &&
 		      (oldstate == SSTRACE_TCP_FIN_WAIT2 || oldstate == SSTRACE_TCP_CLOSING) &&
-		      cfg_tw_handover;
+		      cfg_tw_split;
 	if (btf && birth(oldstate, newstate))
 		stamp_birth(sk);
 	/* only a cookie to make, no row: the socket is all it takes (any namespace's: making one
@@ -186,7 +302,7 @@ static __always_inline void on_set_state(void *ctx, struct sock *sk, int oldstat
 		return;
 	/* a TIME-WAIT entry is told from a CLOSE here, for the rows and the counters alike */
 	if (close_split) {
-		if (took_timewait(ctx, tp, family, btf, &flags, &tw_expires))
+		if (took_timewait(tp, family, btf, &flags, &tw_expires))
 			entered = SSTRACE_TCP_TIME_WAIT;
 		else if (KREAD(btf, tp, inet_conn.icsk_inet.sk.sk_err) == 0)
 			count(SSTRACE_CNT_TW_NO_TIMER);

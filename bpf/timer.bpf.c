@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The timer_start tracepoint, for two timers:
- *  - tw_timer_handler: a timewait socket's timer was armed. At creation this is inside
- *    tcp_time_wait(), just before the full socket's CLOSE: record the tuple in the running
- *    task's hand-over slot for state.bpf.c.
  *  - tcp_write_timer: the first arming of a SYN-SENT socket's retransmit timer (tcp_connect(),
  *    icsk_retransmits still 0) is the moment its SYN leaves, with the local port chosen: emit its
  *    SYN-SENT row now.
+ *  - tw_timer_handler (tp_btf, TIME-WAIT ends only): a timewait socket's timer re-armed.
  * timer_start fires for every kernel timer: comparing the callback is the first and only work
- * for all others. A tp_btf program and a classic tracepoint program.
+ * for all others. A tp_btf program and a classic tracepoint program, attached only for SYN-SENT
+ * rows and TIME-WAIT ends (a TIME-WAIT entry is found in the established hash, state.bpf.c).
  *
  * And the timer_cancel and timer_expire_entry tracepoints (tp_btf only), for the end of a
  * TIME-WAIT: the kernel detaches (cancels) a timer before it runs it (then timer_expire_entry: an
@@ -26,40 +25,32 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
  * happen in one __mod_timer() call, microseconds apart). */
 #define TW_REARM_MAX_NS 1000000ull
 
-/* The timewait socket a tw_timer belongs to, and its connection as the hand-over knows it.
- * False when the stream does not follow its family or namespace. */
-static __always_inline bool tw_read(void *timer, bool btf, struct inet_timewait_sock **twp,
-				    struct tw_key *k)
+/* The timewait socket a tw_timer belongs to, and its connection (tp_btf programs only). False
+ * when the stream does not follow its family or namespace. */
+static __always_inline bool tw_read(void *timer, struct inet_timewait_sock **twp, struct tw_key *k)
 {
 	struct inet_timewait_sock *tw;
 
 	tw = (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
-	if (btf)
-		tw = bpf_rdonly_cast(tw, bpf_core_type_id_kernel(struct inet_timewait_sock));
+	tw = bpf_rdonly_cast(tw, bpf_core_type_id_kernel(struct inet_timewait_sock));
 	*twp = tw;
-	k->family = KREAD(btf, tw, __tw_common.skc_family);
+	k->family = tw->__tw_common.skc_family;
 	if (k->family != AF_INET && k->family != AF_INET6)
 		return false;
 	if (cfg_family && k->family != cfg_family)
 		return false;
-	if (btf)
-		k->netns_ino = tw->__tw_common.skc_net.net->ns.inum;
-	else
-		k->netns_ino = BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum);
+	k->netns_ino = tw->__tw_common.skc_net.net->ns.inum;
 	if (cfg_netns_ino && k->netns_ino != cfg_netns_ino)
 		return false;
 	if (k->family == AF_INET) {
-		*(__u32 *)k->saddr = KREAD(btf, tw, __tw_common.skc_rcv_saddr);
-		*(__u32 *)k->daddr = KREAD(btf, tw, __tw_common.skc_daddr);
-	} else if (btf) {
+		*(__u32 *)k->saddr = tw->__tw_common.skc_rcv_saddr;
+		*(__u32 *)k->daddr = tw->__tw_common.skc_daddr;
+	} else {
 		__builtin_memcpy(k->saddr, &tw->__tw_common.skc_v6_rcv_saddr, sizeof(k->saddr));
 		__builtin_memcpy(k->daddr, &tw->__tw_common.skc_v6_daddr, sizeof(k->daddr));
-	} else {
-		bpf_core_read(k->saddr, sizeof(k->saddr), &tw->__tw_common.skc_v6_rcv_saddr);
-		bpf_core_read(k->daddr, sizeof(k->daddr), &tw->__tw_common.skc_v6_daddr);
 	}
-	k->sport = KREAD(btf, tw, tw_sport);
-	k->dport = KREAD(btf, tw, __tw_common.skc_dport);
+	k->sport = tw->tw_sport;
+	k->dport = tw->__tw_common.skc_dport;
 	return true;
 }
 
@@ -91,45 +82,25 @@ static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const str
 	queue_record(&oe, NULL);
 }
 
-static __always_inline void on_tw_timer(void *ctx, void *timer, bool btf)
+/* A timewait timer armed right after a cancel of the same timer on this CPU: a re-arm, reported
+ * as the end of the cancelled one (tp_btf, TIME-WAIT ends only). */
+static __always_inline void on_tw_timer(void *timer)
 {
 	struct inet_timewait_sock *tw;
 	struct tw_key k = {};
-	struct tw_handover *h;
-	__u64 now;
+	__u32 zero = 0;
+	struct tw_cancel_mark *m;
+	__u64 cookie;
 
-	if (!tw_read(timer, btf, &tw, &k))
+	if (!tw_read(timer, &tw, &k))
 		return;
-	if (btf && cfg_tw_end) {
-		/* right after a cancel of the same timer on this CPU: a re-arm, not an end */
-		__u32 zero = 0;
-		struct tw_cancel_mark *m = bpf_map_lookup_elem(&tw_cancels, &zero);
-		__u64 cookie = tw->__tw_common.skc_cookie.counter;
-
-		if (m && m->timer == timer) {
-			if (m->cookie == cookie && bpf_ktime_get_ns() - m->ts_ns < TW_REARM_MAX_NS)
-				emit_tw_end(tw, &k, cookie, SSTRACE_TWEND_REARMED);
-			m->timer = 0;
-		}
+	m = bpf_map_lookup_elem(&tw_cancels, &zero);
+	cookie = tw->__tw_common.skc_cookie.counter;
+	if (m && m->timer == timer) {
+		if (m->cookie == cookie && bpf_ktime_get_ns() - m->ts_ns < TW_REARM_MAX_NS)
+			emit_tw_end(tw, &k, cookie, SSTRACE_TWEND_REARMED);
+		m->timer = 0;
 	}
-	if (!cfg_tw_handover)
-		return;
-	h = tw_slot(ctx, btf, true);
-	if (!h) {
-		count(SSTRACE_CNT_TW_MAP_FULL);
-		return;
-	}
-	now = bpf_jiffies64();
-	/* the classic variant's one slot: a hand-over not taken yet is overwritten (see tw_slot) */
-	if (!btf && h->pending && now - h->armed <= TW_HANDOVER_MAX_JIFFIES)
-		count(SSTRACE_CNT_TW_MAP_FULL);
-	h->k = k;
-	h->armed = now;
-	h->substate = KREAD(btf, tw, tw_substate);
-	/* -o: the timer a listing of the timewait socket shows, on its entry row */
-	if (cfg_details & SSTRACE_DETAIL_TIMER)
-		h->expires = KREAD(btf, tw, tw_timer.expires);
-	h->pending = 1;
 }
 
 static __always_inline void on_write_timer(void *timer, bool btf)
@@ -173,15 +144,10 @@ static __always_inline void on_write_timer(void *timer, bool btf)
 
 /* The callbacks' addresses. tp_btf programs take them from the kernel's BTF (ld_imm64 of a
  * function's BTF id, which the verifier resolves: no /proc/kallsyms, no CAP_SYSLOG); the
- * classic variant from configuration (userspace read /proc/kallsyms). Zero when unused. */
+ * classic variant takes tcp_write_timer's from configuration (userspace read /proc/kallsyms,
+ * zero when unknown). */
 extern void tw_timer_handler(struct timer_list *t) __ksym;
 extern void tcp_write_timer(struct timer_list *t) __ksym;
-
-/* The callbacks' addresses: constants in the tp_btf program, configuration in the classic one. */
-static __always_inline __u64 tw_fn(bool btf)
-{
-	return btf ? (__u64)&tw_timer_handler : cfg_tw_timer_fn;
-}
 
 static __always_inline __u64 write_fn(bool btf)
 {
@@ -189,18 +155,14 @@ static __always_inline __u64 write_fn(bool btf)
 }
 
 /* Every timer of the kernel passes here: for all but the two, comparing the callback with the
- * two addresses is the whole run (whether the stream uses a callback is asked after). */
-static __always_inline void on_timer_start(void *ctx, void *timer, __u64 fn, bool btf)
+ * addresses the stream uses is the whole run (the configuration is a constant: the verifier
+ * drops the compares of an unused callback). */
+static __always_inline void on_timer_start(void *timer, __u64 fn, bool btf)
 {
-	if (!btf && !fn)
-		return; /* the classic variant's unknown addresses are 0 */
-	if (fn == tw_fn(btf)) {
-		if (cfg_tw_handover || (btf && cfg_tw_end))
-			on_tw_timer(ctx, timer, btf);
-	} else if (fn == write_fn(btf)) {
-		if (cfg_syn_timer)
-			on_write_timer(timer, btf);
-	}
+	if (cfg_syn_timer && fn == write_fn(btf) && fn)
+		on_write_timer(timer, btf);
+	else if (btf && cfg_tw_end && fn == (__u64)&tw_timer_handler)
+		on_tw_timer(timer);
 }
 
 /* One program: timer_start fires with interrupts disabled (under the timer base lock), so no
@@ -208,14 +170,14 @@ static __always_inline void on_timer_start(void *ctx, void *timer, __u64 fn, boo
 SEC("tp_btf/timer_start")
 int BPF_PROG(sst_timer, struct timer_list *timer)
 {
-	on_timer_start(ctx, timer, (__u64)timer->function, true);
+	on_timer_start(timer, (__u64)timer->function, true);
 	return 0;
 }
 
 SEC("tracepoint/timer/timer_start")
 int sst_timer_tp(struct trace_event_raw_timer_start *ctx)
 {
-	on_timer_start(ctx, ctx->timer, (__u64)ctx->function, false);
+	on_timer_start(ctx->timer, (__u64)ctx->function, false);
 	/* 1: the kernel then hands the hit to the tracepoint's perf events (perf stat, perf record,
 	 * sstrace's own hit counter); 0 would hide it from every one of them while sstrace runs */
 	return 1;
@@ -237,7 +199,7 @@ int BPF_PROG(sst_tw_cancel, struct timer_list *timer)
 
 	if (!cfg_tw_end || (__u64)timer->function != (__u64)&tw_timer_handler)
 		return 0;
-	if (!tw_read(timer, true, &tw, &k))
+	if (!tw_read(timer, &tw, &k))
 		return 0;
 	cookie = tw->__tw_common.skc_cookie.counter;
 	emit_tw_end(tw, &k, cookie, SSTRACE_TWEND_CANCELLED);
@@ -259,7 +221,7 @@ int BPF_PROG(sst_tw_expire, struct timer_list *timer)
 
 	if (!cfg_tw_end || (__u64)timer->function != (__u64)&tw_timer_handler)
 		return 0;
-	if (!tw_read(timer, true, &tw, &k))
+	if (!tw_read(timer, &tw, &k))
 		return 0;
 	emit_tw_end(tw, &k, tw->__tw_common.skc_cookie.counter, SSTRACE_TWEND_EXPIRED);
 	return 0;

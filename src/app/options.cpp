@@ -178,9 +178,10 @@ Privileges (root has them all):
                    program for: CAP_DAC_READ_SEARCH (tracefs), and CAP_SYS_ADMIN if
                    tracefs is not mounted
    -E on classic tracepoints (--bpf-variant tracepoint, or when tp_btf cannot load): also
-                   CAP_SYSLOG for TIME-WAIT and CLOSE entries (kernel addresses in
-                   /proc/kallsyms), CAP_DAC_READ_SEARCH to read tracefs (root's only), and
-                   CAP_SYS_ADMIN if tracefs is not mounted (it is mounted for the attach)
+                   CAP_DAC_READ_SEARCH to read tracefs (root's only),
+                   CAP_SYS_ADMIN if tracefs is not mounted (it is mounted for the attach),
+                   and CAP_SYSLOG for SYN-SENT rows' local port (kernel addresses in
+                   /proc/kallsyms; without it, a socket without a bound port shows port *)
    -N NAME         CAP_SYS_ADMIN (setns into the namespace)
    -p, -T          CAP_SYS_PTRACE, for other users' processes (their /proc/PID/fd; in
                    event streams also pidfd_getfd() of sockets open at the start)
@@ -194,11 +195,10 @@ Exit status:
         operand error (as ss)
    2    an ss option or mode that sstrace does not implement yet
    3    insufficient privileges: the missing one is named (streams need root, or CAP_BPF +
-        CAP_PERFMON; the classic tracepoint fallback also CAP_SYSLOG, for kernel addresses
-        in /proc/kallsyms)
-   4    the kernel lacks a required feature (BTF, the ring buffer, a tracepoint, a BPF hook,
-        a timer callback in its BTF or kallsyms): named, with the first Linux release that
-        has it (--check-kernel lists them)
+        CAP_PERFMON; the classic tracepoint fallback also CAP_DAC_READ_SEARCH, to read the
+        tracepoints' ids in tracefs)
+   4    the kernel lacks a required feature (BTF, the ring buffer, a tracepoint, a BPF
+        hook): named, with the first Linux release that has it (--check-kernel lists them)
    5    the BPF programs failed to load; -v shows the verifier's reason
    6    a capture read back (--read) is truncated or corrupt: every record before the damage
         was printed, then one line naming the file and the byte offset

@@ -152,7 +152,7 @@ std::string clock_text(std::int64_t wall_ns)
 
 std::string causes(const EventLoss& l)
 {
-    return fmt::format("ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT map full: {}, "
+    return fmt::format("ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT lookup cut short: {}, "
                        "not written to the capture: {}",
                        l.ring_full, l.skipped, l.map_full, l.not_written);
 }

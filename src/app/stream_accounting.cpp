@@ -85,8 +85,8 @@ std::optional<std::string> StreamAccounting::loss_since_last_poll(EventLoss* los
         lost->map_full = since(loss.map_full, reported_.map_full);
     }
     std::string line = fmt::format(
-        "{} events lost (ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT map full: {}); "
-        "{} lost so far",
+        "{} events lost (ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT lookup cut "
+        "short: {}); {} lost so far",
         loss.total() - reported_.total(), since(loss.ring_full, reported_.ring_full),
         since(loss.skipped, reported_.skipped), since(loss.map_full, reported_.map_full),
         loss.total());
@@ -109,8 +109,8 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
     const BpfLoss& loss = c.loss;
     std::string causes;
     if (loss.total() != 0) {
-        causes = fmt::format(" (ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT map "
-                             "full: {})",
+        causes = fmt::format(" (ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT lookup "
+                             "cut short: {})",
                              loss.ring_full, loss.skipped, loss.map_full);
     }
     fmt::print(out, "{}: {} events seen, {} {}, {} lost{}\n", program_name(),
@@ -180,10 +180,10 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
                                    window_.time_wait_fin_wait2);
             }
             if (kernel > static_cast<std::int64_t>(window_.time_wait) && c.tw_no_timer != 0) {
-                note += fmt::format("{}{} closes from FIN-WAIT-2 or CLOSING had no timewait timer "
-                                    "(TcpExtTCPTimeWaitOverflow: {}); a timewait socket that "
-                                    "another CPU recycles or kills before its timer is armed "
-                                    "gets no row",
+                note += fmt::format("{}{} closes from FIN-WAIT-2 or CLOSING found no timewait "
+                                    "socket (TcpExtTCPTimeWaitOverflow: {}); a timewait socket "
+                                    "that another CPU kills before the full socket's CLOSE gets "
+                                    "no row",
                                     note.empty() ? "" : "; ", c.tw_no_timer,
                                     delta("TcpExtTCPTimeWaitOverflow"));
             }

@@ -296,7 +296,7 @@ std::string render_metrics(const StatsSnapshot& snap, const ExpositionOptions& o
     {
         Family fam(out, f, "sstrace_events_lost_total", "counter",
                    "Events lost, by cause: ring buffer full, program run skipped by the kernel, "
-                   "TIME-WAIT hand-over map full.");
+                   "TIME-WAIT lookup cut short (a hash chain longer than 8).");
         fam.sample("", label("cause", "ring_full"), snap.tool.lost_ring_full);
         fam.sample("", label("cause", "skipped"), snap.tool.lost_skipped);
         fam.sample("", label("cause", "map_full"), snap.tool.lost_map_full);

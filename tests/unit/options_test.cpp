@@ -628,7 +628,8 @@ TEST(Help, PrivilegesOfEachStreamAndFeature)
 {
     const std::string help = help_text();
     const std::string privileges = help.substr(help.find("Privileges"));
-    for (const char* needed : {"CAP_BPF + CAP_PERFMON", "no CAP_SYSLOG", "CAP_SYSLOG for TIME-WAIT",
+    for (const char* needed : {"CAP_BPF + CAP_PERFMON", "no CAP_SYSLOG",
+                               "for SYN-SENT rows' local port",
                                "CAP_DAC_READ_SEARCH", "CAP_SYS_ADMIN if tracefs is not mounted",
                                "-N NAME         CAP_SYS_ADMIN", "-p, -T          CAP_SYS_PTRACE",
                                "-K              CAP_NET_ADMIN"}) {

@@ -96,17 +96,18 @@
  * the first copy (it was already running on that CPU when the event nested into it). */
 #define SSTRACE_CNT_NESTED_STATE 3
 #define SSTRACE_CNT_NESTED_DESTROY 4
-/* TIME-WAIT hand-overs (timer hook -> state hook) that found no slot in the tw_pending task
- * storage (no memory for the task's storage), or, in the classic tracepoint variant, whose slot
- * a nested hand-over overwrote before the CLOSE took it: each may be a TIME-WAIT row lost. */
+/* TIME-WAIT lookups cut short: a FIN-WAIT-2/CLOSING -> CLOSE whose walk of its established-hash
+ * chain stopped after 8 entries without finding its timewait socket (state.bpf.c): each may be a
+ * TIME-WAIT row lost, printed as a CLOSE. The name is that of the map it once counted. */
 #define SSTRACE_CNT_TW_MAP_FULL 5
 /* TIME-WAIT rows whose timewait socket started in the FIN-WAIT-2 substate (SSTRACE_EVF_...). */
 #define SSTRACE_CNT_TW_FIN_WAIT2 6
 /* SYN-SENT rows of connect()s that failed before their SYN was sent (no TcpActiveOpens). */
 #define SSTRACE_CNT_SYN_UNSENT 7
-/* FIN-WAIT-2/CLOSING -> CLOSE without an error and without a timewait timer armed for it: no
- * timewait socket (tcp_max_tw_buckets full, a FIN-WAIT-2 timeout), or one that another CPU
- * recycled (tcp_tw_reuse) or killed before its timer was armed, which gets no row. */
+/* FIN-WAIT-2/CLOSING -> CLOSE without an error whose connection has no timewait socket in the
+ * established hash: none was made (tcp_max_tw_buckets full, a FIN-WAIT-2 timeout), or another
+ * CPU killed it (a new SYN for the tuple, an RST) between its hashing and this CLOSE, which then
+ * gets no TIME-WAIT row. The name is from the timer that once told them apart. */
 #define SSTRACE_CNT_TW_NO_TIMER 8
 /* Runs of a hook's classic tracepoint program (the tp_btf first copies count theirs in their
  * nesting slots, struct sstrace_nest_slot): with the runs the kernel skipped, every tracepoint

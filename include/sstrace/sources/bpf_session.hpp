@@ -122,7 +122,7 @@ struct BpfLoss {
     // without counting them as skipped (a perf counter of the tracepoint's hits shows them). The kernel does not say which event a skipped run was for, so one
     // that would not have matched counts too: an upper bound.
     std::uint64_t skipped = 0;
-    std::uint64_t map_full = 0;  // TIME-WAIT hand-overs that found their map full
+    std::uint64_t map_full = 0;  // TIME-WAIT lookups cut short (SSTRACE_CNT_TW_MAP_FULL)
     std::uint64_t total() const { return ring_full + skipped + map_full; }
 };
 
@@ -133,7 +133,7 @@ struct BpfCounters {
     std::uint64_t filtered = 0;  // events the in-kernel filter rejected
     std::uint64_t tw_fin_wait2 = 0;  // TIME-WAIT rows of orphans whose peer had not sent its FIN
     std::uint64_t syn_unsent = 0;    // SYN-SENT rows of connect()s that failed before the SYN
-    // FIN-WAIT-2/CLOSING -> CLOSE without error and without a timewait timer armed for it
+    // FIN-WAIT-2/CLOSING -> CLOSE without error whose connection had no timewait socket hashed
     std::uint64_t tw_no_timer = 0;
     BpfLoss loss;
 };
@@ -164,7 +164,6 @@ struct OwnerSeed {
 
 // Addresses of kernel functions sstrace recognises timers by (0 when unknown).
 struct KernelSymbols {
-    std::uint64_t tw_timer_handler = 0;
     std::uint64_t tcp_write_timer = 0;
 };
 KernelSymbols read_kernel_symbols(const char* path = "/proc/kallsyms");

@@ -73,22 +73,14 @@ KernelSymbols read_kernel_symbols(const char* path)
     std::ifstream in(path);
     std::string line;
     while (std::getline(in, line)) {
-        // "ffffffff82003430 t tw_timer_handler" (module symbols carry a [mod] suffix)
+        // "ffffffff82003430 t tcp_write_timer" (module symbols carry a [mod] suffix)
         const auto sp1 = line.find(' ');
         if (sp1 == std::string::npos || sp1 + 3 > line.size()) {
             continue;
         }
         const std::string_view name = std::string_view(line).substr(sp1 + 3);
-        std::uint64_t* slot = nullptr;
-        if (name == "tw_timer_handler") {
-            slot = &syms.tw_timer_handler;
-        } else if (name == "tcp_write_timer") {
-            slot = &syms.tcp_write_timer;
-        }
-        if (slot != nullptr) {
-            *slot = std::stoull(line.substr(0, sp1), nullptr, 16);
-        }
-        if (syms.tw_timer_handler != 0 && syms.tcp_write_timer != 0) {
+        if (name == "tcp_write_timer") {
+            syms.tcp_write_timer = std::stoull(line.substr(0, sp1), nullptr, 16);
             break;
         }
     }
@@ -126,8 +118,8 @@ bool has_capability(int cap)
     return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
 }
 
-// What the configuration needs of the timer hook.
-bool needs_tw_handover(const BpfConfig& cfg)
+// Whether TIME-WAIT and CLOSE entries must be told apart (the established-hash lookup).
+bool needs_tw_split(const BpfConfig& cfg)
 {
     return (cfg.state_mask & (state_bit(kStateTimeWait) | state_bit(kStateClose))) != 0 ||
            cfg.metrics;
@@ -148,8 +140,11 @@ void require_features(const BpfConfig& cfg, const KernelFeatures& kf)
         (cfg.details & SSTRACE_DETAIL_LIFETIME) != 0) {
         kf.require(KernelFeature::StateTracepoint);
     }
-    if (needs_tw_handover(cfg) || needs_syn_timer(cfg)) {
+    if (needs_syn_timer(cfg)) {
         kf.require(KernelFeature::TimerTracepoints);
+    }
+    if (needs_tw_split(cfg)) {
+        kf.require(KernelFeature::TimewaitLookup);
     }
     if ((cfg.destroy & SSTRACE_DESTROY_TCP) != 0) {
         kf.require(KernelFeature::DestroyTracepoint);
@@ -167,23 +162,16 @@ void require_features(const BpfConfig& cfg, const KernelFeatures& kf)
     }
 }
 
-// The classic variant's timer callbacks, from /proc/kallsyms: they are visible only with
-// CAP_SYSLOG (and kernel.kptr_restrict below 2). Throws when TIME-WAIT needs one that is not.
+// The classic variant's timer callback, from /proc/kallsyms: visible only with CAP_SYSLOG (and
+// kernel.kptr_restrict below 2). Without it, SYN-SENT rows are emitted at the state change.
 KernelSymbols classic_symbols(const BpfConfig& cfg)
 {
-    KernelSymbols syms = read_kernel_symbols();
-    if (needs_tw_handover(cfg) && syms.tw_timer_handler == 0) {
-        if (!has_capability(CAP_SYSLOG)) {
-            throw Error("reading /proc/kallsyms", "kernel addresses are hidden without CAP_SYSLOG",
-                        kExitNoPrivilege,
-                        "the classic tracepoint variant needs CAP_SYSLOG for TIME-WAIT and CLOSE "
-                        "entries; the tp_btf variant does not");
-        }
-        throw Error("reading /proc/kallsyms", "tw_timer_handler is not listed",
-                    kExitNoKernelSupport,
-                    "TIME-WAIT entries are recognised by that timer; see kernel.kptr_restrict");
+    KernelSymbols syms;
+    if (!needs_syn_timer(cfg)) {
+        return syms;
     }
-    if (needs_syn_timer(cfg) && syms.tcp_write_timer == 0) {
+    syms = read_kernel_symbols();
+    if (syms.tcp_write_timer == 0) {
         spdlog::warn("tcp_write_timer is not in /proc/kallsyms: SYN-SENT rows of sockets "
                      "without a bound port will show local port *");
     }
@@ -286,15 +274,13 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
     }
     ro->cfg_details = cfg.details;
     ro->cfg_metrics = cfg.metrics ? 1 : 0;
+    ro->cfg_tw_split = needs_tw_split(cfg) ? 1 : 0;
     if (variant == BpfVariant::Btf) {
-        ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
         ro->cfg_syn_timer = needs_syn_timer(cfg) && kf.has(KernelFeature::SynTimer) ? 1 : 0;
         ro->cfg_tw_end = cfg.tw_end && kf.has(KernelFeature::TimewaitTimer) ? 1 : 0;
     } else {
         const KernelSymbols syms = classic_symbols(cfg);
-        ro->cfg_tw_handover = needs_tw_handover(cfg) ? 1 : 0;
         ro->cfg_syn_timer = needs_syn_timer(cfg) && syms.tcp_write_timer != 0 ? 1 : 0;
-        ro->cfg_tw_timer_fn = syms.tw_timer_handler;
         ro->cfg_write_timer_fn = syms.tcp_write_timer;
     }
 
@@ -309,8 +295,9 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
         return err;
     }
 
-    const bool want_timer =
-        ro->cfg_tw_handover != 0 || ro->cfg_syn_timer != 0 || ro->cfg_tw_end != 0;
+    // TIME-WAIT entries need no timer: the timer_start hook (every kernel timer passes it) is
+    // attached only for SYN-SENT rows and TIME-WAIT ends
+    const bool want_timer = ro->cfg_syn_timer != 0 || ro->cfg_tw_end != 0;
     for (const ProgramSlot& p : program_slots(*skel)) {
         bool hook_on = false;
         switch (p.hook) {
@@ -495,19 +482,7 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     // Each feature this configuration needs, named with its first release if it is missing.
     const KernelFeatures kf = KernelFeatures::probe();
     require_features(cfg, kf);
-    // The tp_btf programs find the timer callbacks in the kernel's BTF. A kernel that inlined
-    // tw_timer_handler has no such entry: only the classic variant (kallsyms) can work there.
-    const bool btf_usable = kf.has(KernelFeature::TracingPrograms) &&
-                            (!needs_tw_handover(cfg) || kf.has(KernelFeature::TimewaitTimer));
-    if (!btf_usable) {
-        if (cfg.variant == BpfVariant::Btf) {
-            throw Error("loading BPF programs", "the kernel's BTF has no tw_timer_handler",
-                        kExitNoKernelSupport,
-                        "TIME-WAIT entries are recognised by that timer; try --bpf-variant "
-                        "tracepoint");
-        }
-        spdlog::info("the kernel's BTF has no tw_timer_handler: using classic tracepoints");
-    }
+    const bool btf_usable = kf.has(KernelFeature::TracingPrograms);
     if (needs_syn_timer(cfg) && !kf.has(KernelFeature::SynTimer) && cfg.variant == BpfVariant::Btf) {
         spdlog::warn("the kernel's BTF has no tcp_write_timer: SYN-SENT rows of sockets without "
                      "a bound port will show local port *");

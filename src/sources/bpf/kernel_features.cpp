@@ -25,9 +25,11 @@ const std::vector<KernelFeatureInfo> kTable = {
     {KernelFeature::DestroyTracepoint, "tracepoint tcp:tcp_destroy_sock", "4.15",
      "-E (TCP destroys)", KernelNeed::Options},
     {KernelFeature::TimerTracepoints, "tracepoint timer:timer_start", "2.6.30",
-     "TIME-WAIT and SYN-SENT entries", KernelNeed::Options},
+     "SYN-SENT entries", KernelNeed::Options},
+    {KernelFeature::TimewaitLookup, "established hash from tcp_death_row.hashinfo",
+     "6.1", "TIME-WAIT and CLOSE entries", KernelNeed::Options},
     {KernelFeature::TimewaitTimer, "tw_timer_handler in BTF", "5.4",
-     "TIME-WAIT entries (tp_btf variant)", KernelNeed::Fallback},
+     "the end of TIME-WAIT (--transitions, --watch)", KernelNeed::Fallback},
     {KernelFeature::SynTimer, "tcp_write_timer in BTF", "5.4",
      "SYN-SENT rows' local port (tp_btf variant)", KernelNeed::Fallback},
     {KernelFeature::TracingPrograms, "BTF-typed tracepoints (tp_btf)", "5.5",
@@ -68,20 +70,36 @@ bool has_enum_value(const btf* b, const char* enum_name, std::string_view value)
     return false;
 }
 
-bool has_member(const btf* b, const char* struct_name, std::string_view member)
+const btf_member* find_member(const btf* b, const char* struct_name, std::string_view member)
 {
     const int id = btf__find_by_name_kind(b, struct_name, BTF_KIND_STRUCT);
     if (id <= 0) {
-        return false;
+        return nullptr;
     }
     const btf_type* t = btf__type_by_id(b, static_cast<unsigned>(id));
     const btf_member* m = btf_members(t);
     for (unsigned short i = 0; i < btf_vlen(t); ++i) {
         if (member == btf__name_by_offset(b, m[i].name_off)) {
-            return true;
+            return &m[i];
         }
     }
-    return false;
+    return nullptr;
+}
+
+bool has_member(const btf* b, const char* struct_name, std::string_view member)
+{
+    return find_member(b, struct_name, member) != nullptr;
+}
+
+// Is the member an embedded struct (not a pointer to one)?
+bool member_is_struct(const btf* b, const char* struct_name, std::string_view member)
+{
+    const btf_member* m = find_member(b, struct_name, member);
+    if (m == nullptr) {
+        return false;
+    }
+    const btf_type* t = btf__type_by_id(b, static_cast<__u32>(btf__resolve_type(b, m->type)));
+    return t != nullptr && btf_is_struct(t);
 }
 
 bool tracepoint(const btf* b, const char* name)
@@ -102,6 +120,11 @@ bool probe_one(const btf* b, KernelFeature f)
         return tracepoint(b, "tcp_destroy_sock");
     case KernelFeature::TimerTracepoints:
         return tracepoint(b, "timer_start");
+    case KernelFeature::TimewaitLookup:
+        // the path state.bpf.c reads: an embedded death row (a pointer in 5.19-6.0) that knows
+        // its namespace's table (one global table before 6.1)
+        return member_is_struct(b, "netns_ipv4", "tcp_death_row") &&
+               has_member(b, "inet_timewait_death_row", "hashinfo");
     case KernelFeature::TimewaitTimer:
         return has_type(b, "tw_timer_handler", BTF_KIND_FUNC);
     case KernelFeature::SynTimer:
