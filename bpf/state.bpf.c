@@ -65,6 +65,25 @@ struct tw_found {
  * since; the established hash has about one bucket per socket, so chains are short. */
 #define TW_CHAIN_MAX 8
 
+/* The namespace's established hash. Some kernels around 6.0 held the death row through a
+ * pointer (earlier and later ones embed it): the flavour below reads that layout, and the test
+ * of the field's size, a constant after relocation, leaves the verifier only the branch this
+ * kernel's layout resolves (the other one's relocation fails, harmlessly, in dead code). */
+struct netns_ipv4___twdr_ptr {
+	struct inet_timewait_death_row *tcp_death_row;
+} __attribute__((preserve_access_index));
+
+struct net___twdr_ptr {
+	struct netns_ipv4___twdr_ptr ipv4;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct inet_hashinfo *tw_table(struct net *net)
+{
+	if (bpf_core_field_size(net->ipv4.tcp_death_row) == sizeof(void *))
+		return BPF_CORE_READ((struct net___twdr_ptr *)net, ipv4.tcp_death_row, hashinfo);
+	return BPF_CORE_READ(net, ipv4.tcp_death_row.hashinfo);
+}
+
 /* A global (not inlined) function: the verifier checks it once, not once per path of each
  * program that calls it. Probe reads throughout: the chain is reached from a number, as the
  * classic variant reaches everything. */
@@ -82,7 +101,7 @@ __noinline int sst_timewait_lookup(const struct tw_probe *p, struct tw_found *ou
 		return TW_LOOKUP_NONE;
 	/* a local first: inside BPF_CORE_READ, p->net would get a relocation of its own */
 	net = (struct net *)p->net;
-	hi = BPF_CORE_READ(net, ipv4.tcp_death_row.hashinfo);
+	hi = tw_table(net);
 	if (!hi)
 		return TW_LOOKUP_NONE;
 	eh = BPF_CORE_READ(hi, ehash);

@@ -27,7 +27,7 @@ const std::vector<KernelFeatureInfo> kTable = {
     {KernelFeature::TimerTracepoints, "tracepoint timer:timer_start", "2.6.30",
      "SYN-SENT entries", KernelNeed::Options},
     {KernelFeature::TimewaitLookup, "established hash from tcp_death_row.hashinfo",
-     "6.1", "TIME-WAIT and CLOSE entries", KernelNeed::Options},
+     "5.4", "TIME-WAIT and CLOSE entries", KernelNeed::Options},
     {KernelFeature::TimewaitTimer, "tw_timer_handler in BTF", "5.4",
      "the end of TIME-WAIT (--transitions, --watch)", KernelNeed::Fallback},
     {KernelFeature::SynTimer, "tcp_write_timer in BTF", "5.4",
@@ -70,36 +70,20 @@ bool has_enum_value(const btf* b, const char* enum_name, std::string_view value)
     return false;
 }
 
-const btf_member* find_member(const btf* b, const char* struct_name, std::string_view member)
+bool has_member(const btf* b, const char* struct_name, std::string_view member)
 {
     const int id = btf__find_by_name_kind(b, struct_name, BTF_KIND_STRUCT);
     if (id <= 0) {
-        return nullptr;
+        return false;
     }
     const btf_type* t = btf__type_by_id(b, static_cast<unsigned>(id));
     const btf_member* m = btf_members(t);
     for (unsigned short i = 0; i < btf_vlen(t); ++i) {
         if (member == btf__name_by_offset(b, m[i].name_off)) {
-            return &m[i];
+            return true;
         }
     }
-    return nullptr;
-}
-
-bool has_member(const btf* b, const char* struct_name, std::string_view member)
-{
-    return find_member(b, struct_name, member) != nullptr;
-}
-
-// Is the member an embedded struct (not a pointer to one)?
-bool member_is_struct(const btf* b, const char* struct_name, std::string_view member)
-{
-    const btf_member* m = find_member(b, struct_name, member);
-    if (m == nullptr) {
-        return false;
-    }
-    const btf_type* t = btf__type_by_id(b, static_cast<__u32>(btf__resolve_type(b, m->type)));
-    return t != nullptr && btf_is_struct(t);
+    return false;
 }
 
 bool tracepoint(const btf* b, const char* name)
@@ -121,9 +105,9 @@ bool probe_one(const btf* b, KernelFeature f)
     case KernelFeature::TimerTracepoints:
         return tracepoint(b, "timer_start");
     case KernelFeature::TimewaitLookup:
-        // the path state.bpf.c reads: an embedded death row (a pointer in 5.19-6.0) that knows
-        // its namespace's table (one global table before 6.1)
-        return member_is_struct(b, "netns_ipv4", "tcp_death_row") &&
+        // the path state.bpf.c reads to the namespace's table (the death row embedded, or, in
+        // some kernels around 6.0, through a pointer: both layouts are read)
+        return has_member(b, "netns_ipv4", "tcp_death_row") &&
                has_member(b, "inet_timewait_death_row", "hashinfo");
     case KernelFeature::TimewaitTimer:
         return has_type(b, "tw_timer_handler", BTF_KIND_FUNC);
