@@ -97,10 +97,31 @@ class StressTest(unittest.TestCase):
 
     # -- steps ----------------------------------------------------------------------------
 
-    def stress_netns(self):
+    def stress_netns(self, ehash_entries=0):
+        """ehash_entries: the namespace gets an established hash of its own, of that many
+        buckets (net.ipv4.tcp_child_ehash_entries of the creating namespace, set for the
+        creation only); 0: it shares the host's, as namespaces do by default."""
         ns = Netns("sstrace-stress")
-        ns.__enter__()
+        if ehash_entries:
+            key = "/proc/sys/net/ipv4/tcp_child_ehash_entries"
+            with open(key) as f:
+                was = f.read().strip()
+            with open(key, "w") as f:
+                f.write(str(ehash_entries))
+            try:
+                ns.__enter__()
+            finally:
+                with open(key, "w") as f:
+                    f.write(was)
+        else:
+            ns.__enter__()
         try:
+            if ehash_entries:
+                own = ns.run("sysctl", "-n", "net.ipv4.tcp_ehash_entries", check=True).stdout
+                self.assertEqual(int(own), ehash_entries, "the namespace has no table of its own")
+                # its own table also brings a timewait limit of half its buckets: lifted, so
+                # that the chains grow long
+                ns.sysctl("net.ipv4.tcp_max_tw_buckets", 262144)
             # only in this namespace: connect() never picks a server port, and TIME-WAIT
             # tuples are reused so that a few seconds of churn cannot run out of ports
             ns.sysctl("net.ipv4.ip_local_port_range", "20000 65535")
@@ -170,12 +191,13 @@ class StressTest(unittest.TestCase):
                                 "%d rows missing, %d lost: %d lost silently\n%s"
                                 % (expected - printed, lost, expected - printed - lost, report))
 
-    def run_case(self, args, seconds=3, stall_reader=False, nesting=False, rps=False):
+    def run_case(self, args, seconds=3, stall_reader=False, nesting=False, rps=False,
+                 ehash_entries=0):
         """sstrace ARGS in a fresh namespace around one churn; returns (tracer, churn, deltas).
         nesting: receive packets on the other CPU too (RPS on lo), so that softirqs interrupt
         process-context program runs, and widen every first-copy run (SSTRACE_TEST_BPF_SPIN).
-        rps: RPS on lo only (what a busy server with RPS has)."""
-        ns = self.stress_netns()
+        rps: RPS on lo only (what a busy server with RPS has). ehash_entries: see stress_netns."""
+        ns = self.stress_netns(ehash_entries)
         t = None
         try:
             if nesting or rps:
@@ -214,6 +236,14 @@ class StressTest(unittest.TestCase):
         t, churn, d = self.run_case(["-E", "state", "time-wait"])
         expected = d["TcpExtTW"] + d["TcpExtTWKilled"]
         self.assert_exact("TIME-WAIT rows", expected, t, churn, d)
+
+    def test_time_wait_rows_with_the_namespaces_own_hash_table(self):
+        """The same in a namespace with an established hash of its own, and a small one (256
+        buckets for tens of thousands of timewait sockets: chains of a hundred and more): the
+        TIME-WAIT lookup finds each new timewait socket in that namespace's table."""
+        t, churn, d = self.run_case(["-E", "state", "time-wait"], ehash_entries=256)
+        expected = d["TcpExtTW"] + d["TcpExtTWKilled"]
+        self.assert_exact("TIME-WAIT rows, own 256-bucket table", expected, t, churn, d)
 
     def test_time_wait_rows_under_rps_lose_nothing_silently(self):
         """The same with RPS on lo: the kernel then runs no program for some hits of the
