@@ -66,9 +66,11 @@ struct tw_found {
 #define TW_CHAIN_MAX 8
 
 /* The namespace's established hash. Some kernels around 6.0 held the death row through a
- * pointer (earlier and later ones embed it): the flavour below reads that layout, and the test
- * of the field's size, a constant after relocation, leaves the verifier only the branch this
- * kernel's layout resolves (the other one's relocation fails, harmlessly, in dead code). */
+ * pointer (earlier and later ones embed it): the flavour below reads that layout. Whether the
+ * flavour's pointer member exists in this kernel (a constant after relocation: a struct member
+ * does not match it) leaves the verifier only the branch this kernel's layout resolves; the
+ * other branch's relocation fails, harmlessly, in dead code. (The member's size cannot tell:
+ * its relocation fails on the other layout too.) */
 struct netns_ipv4___twdr_ptr {
 	struct inet_timewait_death_row *tcp_death_row;
 } __attribute__((preserve_access_index));
@@ -79,7 +81,7 @@ struct net___twdr_ptr {
 
 static __always_inline struct inet_hashinfo *tw_table(struct net *net)
 {
-	if (bpf_core_field_size(net->ipv4.tcp_death_row) == sizeof(void *))
+	if (bpf_core_field_exists(struct netns_ipv4___twdr_ptr, tcp_death_row))
 		return BPF_CORE_READ((struct net___twdr_ptr *)net, ipv4.tcp_death_row, hashinfo);
 	return BPF_CORE_READ(net, ipv4.tcp_death_row.hashinfo);
 }

@@ -8,6 +8,7 @@
 #include "sstrace/sources/bpf_record.hpp"
 
 #include <arpa/inet.h>
+#include <bpf/btf.h>
 #include "../common/require.hpp"
 
 #include <gtest/gtest.h>
@@ -581,6 +582,66 @@ TEST(Bpf, OwnerProgramsLoadWithTpBtfOnly)
 
 // -p with -o -m -i -e: both record tails, [event][owner][details] (ABI 8), within budget, and a
 // real record decodes with both: the owner of the socket this process connected, and its tcp_info.
+// The TIME-WAIT lookup reaches the namespace's established hash through tcp_death_row, which
+// this kernel embeds in struct netns_ipv4 and some kernels around 6.0 held by pointer
+// (state.bpf.c reads both). That other layout, made from this kernel's BTF by retyping the
+// member as a pointer: both variants relocate and load against it, the embedded layout's
+// relocation failing in code the verifier never reaches. Against the kernel's own BTF they
+// load as every other test shows. Loading only: the offsets are this kernel's.
+TEST(Bpf, LoadsAgainstADeathRowHeldByPointer)
+{
+    SSTRACE_REQUIRE_ROOT();
+    btf* b = btf__load_vmlinux_btf();
+    ASSERT_NE(b, nullptr);
+    const int row = btf__find_by_name_kind(b, "inet_timewait_death_row", BTF_KIND_STRUCT);
+    const int ipv4 = btf__find_by_name_kind(b, "netns_ipv4", BTF_KIND_STRUCT);
+    ASSERT_GT(row, 0);
+    ASSERT_GT(ipv4, 0);
+    const int ptr = btf__add_ptr(b, row);  // appended: every other type keeps its id
+    ASSERT_GT(ptr, 0);
+    // after the addition: the types now live in memory the BTF object may change
+    auto* t = const_cast<btf_type*>(btf__type_by_id(b, static_cast<__u32>(ipv4)));
+    btf_member* m = btf_members(t);
+    bool retyped = false;
+    for (unsigned short i = 0; i < btf_vlen(t); ++i) {
+        if (std::string(btf__name_by_offset(b, m[i].name_off)) == "tcp_death_row") {
+            m[i].type = static_cast<__u32>(ptr);
+            retyped = true;
+        }
+    }
+    ASSERT_TRUE(retyped);
+    __u32 size = 0;
+    const void* raw = btf__raw_data(b, &size);
+    ASSERT_NE(raw, nullptr);
+    char path[] = "/tmp/sstrace-btf-XXXXXX";
+    const int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    const bool written = write(fd, raw, size) == static_cast<ssize_t>(size);
+    close(fd);
+    btf__free(b);
+    ASSERT_TRUE(written);
+
+    for (const BpfVariant v : {BpfVariant::Btf, BpfVariant::Tracepoint}) {
+        BpfConfig cfg;
+        cfg.variant = v;
+        cfg.state_mask = state_bit(kStateTimeWait) | state_bit(kStateClose);
+        cfg.ring_bytes = 1 << 20;
+        cfg.attach = false;
+        cfg.btf_path = path;
+        try {
+            BpfSession s(cfg);
+            int state_programs = 0;
+            for (const auto& p : s.programs()) {
+                state_programs += p.loaded && p.hook == Hook::State ? 1 : 0;
+            }
+            EXPECT_EQ(state_programs, v == BpfVariant::Btf ? 2 : 1);
+        } catch (const Error& e) {
+            ADD_FAILURE() << (v == BpfVariant::Btf ? "tp_btf: " : "classic: ") << e.what();
+        }
+    }
+    unlink(path);
+}
+
 TEST(Bpf, OwnersAndDetailsTogether)
 {
     SSTRACE_REQUIRE_ROOT();

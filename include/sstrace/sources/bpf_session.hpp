@@ -48,6 +48,9 @@ struct BpfConfig {
     std::vector<std::uint8_t> filter;
     // Tests only: bpf_loop steps of extra work in every first-copy run, to make nesting common.
     std::uint32_t test_spin = 0;
+    // Tests only: the BTF file the CO-RE relocations are computed against, instead of the
+    // running kernel's (a kernel's layout that this machine does not have); empty in use.
+    std::string btf_path;
     // -p, -T: records carry their socket's owner. Loads the owner programs (a cgroup
     // sock_create program on the cgroup2 root and the syscall exit tracepoint); tp_btf only.
     bool owners = false;

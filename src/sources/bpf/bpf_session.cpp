@@ -252,7 +252,10 @@ std::uint64_t wakeup_mask(const BpfConfig& cfg)
 // Opens, configures and loads one variant. Returns the libbpf error (negative errno) on failure.
 int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant variant, SkelPtr& out)
 {
-    SkelPtr skel(sstrace_bpf::open());
+    bpf_object_open_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.btf_custom_path = cfg.btf_path.empty() ? nullptr : cfg.btf_path.c_str();
+    SkelPtr skel(sstrace_bpf::open(&opts));
     if (!skel) {
         return -errno;
     }
