@@ -159,7 +159,8 @@ static __always_inline __u64 write_fn(bool btf)
  * drops the compares of an unused callback). */
 static __always_inline void on_timer_start(void *timer, __u64 fn, bool btf)
 {
-	if (cfg_syn_timer && fn == write_fn(btf) && fn)
+	/* the classic variant's cfg_syn_timer is set only with tcp_write_timer's address known */
+	if (cfg_syn_timer && fn == write_fn(btf))
 		on_write_timer(timer, btf);
 	else if (btf && cfg_tw_end && fn == (__u64)&tw_timer_handler)
 		on_tw_timer(timer);

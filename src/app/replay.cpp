@@ -152,8 +152,8 @@ std::string clock_text(std::int64_t wall_ns)
 
 std::string causes(const EventLoss& l)
 {
-    return fmt::format("ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT lookup cut short: {}, "
-                       "not written to the capture: {}",
+    return fmt::format("ring buffer full: {}, skipped by the kernel: {}, TIME-WAIT lookup cut "
+                       "short: {}, not written to the capture: {}",
                        l.ring_full, l.skipped, l.map_full, l.not_written);
 }
 

@@ -580,8 +580,6 @@ TEST(Bpf, OwnerProgramsLoadWithTpBtfOnly)
     }
 }
 
-// -p with -o -m -i -e: both record tails, [event][owner][details] (ABI 8), within budget, and a
-// real record decodes with both: the owner of the socket this process connected, and its tcp_info.
 // The TIME-WAIT lookup reaches the namespace's established hash through tcp_death_row, which
 // this kernel embeds in struct netns_ipv4 and some kernels around 6.0 held by pointer
 // (state.bpf.c reads both). That other layout, made from this kernel's BTF by retyping the
@@ -642,6 +640,8 @@ TEST(Bpf, LoadsAgainstADeathRowHeldByPointer)
     unlink(path);
 }
 
+// -p with -o -m -i -e: both record tails, [event][owner][details] (ABI 8), within budget, and a
+// real record decodes with both: the owner of the socket this process connected, and its tcp_info.
 TEST(Bpf, OwnersAndDetailsTogether)
 {
     SSTRACE_REQUIRE_ROOT();

@@ -449,9 +449,8 @@ struct BpfSession::Impl {
         std::uint64_t invocations0 = 0;
     };
     // `misses`: the first program's recursion_misses, read by the caller (one bpf_prog_info
-    // read per program and call); `hit`: hits_of(h), read by the caller before `misses`.
+    // read per program and call); `hit`: h.hits.read(), read by the caller before `misses`.
     std::uint64_t invocations(const HookHits& h, std::uint64_t misses) const;
-    static std::uint64_t hits_of(const HookHits& h) { return h.hits.read(); }
     // The hits of the hook whose first program `prog` is; null for any other program.
     const HookHits* hook_hits_of(const bpf_program* prog) const
     {
@@ -646,8 +645,8 @@ std::uint64_t BpfSession::Impl::nest_runs(Hook hook) const
 std::uint64_t BpfSession::Impl::not_run(const HookHits& h, std::uint64_t hit,
                                         std::uint64_t misses) const
 {
-    // The hits are read first, before the misses and the runs. A tracepoint calls its probes in the order they were
-    // registered, and perf's probe is registered when the first perf event on the tracepoint
+    // The hits are read first, before the misses and the runs. A tracepoint calls its probes
+    // in the order they were registered, and perf's probe is registered when the first perf event on the tracepoint
     // is enabled, here after the programs were attached (a classic program runs inside perf's
     // probe, before its perf events): so a counted hit's run is normally counted already when
     // the runs are read after. Read the other way round, a hit of any socket on the host
@@ -721,7 +720,7 @@ std::vector<BpfProgramInfo> BpfSession::programs() const
         const int fd = bpf_program__fd(p.prog);
         // the hits before the misses (see not_run)
         const Impl::HookHits* hh = impl_->hook_hits_of(p.prog);
-        const std::uint64_t hit = hh != nullptr ? Impl::hits_of(*hh) : 0;
+        const std::uint64_t hit = hh != nullptr ? hh->hits.read() : 0;
         if (fd >= 0) {
             bpf_prog_info info{};
             __u32 len = sizeof(info);
@@ -796,7 +795,7 @@ BpfCounters BpfSession::counters() const
         }
         // the hits before the misses (see not_run)
         const Impl::HookHits* hh = impl_->hook_hits_of(p.prog);
-        const std::uint64_t hit = hh != nullptr ? Impl::hits_of(*hh) : 0;
+        const std::uint64_t hit = hh != nullptr ? hh->hits.read() : 0;
         bpf_prog_info info{};
         __u32 len = sizeof(info);
         if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
