@@ -202,6 +202,7 @@ static __always_inline __u32 put_owner(struct sstrace_owned_event *oe,
 static __always_inline void queue_record(struct sstrace_owned_event *oe,
 					 const struct sstrace_owner *owner)
 {
+	void *ring;
 	__u64 size;
 
 	if (!filter_accepts(&oe->ev)) {
@@ -209,7 +210,8 @@ static __always_inline void queue_record(struct sstrace_owned_event *oe,
 		return;
 	}
 	size = put_owner(oe, owner);
-	if (bpf_ringbuf_output(&events, oe, size, commit_flags())) {
+	ring = cpu_ring();
+	if (!ring || bpf_ringbuf_output(ring, oe, size, commit_flags())) {
 		count(SSTRACE_CNT_LOST);
 		return;
 	}
@@ -451,7 +453,7 @@ static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
 {
 	struct sstrace_event *e = &oe->ev;
 	struct sstrace_details *d;
-	void *r;
+	void *ring, *r;
 
 	if (!cfg_details) {
 		queue_record(oe, owner);
@@ -461,13 +463,18 @@ static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
 		count(SSTRACE_CNT_FILTERED);
 		return;
 	}
+	ring = cpu_ring();
+	if (!ring) {
+		count(SSTRACE_CNT_LOST);
+		return;
+	}
 	e->flags |= SSTRACE_EVF_DETAILS;
 	/* constant reservation sizes, one per layout (cfg_owners is fixed at load: the verifier
 	 * keeps one branch) */
 	if (cfg_owners) {
 		put_owner(oe, owner);
 		e->hdr.size = sizeof(*oe) + sizeof(*d);
-		r = bpf_ringbuf_reserve(&events, sizeof(*oe) + sizeof(*d), 0);
+		r = bpf_ringbuf_reserve(ring, sizeof(*oe) + sizeof(*d), 0);
 		if (!r) {
 			count(SSTRACE_CNT_LOST);
 			return;
@@ -476,7 +483,7 @@ static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
 		d = r + sizeof(*oe);
 	} else {
 		e->hdr.size = sizeof(*e) + sizeof(*d);
-		r = bpf_ringbuf_reserve(&events, sizeof(*e) + sizeof(*d), 0);
+		r = bpf_ringbuf_reserve(ring, sizeof(*e) + sizeof(*d), 0);
 		if (!r) {
 			count(SSTRACE_CNT_LOST);
 			return;

@@ -132,6 +132,10 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
             }
             std::fputc('\n', out);
         }
+        const RingStats r = session_.ring_stats();
+        fmt::print(out, "{}: ring buffers: {} of {} KiB (one per CPU), {} records out of time order "
+                   "(committed behind a younger one)\n",
+                   program_name(), r.rings, r.ring_bytes >> 10, r.late);
     }
 
     // The kernel's own count of what the rows stand for, between the two counter reads.

@@ -281,6 +281,32 @@ class StressTest(unittest.TestCase):
         dups = len(keys) - len(set(keys))
         self.assertEqual(dups, 0, "%d rows printed twice" % dups)
 
+    def test_rows_of_every_cpu_come_in_time_order(self):
+        """--timestamp -E state all: each CPU writes its own ring and the rings are merged by
+        the records' times. Every row's time is at least the time of the row before it, except
+        where -v counts records out of time order (committed behind a younger one)."""
+        t, churn, d = self.run_case(["--timestamp", "-E", "state", "all"])
+        day = 86400.0
+
+        def seconds(stamp):
+            h, m, s = stamp.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(s)
+
+        times = [seconds(r[0]) for r in rows(t.stdout)]
+        back = 0
+        for a, b in zip(times, times[1:]):
+            if b < a and a - b < day / 2:  # not midnight
+                back += 1
+        m = re.search(r"ring buffers: (\d+) of (\d+) KiB \(one per CPU\), (\d+) records out of time order",
+                      t.stderr)
+        self.assertIsNotNone(m, t.stderr[-2000:])
+        nrings, late = int(m.group(1)), int(m.group(3))
+        print("time order: %d rows, %d rings, %d steps back, %d records late"
+              % (len(times), nrings, back, late), file=sys.stderr)
+        self.assertEqual(nrings, os.cpu_count())
+        self.assertGreater(len(times), 10000, "not a stress run")
+        self.assertLessEqual(back, late, "rows out of time order that -v did not count")
+
     def test_counted_loss_is_the_whole_shortfall(self):
         """The oracle itself: with a 1 MiB ring and the reader stopped during the churn, rows
         are missing, the comparison sees it, and the summary's lost is exactly the shortfall."""

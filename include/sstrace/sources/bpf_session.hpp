@@ -35,6 +35,8 @@ struct BpfConfig {
     std::uint32_t netns_ino = 0;  // 0 = every namespace
     std::uint16_t family = 0;     // 0 = AF_INET and AF_INET6
     std::uint32_t fields = 0;     // SSTRACE_FIELD_* bits: optional record fields to fill
+    // the records' rings together: each CPU's ring is an even share, rounded down to a power
+    // of two, and at least 512 KiB
     std::size_t ring_bytes = 8u << 20;
     // 0 = adaptive wakeups; otherwise about this many bytes of records wait before a forced
     // wakeup (each CPU forces one per its share of them, counted in records)
@@ -156,6 +158,13 @@ struct BpfProgramInfo {
     std::optional<std::uint64_t> hits_not_run;
 };
 
+// The records' rings (bpf/maps.bpf.h) and their merge (RingMerge).
+struct RingStats {
+    std::uint32_t rings = 0;
+    std::size_t ring_bytes = 0;  // each
+    std::uint64_t late = 0;      // records handed over after a younger one
+};
+
 // The holder of a socket that existed before the stream started (from /proc).
 struct OwnerSeed {
     int pid = 0;
@@ -189,13 +198,18 @@ public:
     // Every program of the object, loaded or not, with the kernel's counts for loaded ones.
     std::vector<BpfProgramInfo> programs() const;
 
-    // Starts ring-buffer consumption; the handler runs inside consume().
+    // Starts ring-buffer consumption; the handler runs inside consume() and consume_all(), on
+    // the records of every CPU's ring in time order (RingMerge).
     void set_handler(RecordHandler handler);
+    // Readable when a ring was woken, or when a record a ring keeps for the merge is due.
     int epoll_fd() const;
-    // Consumes everything available; returns the number of records, or -errno.
+    // Hands over the records of every ring that no earlier record can still precede; returns
+    // how many, or -errno.
     int consume();
-
+    // Every record in the rings (the end of a stream).
+    int consume_all();
     BpfCounters counters() const;
+    RingStats ring_stats() const;
     // The kernel's BPF run-time statistics are on (BpfConfig::run_time_stats, and they could be).
     bool run_time_stats() const;
 

@@ -88,6 +88,13 @@ void BpfEventSource::resolve_cancels(std::uint64_t cutoff_ns, const Deliver& del
 void BpfEventSource::finish(const Deliver& deliver)
 {
     if (!holding_) {
+        // the records the rings keep until no earlier one of another CPU can come
+        deliver_ = &deliver;
+        const int got = session_.consume_all();
+        deliver_ = nullptr;
+        if (got < 0 && got != -EINTR) {
+            throw Error::from_errno("consuming the ring buffer", got);
+        }
         resolve_cancels(~std::uint64_t{0}, deliver);
     }
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sstrace/sources/bpf_session.hpp"
 
+#include "sstrace/core/clock.hpp"
 #include "sstrace/core/error.hpp"
 #include "sstrace/core/unique.hpp"
 #include "sstrace/sources/kernel_features.hpp"
+#include "sstrace/sources/ring_merge.hpp"
 #include "tracepoint_hits.hpp"
 #include "sstrace/abi/events.h"
 #include "sstrace/sstrace_bpf.skel.h"
@@ -14,11 +16,16 @@
 #include <spdlog/spdlog.h>
 #include <linux/capability.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -99,10 +106,6 @@ struct LinkDeleter {
 };
 using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
 
-struct RingDeleter {
-    void operator()(ring_buffer* r) const { ring_buffer__free(r); }
-};
-using RingPtr = std::unique_ptr<ring_buffer, RingDeleter>;
 
 // The classic tracepoints need tracefs for their ids. Mount it only when neither the tracefs
 // nor the debugfs path exists, and unmount it again once attached (the perf events keep the
@@ -249,6 +252,30 @@ std::uint64_t wakeup_mask(const BpfConfig& cfg)
     return every - 1;
 }
 
+// The records' rings (bpf/maps.bpf.h): one per CPU online at the start (a CPU that comes online
+// later shares ring cpu % count), each an even share of cfg.ring_bytes rounded down to a power of
+// two, and at least kMinRingBytes, so that a burst on one CPU still has room on many-CPU hosts.
+constexpr std::size_t kMinRingBytes = std::size_t{512} << 10;
+
+struct RingLayout {
+    std::uint32_t count = 1;
+    std::size_t bytes = kMinRingBytes;
+};
+
+RingLayout ring_layout(const BpfConfig& cfg)
+{
+    RingLayout r;
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    r.count = online > 0 ? static_cast<std::uint32_t>(online) : 1;
+    std::size_t share = cfg.ring_bytes / r.count;
+    std::size_t bytes = kMinRingBytes;
+    while (bytes * 2 <= share) {
+        bytes *= 2;
+    }
+    r.bytes = bytes;
+    return r;
+}
+
 // Opens, configures and loads one variant. Returns the libbpf error (negative errno) on failure.
 int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant variant, SkelPtr& out)
 {
@@ -293,7 +320,11 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
     std::memcpy(ro->cfg_filter, cfg.filter.data(), cfg.filter.size());
     ro->cfg_filter_len = static_cast<__u32>(cfg.filter.size());
 
-    int err = bpf_map__set_max_entries(skel->maps.events, static_cast<__u32>(cfg.ring_bytes));
+    const RingLayout rings = ring_layout(cfg);
+    ro->cfg_nrings = rings.count;
+    // the rings themselves come after the load (Impl::create_rings): an inner map's size need
+    // not match the template's
+    int err = bpf_map__set_max_entries(skel->maps.events, rings.count);
     if (err != 0) {
         return err;
     }
@@ -430,6 +461,82 @@ Unique<FdTraits> open_cgroup2_root()
 
 }  // namespace
 
+// How long after its timestamp a record may still be committed to its ring (RingMerge): a
+// program runs for microseconds; one interrupted for longer is handed over late.
+constexpr std::uint64_t kMergeSlackNs = 1'000'000;
+// A drain hands over at most this many records, then lets the loop flush the rows and come back.
+constexpr std::size_t kDrainRecords = 65536;
+
+// One ring's records read in place, by the ring buffer's memory layout (the consumer position
+// on a page of its own that the reader writes; the producer position, then the data mapped
+// twice in a row, so that a record wrapping around the end reads as one piece). libbpf 1.1's
+// consumer cannot look at a record without consuming it, which the merge needs.
+class MappedRing final : public RingCursor {
+public:
+    MappedRing(int fd, std::size_t bytes) : bytes_(bytes), mask_(bytes - 1)
+    {
+        page_ = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        void* c = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (c == MAP_FAILED) {
+            throw Error::from_errno("mapping a ring buffer", errno);
+        }
+        consumer_ = static_cast<unsigned long*>(c);
+        void* p = mmap(nullptr, page_ + 2 * bytes_, PROT_READ, MAP_SHARED, fd,
+                       static_cast<off_t>(page_));
+        if (p == MAP_FAILED) {
+            const int e = errno;
+            munmap(c, page_);
+            throw Error::from_errno("mapping a ring buffer", e);
+        }
+        producer_ = static_cast<const unsigned long*>(p);
+        data_ = static_cast<const std::byte*>(p) + page_;
+        pos_ = __atomic_load_n(consumer_, __ATOMIC_ACQUIRE);
+    }
+    ~MappedRing() override
+    {
+        munmap(consumer_, page_);
+        munmap(const_cast<unsigned long*>(producer_), page_ + 2 * bytes_);
+    }
+    MappedRing(const MappedRing&) = delete;
+    MappedRing& operator=(const MappedRing&) = delete;
+
+    std::span<const std::byte> peek() override
+    {
+        for (;;) {
+            if (pos_ >= __atomic_load_n(producer_, __ATOMIC_ACQUIRE)) {
+                return {};
+            }
+            const auto* hdr = reinterpret_cast<const std::uint32_t*>(data_ + (pos_ & mask_));
+            const std::uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+            if ((len & BPF_RINGBUF_BUSY_BIT) != 0) {
+                return {};  // reserved, not committed yet: the records behind it wait too
+            }
+            const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+            head_ = (std::size_t{size} + BPF_RINGBUF_HDR_SZ + 7) & ~std::size_t{7};
+            if ((len & BPF_RINGBUF_DISCARD_BIT) != 0) {
+                pop();
+                continue;
+            }
+            return {reinterpret_cast<const std::byte*>(hdr) + BPF_RINGBUF_HDR_SZ, size};
+        }
+    }
+    void pop() override
+    {
+        pos_ += head_;
+        __atomic_store_n(consumer_, pos_, __ATOMIC_RELEASE);
+    }
+
+private:
+    std::size_t bytes_;
+    std::size_t mask_;
+    std::size_t page_ = 4096;
+    unsigned long* consumer_ = nullptr;
+    const unsigned long* producer_ = nullptr;
+    const std::byte* data_ = nullptr;
+    unsigned long pos_ = 0;
+    std::size_t head_ = 0;
+};
+
 struct BpfSession::Impl {
     std::uint64_t sum_counter(std::uint32_t idx) const;
     // Every entry of a per-CPU hash map: the key and the per-CPU values, summed field by field
@@ -472,7 +579,21 @@ struct BpfSession::Impl {
     Unique<FdTraits> cgroup_root;  // before the links: closed after them
     std::vector<LinkPtr> links;
     Unique<FdTraits> stats_fd;  // BPF_ENABLE_STATS: the statistics are on while it is open
-    RingPtr ring;
+    // The rings (bpf/maps.bpf.h), read in place and merged in time order (RingMerge). `wake` is
+    // the descriptor the event loop watches: every ring's (edge-triggered: a ring keeps the
+    // records not yet due, and would otherwise keep the loop spinning), and `due`, a timer for
+    // when the oldest of those is.
+    void create_rings(const BpfConfig& cfg);
+    int drain(std::uint64_t drained_at_ns, std::size_t max);
+    std::vector<UniqueFd> rings;
+    std::size_t ring_bytes = 0;  // each
+    std::vector<std::unique_ptr<MappedRing>> mapped;
+    std::vector<RingCursor*> cursors;
+    RingMerge merge{kMergeSlackNs};
+    UniqueFd wake;
+    UniqueFd due;
+    bool due_timer = false;    // cfg.wakeup_bytes == 0
+    std::uint64_t due_at = 0;  // when `due` fires (CLOCK_MONOTONIC), 0: disarmed
     RecordHandler handler;
     int ncpus = 1;
     bool metrics = false;
@@ -543,6 +664,8 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
                                                             : "classic tracepoint variant");
     }
 
+    impl_->create_rings(cfg);
+    impl_->due_timer = cfg.wakeup_bytes == 0;
     impl_->metrics = cfg.metrics;
     impl_->ncpus = libbpf_num_possible_cpus();
     if (impl_->ncpus <= 0) {
@@ -743,24 +866,99 @@ std::vector<BpfProgramInfo> BpfSession::programs() const
     return out;
 }
 
+// One ring per slot of `events`, before any program runs (an empty slot would count every
+// record of its CPU as lost).
+void BpfSession::Impl::create_rings(const BpfConfig& cfg)
+{
+    const RingLayout layout = ring_layout(cfg);
+    const int outer = bpf_map__fd(skel->maps.events);
+    for (std::uint32_t i = 0; i < layout.count; ++i) {
+        const int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sst_ring", 0, 0,
+                                      static_cast<__u32>(layout.bytes), nullptr);
+        if (fd < 0) {
+            throw Error::from_errno("creating the ring buffers", errno);
+        }
+        rings.emplace_back(fd);
+        ring_bytes = layout.bytes;
+        if (bpf_map_update_elem(outer, &i, &fd, BPF_ANY) != 0) {
+            throw Error::from_errno("creating the ring buffers", errno);
+        }
+    }
+    spdlog::debug("{} ring buffers of {} KiB", layout.count, layout.bytes >> 10);
+}
+
 void BpfSession::set_handler(RecordHandler handler)
 {
     impl_->handler = std::move(handler);
-    auto cb = [](void* ctx, void* data, size_t size) -> int {
-        static_cast<Impl*>(ctx)->handler(data, size);
-        return 0;
-    };
-    ring_buffer* rb = ring_buffer__new(bpf_map__fd(impl_->skel->maps.events), cb, impl_.get(),
-                                       nullptr);
-    if (rb == nullptr) {
+    impl_->due.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    impl_->wake.reset(epoll_create1(EPOLL_CLOEXEC));
+    if (!impl_->due || !impl_->wake) {
         throw Error::from_errno("creating the ring buffer consumer", errno);
     }
-    impl_->ring.reset(rb);
+    auto watch = [this](int fd, std::uint32_t events) {
+        epoll_event ev{};
+        ev.events = events;
+        if (epoll_ctl(impl_->wake.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+            throw Error::from_errno("creating the ring buffer consumer", errno);
+        }
+    };
+    for (const UniqueFd& fd : impl_->rings) {
+        impl_->mapped.push_back(std::make_unique<MappedRing>(fd.get(), impl_->ring_bytes));
+        impl_->cursors.push_back(impl_->mapped.back().get());
+        watch(fd.get(), EPOLLIN | EPOLLET);
+    }
+    watch(impl_->due.get(), EPOLLIN);
 }
 
-int BpfSession::epoll_fd() const { return ring_buffer__epoll_fd(impl_->ring.get()); }
+RingStats BpfSession::ring_stats() const
+{
+    return RingStats{static_cast<std::uint32_t>(impl_->rings.size()), impl_->ring_bytes,
+                     impl_->merge.late()};
+}
 
-int BpfSession::consume() { return ring_buffer__consume(impl_->ring.get()); }
+int BpfSession::epoll_fd() const { return impl_->wake.get(); }
+
+int BpfSession::consume()
+{
+    // the rings' edges first: a wakeup from now on makes the loop come back
+    std::array<epoll_event, 8> evs{};
+    while (epoll_wait(impl_->wake.get(), evs.data(), static_cast<int>(evs.size()), 0) ==
+           static_cast<int>(evs.size())) {
+    }
+    const std::uint64_t drained_at = monotonic_ns();
+    if (impl_->due_at != 0 && drained_at >= impl_->due_at) {
+        std::uint64_t expirations = 0;  // clears the descriptor's readiness
+        if (::read(impl_->due.get(), &expirations, sizeof(expirations)) < 0) {
+            expirations = 0;  // EAGAIN: the timer's clock read was a hair behind ours
+        }
+        impl_->due_at = 0;  // expired: disarmed
+    }
+    return impl_->drain(drained_at, kDrainRecords);
+}
+
+int BpfSession::consume_all() { return impl_->drain(~std::uint64_t{0}, SIZE_MAX); }
+
+// Hands over what is due, and arms `due` for what the rings keep: at once when the drain was
+// cut short; for the oldest record left where every record wakes the reader (adaptive wakeups:
+// rows to a terminal). With batched wakeups, the next one or the loop's tick comes soon enough;
+// a wakeup a millisecond after every drain would undo the batching.
+int BpfSession::Impl::drain(std::uint64_t drained_at_ns, std::size_t max)
+{
+    const auto hand = [this](std::span<const std::byte> r) { handler(r.data(), r.size()); };
+    const std::size_t n = merge.drain(cursors, drained_at_ns, max, hand);
+    std::uint64_t at = 0;
+    if (const auto next = merge.next_due(); next && (*next == 0 || due_timer)) {
+        at = std::max<std::uint64_t>(*next, 1);
+    }
+    if (at != due_at) {
+        itimerspec its{};  // 0: disarmed
+        its.it_value.tv_sec = static_cast<time_t>(at / 1'000'000'000);
+        its.it_value.tv_nsec = static_cast<long>(at % 1'000'000'000);
+        timerfd_settime(due.get(), TFD_TIMER_ABSTIME, &its, nullptr);
+        due_at = at;
+    }
+    return n > INT_MAX ? INT_MAX : static_cast<int>(n);
+}
 
 std::uint64_t BpfSession::Impl::sum_counter(std::uint32_t idx) const
 {
