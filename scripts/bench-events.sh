@@ -71,6 +71,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/netns-lib.sh
+. "$here/netns-lib.sh"
 root=$(cd "$here/.." && pwd)
 
 profile=default
@@ -174,13 +176,7 @@ cleanup() {
         kill -TERM "$stats_pid" 2>/dev/null || true
         wait "$stats_pid" 2>/dev/null || true
     fi
-    if ip netns list 2>/dev/null | grep -qw "^$ns"; then
-        local p
-        for p in $(ip netns pids "$ns" 2>/dev/null); do
-            kill -KILL "$p" 2>/dev/null || true
-        done
-        ip netns del "$ns" 2>/dev/null || true
-    fi
+    netns_delete "$ns"
     if [ -n "$keep" ] && [ -d "$work" ]; then
         { mkdir -p "$keep" && cp -a "$work"/. "$keep"/; } || true
     fi

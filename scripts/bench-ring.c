@@ -38,27 +38,26 @@ static enum bpf_perf_event_ret on_sample(void *ctx, int cpu, struct perf_event_h
 	return LIBBPF_PERF_EVENT_CONT;
 }
 
-static void *drain_rings(void *arg)
-{
-	struct ring_buffer *rb = arg;
+/* The reader: whichever of the two was set up, every 5 ms. */
+static struct ring_buffer *rb;
+static struct perf_buffer *pb;
 
-	while (!stop) {
-		usleep(5000);
+static void drain(void)
+{
+	if (rb)
 		ring_buffer__consume(rb);
-	}
-	ring_buffer__consume(rb);
-	return NULL;
+	if (pb)
+		perf_buffer__consume(pb);
 }
 
-static void *drain_perf(void *arg)
+static void *reader_main(void *arg)
 {
-	struct perf_buffer *pb = arg;
-
+	(void)arg;
 	while (!stop) {
 		usleep(5000);
-		perf_buffer__consume(pb);
+		drain();
 	}
-	perf_buffer__consume(pb);
+	drain();
 	return NULL;
 }
 
@@ -68,8 +67,6 @@ int main(int argc, char **argv)
 	struct bpf_program *prog;
 	struct bpf_link *link;
 	struct bpf_map *map;
-	struct ring_buffer *rb = NULL;
-	struct perf_buffer *pb = NULL;
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 	unsigned int variant, ring_bytes, nrings, i;
@@ -148,10 +145,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-ring: cannot attach\n");
 		return 1;
 	}
-	if (rb)
-		pthread_create(&reader, NULL, drain_rings, rb);
-	else if (pb)
-		pthread_create(&reader, NULL, drain_perf, pb);
+	if (rb || pb)
+		pthread_create(&reader, NULL, reader_main, NULL);
 	rc = system(argv[4]);
 	stop = 1;
 	if (rb || pb)

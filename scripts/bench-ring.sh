@@ -21,6 +21,8 @@ set -euo pipefail
 die() { echo "bench-ring: $*" >&2; exit 1; }
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/netns-lib.sh
+. "$here/netns-lib.sh"
 root=$(cd "$here/.." && pwd)
 seconds=3
 rounds=2
@@ -45,13 +47,7 @@ work=$(mktemp -d /tmp/sstring.XXXXXX)
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    if ip netns list 2>/dev/null | grep -qw "^$ns"; then
-        local p
-        for p in $(ip netns pids "$ns" 2>/dev/null); do
-            kill -KILL "$p" 2>/dev/null || true
-        done
-        ip netns del "$ns" 2>/dev/null || true
-    fi
+    netns_delete "$ns"
     rm -rf "$work"
     exit "$rc"
 }

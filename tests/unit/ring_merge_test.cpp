@@ -9,7 +9,9 @@
 
 #include <cstring>
 #include <deque>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sstrace {
@@ -31,6 +33,13 @@ std::vector<std::byte> record(std::uint64_t ts, unsigned char tag)
 class ListRing final : public RingCursor {
 public:
     void push(std::uint64_t ts, unsigned char tag) { records.push_back(record(ts, tag)); }
+    // (stamp, tag) pairs, oldest first
+    void push(std::initializer_list<std::pair<std::uint64_t, char>> recs)
+    {
+        for (const auto& [ts, tag] : recs) {
+            push(ts, static_cast<unsigned char>(tag));
+        }
+    }
     std::span<const std::byte> peek() override
     {
         return records.empty() ? std::span<const std::byte>{} : std::span<const std::byte>(records.front());
@@ -39,10 +48,18 @@ public:
     std::deque<std::vector<std::byte>> records;
 };
 
-struct Rig {
+// Two rings and a merge with a slack of 10 ns.
+class RingMergeTest : public ::testing::Test {
+protected:
     ListRing a, b;
     std::vector<RingCursor*> rings{&a, &b};
+    RingMerge m{10};
     std::string out;
+    // a drain at `at` (~0: everything), at most `max` records; what it handed over
+    std::size_t drain(std::uint64_t at, std::size_t max = SIZE_MAX)
+    {
+        return m.drain(rings, at, max, handler());
+    }
     RingMerge::Handler handler()
     {
         return [this](std::span<const std::byte> r) {
@@ -51,88 +68,68 @@ struct Rig {
     }
 };
 
-TEST(RingMerge, HandsOverTheRingsInTimeOrder)
+TEST_F(RingMergeTest, HandsOverTheRingsInTimeOrder)
 {
-    Rig r;
-    RingMerge m(5);
-    r.a.push(10, 'a');
-    r.a.push(30, 'c');
-    r.a.push(50, 'e');
-    r.b.push(20, 'b');
-    r.b.push(40, 'd');
-    EXPECT_EQ(m.drain(r.rings, 100, SIZE_MAX, r.handler()), 5u);
-    EXPECT_EQ(r.out, "abcde");
+    a.push({{10, 'a'}, {30, 'c'}, {50, 'e'}});
+    b.push({{20, 'b'}, {40, 'd'}});
+    EXPECT_EQ(drain(100), 5u);
+    EXPECT_EQ(out, "abcde");
     EXPECT_FALSE(m.next_due());
     EXPECT_EQ(m.late(), 0u);
 }
 
-TEST(RingMerge, LeavesInTheRingWhatAnEarlierRecordMayStillPrecede)
+TEST_F(RingMergeTest, LeavesInTheRingWhatAnEarlierRecordMayStillPrecede)
 {
-    Rig r;
-    RingMerge m(10);
-    r.a.push(10, 'a');
-    r.a.push(40, 'd');
-    r.b.push(20, 'b');
-    r.b.push(30, 'c');
+    a.push({{10, 'a'}, {40, 'd'}});
+    b.push({{20, 'b'}, {30, 'c'}});
     // drained at 45: a record stamped after 35 may still be on its way
-    EXPECT_EQ(m.drain(r.rings, 45, SIZE_MAX, r.handler()), 3u);
-    EXPECT_EQ(r.out, "abc");
-    EXPECT_EQ(r.a.records.size(), 1u);  // 'd' stays in its ring
+    EXPECT_EQ(drain(45), 3u);
+    EXPECT_EQ(out, "abc");
+    EXPECT_EQ(a.records.size(), 1u);  // 'd' stays in its ring
     EXPECT_EQ(m.next_due(), 50u);
     // it was: stamped 38, committed after the drain
-    r.b.push(38, 'x');
-    r.b.push(60, 'e');
-    EXPECT_EQ(m.drain(r.rings, 200, SIZE_MAX, r.handler()), 3u);
-    EXPECT_EQ(r.out, "abcxde");
+    b.push({{38, 'x'}, {60, 'e'}});
+    EXPECT_EQ(drain(200), 3u);
+    EXPECT_EQ(out, "abcxde");
     EXPECT_EQ(m.late(), 0u);
 }
 
-TEST(RingMerge, CountsARecordLaterThanTheSlack)
+TEST_F(RingMergeTest, CountsARecordLaterThanTheSlack)
 {
-    Rig r;
-    RingMerge m(10);
-    r.a.push(100, 'a');
-    EXPECT_EQ(m.drain(r.rings, 200, SIZE_MAX, r.handler()), 1u);
-    r.b.push(90, 'b');  // held up for over the slack: younger 'a' is out already
-    r.b.push(150, 'c');
-    EXPECT_EQ(m.drain(r.rings, 300, SIZE_MAX, r.handler()), 2u);
-    EXPECT_EQ(r.out, "abc");
+    a.push(100, 'a');
+    EXPECT_EQ(drain(200), 1u);
+    b.push({{90, 'b'}, {150, 'c'}});  // 'b' held up for over the slack: 'a' is out already
+    EXPECT_EQ(drain(300), 2u);
+    EXPECT_EQ(out, "abc");
     EXPECT_EQ(m.late(), 1u);
 }
 
-TEST(RingMerge, TiesGoToTheFirstRing)
+TEST_F(RingMergeTest, TiesGoToTheFirstRing)
 {
-    Rig r;
-    RingMerge m(0);
-    r.b.push(7, 'b');
-    r.a.push(7, 'a');
-    r.a.push(9, 'c');
-    EXPECT_EQ(m.drain(r.rings, ~std::uint64_t{0}, SIZE_MAX, r.handler()), 3u);
-    EXPECT_EQ(r.out, "abc");
+    b.push({{7, 'b'}});
+    a.push({{7, 'a'}, {9, 'c'}});
+    EXPECT_EQ(drain(~std::uint64_t{0}), 3u);
+    EXPECT_EQ(out, "abc");
 }
 
-TEST(RingMerge, ACutShortDrainIsDueAtOnce)
+TEST_F(RingMergeTest, ACutShortDrainIsDueAtOnce)
 {
-    Rig r;
-    RingMerge m(0);
     for (unsigned char i = 0; i < 10; ++i) {
-        (i % 2 ? r.b : r.a).push(i, static_cast<unsigned char>('0' + i));
+        (i % 2 ? b : a).push(i, static_cast<unsigned char>('0' + i));
     }
-    EXPECT_EQ(m.drain(r.rings, 100, 4, r.handler()), 4u);
+    EXPECT_EQ(drain(100, 4), 4u);
     EXPECT_EQ(m.next_due(), 0u);
-    EXPECT_EQ(m.drain(r.rings, 100, SIZE_MAX, r.handler()), 6u);
-    EXPECT_EQ(r.out, "0123456789");
+    EXPECT_EQ(drain(100), 6u);
+    EXPECT_EQ(out, "0123456789");
     EXPECT_FALSE(m.next_due());
 }
 
-TEST(RingMerge, ARecordTooShortForAHeaderGoesFirst)
+TEST_F(RingMergeTest, ARecordTooShortForAHeaderGoesFirst)
 {
-    Rig r;
-    RingMerge m(0);
-    r.a.push(5, 'a');
-    r.b.records.push_back(std::vector<std::byte>(3, std::byte{'s'}));
-    EXPECT_EQ(m.drain(r.rings, 10, SIZE_MAX, r.handler()), 2u);
-    EXPECT_EQ(r.out, "sa");
+    a.push(5, 'a');
+    b.records.push_back(std::vector<std::byte>(3, std::byte{'s'}));
+    EXPECT_EQ(drain(100), 2u);
+    EXPECT_EQ(out, "sa");
 }
 
 }  // namespace
