@@ -76,7 +76,7 @@ struct {
  * kind's 2 CPUs. */
 struct sstrace_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4096); /* the template only: userspace creates the rings */
+	__uint(max_entries, 4096); /* replaced by userspace with a template of the rings' size */
 };
 
 struct {

@@ -322,9 +322,19 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
 
     const RingLayout rings = ring_layout(cfg);
     ro->cfg_nrings = rings.count;
-    // the rings themselves come after the load (Impl::create_rings): an inner map's size need
-    // not match the template's
     int err = bpf_map__set_max_entries(skel->maps.events, rings.count);
+    if (err != 0) {
+        return err;
+    }
+    // The rings themselves come after the load (Impl::create_rings). The template the outer map
+    // is made with has their size: kernels before 5.10 take only inner maps of the template's
+    // size (and libbpf 1.1 cannot resize the template it would make from the BTF).
+    const UniqueFd ring_template(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sst_ring", 0, 0,
+                                                static_cast<__u32>(rings.bytes), nullptr));
+    if (!ring_template) {
+        return -errno;
+    }
+    err = bpf_map__set_inner_map_fd(skel->maps.events, ring_template.get());
     if (err != 0) {
         return err;
     }
