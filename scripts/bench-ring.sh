@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # bench-ring.sh: what one record costs a BPF program, by how it is written (one ring buffer
-# shared by every CPU, one per CPU, staged records, a perf buffer), measured on the
+# shared by every CPU, one per CPU, staged records, a perf buffer, slots in a memory-mapped
+# array without a lock), measured on the
 # inet_sock_set_state tracepoint under the same TCP churn as scripts/bench-events.sh. The
 # numbers behind doc/events.md, section 6 ("one ring buffer per CPU").
 #
@@ -63,12 +64,12 @@ cc -O2 -pthread -o "$work/churn" "$here/churn.c" || die "cannot build churn.c"
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 
-names=(empty fill shared percpu staged perf)
+names=(empty fill shared percpu staged perf array)
 churn="ip netns exec $ns $work/churn --seconds $seconds --threads $threads --servers 2 --mode mix --family 46 >/dev/null 2>&1"
 printf '%-4s %-8s %10s %8s %7s %10s\n' rnd variant runs ns/run ratio records
 for r in $(seq "$rounds"); do
     empty=""
-    for v in 0 1 2 3 4 5; do
+    for v in 0 1 2 3 4 5 6; do
         out=$("$work/bench-ring" "$work/bench-ring.bpf.o" "$v" $((ring_mib << 20)) "$churn") ||
             die "variant ${names[$v]} failed: $out"
         read -r _ runs _ run_ns _ records _ <<<"$out"
@@ -82,7 +83,7 @@ done
 echo
 echo "medians over $rounds round(s): ns per run, and the ratio to the empty program"
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-for v in 0 1 2 3 4 5; do
+for v in 0 1 2 3 4 5 6; do
     n=${names[$v]}
     printf '%-8s %8.0f %7.2f\n' "$n" "$(awk -v n="$n" '$1 == n { print $2 }' "$work/all" | median)" \
         "$(awk -v n="$n" '$1 == n { print $3 }' "$work/all" | median)"
