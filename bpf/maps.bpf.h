@@ -69,7 +69,8 @@ struct {
 } born SEC(".maps") __weak;
 
 /* The records' rings: one ring buffer per CPU (CPU n writes ring n % cfg_nrings), created and
- * sized by userspace after load and merged there by timestamp (doc/events.md, section 6). One
+ * sized by userspace (the first as the template at load, the others after it) and merged there
+ * by timestamp (doc/events.md, section 6). One
  * ring shared by every CPU costs each record its lock and its producer line, pulled from the
  * other CPU: a program that only writes a 112-byte record took 410 ns per run with one shared
  * ring, 250 with one ring per CPU (empty program: 50), under the same churn on this machine

@@ -65,25 +65,30 @@ ip netns add "$ns"
 ip -n "$ns" link set lo up
 
 names=(empty fill shared percpu staged perf array)
-churn="ip netns exec $ns $work/churn --seconds $seconds --threads $threads --servers 2 --mode mix --family 46 >/dev/null 2>&1"
+churn="ip netns exec $ns $work/churn --seconds $seconds --threads $threads --servers 2"
+churn+=" --mode mix --family 46 >/dev/null 2>&1"
 printf '%-4s %-8s %10s %8s %7s %10s\n' rnd variant runs ns/run ratio records
 for r in $(seq "$rounds"); do
     empty=""
-    for v in 0 1 2 3 4 5 6; do
+    for v in "${!names[@]}"; do
         out=$("$work/bench-ring" "$work/bench-ring.bpf.o" "$v" $((ring_mib << 20)) "$churn") ||
             die "variant ${names[$v]} failed: $out"
         read -r _ runs _ run_ns _ records _ <<<"$out"
         per=$(awk -v t="$run_ns" -v n="$runs" 'BEGIN { printf "%.0f", n ? t / n : 0 }')
         [ -n "$empty" ] || empty=$per
         ratio=$(awk -v a="$per" -v b="$empty" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
-        printf '%-4s %-8s %10s %8s %7s %10s\n' "$r" "${names[$v]}" "$runs" "$per" "$ratio" "$records"
+        printf '%-4s %-8s %10s %8s %7s %10s\n' "$r" "${names[$v]}" "$runs" "$per" "$ratio" \
+            "$records"
         echo "${names[$v]} $per $ratio" >>"$work/all"
     done
 done
 echo
 echo "medians over $rounds round(s): ns per run, and the ratio to the empty program"
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-for v in 0 1 2 3 4 5 6; do
+median() {
+    sort -n | awk '{ v[NR] = $1 }
+        END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+for v in "${!names[@]}"; do
     n=${names[$v]}
     printf '%-8s %8.0f %7.2f\n' "$n" "$(awk -v n="$n" '$1 == n { print $2 }' "$work/all" | median)" \
         "$(awk -v n="$n" '$1 == n { print $3 }' "$work/all" | median)"

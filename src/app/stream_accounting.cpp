@@ -133,7 +133,8 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
             std::fputc('\n', out);
         }
         const RingStats r = session_.ring_stats();
-        fmt::print(out, "{}: ring buffers: {} of {} KiB (one per CPU), {} records out of time order "
+        fmt::print(out,
+                   "{}: ring buffers: {} of {} KiB (one per CPU), {} records out of time order "
                    "(committed behind a younger one)\n",
                    program_name(), r.rings, r.ring_bytes >> 10, r.late);
     }

@@ -617,6 +617,9 @@ TEST(Bpf, LoadsAgainstADeathRowHeldByPointer)
     const bool written = write(fd, raw, size) == static_cast<ssize_t>(size);
     close(fd);
     btf__free(b);
+    if (!written) {
+        unlink(path);
+    }
     ASSERT_TRUE(written);
 
     for (const BpfVariant v : {BpfVariant::Btf, BpfVariant::Tracepoint}) {

@@ -297,8 +297,8 @@ class StressTest(unittest.TestCase):
         for a, b in zip(times, times[1:]):
             if b < a and a - b < day / 2:  # not midnight
                 back += 1
-        m = re.search(r"ring buffers: (\d+) of (\d+) KiB \(one per CPU\), (\d+) records out of time order",
-                      t.stderr)
+        m = re.search(r"ring buffers: (\d+) of (\d+) KiB \(one per CPU\), "
+                      r"(\d+) records out of time order", t.stderr)
         self.assertIsNotNone(m, t.stderr[-2000:])
         nrings, late = int(m.group(1)), int(m.group(3))
         print("time order: %d rows, %d rings, %d steps back, %d records late"

@@ -42,7 +42,10 @@ public:
     }
     std::span<const std::byte> peek() override
     {
-        return records.empty() ? std::span<const std::byte>{} : std::span<const std::byte>(records.front());
+        if (records.empty()) {
+            return {};
+        }
+        return records.front();
     }
     void pop() override { records.pop_front(); }
     std::deque<std::vector<std::byte>> records;

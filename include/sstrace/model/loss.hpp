@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Events a stream knows it did not deliver, by cause: the kernel's counts (ring buffer full,
 // runs skipped, TIME-WAIT lookups cut short) and those a capture file could not take. The
-// stream reports them about once a second; sinks put them in their output (a capture's loss records, JSON loss
-// objects), so that a reader of the output knows where the gaps are.
+// stream reports them about once a second; sinks put them in their output (a capture's loss
+// records, JSON loss objects), so that a reader of the output knows where the gaps are.
 #pragma once
 
 #include <cstdint>

@@ -59,8 +59,4 @@ private:
     std::vector<std::span<const std::byte>> heads_;
 };
 
-// The timestamp in a record's header; 0 for a record too short to have one (it goes first, and
-// its decoder rejects it).
-std::uint64_t record_stamp(std::span<const std::byte> record);
-
 }  // namespace sstrace

@@ -106,7 +106,6 @@ struct LinkDeleter {
 };
 using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
 
-
 // The classic tracepoints need tracefs for their ids. Mount it only when neither the tracefs
 // nor the debugfs path exists, and unmount it again once attached (the perf events keep the
 // tracepoints alive), so the system is left as it was found.
@@ -276,8 +275,11 @@ RingLayout ring_layout(const BpfConfig& cfg)
     return r;
 }
 
-// Opens, configures and loads one variant. Returns the libbpf error (negative errno) on failure.
-int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant variant, SkelPtr& out)
+// Opens, configures and loads one variant, its `events` made for `rings` with `ring0` (a ring of
+// their size, created here if it is not yet) as the template. Returns the libbpf error (negative
+// errno) on failure.
+int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant variant,
+                 const RingLayout& rings, UniqueFd& ring0, SkelPtr& out)
 {
     bpf_object_open_opts opts{};
     opts.sz = sizeof(opts);
@@ -320,21 +322,23 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
     std::memcpy(ro->cfg_filter, cfg.filter.data(), cfg.filter.size());
     ro->cfg_filter_len = static_cast<__u32>(cfg.filter.size());
 
-    const RingLayout rings = ring_layout(cfg);
     ro->cfg_nrings = rings.count;
     int err = bpf_map__set_max_entries(skel->maps.events, rings.count);
     if (err != 0) {
         return err;
     }
-    // The rings themselves come after the load (Impl::create_rings). The template the outer map
-    // is made with has their size: kernels before 5.10 take only inner maps of the template's
-    // size (and libbpf 1.1 cannot resize the template it would make from the BTF).
-    const UniqueFd ring_template(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sst_ring", 0, 0,
-                                                static_cast<__u32>(rings.bytes), nullptr));
-    if (!ring_template) {
-        return -errno;
+    // The outer map is made with a ring of the rings' size as its template (the first ring;
+    // Impl::create_rings adds the others after the load): kernels before 5.10 take only inner
+    // maps of the template's size, and libbpf 1.1 cannot resize the template it would make from
+    // the BTF. Created here, with the maps, so that a refusal is a load error like theirs.
+    if (!ring0) {
+        ring0.reset(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sst_ring", 0, 0,
+                                   static_cast<__u32>(rings.bytes), nullptr));
+        if (!ring0) {
+            return -errno;
+        }
     }
-    err = bpf_map__set_inner_map_fd(skel->maps.events, ring_template.get());
+    err = bpf_map__set_inner_map_fd(skel->maps.events, ring0.get());
     if (err != 0) {
         return err;
     }
@@ -593,10 +597,10 @@ struct BpfSession::Impl {
     // the descriptor the event loop watches: every ring's (edge-triggered: a ring keeps the
     // records not yet due, and would otherwise keep the loop spinning), and `due`, a timer for
     // when the oldest of those is.
-    void create_rings(const BpfConfig& cfg);
+    void create_rings(UniqueFd ring0);
+    RingLayout layout;  // the rings: how many, and the size of each
     int drain(std::uint64_t drained_at_ns, std::size_t max);
     std::vector<UniqueFd> rings;
-    std::size_t ring_bytes = 0;  // each
     std::vector<std::unique_ptr<MappedRing>> mapped;
     std::vector<RingCursor*> cursors;
     RingMerge merge{kMergeSlackNs};
@@ -630,16 +634,19 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
                         : "the kernel's BTF lacks what they need");
     }
     std::unique_ptr<TracefsMount> tracefs;
+    impl_->layout = ring_layout(cfg);
+    UniqueFd ring0;  // the first ring, the outer map's template (load_variant)
     int err = -EINVAL;
     if ((cfg.variant == BpfVariant::Auto && btf_usable) || cfg.variant == BpfVariant::Btf) {
-        err = load_variant(cfg, kf, BpfVariant::Btf, impl_->skel);
+        err = load_variant(cfg, kf, BpfVariant::Btf, impl_->layout, ring0, impl_->skel);
         if (err != 0 && err != -EPERM && err != -E2BIG && cfg.tw_end) {
             // the ends of TIME-WAIT are an addition: without them, the rest still runs
             spdlog::info("the TIME-WAIT end programs did not load ({}); trying without them",
                          std::strerror(-err));
             BpfConfig without = cfg;
             without.tw_end = false;
-            err = load_variant(without, kf, BpfVariant::Btf, impl_->skel);
+            err = load_variant(without, kf, BpfVariant::Btf, impl_->layout, ring0,
+                               impl_->skel);
         }
         if (err == 0) {
             impl_->variant = BpfVariant::Btf;
@@ -650,7 +657,8 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     }
     if (!impl_->skel && cfg.variant != BpfVariant::Btf && err != -EPERM && !cfg.owners) {
         tracefs = std::make_unique<TracefsMount>();
-        err = load_variant(cfg, kf, BpfVariant::Tracepoint, impl_->skel);
+        err = load_variant(cfg, kf, BpfVariant::Tracepoint, impl_->layout, ring0,
+                           impl_->skel);
         if (err == 0) {
             impl_->variant = BpfVariant::Tracepoint;
         }
@@ -674,7 +682,7 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
                                                             : "classic tracepoint variant");
     }
 
-    impl_->create_rings(cfg);
+    impl_->create_rings(std::move(ring0));
     impl_->due_timer = cfg.wakeup_bytes == 0;
     impl_->metrics = cfg.metrics;
     impl_->ncpus = libbpf_num_possible_cpus();
@@ -878,18 +886,19 @@ std::vector<BpfProgramInfo> BpfSession::programs() const
 
 // One ring per slot of `events`, before any program runs (an empty slot would count every
 // record of its CPU as lost).
-void BpfSession::Impl::create_rings(const BpfConfig& cfg)
+void BpfSession::Impl::create_rings(UniqueFd ring0)
 {
-    const RingLayout layout = ring_layout(cfg);
     const int outer = bpf_map__fd(skel->maps.events);
-    for (std::uint32_t i = 0; i < layout.count; ++i) {
-        const int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sst_ring", 0, 0,
-                                      static_cast<__u32>(layout.bytes), nullptr);
-        if (fd < 0) {
+    rings.push_back(std::move(ring0));
+    while (rings.size() < layout.count) {
+        rings.emplace_back(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sst_ring", 0, 0,
+                                          static_cast<__u32>(layout.bytes), nullptr));
+        if (!rings.back()) {
             throw Error::from_errno("creating the ring buffers", errno);
         }
-        rings.emplace_back(fd);
-        ring_bytes = layout.bytes;
+    }
+    for (std::uint32_t i = 0; i < layout.count; ++i) {
+        const int fd = rings[i].get();
         if (bpf_map_update_elem(outer, &i, &fd, BPF_ANY) != 0) {
             throw Error::from_errno("creating the ring buffers", errno);
         }
@@ -913,7 +922,7 @@ void BpfSession::set_handler(RecordHandler handler)
         }
     };
     for (const UniqueFd& fd : impl_->rings) {
-        impl_->mapped.push_back(std::make_unique<MappedRing>(fd.get(), impl_->ring_bytes));
+        impl_->mapped.push_back(std::make_unique<MappedRing>(fd.get(), impl_->layout.bytes));
         impl_->cursors.push_back(impl_->mapped.back().get());
         watch(fd.get(), EPOLLIN | EPOLLET);
     }
@@ -922,8 +931,7 @@ void BpfSession::set_handler(RecordHandler handler)
 
 RingStats BpfSession::ring_stats() const
 {
-    return RingStats{static_cast<std::uint32_t>(impl_->rings.size()), impl_->ring_bytes,
-                     impl_->merge.late()};
+    return RingStats{impl_->layout.count, impl_->layout.bytes, impl_->merge.late()};
 }
 
 int BpfSession::epoll_fd() const { return impl_->wake.get(); }

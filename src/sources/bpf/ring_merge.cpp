@@ -7,6 +7,10 @@
 
 namespace sstrace {
 
+namespace {
+
+// The timestamp in a record's header; 0 for a record too short to have one (it goes first, and
+// its decoder rejects it).
 std::uint64_t record_stamp(std::span<const std::byte> record)
 {
     std::uint64_t ts = 0;
@@ -15,6 +19,8 @@ std::uint64_t record_stamp(std::span<const std::byte> record)
     }
     return ts;
 }
+
+}  // namespace
 
 std::size_t RingMerge::drain(const std::vector<RingCursor*>& rings, std::uint64_t drained_at_ns,
                              std::size_t max, const Handler& handler)
