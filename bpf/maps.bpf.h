@@ -33,12 +33,6 @@ const volatile __u32 cfg_leave_mask __weak = 0;
 /* The classic tracepoint variant's address of tcp_write_timer (from /proc/kallsyms); tp_btf
  * programs take it from the kernel's BTF instead (timer.bpf.c). */
 const volatile __u64 cfg_write_timer_fn __weak = 0;
-/* Ring-buffer notification: 0 = the kernel's adaptive wakeup (the reader is woken whenever it
- * has caught up); otherwise a CPU commits its records without a wakeup and forces one on every
- * (cfg_wakeup_mask + 1)-th record it emits (a power of two), and userspace drains on a timer as
- * well. Counted per CPU, in the CPU's own counter: asking the ring how much data waits would
- * read its consumer position, a line the reader on another CPU writes, on every record. */
-const volatile __u64 cfg_wakeup_mask __weak = 0;
 /* Generate socket cookies (sk: of ss -e): set when an output uses them (-e, owners, JSON,
  * captures, the live table). Otherwise a record carries the cookie only if the socket already
  * has one, and no transition pays for making it. */
@@ -68,38 +62,122 @@ struct {
 	__type(value, struct born_val);
 } born SEC(".maps") __weak;
 
-/* The records' rings: one ring buffer per CPU (CPU n writes ring n % cfg_nrings), created and
- * sized by userspace (the first as the template at load, the others after it) and merged there
- * by timestamp (doc/events.md, section 6). One
- * ring shared by every CPU costs each record its lock and its producer line, pulled from the
- * other CPU: a program that only writes a 112-byte record took 410 ns per run with one shared
- * ring, 250 with one ring per CPU (empty program: 50), under the same churn on this machine
- * kind's 2 CPUs. */
-struct sstrace_ring {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4096); /* replaced by userspace with a template of the rings' size */
-};
+/* The records' rings (struct sstrace_ring_ctl in sstrace/abi/events.h; doc/events.md, section
+ * 6): for each CPU online at start, a ring per nesting level of its write sections, in slots of
+ * one memory-mapped array, merged by timestamp in userspace. A ring buffer costs each record its
+ * reservation: a spinlock taken with interrupts disabled, which this machine kind's hypervisor
+ * makes dear. A program that only writes a 112-byte record took 250-340 ns per run with a ring
+ * buffer per CPU, 130-160 with a store into such slots (empty program: 50; scripts/bench-ring.sh).
+ * Sizes are set by userspace before the load; the entries have no BTF type so that their size
+ * can change. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1); /* cfg_ring_cpus * SSTRACE_RING_LEVELS */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct sstrace_ring_ctl));
+} ring_ctl SEC(".maps") __weak;
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1); /* resized by userspace before load: cfg_nrings */
-	__type(key, __u32);
-	__array(values, struct sstrace_ring);
-} events SEC(".maps") __weak;
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1); /* every ring's slots: cfg_ring_cpus << cfg_ring_shift[0], then
+				   cfg_ring_cpus << cfg_ring_shift[1] */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct sstrace_event)); /* the stream's largest record */
+} ring_slots SEC(".maps") __weak;
 
-/* How many rings `events` holds (userspace: the CPUs online at start). */
-const volatile __u32 cfg_nrings __weak = 1;
+/* The reader's wakeup: a writer that finds its ring's `wake` set, with at least
+ * cfg_ring_wake[level] records waiting, writes one 8-byte record here, which wakes the reader's
+ * epoll. The reader drops them unread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} doorbell SEC(".maps") __weak;
 
-/* This CPU's ring, NULL if userspace left its slot empty (the record is then counted lost). */
-static __always_inline void *cpu_ring(void)
+/* Rings per level: the CPUs 0 to cfg_ring_cpus - 1. */
+const volatile __u32 cfg_ring_cpus __weak = 1;
+/* log2 of the slots of each ring, by level. */
+const volatile __u32 cfg_ring_shift[SSTRACE_RING_LEVELS] __weak = {};
+/* Records waiting before a writer wakes a sleeping reader, by level (1: every record, to a
+ * terminal; otherwise a share of the ring, and the reader drains on its tick as well). */
+const volatile __u64 cfg_ring_wake[SSTRACE_RING_LEVELS] __weak = {};
+
+/* A slot claimed in this CPU's ring of the write's nesting level (ring_claim, ring_commit). */
+struct ring_claim {
+	struct sstrace_ring_ctl *own; /* this CPU's level-0 ring: the depth */
+	struct sstrace_ring_ctl *ctl; /* the ring written */
+	__u64 head;
+	__u32 depth;
+};
+
+#define ring_barrier() asm volatile("" ::: "memory")
+
+/* The next free slot of this CPU's ring for the nesting level of this write, or NULL (no ring
+ * or a full ring: the caller counts the record lost). A non-NULL claim must be committed: it
+ * holds the CPU's depth until then. Interrupts nest last-in first-out, so the plain
+ * load-and-store of the depth cannot lose an update: a write that interrupts this one has put the
+ * depth back before this one resumes. */
+static __always_inline void *ring_claim(struct ring_claim *c)
 {
-	__u32 i = bpf_get_smp_processor_id();
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct sstrace_ring_ctl *own, *ctl;
+	__u32 d, idx, shift;
+	__u64 head;
+	void *slot;
 
-	if (cfg_nrings > 1)
-		i %= cfg_nrings;
-	else
-		i = 0;
-	return bpf_map_lookup_elem(&events, &i);
+	if (cpu >= cfg_ring_cpus)
+		return NULL;
+	own = bpf_map_lookup_elem(&ring_ctl, &cpu);
+	if (!own)
+		return NULL;
+	d = own->depth;
+	if (d >= SSTRACE_RING_LEVELS)
+		return NULL;
+	own->depth = d + 1;
+	ring_barrier(); /* the depth is taken before the ring is touched */
+	/* no branch on the level: the verifier walks what follows once, not once per level */
+	idx = d * cfg_ring_cpus + cpu;
+	ctl = bpf_map_lookup_elem(&ring_ctl, &idx);
+	shift = cfg_ring_shift[d];
+	idx = d * (cfg_ring_cpus << cfg_ring_shift[0]) + (cpu << shift);
+	if (!ctl)
+		goto busy;
+	head = ctl->head;
+	if (head - *(volatile __u64 *)&ctl->tail >= (1ULL << shift))
+		goto busy;
+	idx += head & ((1U << shift) - 1);
+	slot = bpf_map_lookup_elem(&ring_slots, &idx);
+	if (!slot)
+		goto busy;
+	c->own = own;
+	c->ctl = ctl;
+	c->head = head;
+	c->depth = d;
+	return slot;
+busy:
+	ring_barrier();
+	own->depth = d;
+	return NULL;
+}
+
+/* Publishes the claimed slot, wakes the reader if it sleeps with enough records waiting, and
+ * gives the depth back. The atomic add orders the record's stores before the head (x86: a locked
+ * instruction; other JITs: a fully ordered fetch-and-add), and the head before the load of
+ * `wake`: a reader that sets `wake` and then reads the heads either sees this record or is woken
+ * by this writer. */
+static __always_inline void ring_commit(struct ring_claim *c)
+{
+	struct sstrace_ring_ctl *ctl = c->ctl;
+	__u64 head = __sync_fetch_and_add(&ctl->head, 1) + 1;
+
+	if (*(volatile __u32 *)&ctl->wake &&
+	    head - *(volatile __u64 *)&ctl->tail >= cfg_ring_wake[c->depth]) {
+		ctl->wake = 0;
+		bpf_ringbuf_output(&doorbell, &head, sizeof(head), BPF_RB_FORCE_WAKEUP);
+	}
+	ring_barrier();
+	c->own->depth = c->depth;
 }
 
 /* Per-CPU counters, indexed by SSTRACE_CNT_*. */

@@ -69,19 +69,6 @@ static __always_inline bool field(__u32 bit)
 	return (cfg_fields & bit) != 0;
 }
 
-/* The wakeup of a record about to be committed (cfg_wakeup_mask): this CPU's emitted count is
- * read before it counts the record. */
-static __always_inline __u64 commit_flags(void)
-{
-	__u32 idx = SSTRACE_CNT_EMITTED;
-	__u64 *n;
-
-	if (!cfg_wakeup_mask)
-		return 0;
-	n = bpf_map_lookup_elem(&counters, &idx);
-	return n && ((*n + 1) & cfg_wakeup_mask) == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
 static __always_inline __u32 tp_netns(const struct tcp_sock *tp, bool btf)
 {
 	if (btf)
@@ -197,25 +184,52 @@ static __always_inline __u32 put_owner(struct sstrace_owned_event *oe,
 	return sizeof(*oe);
 }
 
+/* A record copied into its ring. Global (not inlined) functions: the verifier checks each once,
+ * not once for every path of its callers (the filter program's leave dozens); __weak, for the
+ * copy in every object that includes this header. 0, or -1 when the record found no room. */
+__weak __noinline int sst_ring_put(const struct sstrace_event *e)
+{
+	struct ring_claim c;
+	void *slot;
+
+	if (!e) /* the verifier's view of a global function's pointer */
+		return -1;
+	slot = ring_claim(&c);
+	if (!slot)
+		return -1;
+	__builtin_memcpy(slot, e, sizeof(*e));
+	ring_commit(&c);
+	return 0;
+}
+
+__weak __noinline int sst_ring_put_owned(const struct sstrace_owned_event *oe)
+{
+	struct ring_claim c;
+	void *slot;
+
+	if (!oe)
+		return -1;
+	slot = ring_claim(&c);
+	if (!slot)
+		return -1;
+	__builtin_memcpy(slot, oe, sizeof(*oe));
+	ring_commit(&c);
+	return 0;
+}
+
 /* Runs the filter program on a filled record and queues it, with its owner block when the stream
  * asked for owners: a rejected event never reaches the ring buffer, a full ring is counted. */
 static __always_inline void queue_record(struct sstrace_owned_event *oe,
 					 const struct sstrace_owner *owner)
 {
-	void *ring;
-	__u64 size;
-
 	if (!filter_accepts(&oe->ev)) {
 		count(SSTRACE_CNT_FILTERED);
 		return;
 	}
-	size = put_owner(oe, owner);
-	ring = cpu_ring();
-	if (!ring || bpf_ringbuf_output(ring, oe, size, commit_flags())) {
+	put_owner(oe, owner);
+	/* cfg_owners is fixed at load: the verifier keeps one branch */
+	if (cfg_owners ? sst_ring_put_owned(oe) : sst_ring_put(&oe->ev))
 		count(SSTRACE_CNT_LOST);
-		return;
-	}
-	count(SSTRACE_CNT_EMITTED);
 }
 
 /* ---- Details on event rows (-o -m -i) ----
@@ -453,7 +467,8 @@ static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
 {
 	struct sstrace_event *e = &oe->ev;
 	struct sstrace_details *d;
-	void *ring, *r;
+	struct ring_claim c;
+	void *r;
 
 	if (!cfg_details) {
 		queue_record(oe, owner);
@@ -463,31 +478,24 @@ static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
 		count(SSTRACE_CNT_FILTERED);
 		return;
 	}
-	ring = cpu_ring();
-	if (!ring) {
-		count(SSTRACE_CNT_LOST);
-		return;
-	}
 	e->flags |= SSTRACE_EVF_DETAILS;
-	/* constant reservation sizes, one per layout (cfg_owners is fixed at load: the verifier
-	 * keeps one branch) */
+	/* constant sizes, one per layout (cfg_owners is fixed at load: the verifier keeps one
+	 * branch); the details are read straight into the slot */
 	if (cfg_owners) {
 		put_owner(oe, owner);
 		e->hdr.size = sizeof(*oe) + sizeof(*d);
-		r = bpf_ringbuf_reserve(ring, sizeof(*oe) + sizeof(*d), 0);
-		if (!r) {
-			count(SSTRACE_CNT_LOST);
-			return;
-		}
+	} else {
+		e->hdr.size = sizeof(*e) + sizeof(*d);
+	}
+	r = ring_claim(&c);
+	if (!r) {
+		count(SSTRACE_CNT_LOST);
+		return;
+	}
+	if (cfg_owners) {
 		__builtin_memcpy(r, oe, sizeof(*oe));
 		d = r + sizeof(*oe);
 	} else {
-		e->hdr.size = sizeof(*e) + sizeof(*d);
-		r = bpf_ringbuf_reserve(ring, sizeof(*e) + sizeof(*d), 0);
-		if (!r) {
-			count(SSTRACE_CNT_LOST);
-			return;
-		}
 		__builtin_memcpy(r, e, sizeof(*e));
 		d = r + sizeof(*e);
 	}
@@ -512,8 +520,7 @@ static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
 		if (b)
 			d->born_ns = b->ns;
 	}
-	bpf_ringbuf_submit(r, commit_flags());
-	count(SSTRACE_CNT_EMITTED);
+	ring_commit(&c);
 }
 
 /*

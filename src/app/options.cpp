@@ -52,8 +52,8 @@ Event streams, sstrace's own options:
        --watch         list the sockets first (as without -E), then every change as a row
    -c, --count=N       stop after N rows
        --duration=TIME stop after TIME: seconds, or with a unit (500ms, 2s, 2m, 1h)
-       --ring-size=MiB BPF ring buffers' total size (one ring per CPU, each an even
-                       share, at least 512 KiB), a power of two from 1 to 1024 (default:
+       --ring-size=MiB the record rings' total size (one ring per CPU, each an even
+                       share, at least 4096 records), a power of two from 1 to 1024 (default:
                        room for about 16,000 records: 2, 4 with -p or -T, 8 with -o -m -i
                        or --watch)
        --bpf-variant=V auto (tp_btf, falling back to classic tracepoints), tp_btf, or

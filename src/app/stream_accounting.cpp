@@ -134,9 +134,11 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
         }
         const RingStats r = session_.ring_stats();
         fmt::print(out,
-                   "{}: ring buffers: {} of {} KiB (one per CPU), {} records out of time order "
-                   "(committed behind a younger one)\n",
-                   program_name(), r.rings, r.ring_bytes >> 10, r.late);
+                   "{}: rings: {} of {} slots (one per CPU) and {} of {} (writes interrupting a "
+                   "write), {} bytes a slot; {} records out of time order (committed behind a "
+                   "younger one)\n",
+                   program_name(), r.cpus, r.slots, r.cpus, r.nested_slots, r.slot_bytes,
+                   r.late);
     }
 
     // The kernel's own count of what the rows stand for, between the two counter reads.

@@ -297,10 +297,11 @@ class StressTest(unittest.TestCase):
         for a, b in zip(times, times[1:]):
             if b < a and a - b < day / 2:  # not midnight
                 back += 1
-        m = re.search(r"ring buffers: (\d+) of (\d+) KiB \(one per CPU\), "
+        m = re.search(r"rings: (\d+) of (\d+) slots \(one per CPU\) and (\d+) of (\d+) "
+                      r"\(writes interrupting a write\), (\d+) bytes a slot; "
                       r"(\d+) records out of time order", t.stderr)
         self.assertIsNotNone(m, t.stderr[-2000:])
-        nrings, late = int(m.group(1)), int(m.group(3))
+        nrings, late = int(m.group(1)), int(m.group(6))
         print("time order: %d rows, %d rings, %d steps back, %d records late"
               % (len(times), nrings, back, late), file=sys.stderr)
         self.assertEqual(nrings, os.cpu_count())

@@ -89,8 +89,8 @@
 #define SSTRACE_FIELD_UID 0x20      /* uid */
 
 /* Indexes of the per-CPU counters (map "counters"). */
-#define SSTRACE_CNT_EMITTED 0   /* records committed to the ring buffer */
-#define SSTRACE_CNT_LOST 1      /* records that matched but found the ring buffer full */
+#define SSTRACE_CNT_EMITTED 0   /* unused: the rings' heads count the records written */
+#define SSTRACE_CNT_LOST 1      /* records that matched but found their ring full (or none) */
 #define SSTRACE_CNT_FILTERED 2  /* events the in-kernel filter program rejected */
 /* Runs of a hook's second program copy that handled an event because the kernel had skipped
  * the first copy (it was already running on that CPU when the event nested into it). */
@@ -141,6 +141,33 @@ struct sstrace_nest_slot {
 };
 
 SSTRACE_ABI_ASSERT(sizeof(struct sstrace_nest_slot) == 24, "sstrace_nest_slot layout");
+
+/* ---- The record rings (bpf/maps.bpf.h, doc/events.md section 6) ----
+ * Each CPU writes its records into rings of its own, one per nesting level of its write
+ * sections: level 0 for a write that interrupts no other on the CPU, level 1 for one that
+ * interrupts a level-0 write (a softirq's program landing in a task's). One writer per ring, so
+ * a record is a plain copy into the ring's next slot and one atomic add that publishes it: no
+ * lock, no interrupts disabled. The slots are the entries of one memory-mapped array ("ring_slots",
+ * fixed-size slots of the stream's largest record), every ring's head and tail the entries of
+ * another ("ring_ctl"), which the reader maps too. A write deeper than the last level, or from a
+ * CPU above the last one online at start, finds no ring and is counted lost. */
+#define SSTRACE_RING_LEVELS 2
+
+/* One ring's positions, in records since the start: the writer's cache line, then the reader's. */
+struct sstrace_ring_ctl {
+	__u64 head;   /* records written; the writer publishes each with an atomic add */
+	__u32 depth;  /* level-0 entries only: this CPU's write sections in progress */
+	__u32 _pad0;
+	__u64 _pad1[6];
+	__u64 tail;   /* records read; the reader stores it as it frees slots */
+	__u32 wake;   /* set by the reader before it sleeps: the writer that finds it set with
+		       * enough records waiting clears it and rings the doorbell */
+	__u32 _pad2;
+	__u64 _pad3[6];
+};
+
+SSTRACE_ABI_ASSERT(sizeof(struct sstrace_ring_ctl) == 128, "sstrace_ring_ctl layout");
+SSTRACE_ABI_ASSERT(__builtin_offsetof(struct sstrace_ring_ctl, tail) == 64, "ring tail line");
 
 /* The in-kernel filter: an INET_DIAG_REQ_BYTECODE program (struct inet_diag_bc_op ...), the
  * same bytes a sock_diag dump request carries, interpreted by the BPF programs for events.

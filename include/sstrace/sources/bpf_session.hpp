@@ -36,10 +36,11 @@ struct BpfConfig {
     std::uint16_t family = 0;     // 0 = AF_INET and AF_INET6
     std::uint32_t fields = 0;     // SSTRACE_FIELD_* bits: optional record fields to fill
     // the records' rings together: each CPU's ring is an even share, rounded down to a power
-    // of two, and at least 512 KiB
+    // of two of records, and at least 4096 records (rings of writes interrupting a write: an
+    // eighth, at least 512)
     std::size_t ring_bytes = 8u << 20;
-    // 0 = adaptive wakeups; otherwise about this many bytes of records wait before a forced
-    // wakeup (each CPU forces one per its share of them, counted in records)
+    // 0 = every record wakes a sleeping reader; otherwise about this many bytes of records wait
+    // before one does (each ring's writer wakes it at its share, counted in records)
     std::uint64_t wakeup_bytes = 0;
     // make socket cookies for the records (an output shows them or keys sockets by them)
     bool cookies = false;
@@ -160,9 +161,11 @@ struct BpfProgramInfo {
 
 // The records' rings (bpf/maps.bpf.h) and their merge (RingMerge).
 struct RingStats {
-    std::uint32_t rings = 0;
-    std::size_t ring_bytes = 0;  // each
-    std::uint64_t late = 0;      // records handed over after a younger one
+    std::uint32_t cpus = 0;         // rings per level: one per CPU
+    std::uint64_t slots = 0;        // of each level-0 ring
+    std::uint64_t nested_slots = 0;  // of each level-1 ring (writes that interrupt a write)
+    std::size_t slot_bytes = 0;
+    std::uint64_t late = 0;  // records handed over after a younger one
 };
 
 // The holder of a socket that existed before the stream started (from /proc).

@@ -6,6 +6,7 @@
 #include "sstrace/core/unique.hpp"
 #include "sstrace/sources/kernel_features.hpp"
 #include "sstrace/sources/ring_merge.hpp"
+#include "sstrace/sources/slot_ring.hpp"
 #include "tracepoint_hits.hpp"
 #include "sstrace/abi/events.h"
 #include "sstrace/sstrace_bpf.skel.h"
@@ -230,56 +231,77 @@ std::optional<std::uint32_t> nested_counter(Hook h)
     return std::nullopt;
 }
 
-// cfg_wakeup_mask: each CPU forces a wakeup on every 2^k-th record it emits, 2^k the largest
-// power of two for which all CPUs together leave at most cfg.wakeup_bytes waiting (records of
-// this stream's layout). 0 (adaptive wakeups) when no wakeup_bytes is asked for.
-std::uint64_t wakeup_mask(const BpfConfig& cfg)
-{
-    if (cfg.wakeup_bytes == 0) {
-        return 0;
-    }
-    const int cpus = libbpf_num_possible_cpus();
-    const std::uint64_t record = 8 /* the ring's record header */ + sizeof(sstrace_event) +
-                                 (cfg.owners ? sizeof(sstrace_owner) : 0) +
-                                 (cfg.details != 0 ? sizeof(sstrace_details) : 0);
-    const std::uint64_t per_cpu =
-        cfg.wakeup_bytes / (record * static_cast<unsigned>(std::max(cpus, 1)));
-    std::uint64_t every = 2;
-    while (every * 2 <= per_cpu) {
-        every *= 2;
-    }
-    return every - 1;
-}
-
-// The records' rings (bpf/maps.bpf.h): one per CPU online at the start (a CPU that comes online
-// later shares ring cpu % count), each an even share of cfg.ring_bytes rounded down to a power of
-// two, and at least kMinRingBytes, so that a burst on one CPU still has room on many-CPU hosts.
-constexpr std::size_t kMinRingBytes = std::size_t{512} << 10;
+// The records' rings (bpf/maps.bpf.h): for each CPU online at the start, a ring per nesting level
+// of its writes, in slots of the stream's largest record. Level 0 rings share cfg.ring_bytes,
+// each rounded down to a power of two of slots and at least kMinSlots, so that a burst on one CPU
+// still has room on many-CPU hosts; level 1 (writes that interrupt a write) rings an eighth of
+// that, at least kMinNestedSlots.
+constexpr unsigned kMinSlotsShift = 12;
+constexpr unsigned kMinNestedSlotsShift = 9;
 
 struct RingLayout {
-    std::uint32_t count = 1;
-    std::size_t bytes = kMinRingBytes;
+    std::uint32_t cpus = 1;  // rings per level
+    std::array<unsigned, SSTRACE_RING_LEVELS> shift{kMinSlotsShift, kMinNestedSlotsShift};
+    std::array<std::uint64_t, SSTRACE_RING_LEVELS> wake{1, 1};  // cfg_ring_wake
+    std::size_t slot_bytes = sizeof(sstrace_event);
+
+    std::uint64_t slots(unsigned level) const { return std::uint64_t{cpus} << shift[level]; }
+    std::uint32_t rings() const { return cpus * SSTRACE_RING_LEVELS; }
 };
+
+// One past the highest CPU number online now (the list in /sys: "0-3,8-11"), or the count of
+// configured CPUs when it cannot be read.
+std::uint32_t online_cpu_span()
+{
+    std::ifstream in("/sys/devices/system/cpu/online");
+    std::string list;
+    unsigned top = 0;
+    bool any = false;
+    if (std::getline(in, list)) {
+        std::istringstream ranges(list);
+        std::string range;
+        while (std::getline(ranges, range, ',')) {
+            const auto dash = range.find('-');
+            const std::string last = dash == std::string::npos ? range : range.substr(dash + 1);
+            try {
+                top = std::max(top, static_cast<unsigned>(std::stoul(last)));
+                any = true;
+            } catch (const std::exception&) {
+            }
+        }
+    }
+    if (any) {
+        return top + 1;
+    }
+    const long conf = sysconf(_SC_NPROCESSORS_CONF);
+    return conf > 0 ? static_cast<std::uint32_t>(conf) : 1;
+}
 
 RingLayout ring_layout(const BpfConfig& cfg)
 {
     RingLayout r;
-    const long online = sysconf(_SC_NPROCESSORS_ONLN);
-    r.count = online > 0 ? static_cast<std::uint32_t>(online) : 1;
-    std::size_t share = cfg.ring_bytes / r.count;
-    std::size_t bytes = kMinRingBytes;
-    while (bytes * 2 <= share) {
-        bytes *= 2;
+    r.cpus = online_cpu_span();
+    r.slot_bytes = sizeof(sstrace_event) + (cfg.owners ? sizeof(sstrace_owner) : 0) +
+                   (cfg.details != 0 ? sizeof(sstrace_details) : 0);
+    const std::uint64_t share = cfg.ring_bytes / r.cpus / r.slot_bytes;
+    unsigned shift = kMinSlotsShift;
+    while ((std::uint64_t{2} << shift) <= share) {
+        ++shift;
     }
-    r.bytes = bytes;
+    r.shift = {shift, std::max(shift - 3, kMinNestedSlotsShift)};
+    for (unsigned level = 0; level < SSTRACE_RING_LEVELS; ++level) {
+        // batched wakeups: cfg.wakeup_bytes waiting over all CPUs, at most half a ring
+        const std::uint64_t half = std::uint64_t{1} << (r.shift[level] - 1);
+        const std::uint64_t share_wake = cfg.wakeup_bytes / r.cpus / r.slot_bytes;
+        r.wake[level] = cfg.wakeup_bytes == 0 ? 1 : std::clamp<std::uint64_t>(share_wake, 1, half);
+    }
     return r;
 }
 
-// Opens, configures and loads one variant, its `events` made for `rings` with `ring0` (a ring of
-// their size, created here if it is not yet) as the template. Returns the libbpf error (negative
-// errno) on failure.
+// Opens, configures and loads one variant, its rings made for `rings`. Returns the libbpf error
+// (negative errno) on failure.
 int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant variant,
-                 const RingLayout& rings, UniqueFd& ring0, SkelPtr& out)
+                 const RingLayout& rings, SkelPtr& out)
 {
     bpf_object_open_opts opts{};
     opts.sz = sizeof(opts);
@@ -295,7 +317,6 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
     ro->cfg_netns_ino = cfg.netns_ino;
     ro->cfg_family = cfg.family;
     ro->cfg_fields = cfg.fields;
-    ro->cfg_wakeup_mask = wakeup_mask(cfg);
     ro->cfg_cookies = cfg.cookies ? 1 : 0;
     ro->cfg_test_spin = cfg.test_spin;
     if (cfg.owners && variant == BpfVariant::Btf) {
@@ -322,23 +343,20 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
     std::memcpy(ro->cfg_filter, cfg.filter.data(), cfg.filter.size());
     ro->cfg_filter_len = static_cast<__u32>(cfg.filter.size());
 
-    ro->cfg_nrings = rings.count;
-    int err = bpf_map__set_max_entries(skel->maps.events, rings.count);
-    if (err != 0) {
-        return err;
+    ro->cfg_ring_cpus = rings.cpus;
+    for (unsigned level = 0; level < SSTRACE_RING_LEVELS; ++level) {
+        ro->cfg_ring_shift[level] = rings.shift[level];
+        ro->cfg_ring_wake[level] = rings.wake[level];
     }
-    // The outer map is made with a ring of the rings' size as its template (the first ring;
-    // Impl::create_rings adds the others after the load): kernels before 5.10 take only inner
-    // maps of the template's size, and libbpf 1.1 cannot resize the template it would make from
-    // the BTF. Created here, with the maps, so that a refusal is a load error like theirs.
-    if (!ring0) {
-        ring0.reset(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sst_ring", 0, 0,
-                                   static_cast<__u32>(rings.bytes), nullptr));
-        if (!ring0) {
-            return -errno;
-        }
+    int err = bpf_map__set_max_entries(skel->maps.ring_ctl, rings.rings());
+    if (err == 0) {
+        err = bpf_map__set_max_entries(skel->maps.ring_slots,
+                                       static_cast<__u32>(rings.slots(0) + rings.slots(1)));
     }
-    err = bpf_map__set_inner_map_fd(skel->maps.events, ring0.get());
+    if (err == 0) {
+        err = bpf_map__set_value_size(skel->maps.ring_slots,
+                                      static_cast<__u32>(rings.slot_bytes));
+    }
     if (err != 0) {
         return err;
     }
@@ -481,74 +499,31 @@ constexpr std::uint64_t kMergeSlackNs = 1'000'000;
 // A drain hands over at most this many records, then lets the loop flush the rows and come back.
 constexpr std::size_t kDrainRecords = 65536;
 
-// One ring's records read in place, by the ring buffer's memory layout (the consumer position
-// on a page of its own that the reader writes; the producer position, then the data mapped
-// twice in a row, so that a record wrapping around the end reads as one piece). libbpf 1.1's
-// consumer cannot look at a record without consuming it, which the merge needs.
-class MappedRing final : public RingCursor {
+// A BPF array made with BPF_F_MMAPABLE, mapped whole.
+class MappedArray {
 public:
-    MappedRing(int fd, std::size_t bytes) : bytes_(bytes), mask_(bytes - 1)
+    MappedArray(int fd, std::size_t bytes, int prot)
     {
-        page_ = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-        void* c = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        if (c == MAP_FAILED) {
-            throw Error::from_errno("mapping a ring buffer", errno);
-        }
-        consumer_ = static_cast<unsigned long*>(c);
-        void* p = mmap(nullptr, page_ + 2 * bytes_, PROT_READ, MAP_SHARED, fd,
-                       static_cast<off_t>(page_));
+        const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        len_ = (bytes + page - 1) / page * page;
+        void* p = mmap(nullptr, len_, prot, MAP_SHARED, fd, 0);
         if (p == MAP_FAILED) {
-            const int e = errno;
-            munmap(c, page_);
-            throw Error::from_errno("mapping a ring buffer", e);
+            throw Error::from_errno("mapping the record rings", errno);
         }
-        producer_ = static_cast<const unsigned long*>(p);
-        data_ = static_cast<const std::byte*>(p) + page_;
-        pos_ = __atomic_load_n(consumer_, __ATOMIC_ACQUIRE);
+        data_ = static_cast<std::byte*>(p);
     }
-    ~MappedRing() override
-    {
-        munmap(consumer_, page_);
-        munmap(const_cast<unsigned long*>(producer_), page_ + 2 * bytes_);
-    }
-    MappedRing(const MappedRing&) = delete;
-    MappedRing& operator=(const MappedRing&) = delete;
-
-    std::span<const std::byte> peek() override
-    {
-        for (;;) {
-            if (pos_ >= __atomic_load_n(producer_, __ATOMIC_ACQUIRE)) {
-                return {};
-            }
-            const auto* hdr = reinterpret_cast<const std::uint32_t*>(data_ + (pos_ & mask_));
-            const std::uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
-            if ((len & BPF_RINGBUF_BUSY_BIT) != 0) {
-                return {};  // reserved, not committed yet: the records behind it wait too
-            }
-            const std::uint32_t size = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-            head_ = (std::size_t{size} + BPF_RINGBUF_HDR_SZ + 7) & ~std::size_t{7};
-            if ((len & BPF_RINGBUF_DISCARD_BIT) != 0) {
-                pop();
-                continue;
-            }
-            return {reinterpret_cast<const std::byte*>(hdr) + BPF_RINGBUF_HDR_SZ, size};
-        }
-    }
-    void pop() override
-    {
-        pos_ += head_;
-        __atomic_store_n(consumer_, pos_, __ATOMIC_RELEASE);
-    }
+    ~MappedArray() { munmap(data_, len_); }
+    MappedArray(const MappedArray&) = delete;
+    MappedArray& operator=(const MappedArray&) = delete;
+    std::byte* data() const { return data_; }
 
 private:
-    std::size_t bytes_;
-    std::size_t mask_;
-    std::size_t page_ = 4096;
-    unsigned long* consumer_ = nullptr;
-    const unsigned long* producer_ = nullptr;
-    const std::byte* data_ = nullptr;
-    unsigned long pos_ = 0;
-    std::size_t head_ = 0;
+    std::byte* data_ = nullptr;
+    std::size_t len_ = 0;
+};
+
+struct RingBufferFree {
+    void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
 };
 
 struct BpfSession::Impl {
@@ -594,15 +569,17 @@ struct BpfSession::Impl {
     std::vector<LinkPtr> links;
     Unique<FdTraits> stats_fd;  // BPF_ENABLE_STATS: the statistics are on while it is open
     // The rings (bpf/maps.bpf.h), read in place and merged in time order (RingMerge). `wake` is
-    // the descriptor the event loop watches: every ring's (edge-triggered: a ring keeps the
-    // records not yet due, and would otherwise keep the loop spinning), and `due`, a timer for
-    // when the oldest of those is.
-    void create_rings(UniqueFd ring0);
-    RingLayout layout;  // the rings: how many, and the size of each
+    // the descriptor the event loop watches: the doorbell's (edge-triggered), and `due`, a timer
+    // for when the oldest record the rings keep for the merge is, or at once when a drain was
+    // cut short or records came in that no doorbell may announce.
+    void map_rings();
+    RingLayout layout;
     int drain(std::uint64_t drained_at_ns, std::size_t max);
-    std::vector<UniqueFd> rings;
-    std::vector<std::unique_ptr<MappedRing>> mapped;
+    std::unique_ptr<MappedArray> ring_ctl;
+    std::unique_ptr<MappedArray> ring_slots;
+    std::vector<std::unique_ptr<SlotRing>> slot_rings;  // [level * cpus + cpu]
     std::vector<RingCursor*> cursors;
+    std::unique_ptr<ring_buffer, RingBufferFree> doorbell;
     RingMerge merge{kMergeSlackNs};
     UniqueFd wake;
     UniqueFd due;
@@ -635,18 +612,16 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     }
     std::unique_ptr<TracefsMount> tracefs;
     impl_->layout = ring_layout(cfg);
-    UniqueFd ring0;  // the first ring, the outer map's template (load_variant)
     int err = -EINVAL;
     if ((cfg.variant == BpfVariant::Auto && btf_usable) || cfg.variant == BpfVariant::Btf) {
-        err = load_variant(cfg, kf, BpfVariant::Btf, impl_->layout, ring0, impl_->skel);
+        err = load_variant(cfg, kf, BpfVariant::Btf, impl_->layout, impl_->skel);
         if (err != 0 && err != -EPERM && err != -E2BIG && cfg.tw_end) {
             // the ends of TIME-WAIT are an addition: without them, the rest still runs
             spdlog::info("the TIME-WAIT end programs did not load ({}); trying without them",
                          std::strerror(-err));
             BpfConfig without = cfg;
             without.tw_end = false;
-            err = load_variant(without, kf, BpfVariant::Btf, impl_->layout, ring0,
-                               impl_->skel);
+            err = load_variant(without, kf, BpfVariant::Btf, impl_->layout, impl_->skel);
         }
         if (err == 0) {
             impl_->variant = BpfVariant::Btf;
@@ -657,8 +632,7 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
     }
     if (!impl_->skel && cfg.variant != BpfVariant::Btf && err != -EPERM && !cfg.owners) {
         tracefs = std::make_unique<TracefsMount>();
-        err = load_variant(cfg, kf, BpfVariant::Tracepoint, impl_->layout, ring0,
-                           impl_->skel);
+        err = load_variant(cfg, kf, BpfVariant::Tracepoint, impl_->layout, impl_->skel);
         if (err == 0) {
             impl_->variant = BpfVariant::Tracepoint;
         }
@@ -682,7 +656,7 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
                                                             : "classic tracepoint variant");
     }
 
-    impl_->create_rings(std::move(ring0));
+    impl_->map_rings();
     impl_->due_timer = cfg.wakeup_bytes == 0;
     impl_->metrics = cfg.metrics;
     impl_->ncpus = libbpf_num_possible_cpus();
@@ -884,26 +858,30 @@ std::vector<BpfProgramInfo> BpfSession::programs() const
     return out;
 }
 
-// One ring per slot of `events`, before any program runs (an empty slot would count every
-// record of its CPU as lost).
-void BpfSession::Impl::create_rings(UniqueFd ring0)
+// The rings' positions and slots, mapped; one cursor per ring.
+void BpfSession::Impl::map_rings()
 {
-    const int outer = bpf_map__fd(skel->maps.events);
-    rings.push_back(std::move(ring0));
-    while (rings.size() < layout.count) {
-        rings.emplace_back(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "sst_ring", 0, 0,
-                                          static_cast<__u32>(layout.bytes), nullptr));
-        if (!rings.back()) {
-            throw Error::from_errno("creating the ring buffers", errno);
+    const std::uint32_t n = layout.rings();
+    ring_ctl = std::make_unique<MappedArray>(bpf_map__fd(skel->maps.ring_ctl),
+                                             std::size_t{n} * sizeof(sstrace_ring_ctl),
+                                             PROT_READ | PROT_WRITE);
+    ring_slots = std::make_unique<MappedArray>(
+        bpf_map__fd(skel->maps.ring_slots), (layout.slots(0) + layout.slots(1)) * layout.slot_bytes,
+        PROT_READ);
+    auto* ctl = reinterpret_cast<sstrace_ring_ctl*>(ring_ctl->data());
+    std::uint64_t first = 0;  // the ring's first slot
+    for (unsigned level = 0; level < SSTRACE_RING_LEVELS; ++level) {
+        for (std::uint32_t cpu = 0; cpu < layout.cpus; ++cpu) {
+            slot_rings.push_back(std::make_unique<SlotRing>(
+                &ctl[level * layout.cpus + cpu], ring_slots->data() + first * layout.slot_bytes,
+                layout.slot_bytes, layout.shift[level], layout.wake[level]));
+            cursors.push_back(slot_rings.back().get());
+            first += std::uint64_t{1} << layout.shift[level];
         }
     }
-    for (std::uint32_t i = 0; i < layout.count; ++i) {
-        const int fd = rings[i].get();
-        if (bpf_map_update_elem(outer, &i, &fd, BPF_ANY) != 0) {
-            throw Error::from_errno("creating the ring buffers", errno);
-        }
-    }
-    spdlog::debug("{} ring buffers of {} KiB", layout.count, layout.bytes >> 10);
+    spdlog::debug("{} rings of {} and {} of {} slots of {} bytes", layout.cpus,
+                  std::uint64_t{1} << layout.shift[0], layout.cpus,
+                  std::uint64_t{1} << layout.shift[1], layout.slot_bytes);
 }
 
 void BpfSession::set_handler(RecordHandler handler)
@@ -912,26 +890,31 @@ void BpfSession::set_handler(RecordHandler handler)
     impl_->due.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     impl_->wake.reset(epoll_create1(EPOLL_CLOEXEC));
     if (!impl_->due || !impl_->wake) {
-        throw Error::from_errno("creating the ring buffer consumer", errno);
+        throw Error::from_errno("creating the ring consumer", errno);
+    }
+    const int bell = bpf_map__fd(impl_->skel->maps.doorbell);
+    // the doorbell's records say only "look": dropped unread
+    impl_->doorbell.reset(ring_buffer__new(
+        bell, [](void*, void*, std::size_t) { return 0; }, nullptr, nullptr));
+    if (!impl_->doorbell) {
+        throw Error::from_errno("creating the ring consumer", errno);
     }
     auto watch = [this](int fd, std::uint32_t events) {
         epoll_event ev{};
         ev.events = events;
         if (epoll_ctl(impl_->wake.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-            throw Error::from_errno("creating the ring buffer consumer", errno);
+            throw Error::from_errno("creating the ring consumer", errno);
         }
     };
-    for (const UniqueFd& fd : impl_->rings) {
-        impl_->mapped.push_back(std::make_unique<MappedRing>(fd.get(), impl_->layout.bytes));
-        impl_->cursors.push_back(impl_->mapped.back().get());
-        watch(fd.get(), EPOLLIN | EPOLLET);
-    }
+    watch(bell, EPOLLIN | EPOLLET);
     watch(impl_->due.get(), EPOLLIN);
 }
 
 RingStats BpfSession::ring_stats() const
 {
-    return RingStats{impl_->layout.count, impl_->layout.bytes, impl_->merge.late()};
+    const RingLayout& l = impl_->layout;
+    return RingStats{l.cpus, std::uint64_t{1} << l.shift[0], std::uint64_t{1} << l.shift[1],
+                     l.slot_bytes, impl_->merge.late()};
 }
 
 int BpfSession::epoll_fd() const { return impl_->wake.get(); }
@@ -942,6 +925,11 @@ int BpfSession::consume()
     std::array<epoll_event, 8> evs{};
     while (epoll_wait(impl_->wake.get(), evs.data(), static_cast<int>(evs.size()), 0) ==
            static_cast<int>(evs.size())) {
+    }
+    // the doorbell emptied, and no ring asks for it while the reader is awake
+    ring_buffer__consume(impl_->doorbell.get());
+    for (const auto& r : impl_->slot_rings) {
+        r->awake();
     }
     const std::uint64_t drained_at = monotonic_ns();
     if (impl_->due_at != 0 && drained_at >= impl_->due_at) {
@@ -956,17 +944,30 @@ int BpfSession::consume()
 
 int BpfSession::consume_all() { return impl_->drain(~std::uint64_t{0}, SIZE_MAX); }
 
-// Hands over what is due, and arms `due` for what the rings keep: at once when the drain was
-// cut short; for the oldest record left where every record wakes the reader (adaptive wakeups:
-// rows to a terminal). With batched wakeups, the next one or the loop's tick comes soon enough;
-// a wakeup a millisecond after every drain would undo the batching.
+// Hands over what is due, gives the slots back, asks every ring for the doorbell, and arms `due`
+// for what the rings keep: at once when the drain was cut short, or when a ring received records
+// before it could ask (its writer did not ring); for the oldest record left where every record
+// wakes the reader (rows to a terminal). With batched wakeups, the next one or the loop's tick
+// comes soon enough; a wakeup a millisecond after every drain would undo the batching.
 int BpfSession::Impl::drain(std::uint64_t drained_at_ns, std::size_t max)
 {
     const auto hand = [this](std::span<const std::byte> r) { handler(r.data(), r.size()); };
     const std::size_t n = merge.drain(cursors, drained_at_ns, max, hand);
     std::uint64_t at = 0;
-    if (const auto next = merge.next_due(); next && (*next == 0 || due_timer)) {
+    const auto next = merge.next_due();
+    if (next && (*next == 0 || due_timer)) {
         at = std::max<std::uint64_t>(*next, 1);
+    }
+    bool unannounced = false;
+    for (const auto& r : slot_rings) {
+        r->release();
+        // a drain cut short comes back at once: no doorbell needed
+        if (!next || *next != 0) {
+            unannounced = r->sleep() || unannounced;
+        }
+    }
+    if (unannounced) {
+        at = 1;
     }
     if (at != due_at) {
         itimerspec its{};  // 0: disarmed
@@ -995,7 +996,9 @@ std::uint64_t BpfSession::Impl::sum_counter(std::uint32_t idx) const
 BpfCounters BpfSession::counters() const
 {
     BpfCounters c;
-    c.emitted = impl_->sum_counter(SSTRACE_CNT_EMITTED);
+    for (const auto& r : impl_->slot_rings) {
+        c.emitted += r->written();
+    }
     c.filtered = impl_->sum_counter(SSTRACE_CNT_FILTERED);
     c.tw_fin_wait2 = impl_->sum_counter(SSTRACE_CNT_TW_FIN_WAIT2);
     c.syn_unsent = impl_->sum_counter(SSTRACE_CNT_SYN_UNSENT);
