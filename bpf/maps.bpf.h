@@ -162,15 +162,25 @@ busy:
 }
 
 /* Publishes the claimed slot, wakes the reader if it sleeps with enough records waiting, and
- * gives the depth back. The atomic add orders the record's stores before the head (x86: a locked
- * instruction; other JITs: a fully ordered fetch-and-add), and the head before the load of
- * `wake`: a reader that sets `wake` and then reads the heads either sees this record or is woken
- * by this writer. */
+ * gives the depth back. On x86 a plain store publishes: stores are not reordered with older
+ * stores, so the record is in place before its head, and nothing waits for the record's lines to
+ * arrive. A locked add would (it drains the store buffer, and the lines are the reader's since it
+ * last read them): measured under `state all`, 290-320 ns per run against 220-225 with the store.
+ * Elsewhere the fully ordered fetch-and-add. Without a fence the load of `wake` below may pass
+ * the store of the head: a reader that asked for the doorbell just then, and looked at the heads
+ * before this one landed, sleeps until its next tick (100 ms) or the next record, a window of
+ * nanoseconds. */
 static __always_inline void ring_commit(struct ring_claim *c)
 {
 	struct sstrace_ring_ctl *ctl = c->ctl;
-	__u64 head = __sync_fetch_and_add(&ctl->head, 1) + 1;
+	__u64 head = c->head + 1;
 
+#ifdef __TARGET_ARCH_x86
+	ring_barrier();
+	*(volatile __u64 *)&ctl->head = head;
+#else
+	__sync_fetch_and_add(&ctl->head, 1);
+#endif
 	if (*(volatile __u32 *)&ctl->wake &&
 	    head - *(volatile __u64 *)&ctl->tail >= cfg_ring_wake[c->depth]) {
 		ctl->wake = 0;

@@ -53,8 +53,9 @@ void SlotRing::release()
 bool SlotRing::sleep()
 {
     __atomic_store_n(&ctl_->wake, 1, __ATOMIC_RELAXED);
-    // the request before the look at the head; the writer publishes the head before it reads
-    // the request (ring_commit), so one of the two sees the other
+    // the request before the look at the head. The writer publishes the head, then reads the
+    // request (ring_commit): one of the two sees the other, but for a window of nanoseconds on
+    // x86, where the writer has no fence (the loop's tick then picks the records up)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     const std::uint64_t head = __atomic_load_n(&ctl_->head, __ATOMIC_ACQUIRE);
     const bool unannounced = head != head_ && head - pos_ >= wake_;
