@@ -109,15 +109,23 @@ struct ring_claim {
 	struct sstrace_ring_ctl *ctl; /* the ring written */
 	__u64 head;
 	__u32 depth;
+	__u32 idx; /* the slot: at or past cfg_ring_scratch, a scratch slot (the ring was full) */
 };
+
+/* Where the scratch slots start in ring_slots (after every ring's): one per CPU and level, for a
+ * record whose ring is full. It is filled and filtered like any other, never published, and
+ * counted lost if the filter accepts it. */
+const volatile __u32 cfg_ring_scratch __weak = 0;
 
 #define ring_barrier() asm volatile("" ::: "memory")
 
-/* The next free slot of this CPU's ring for the nesting level of this write, or NULL (no ring
- * or a full ring: the caller counts the record lost). A non-NULL claim must be committed: it
- * holds the CPU's depth until then. Interrupts nest last-in first-out, so the plain
- * load-and-store of the depth cannot lose an update: a write that interrupts this one has put the
- * depth back before this one resumes. */
+/* The next free slot of this CPU's ring for the nesting level of this write, or its scratch slot
+ * when the ring is full (ring_commit() then counts the record lost); NULL when there is no ring
+ * (a CPU online after the start, a write nested deeper than the last level: the caller counts
+ * the record lost). A non-NULL claim must be committed or abandoned: it holds the CPU's depth
+ * until then. Interrupts nest last-in first-out, so the plain load-and-store of the depth cannot
+ * lose an update: a write that interrupts this one has put the depth back before this one
+ * resumes. */
 static __always_inline void *ring_claim(struct ring_claim *c)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -140,40 +148,54 @@ static __always_inline void *ring_claim(struct ring_claim *c)
 	idx = d * cfg_ring_cpus + cpu;
 	ctl = bpf_map_lookup_elem(&ring_ctl, &idx);
 	shift = cfg_ring_shift[d];
-	idx = d * (cfg_ring_cpus << cfg_ring_shift[0]) + (cpu << shift);
 	if (!ctl)
-		goto busy;
+		goto none;
 	head = ctl->head;
-	if (head - *(volatile __u64 *)&ctl->tail >= (1ULL << shift))
-		goto busy;
-	idx += head & ((1U << shift) - 1);
+	if (head - *(volatile __u64 *)&ctl->tail < (1ULL << shift))
+		idx = d * (cfg_ring_cpus << cfg_ring_shift[0]) + (cpu << shift) +
+		      (head & ((1U << shift) - 1));
+	else
+		idx += cfg_ring_scratch;
 	slot = bpf_map_lookup_elem(&ring_slots, &idx);
 	if (!slot)
-		goto busy;
+		goto none;
 	c->own = own;
 	c->ctl = ctl;
 	c->head = head;
 	c->depth = d;
+	c->idx = idx;
 	return slot;
-busy:
+none:
 	ring_barrier();
 	own->depth = d;
 	return NULL;
 }
 
+/* Gives a claimed slot back unpublished (the filter rejected its record). */
+static __always_inline void ring_abandon(struct ring_claim *c)
+{
+	ring_barrier();
+	c->own->depth = c->depth;
+}
+
 /* Publishes the claimed slot, wakes the reader if it sleeps with enough records waiting, and
- * gives the depth back. On x86 a plain store publishes: stores are not reordered with older
- * stores, so the record is in place before its head, and nothing waits for the record's lines to
- * arrive. A locked add would (it drains the store buffer, and the lines are the reader's since it
+ * gives the depth back; false, without publishing, for a scratch slot. On x86 a plain store
+ * publishes: stores are not reordered with older stores, so the record is in place before its
+ * head, and nothing waits for the record's lines to arrive. A locked add would (it drains the store buffer, and the lines are the reader's since it
  * last read them): measured under `state all`, 290-320 ns per run against 220-225 with the store.
  * Elsewhere the fully ordered fetch-and-add. Without a fence the load of `wake` below may pass
  * the store of the head: a reader that asked for the doorbell just then, and looked at the heads
  * before this one landed, sleeps until its next tick (100 ms) or the next record, a window of
  * nanoseconds. */
-static __always_inline void ring_commit(struct ring_claim *c)
+static __always_inline bool ring_commit(struct ring_claim *c)
 {
 	struct sstrace_ring_ctl *ctl = c->ctl;
 	__u64 head = c->head + 1;
+
+	if (c->idx >= cfg_ring_scratch) {
+		ring_abandon(c);
+		return false;
+	}
 
 #ifdef __TARGET_ARCH_x86
 	ring_barrier();
@@ -186,8 +208,8 @@ static __always_inline void ring_commit(struct ring_claim *c)
 		ctl->wake = 0;
 		bpf_ringbuf_output(&doorbell, &head, sizeof(head), BPF_RB_FORCE_WAKEUP);
 	}
-	ring_barrier();
-	c->own->depth = c->depth;
+	ring_abandon(c);
+	return true;
 }
 
 /* Per-CPU counters, indexed by SSTRACE_CNT_*. */

@@ -198,8 +198,7 @@ __weak __noinline int sst_ring_put(const struct sstrace_event *e)
 	if (!slot)
 		return -1;
 	__builtin_memcpy(slot, e, sizeof(*e));
-	ring_commit(&c);
-	return 0;
+	return ring_commit(&c) ? 0 : -1;
 }
 
 __weak __noinline int sst_ring_put_owned(const struct sstrace_owned_event *oe)
@@ -213,8 +212,7 @@ __weak __noinline int sst_ring_put_owned(const struct sstrace_owned_event *oe)
 	if (!slot)
 		return -1;
 	__builtin_memcpy(slot, oe, sizeof(*oe));
-	ring_commit(&c);
-	return 0;
+	return ring_commit(&c) ? 0 : -1;
 }
 
 /* Runs the filter program on a filled record and queues it, with its owner block when the stream
@@ -456,48 +454,25 @@ static __always_inline void read_tcp_info(struct sstrace_details *d, const struc
 	ti->tcpi_snd_wnd = KREAD(btf, tp, snd_wnd);
 }
 
-/* Queues a filled record, with the details tail when the stream asks for one (after the owner
- * block, when the stream asks for owners too: [event][owner][details]). `state`: the state the
- * row shows; `sk`: the socket as a trusted pointer for its storage (NULL where the caller has
- * none: the timer hook's SYN-SENT rows, which are no socket's end anyway). */
-static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
-					       const struct sstrace_owner *owner,
-					       const struct tcp_sock *tp, struct sock *sk, int state,
-					       bool btf, __u64 tw_expires)
+/* The details tail of a record filled in its slot (after the owner block, when the stream asks
+ * for owners too: [event][owner][details]). `state`: the state the row shows; `sk`: the socket
+ * as a trusted pointer for its storage (NULL where the caller has none: the timer hook's
+ * SYN-SENT rows, which are no socket's end anyway). */
+static __always_inline void put_details(struct sstrace_owned_event *oe, const struct tcp_sock *tp,
+					struct sock *sk, int state, bool btf, __u64 tw_expires)
 {
 	struct sstrace_event *e = &oe->ev;
 	struct sstrace_details *d;
-	struct ring_claim c;
-	void *r;
 
-	if (!cfg_details) {
-		queue_record(oe, owner);
-		return;
-	}
-	if (!filter_accepts(e)) {
-		count(SSTRACE_CNT_FILTERED);
-		return;
-	}
 	e->flags |= SSTRACE_EVF_DETAILS;
-	/* constant sizes, one per layout (cfg_owners is fixed at load: the verifier keeps one
-	 * branch); the details are read straight into the slot */
+	/* constant offsets, one per layout (cfg_owners is fixed at load: the verifier keeps one
+	 * branch) */
 	if (cfg_owners) {
-		put_owner(oe, owner);
 		e->hdr.size = sizeof(*oe) + sizeof(*d);
+		d = (void *)oe + sizeof(*oe);
 	} else {
 		e->hdr.size = sizeof(*e) + sizeof(*d);
-	}
-	r = ring_claim(&c);
-	if (!r) {
-		count(SSTRACE_CNT_LOST);
-		return;
-	}
-	if (cfg_owners) {
-		__builtin_memcpy(r, oe, sizeof(*oe));
-		d = r + sizeof(*oe);
-	} else {
-		__builtin_memcpy(r, e, sizeof(*e));
-		d = r + sizeof(*e);
+		d = (void *)oe + sizeof(*e);
 	}
 	__builtin_memset(d, 0, sizeof(*d));
 	d->what = cfg_details;
@@ -520,27 +495,35 @@ static __always_inline void queue_with_details(struct sstrace_owned_event *oe,
 		if (b)
 			d->born_ns = b->ns;
 	}
-	ring_commit(&c);
 }
 
 /*
- * Fills one record on the stack, runs the filter program, and queues it (with `owner`, or an
- * empty owner block, when the stream asked for owners; with the details tail, read from `tp`
- * and `sk`, when it asked for details; a TIME-WAIT entry's timer from `tw_expires`, the
- * timewait timer's expiry in jiffies). `cookie` is the
- * socket's cookie as the caller could obtain it (tp_btf programs generate one when the socket has
- * none: the timewait socket inherits it, and ss -e then shows the same sk: value). A rejected
- * event never reaches the ring buffer.
+ * Fills one record in its ring's next slot, runs the filter program, and publishes it (with
+ * `owner`, or an empty owner block, when the stream asked for owners; with the details tail,
+ * read from `tp` and `sk`, when it asked for details; a TIME-WAIT entry's timer from
+ * `tw_expires`, the timewait timer's expiry in jiffies). `cookie` is the socket's cookie as the
+ * caller could obtain it (tp_btf programs generate one when the socket has none: the timewait
+ * socket inherits it, and ss -e then shows the same sk: value). A rejected event is never
+ * published; an accepted one that found its ring full (it was filled in a scratch slot) is
+ * counted lost, and so is any event of a CPU with no ring for it (one online after the start,
+ * a write nested deeper than the last level), without the filter.
  */
 static __always_inline void emit_tw(const struct tcp_sock *tp, __u64 cookie, __u16 type,
 				    __u16 family, int oldstate, int newstate, __u8 flags, bool btf,
 				    struct sock *sk, const struct sstrace_owner *owner,
 				    __u64 tw_expires)
 {
-	struct sstrace_owned_event oe;
-	struct sstrace_event *e = &oe.ev;
+	struct sstrace_owned_event *oe;
+	struct sstrace_event *e;
+	struct ring_claim c;
 
-	/* the owner block is written (or zeroed) by queue_record() when it is sent */
+	/* filled in place: no copy of it on the stack */
+	oe = ring_claim(&c);
+	if (!oe) {
+		count(SSTRACE_CNT_LOST);
+		return;
+	}
+	e = &oe->ev;
 	__builtin_memset(e, 0, sizeof(*e));
 
 	e->hdr.type = type;
@@ -596,8 +579,17 @@ static __always_inline void emit_tw(const struct tcp_sock *tp, __u64 cookie, __u
 			e->cgroup_id = BPF_CORE_READ(&SK(tp), sk_cgrp_data.cgroup, kn, id);
 	}
 
-	queue_with_details(&oe, owner, tp, sk, type == SSTRACE_REC_DESTROY ? oldstate : newstate,
-			   btf, tw_expires);
+	if (!filter_accepts(e)) {
+		count(SSTRACE_CNT_FILTERED);
+		ring_abandon(&c);
+		return;
+	}
+	put_owner(oe, owner);
+	if (cfg_details)
+		put_details(oe, tp, sk, type == SSTRACE_REC_DESTROY ? oldstate : newstate, btf,
+			    tw_expires);
+	if (!ring_commit(&c))
+		count(SSTRACE_CNT_LOST);
 }
 
 /* emit_tw() for every row that is no TIME-WAIT entry. */

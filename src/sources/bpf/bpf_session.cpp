@@ -348,10 +348,12 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
         ro->cfg_ring_shift[level] = rings.shift[level];
         ro->cfg_ring_wake[level] = rings.wake[level];
     }
+    // after every ring's slots, a scratch slot per CPU and level (bpf/maps.bpf.h)
+    ro->cfg_ring_scratch = static_cast<__u32>(rings.slots(0) + rings.slots(1));
     int err = bpf_map__set_max_entries(skel->maps.ring_ctl, rings.rings());
     if (err == 0) {
         err = bpf_map__set_max_entries(skel->maps.ring_slots,
-                                       static_cast<__u32>(rings.slots(0) + rings.slots(1)));
+                                       ro->cfg_ring_scratch + rings.rings());
     }
     if (err == 0) {
         err = bpf_map__set_value_size(skel->maps.ring_slots,
