@@ -184,34 +184,26 @@ static __always_inline __u32 put_owner(struct sstrace_owned_event *oe,
 	return sizeof(*oe);
 }
 
-/* A record copied into its ring. Global (not inlined) functions: the verifier checks each once,
- * not once for every path of its callers (the filter program's leave dozens); __weak, for the
- * copy in every object that includes this header. 0, or -1 when the record found no room. */
-__weak __noinline int sst_ring_put(const struct sstrace_event *e)
+/* A record built on the stack, copied into its ring. A global (not inlined) function: the
+ * verifier checks it once, not once for every path of its callers; __weak, for the copy in every
+ * object that includes this header. `oe` is read whole (the caller zeroes an unused owner
+ * block), its owner block copied only when the stream asked for owners. 0, or -1 when the
+ * record found no room. */
+__weak __noinline int sst_ring_put(const struct sstrace_owned_event *oe)
 {
 	struct ring_claim c;
 	void *slot;
 
-	if (!e) /* the verifier's view of a global function's pointer */
+	if (!oe) /* the verifier's view of a global function's pointer */
 		return -1;
 	slot = ring_claim(&c);
 	if (!slot)
 		return -1;
-	__builtin_memcpy(slot, e, sizeof(*e));
-	return ring_commit(&c) ? 0 : -1;
-}
-
-__weak __noinline int sst_ring_put_owned(const struct sstrace_owned_event *oe)
-{
-	struct ring_claim c;
-	void *slot;
-
-	if (!oe)
-		return -1;
-	slot = ring_claim(&c);
-	if (!slot)
-		return -1;
-	__builtin_memcpy(slot, oe, sizeof(*oe));
+	/* constant sizes (cfg_owners is fixed at load: the verifier keeps one branch) */
+	if (cfg_owners)
+		__builtin_memcpy(slot, oe, sizeof(*oe));
+	else
+		__builtin_memcpy(slot, &oe->ev, sizeof(oe->ev));
 	return ring_commit(&c) ? 0 : -1;
 }
 
@@ -224,9 +216,11 @@ static __always_inline void queue_record(struct sstrace_owned_event *oe,
 		count(SSTRACE_CNT_FILTERED);
 		return;
 	}
-	put_owner(oe, owner);
-	/* cfg_owners is fixed at load: the verifier keeps one branch */
-	if (cfg_owners ? sst_ring_put_owned(oe) : sst_ring_put(&oe->ev))
+	if (cfg_owners)
+		put_owner(oe, owner);
+	else
+		__builtin_memset(&oe->owner, 0, sizeof(oe->owner));
+	if (sst_ring_put(oe))
 		count(SSTRACE_CNT_LOST);
 }
 
