@@ -499,9 +499,12 @@ class RotationTest(CaptureBase):
         with Netns() as ns:
             t = self.tracer(ns, "-E", "--write", pattern, "--rotate-seconds", "1", "--print",
                             "state", "all")
+            # 1.5 s apart: a batch's rows reach the writer up to a drain tick (100 ms) after
+            # their time, so batches 1.1 s apart could land less than a second apart and share
+            # a file
             for k in range(3):
                 self.churn(ns, conns=100, port=PORT + 10 * k)
-                time.sleep(1.1)
+                time.sleep(1.5)
             t.stop(settle=0.2)
         self.assertEqual(t.rc, 0, t.stderr)
         files = sorted(glob.glob(self.path("t-*.cap*")))
