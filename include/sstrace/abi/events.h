@@ -146,16 +146,17 @@ SSTRACE_ABI_ASSERT(sizeof(struct sstrace_nest_slot) == 24, "sstrace_nest_slot la
  * Each CPU writes its records into rings of its own, one per nesting level of its write
  * sections: level 0 for a write that interrupts no other on the CPU, level 1 for one that
  * interrupts a level-0 write (a softirq's program landing in a task's). One writer per ring, so
- * a record is a plain copy into the ring's next slot and one atomic add that publishes it: no
- * lock, no interrupts disabled. The slots are the entries of one memory-mapped array ("ring_slots",
- * fixed-size slots of the stream's largest record), every ring's head and tail the entries of
- * another ("ring_ctl"), which the reader maps too. A write deeper than the last level, or from a
- * CPU above the last one online at start, finds no ring and is counted lost. */
+ * a record is filled in the ring's next slot and published by one store of the head (x86; an
+ * atomic add elsewhere): no lock, no interrupts disabled. The slots are the entries of one
+ * memory-mapped array ("ring_slots", fixed-size slots of the stream's largest record, then a
+ * scratch slot per ring for records that find it full), every ring's head and tail the entries
+ * of another ("ring_ctl"), which the reader maps too. A write deeper than the last level, or
+ * from a CPU above the last one online at start, finds no ring and is counted lost. */
 #define SSTRACE_RING_LEVELS 2
 
 /* One ring's positions, in records since the start: the writer's cache line, then the reader's. */
 struct sstrace_ring_ctl {
-	__u64 head;   /* records written; the writer publishes each with an atomic add */
+	__u64 head;   /* records written; a store of it publishes a record (ring_commit) */
 	__u32 depth;  /* level-0 entries only: this CPU's write sections in progress */
 	__u32 _pad0;
 	__u64 _pad1[6];
