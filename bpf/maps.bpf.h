@@ -181,12 +181,12 @@ static __always_inline void ring_abandon(struct ring_claim *c)
 /* Publishes the claimed slot, wakes the reader if it sleeps with enough records waiting, and
  * gives the depth back; false, without publishing, for a scratch slot. On x86 a plain store
  * publishes: stores are not reordered with older stores, so the record is in place before its
- * head, and nothing waits for the record's lines to arrive. A locked add would (it drains the store buffer, and the lines are the reader's since it
- * last read them): measured under `state all`, 290-320 ns per run against 220-225 with the store.
- * Elsewhere the fully ordered fetch-and-add. Without a fence the load of `wake` below may pass
- * the store of the head: a reader that asked for the doorbell just then, and looked at the heads
- * before this one landed, sleeps until its next tick (100 ms) or the next record, a window of
- * nanoseconds. */
+ * head, and nothing waits for the record's lines to arrive. A locked add would wait: it drains
+ * the store buffer, and the lines are the reader's since it last read them (measured under
+ * `state all`: 290-320 ns per run, against 220-225 with the store). Elsewhere the fully ordered
+ * fetch-and-add. Without a fence the load of `wake` below may pass the store of the head: a
+ * reader that asked for the doorbell just then, and looked at the heads before this one landed,
+ * sleeps until its next tick (100 ms) or the next record, a window of nanoseconds. */
 static __always_inline bool ring_commit(struct ring_claim *c)
 {
 	struct sstrace_ring_ctl *ctl = c->ctl;
