@@ -249,29 +249,13 @@ struct RingLayout {
     std::uint32_t rings() const { return cpus * SSTRACE_RING_LEVELS; }
 };
 
-// One past the highest CPU number online now (the list in /sys: "0-3,8-11"), or the count of
-// configured CPUs when it cannot be read.
+// One past the highest CPU number online now, or the count of configured CPUs when the list
+// cannot be read.
 std::uint32_t online_cpu_span()
 {
-    std::ifstream in("/sys/devices/system/cpu/online");
-    std::string list;
-    unsigned top = 0;
-    bool any = false;
-    if (std::getline(in, list)) {
-        std::istringstream ranges(list);
-        std::string range;
-        while (std::getline(ranges, range, ',')) {
-            const auto dash = range.find('-');
-            const std::string last = dash == std::string::npos ? range : range.substr(dash + 1);
-            try {
-                top = std::max(top, static_cast<unsigned>(std::stoul(last)));
-                any = true;
-            } catch (const std::exception&) {
-            }
-        }
-    }
-    if (any) {
-        return top + 1;
+    const std::vector<int> cpus = online_cpus();
+    if (!cpus.empty()) {
+        return static_cast<std::uint32_t>(*std::max_element(cpus.begin(), cpus.end())) + 1;
     }
     const long conf = sysconf(_SC_NPROCESSORS_CONF);
     return conf > 0 ? static_cast<std::uint32_t>(conf) : 1;
@@ -289,10 +273,10 @@ RingLayout ring_layout(const BpfConfig& cfg)
         ++shift;
     }
     r.shift = {shift, std::max(shift - 3, kMinNestedSlotsShift)};
+    // batched wakeups: cfg.wakeup_bytes waiting over all CPUs, at most half a ring
+    const std::uint64_t share_wake = cfg.wakeup_bytes / r.cpus / r.slot_bytes;
     for (unsigned level = 0; level < SSTRACE_RING_LEVELS; ++level) {
-        // batched wakeups: cfg.wakeup_bytes waiting over all CPUs, at most half a ring
         const std::uint64_t half = std::uint64_t{1} << (r.shift[level] - 1);
-        const std::uint64_t share_wake = cfg.wakeup_bytes / r.cpus / r.slot_bytes;
         r.wake[level] = cfg.wakeup_bytes == 0 ? 1 : std::clamp<std::uint64_t>(share_wake, 1, half);
     }
     return r;

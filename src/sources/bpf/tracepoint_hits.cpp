@@ -33,7 +33,9 @@ std::uint64_t tracepoint_id(const char* system, const char* event)
     return 0;
 }
 
-// The CPUs perf can count on: /sys/devices/system/cpu/online ("0-1", "0,2-5").
+}  // namespace
+
+// /sys/devices/system/cpu/online ("0-1", "0,2-5"); empty when it cannot be read.
 std::vector<int> online_cpus()
 {
     std::vector<int> cpus;
@@ -62,8 +64,6 @@ std::vector<int> online_cpus()
     }
     return cpus;
 }
-
-}  // namespace
 
 TracefsMount::TracefsMount()
 {

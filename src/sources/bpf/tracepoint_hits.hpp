@@ -13,6 +13,9 @@
 
 namespace sstrace {
 
+// The CPUs online now (what perf can count on, what the record rings are made for).
+std::vector<int> online_cpus();
+
 // Mounts tracefs on /sys/kernel/tracing when no tracefs is visible, and unmounts it again.
 class TracefsMount {
 public:
