@@ -27,6 +27,24 @@ std::map<std::string, std::int64_t> read_tcp_counters()
     return out;
 }
 
+KernelCounters read_tcp_counters_timed()
+{
+    KernelCounters k;
+    k.snmp = read_mib_counters_timed("/proc/self/net/snmp");
+    k.netstat = read_mib_counters_timed("/proc/self/net/netstat");
+    return k;
+}
+
+std::int64_t KernelCounters::value(const std::string& name) const
+{
+    for (const MibRead* f : {&snmp, &netstat}) {
+        if (const auto it = f->counters.find(name); it != f->counters.end()) {
+            return it->second;
+        }
+    }
+    return -1;
+}
+
 StreamAccounting::StreamAccounting(const BpfSession& session, const StreamScope& scope)
     : session_(session), scope_(scope)
 {
@@ -34,37 +52,58 @@ StreamAccounting::StreamAccounting(const BpfSession& session, const StreamScope&
 
 void StreamAccounting::start()
 {
-    t0_ns_ = monotonic_ns();
-    counters0_ = read_tcp_counters();
+    counters0_ = read_tcp_counters_timed();
 }
 
 void StreamAccounting::stop()
 {
-    // the time first: a record after it is left out even if its counter was read in time
-    t1_ns_ = monotonic_ns();
-    counters1_ = read_tcp_counters();
+    counters1_ = read_tcp_counters_timed();
+    stopped_ = true;
+}
+
+// Counts a record when it is between the two reads of the file that holds its counter. The
+// kernel counts a TIME-WAIT entry (TcpExtTW, netstat) just before the state change the record is
+// of, an active open (TcpActiveOpens, snmp) just before the SYN-SENT row's timer: an entry
+// counted in the first read has its record before that read. The middle of a read stands for
+// the moment the kernel summed the counter in it. A record during a read, or within kEdgeNs of
+// one, is counted as an edge: the kernel may have counted it on the other side (a softirq can
+// run between the counter's increment and the record).
+namespace {
+constexpr std::uint64_t kEdgeNs = 100'000;
+}  // namespace
+
+bool StreamAccounting::tally(Tally& t, const SocketEvent& ev, bool netstat) const
+{
+    const MibRead& r0 = netstat ? counters0_.netstat : counters0_.snmp;
+    const MibRead& r1 = netstat ? counters1_.netstat : counters1_.snmp;
+    if (ev.mono_ns < r0.mono_ns || (stopped_ && ev.mono_ns >= r1.mono_ns)) {
+        return false;
+    }
+    ++t.n;
+    if (ev.mono_ns <= r0.end_ns + kEdgeNs || (stopped_ && ev.mono_ns + kEdgeNs >= r1.begin_ns)) {
+        ++t.edge;
+    }
+    return true;
 }
 
 void StreamAccounting::event(const SocketEvent& ev)
 {
-    if (ev.kind != EventKind::StateEntry || ev.mono_ns < t0_ns_ ||
-        (t1_ns_ != 0 && ev.mono_ns > t1_ns_)) {
+    if (ev.kind != EventKind::StateEntry) {
         return;
     }
     switch (ev.new_state) {
     case kStateTimeWait:
-        ++window_.time_wait;
-        if (ev.tw_orphan) {
+        if (tally(window_.time_wait, ev, true) && ev.tw_orphan) {
             ++window_.time_wait_fin_wait2;
         }
         break;
     case kStateSynSent:
         if (!ev.syn_unsent) {
-            ++window_.syn_sent;
+            tally(window_.syn_sent, ev, false);
         }
         break;
     case kStateSynRecv:
-        ++window_.syn_recv;
+        tally(window_.syn_recv, ev, false);
         break;
     default:
         break;
@@ -95,11 +134,16 @@ std::optional<std::string> StreamAccounting::loss_since_last_poll(EventLoss* los
 }
 
 void StreamAccounting::compare(std::FILE* out, const char* what, std::int64_t kernel,
-                               const char* counter, std::uint64_t ours,
-                               const std::string& note) const
+                               const char* counter, const Tally& ours, std::string note) const
 {
+    const std::int64_t diff = kernel - static_cast<std::int64_t>(ours.n);
+    if (diff != 0 && static_cast<std::uint64_t>(diff < 0 ? -diff : diff) <= ours.edge) {
+        note += fmt::format("{}{} of them came within 0.1 ms of a read of the kernel's counters, "
+                            "which may count them on the other side of it",
+                            note.empty() ? "" : "; ", ours.edge);
+    }
     fmt::print(out, "{0}: {1}: kernel {2} ({3}), {0} {4}{5}{6}\n", program_name(), what, kernel,
-               counter, ours, note.empty() ? "" : "; ", note);
+               counter, ours.n, note.empty() ? "" : "; ", note);
 }
 
 void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* out,
@@ -143,12 +187,9 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
 
     // The kernel's own count of what the rows stand for, between the two counter reads.
     auto delta = [&](const char* name) {
-        const auto a = counters0_.find(name);
-        const auto b = counters1_.find(name);
-        if (a == counters0_.end() || b == counters1_.end()) {
-            return std::int64_t{-1};
-        }
-        return b->second - a->second;
+        const std::int64_t a = counters0_.value(name);
+        const std::int64_t b = counters1_.value(name);
+        return a < 0 || b < 0 ? std::int64_t{-1} : b - a;
     };
     std::string why_not;
     if (!scope_.one_netns) {
@@ -157,7 +198,8 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
         why_not = "kernel counters include both address families and the stream follows one";
     } else if (scope_.filtered) {
         why_not = "the filter selects part of the connections";
-    } else if (counters0_.empty() || counters1_.empty()) {
+    } else if (counters0_.netstat.mono_ns == 0 || counters1_.netstat.mono_ns == 0 ||
+               counters0_.snmp.mono_ns == 0 || counters1_.snmp.mono_ns == 0) {
         why_not = "/proc/net/snmp and /proc/net/netstat could not be read";
     }
     const struct {
@@ -186,7 +228,7 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
                                    "them as FIN-WAIT-2 until it does)",
                                    window_.time_wait_fin_wait2);
             }
-            if (kernel > static_cast<std::int64_t>(window_.time_wait) && c.tw_no_timer != 0) {
+            if (kernel > static_cast<std::int64_t>(window_.time_wait.n) && c.tw_no_timer != 0) {
                 note += fmt::format("{}{} closes from FIN-WAIT-2 or CLOSING found no timewait "
                                     "socket (TcpExtTCPTimeWaitOverflow: {}); a timewait socket "
                                     "that another CPU kills before the full socket's CLOSE gets "

@@ -326,6 +326,47 @@ class StressTest(unittest.TestCase):
         # the rest of lost: tracepoint hits the kernel ran no program for (any namespace)
         self.assertLessEqual(lost - (expected - printed), sum(not_run(t.stderr).values()))
 
+    def test_summary_matches_the_kernel_counters_mid_churn(self):
+        """Started and stopped while the churn runs, the summary's comparison with the kernel's
+        counters is equal, or it names as many entries at the edges of the window as the
+        difference: the counter reads and the records are matched by time."""
+        ns = self.stress_netns()
+        try:
+            cpus = sorted(os.sched_getaffinity(0))[:2]
+            churn = subprocess.Popen(
+                ns.cmd("taskset", "-c", ",".join(map(str, cpus)), CHURN, "--seconds", "4",
+                       "--threads", str(CLIENTS), "--servers", str(SERVERS), "--mode", "mix",
+                       "--family", "46", "--port", str(PORT), "--ports", str(PORTS)),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                time.sleep(1.0)
+                t = self.tracer(ns, "-E", "state", "time-wait", "state", "syn-sent", "state",
+                                "syn-recv")
+                time.sleep(1.5)
+                self.stop(t)
+                out, _ = churn.communicate(timeout=60)
+            finally:
+                if churn.poll() is None:
+                    churn.kill()
+                    churn.wait()
+            self.assertEqual(churn.returncode, 0, out)
+        finally:
+            ns.__exit__()
+        line = re.compile(r"^sstrace: (.+?): kernel (\d+) \((.+?)\), sstrace (\d+)(?:; (.*))?$", re.M)
+        found = {m.group(1): m for m in line.finditer(t.stderr)}
+        print("\n".join(m.group(0) for m in found.values()), file=sys.stderr)
+        self.assertEqual(sorted(found), ["SYN-RECV entries", "SYN-SENT entries with a SYN sent",
+                                         "TIME-WAIT entries"], t.stderr[-2000:])
+        for what, m in found.items():
+            kernel, ours = int(m.group(2)), int(m.group(4))
+            self.assertGreater(kernel, 1000, "no churn while sstrace ran: " + m.group(0))
+            if kernel == ours:
+                continue
+            edge = re.search(r"(\d+) of them came within 0\.1 ms of a read of the kernel's "
+                             r"counters", m.group(5) or "")
+            self.assertIsNotNone(edge, "a difference with no entries at the edges: " + m.group(0))
+            self.assertLessEqual(abs(kernel - ours), int(edge.group(1)), m.group(0))
+
 
 if __name__ == "__main__":
     main((StressTest,))

@@ -20,7 +20,7 @@ import time
 import unittest
 
 from e2e_support import (HERE, SSTRACE, Netns, Tracer, main, need_root, proc_comm, rows,
-                         split_endpoint)
+                         split_endpoint, summary)
 
 CHURN = os.environ.get("CHURN_BIN", os.path.join(HERE, "..", "..", "build", "tests", "e2e", "churn"))
 
@@ -90,10 +90,17 @@ class WatchTest(unittest.TestCase):
         for r in rows(t.stdout):
             # the listing's rows (-t, one state) start with Recv-Q; the stream's with Netid
             (stream if r[0] == "tcp" else listing).append(tuple_of(r))
-        seam = [l for l in t.stderr.splitlines() if "during the listing" in l]
-        report = "listing %d, stream %d, kernel %d timewait sockets (%d entries)\n%s%s" % (
-            len(listing), len(stream), len(kernel), tw_entries, out, "\n".join(seam))
+        seam = [l for l in t.stderr.splitlines() if "during the listing" in l or " lost" in l
+                or l.startswith("sstrace: rings:")]
+        seen, printed, lost = summary(t.stderr)
+        report = ("listing %d, stream %d, kernel %d timewait sockets (%d entries); stream seen %d, "
+                  "printed %d, lost %d\n%s%s") % (
+            len(listing), len(stream), len(kernel), tw_entries, seen, printed, lost, out,
+            "\n".join(seam))
         print(report, file=sys.stderr)
+        # a loss is never silent: what the two parts miss is what the summary counts lost
+        missed = set(kernel) - set(listing) - set(stream)
+        self.assertEqual(lost, len(missed), "a silent loss: " + report)
         self.assertGreater(len(listing), 1000, "no churn before the start: " + report)
         self.assertGreater(len(stream), 1000, "no churn after the start: " + report)
         self.assertEqual(len(kernel), tw_entries, "a timewait socket ended early: " + report)

@@ -7,6 +7,7 @@
 #include "sstrace/model/loss.hpp"
 #include "sstrace/sinks/event_sink.hpp"
 #include "sstrace/sources/bpf_session.hpp"
+#include "sstrace/sources/mib.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +20,15 @@ namespace sstrace {
 // The calling thread's network namespace's TCP counters, named as nstat names them
 // (TcpActiveOpens, TcpExtTW, ...), from /proc/self/net/snmp and /proc/self/net/netstat.
 std::map<std::string, std::int64_t> read_tcp_counters();
+
+// The same, each file with the time of its read (what a stream's records are compared by).
+struct KernelCounters {
+    MibRead snmp;
+    MibRead netstat;
+    // a counter by its nstat name, -1 when neither file has it
+    std::int64_t value(const std::string& name) const;
+};
+KernelCounters read_tcp_counters_timed();
 
 // How a stream is scoped: decides which kernel counters its rows can be compared with.
 struct StreamScope {
@@ -50,23 +60,30 @@ public:
                 const char* delivered_as = "printed");
 
 private:
+    // Records of one kind counted between the two reads of their counter; `edge` of them came
+    // during one of the reads, and may be on either side of the kernel's count.
+    struct Tally {
+        std::uint64_t n = 0;
+        std::uint64_t edge = 0;
+    };
     struct Window {
-        std::uint64_t time_wait = 0;
+        Tally time_wait;
         std::uint64_t time_wait_fin_wait2 = 0;
-        std::uint64_t syn_sent = 0;  // SYN actually sent (TcpActiveOpens counts those)
-        std::uint64_t syn_recv = 0;
+        Tally syn_sent;  // SYN actually sent (TcpActiveOpens counts those)
+        Tally syn_recv;
     };
 
     void compare(std::FILE* out, const char* what, std::int64_t kernel, const char* counter,
-                 std::uint64_t ours, const std::string& note) const;
+                 const Tally& ours, std::string note) const;
 
     const BpfSession& session_;
     StreamScope scope_;
-    std::map<std::string, std::int64_t> counters0_;
-    std::map<std::string, std::int64_t> counters1_;
-    std::uint64_t t0_ns_ = 0;
-    std::uint64_t t1_ns_ = 0;  // 0 until stop()
-    Window window_;  // records of events between the two counter reads
+    bool tally(Tally& t, const SocketEvent& ev, bool netstat) const;
+
+    KernelCounters counters0_;
+    KernelCounters counters1_;
+    bool stopped_ = false;
+    Window window_;  // records of events between the two reads of their counters
     BpfLoss reported_;  // loss already reported
 };
 
