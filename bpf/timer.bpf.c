@@ -15,6 +15,7 @@
  * when it re-arms it (then timer_start on the same CPU under the same lock: not an end).
  */
 #include "sock_read.bpf.h"
+#include "timewait.bpf.h"
 
 /* A socket reached from a timer's address has no BTF type the verifier knows: retype it (a no-op
  * at run time; loads through it are fault-safe). Declared in this file only: libbpf 1.1's linker
@@ -226,4 +227,66 @@ int BPF_PROG(sst_tw_expire, struct timer_list *timer)
 		return 0;
 	emit_tw_end(tw, &k, tw->__tw_common.skc_cookie.counter, SSTRACE_TWEND_EXPIRED);
 	return 0;
+}
+
+/* sst_timewait_lookup() for tp_btf programs: the same walk with plain loads (fault-safe: the
+ * verifier makes each load through a pointer of bpf_rdonly_cast() one that cannot fault), where
+ * the probe reads cost most of a TIME-WAIT entry's run. The chain's links stay probe reads: a
+ * link is a pointer or a "nulls" marker (an odd number), and only a number can be tested for
+ * that. */
+__noinline int sst_timewait_lookup_btf(const struct tw_probe *p, struct tw_found *out)
+{
+	struct net *net;
+	struct inet_hashinfo *hi;
+	struct inet_ehash_bucket *eh;
+	struct sock_common *sc;
+	__u64 n, bucket;
+	int i;
+
+	if (!p || !out)
+		return TW_LOOKUP_NONE;
+	net = bpf_rdonly_cast((void *)p->net, bpf_core_type_id_kernel(struct net));
+	if (bpf_core_field_exists(struct netns_ipv4___twdr_ptr, tcp_death_row))
+		hi = BPF_CORE_READ((struct net___twdr_ptr *)net, ipv4.tcp_death_row, hashinfo);
+	else
+		hi = net->ipv4.tcp_death_row.hashinfo;
+	if (!hi)
+		return TW_LOOKUP_NONE;
+	hi = bpf_rdonly_cast(hi, bpf_core_type_id_kernel(struct inet_hashinfo));
+	bucket = (__u64)hi->ehash +
+		 (__u64)(p->hash & hi->ehash_mask) * bpf_core_type_size(struct inet_ehash_bucket);
+	eh = bpf_rdonly_cast((void *)bucket, bpf_core_type_id_kernel(struct inet_ehash_bucket));
+	bpf_core_read(&n, sizeof(n), &eh->chain.first);
+	for (i = 0; i < TW_CHAIN_MAX; i++) {
+		/* a chain ends in a "nulls" marker: an odd value */
+		if (!n || (n & 1))
+			return TW_LOOKUP_NONE;
+		sc = bpf_rdonly_cast((void *)(n - bpf_core_field_offset(struct sock_common,
+									  skc_nulls_node)),
+				     bpf_core_type_id_kernel(struct sock_common));
+		if (sc->skc_state == SSTRACE_TCP_TIME_WAIT && sc->skc_portpair == p->portpair &&
+		    sc->skc_family == p->family && (__u64)sc->skc_net.net == p->net) {
+			struct inet_timewait_sock *tw;
+			bool same;
+
+			if (p->family == AF_INET) {
+				same = sc->skc_addrpair == p->addrpair;
+			} else {
+				const __u64 *a = (const __u64 *)&sc->skc_v6_daddr;
+				const __u64 *b = (const __u64 *)&sc->skc_v6_rcv_saddr;
+
+				same = ((a[0] ^ p->v6_daddr[0]) | (a[1] ^ p->v6_daddr[1]) |
+					(b[0] ^ p->v6_saddr[0]) | (b[1] ^ p->v6_saddr[1])) == 0;
+			}
+			if (same) {
+				tw = bpf_rdonly_cast(sc, bpf_core_type_id_kernel(struct inet_timewait_sock));
+				out->substate = tw->tw_substate;
+				if (cfg_details & SSTRACE_DETAIL_TIMER)
+					out->expires = tw->tw_timer.expires;
+				return TW_LOOKUP_FOUND;
+			}
+		}
+		bpf_core_read(&n, sizeof(n), &sc->skc_nulls_node.next);
+	}
+	return (n & 1) ? TW_LOOKUP_NONE : TW_LOOKUP_CUT_SHORT;
 }
