@@ -10,6 +10,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "sstrace/abi/iter.h"
+#include "addr.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10

@@ -63,8 +63,8 @@ static __always_inline void common_fill(const struct sock_common *skc, struct ss
 		*(__u32 *)r->saddr = skc->skc_rcv_saddr;
 		*(__u32 *)r->daddr = skc->skc_daddr;
 	} else {
-		__builtin_memcpy(r->saddr, &skc->skc_v6_rcv_saddr, 16);
-		__builtin_memcpy(r->daddr, &skc->skc_v6_daddr, 16);
+		copy_addr16(r->saddr, &skc->skc_v6_rcv_saddr);
+		copy_addr16(r->daddr, &skc->skc_v6_daddr);
 	}
 	r->sport = skc->skc_num;
 	r->dport = bpf_ntohs(skc->skc_dport);

@@ -158,8 +158,8 @@ static __always_inline void tp_addrs(const struct tcp_sock *tp, __u16 family, bo
 		*(__u32 *)saddr = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_rcv_saddr);
 		*(__u32 *)daddr = KREAD(btf, tp, inet_conn.icsk_inet.sk.__sk_common.skc_daddr);
 	} else if (btf) {
-		__builtin_memcpy(saddr, &SKC(tp).skc_v6_rcv_saddr, 16);
-		__builtin_memcpy(daddr, &SKC(tp).skc_v6_daddr, 16);
+		copy_addr16(saddr, &SKC(tp).skc_v6_rcv_saddr);
+		copy_addr16(daddr, &SKC(tp).skc_v6_daddr);
 	} else {
 		/* explicit sizes: BPF_CORE_READ_INTO on a byte array would copy one byte */
 		bpf_core_read(saddr, 16, &SKC(tp).skc_v6_rcv_saddr);

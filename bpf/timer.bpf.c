@@ -47,8 +47,8 @@ static __always_inline bool tw_read(void *timer, struct inet_timewait_sock **twp
 		*(__u32 *)k->saddr = tw->__tw_common.skc_rcv_saddr;
 		*(__u32 *)k->daddr = tw->__tw_common.skc_daddr;
 	} else {
-		__builtin_memcpy(k->saddr, &tw->__tw_common.skc_v6_rcv_saddr, sizeof(k->saddr));
-		__builtin_memcpy(k->daddr, &tw->__tw_common.skc_v6_daddr, sizeof(k->daddr));
+		copy_addr16(k->saddr, &tw->__tw_common.skc_v6_rcv_saddr);
+		copy_addr16(k->daddr, &tw->__tw_common.skc_v6_daddr);
 	}
 	k->sport = tw->tw_sport;
 	k->dport = tw->__tw_common.skc_dport;
@@ -67,8 +67,8 @@ static __always_inline void emit_tw_end(struct inet_timewait_sock *tw, const str
 	ev.hdr.cpu = bpf_get_smp_processor_id();
 	ev.hdr.ts_ns = bpf_ktime_get_ns();
 	ev.cookie = cookie;
-	__builtin_memcpy(ev.saddr, k->saddr, sizeof(ev.saddr));
-	__builtin_memcpy(ev.daddr, k->daddr, sizeof(ev.daddr));
+	copy_addr16(ev.saddr, k->saddr);
+	copy_addr16(ev.daddr, k->daddr);
 	ev.sport = bpf_ntohs(k->sport);
 	ev.dport = bpf_ntohs(k->dport);
 	ev.family = k->family;

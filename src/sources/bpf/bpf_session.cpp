@@ -334,6 +334,7 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
     }
     // after every ring's slots, a scratch slot per CPU and level (bpf/maps.bpf.h)
     ro->cfg_ring_scratch = static_cast<__u32>(rings.slots(0) + rings.slots(1));
+    ro->cfg_ring_slot_bytes = static_cast<__u32>(rings.slot_bytes);
     int err = bpf_map__set_max_entries(skel->maps.ring_ctl, rings.rings());
     if (err == 0) {
         err = bpf_map__set_max_entries(skel->maps.ring_slots,
