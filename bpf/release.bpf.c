@@ -23,6 +23,7 @@ int sst_release(struct bpf_sock *ctx)
 	struct sock *sk = (struct sock *)ctx;
 	__u32 family = ctx->family;
 	bool raw = ctx->type == SSTRACE_SOCK_RAW;
+	__u32 netns_ino;
 
 	if (raw ? !(cfg_destroy & SSTRACE_DESTROY_RAW) :
 		  !(ctx->protocol == IPPROTO_UDP && (cfg_destroy & SSTRACE_DESTROY_UDP)))
@@ -31,11 +32,12 @@ int sst_release(struct bpf_sock *ctx)
 		return 1;
 	if (cfg_family && family != cfg_family)
 		return 1;
-	e->netns_ino = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	if (cfg_netns_ino && e->netns_ino != cfg_netns_ino)
+	netns_ino = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (cfg_netns_ino && netns_ino != cfg_netns_ino)
 		return 1;
 
 	__builtin_memset(e, 0, sizeof(*e));
+	e->netns_ino = netns_ino;
 	e->hdr.type = SSTRACE_REC_DESTROY;
 	e->hdr.size = sizeof(*e);
 	e->hdr.cpu = bpf_get_smp_processor_id();

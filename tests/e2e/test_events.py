@@ -265,7 +265,7 @@ class EventStreamTest(unittest.TestCase):
     def test_udp_destroy_rows_equal_ss_events(self):
         """UDP sockets bound, connected, never bound and closed appear as ss -E -u shows them
         (from a cgroup sock_release program); another namespace's do not; TCP rows join them in
-        -E without a table option, as in ss -E."""
+        -E without a table option, as in ss -E; with --all-netns each row names its namespace."""
         script = ("import socket, time\n"
                   "a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(('127.0.0.1', 7048))\n"
                   "b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.connect(('127.0.0.1', 7048))\n"
@@ -278,17 +278,24 @@ class EventStreamTest(unittest.TestCase):
             ss = Tracer(ns.cmd("stdbuf", "-oL", "ss", "-E", "-une"), ready_marker=None)
             t = sstrace(ns, "-E", "-ue")
             both = sstrace(ns, "-E")
+            everywhere = sstrace(ns, "-E", "-u", "--all-netns", "sport", "=", ":7048", "or",
+                                 "sport", "=", ":7049")
             time.sleep(0.3)
             ns.run(sys.executable, "-c", script, check=True)
             other.run(sys.executable, "-c", script, check=True)
             t.stop(settle=0.5)
             both.stop(settle=0)
+            everywhere.stop(settle=0)
             ss.stop(signal.SIGTERM, settle=0)
         mine = sorted(rows(t.stdout))
         self.assertEqual(len(mine), 4, t.stdout)
         self.assertEqual(mine, sorted(rows(ss.stdout)))
         netids = sorted(r[0] for r in rows(both.stdout))
         self.assertEqual(netids, ["tcp", "udp", "udp", "udp", "udp"], both.stdout)
+        # the bound sockets of both namespaces, each under its own name
+        named = sorted((r[0], split_endpoint(r[-2])[1]) for r in rows(everywhere.stdout))
+        self.assertEqual(named, sorted([(ns.name, "7048"), (ns.name, "7049"), (other.name, "7048"),
+                                        (other.name, "7049")]), everywhere.stdout)
 
     def test_extended_destroy_rows_of_another_user_equal_ss_events(self):
         """Sockets of uid 65534: ss -E -e prints no uid: (the kernel's destroy notification
