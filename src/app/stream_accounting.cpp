@@ -13,6 +13,9 @@ namespace sstrace {
 
 namespace {
 
+// How near a counter read a record is an edge of the comparison (StreamAccounting::tally()).
+constexpr std::uint64_t kEdgeNs = 2'000'000;
+
 std::uint64_t since(std::uint64_t now, std::uint64_t before)
 {
     return now > before ? now - before : 0;
@@ -62,27 +65,26 @@ void StreamAccounting::stop()
 }
 
 // Counts a record when it is between the two reads of the file that holds its counter. The
-// kernel counts a TIME-WAIT entry (TcpExtTW, netstat) just before the state change the record is
-// of, an active open (TcpActiveOpens, snmp) just before the SYN-SENT row's timer: an entry
-// counted in the first read has its record before that read. The middle of a read stands for
-// the moment the kernel summed the counter in it. A record during a read, or within kEdgeNs of
-// one, is counted as an edge: the kernel may have counted it on the other side (a softirq can
-// run between the counter's increment and the record).
-namespace {
-constexpr std::uint64_t kEdgeNs = 100'000;
-}  // namespace
-
+// kernel counts a TIME-WAIT entry (TcpExtTW, netstat) before the state change the record is of,
+// an active open (TcpActiveOpens, snmp) before the SYN-SENT row's timer, a passive open after the
+// SYN-RECV entry; the middle of a read stands for the moment the kernel summed the counter in it.
+// The two moments of one entry are normally microseconds apart, but a softirq (receiving packets
+// for up to netdev_budget_usecs, 2 ms by default) can run between them. So a record within kEdgeNs
+// of a read, counted or not, is an edge: the kernel may have counted it on the other side.
 bool StreamAccounting::tally(Tally& t, const SocketEvent& ev, bool netstat) const
 {
     const MibRead& r0 = netstat ? counters0_.netstat : counters0_.snmp;
     const MibRead& r1 = netstat ? counters1_.netstat : counters1_.snmp;
+    auto near = [&](const MibRead& r) {
+        return ev.mono_ns + kEdgeNs >= r.begin_ns && ev.mono_ns <= r.end_ns + kEdgeNs;
+    };
+    if (near(r0) || (stopped_ && near(r1))) {
+        ++t.edge;
+    }
     if (ev.mono_ns < r0.mono_ns || (stopped_ && ev.mono_ns >= r1.mono_ns)) {
         return false;
     }
     ++t.n;
-    if (ev.mono_ns <= r0.end_ns + kEdgeNs || (stopped_ && ev.mono_ns + kEdgeNs >= r1.begin_ns)) {
-        ++t.edge;
-    }
     return true;
 }
 
@@ -138,7 +140,7 @@ void StreamAccounting::compare(std::FILE* out, const char* what, std::int64_t ke
 {
     const std::int64_t diff = kernel - static_cast<std::int64_t>(ours.n);
     if (diff != 0 && static_cast<std::uint64_t>(diff < 0 ? -diff : diff) <= ours.edge) {
-        note += fmt::format("{}{} of them came within 0.1 ms of a read of the kernel's counters, "
+        note += fmt::format("{}{} entries came within 2 ms of a read of the kernel's counters, "
                             "which may count them on the other side of it",
                             note.empty() ? "" : "; ", ours.edge);
     }

@@ -354,7 +354,8 @@ class StressTest(unittest.TestCase):
             ns.__exit__()
         line = re.compile(r"^sstrace: (.+?): kernel (\d+) \((.+?)\), sstrace (\d+)(?:; (.*))?$", re.M)
         found = {m.group(1): m for m in line.finditer(t.stderr)}
-        print("\n".join(m.group(0) for m in found.values()), file=sys.stderr)
+        print("\n".join(l for l in t.stderr.splitlines() if " kernel " in l or " lost" in l),
+              file=sys.stderr)
         self.assertEqual(sorted(found), ["SYN-RECV entries", "SYN-SENT entries with a SYN sent",
                                          "TIME-WAIT entries"], t.stderr[-2000:])
         for what, m in found.items():
@@ -362,7 +363,7 @@ class StressTest(unittest.TestCase):
             self.assertGreater(kernel, 1000, "no churn while sstrace ran: " + m.group(0))
             if kernel == ours:
                 continue
-            edge = re.search(r"(\d+) of them came within 0\.1 ms of a read of the kernel's "
+            edge = re.search(r"(\d+) entries came within 2 ms of a read of the kernel's "
                              r"counters", m.group(5) or "")
             self.assertIsNotNone(edge, "a difference with no entries at the edges: " + m.group(0))
             self.assertLessEqual(abs(kernel - ours), int(edge.group(1)), m.group(0))

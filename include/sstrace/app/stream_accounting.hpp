@@ -60,8 +60,9 @@ public:
                 const char* delivered_as = "printed");
 
 private:
-    // Records of one kind counted between the two reads of their counter; `edge` of them came
-    // during one of the reads, and may be on either side of the kernel's count.
+    // Records of one kind counted between the two reads of their counter (n), and the records of
+    // that kind, counted or not, near one of the reads (edge): the kernel may count those on the
+    // other side of its read.
     struct Tally {
         std::uint64_t n = 0;
         std::uint64_t edge = 0;
