@@ -197,7 +197,7 @@ Exit status:
    2    an ss option or mode that sstrace does not implement yet
    3    insufficient privileges: the missing one is named (streams need root, or CAP_BPF +
         CAP_PERFMON; the classic tracepoint fallback also CAP_DAC_READ_SEARCH, to read the
-        tracepoints' ids in tracefs)
+        tracepoints' ids in tracefs, and CAP_SYS_ADMIN where tracefs is not mounted)
    4    the kernel lacks a required feature (BTF, the ring buffer, a tracepoint, a BPF
         hook): named, with the first Linux release that has it (--check-kernel lists them)
    5    the BPF programs failed to load; -v shows the verifier's reason

@@ -673,13 +673,22 @@ BpfSession::BpfSession(const BpfConfig& cfg) : impl_(std::make_unique<Impl>())
             const bool denied = e == EPERM || e == EACCES;
             // a classic tracepoint is attached by its id, read from tracefs: root's only
             std::string hint;
+            bool privilege = denied;
             if (denied && p.variant == BpfVariant::Tracepoint &&
                 !has_capability(CAP_DAC_READ_SEARCH)) {
                 hint = "missing CAP_DAC_READ_SEARCH: the classic tracepoints' ids are read from "
                        "tracefs, which only root may read";
+            } else if (e == ENOENT && p.variant == BpfVariant::Tracepoint && !tracefs_mounted()) {
+                // sstrace mounts it when it may (TracefsMount)
+                privilege = !has_capability(CAP_SYS_ADMIN);
+                hint = privilege ? "missing CAP_SYS_ADMIN: tracefs, where the classic "
+                                   "tracepoints' ids are read, is not mounted, and mounting it "
+                                   "needs CAP_SYS_ADMIN"
+                                 : "tracefs, where the classic tracepoints' ids are read, is not "
+                                   "mounted and could not be mounted";
             }
             throw Error::from_errno(std::string("attaching ") + bpf_program__name(p.prog), e,
-                                    denied ? kExitNoPrivilege : kExitNoKernelSupport, hint);
+                                    privilege ? kExitNoPrivilege : kExitNoKernelSupport, hint);
         }
         impl_->links.emplace_back(link);
     }

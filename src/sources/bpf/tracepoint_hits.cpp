@@ -14,6 +14,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <linux/magic.h>
+#include <sys/vfs.h>
+
 namespace sstrace {
 
 namespace {
@@ -34,6 +37,17 @@ std::uint64_t tracepoint_id(const char* system, const char* event)
 }
 
 }  // namespace
+
+bool tracefs_mounted()
+{
+    for (const char* dir : kTracefsDirs) {
+        struct statfs fs{};
+        if (::statfs(dir, &fs) == 0 && fs.f_type == TRACEFS_MAGIC) {
+            return true;
+        }
+    }
+    return false;
+}
 
 // /sys/devices/system/cpu/online ("0-1", "0,2-5"); empty when it cannot be read.
 std::vector<int> online_cpus()

@@ -16,6 +16,10 @@ namespace sstrace {
 // The CPUs online now (what perf can count on, what the record rings are made for).
 std::vector<int> online_cpus();
 
+// Whether a tracefs is mounted where sstrace looks for one (a statfs of the mount points: also
+// known to a user who may not read it).
+bool tracefs_mounted();
+
 // Mounts tracefs on /sys/kernel/tracing when no tracefs is visible, and unmounts it again.
 class TracefsMount {
 public:
