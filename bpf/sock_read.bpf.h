@@ -168,20 +168,18 @@ static __always_inline void tp_addrs(const struct tcp_sock *tp, __u16 family, bo
 }
 
 /* The owner block of a record, when the stream asked for owners (-p, -T): written into `oe`
- * (`owner`, or an empty block), flagged, and counted in hdr.size. Returns the size of the record
- * up to and with the owner block; plain records keep their size. */
-static __always_inline __u32 put_owner(struct sstrace_owned_event *oe,
-				       const struct sstrace_owner *owner)
+ * (`owner`, or an empty block), flagged, and counted in hdr.size. Plain records keep their size. */
+static __always_inline void put_owner(struct sstrace_owned_event *oe,
+				      const struct sstrace_owner *owner)
 {
 	if (!cfg_owners)
-		return sizeof(oe->ev);
+		return;
 	if (owner)
 		oe->owner = *owner;
 	else
 		__builtin_memset(&oe->owner, 0, sizeof(oe->owner));
 	oe->ev.flags |= SSTRACE_EVF_OWNER;
 	oe->ev.hdr.size = sizeof(*oe);
-	return sizeof(*oe);
 }
 
 /* A record built on the stack, copied into its ring. A global (not inlined) function: the
