@@ -197,6 +197,15 @@ class TopScreen(unittest.TestCase):
         self.fail("the pane never showed %s:\n%s" % (what, self.pane()))
 
     @staticmethod
+    def entered(text, state):
+        """The Entered count of `state` in the state table (its first occurrence on a line)."""
+        for l in text.splitlines():
+            words = l.split()
+            if words[:1] == [state] and len(words) >= 4:
+                return int(words[3])
+        return None
+
+    @staticmethod
     def port_rows(text):
         """The port column of the port lines, in screen order."""
         lines = text.splitlines()
@@ -265,8 +274,10 @@ class TopScreen(unittest.TestCase):
         with self.screen("sst-top-2", "--interval", "0.3") as (ns, pid):
             ns.traffic("client-close", 5001, 100)  # TIME-WAIT: 5001 first
             ns.traffic("rst", 5002, 150)           # resets and new connections: 5002 first
-            text = self.wait_pane(lambda t: self.port_rows(t)[:2] == ["5001", "5002"],
-                                  "5001 above 5002 by TIME-WAIT")
+            # a view drawn after both batches: the keys below redraw the last snapshot
+            text = self.wait_pane(lambda t: self.port_rows(t)[:2] == ["5001", "5002"] and
+                                  self.entered(t, "SYN-SENT") == 250,
+                                  "5001 above 5002 by TIME-WAIT, every connection counted")
             self.assertIn("sorted by TW/s", text)
             self.tmux("send-keys", "-t", self.SESSION, "s")
             text = self.wait_pane(lambda t: "sorted by RST/s" in t, "the resets key")
