@@ -468,7 +468,7 @@ run_one() {
     sstrace-top) ;;  # reports, not rows
     sstrace-all-write)
         # events written to the capture, as its exit summary counts them
-        rows=$(sed -n 's/^sstrace: [0-9]* events seen, \([0-9]*\) written.*/\1/p' "$work/$name.err")
+        rows=$(sed -n 's/^[^ :]*: [0-9]* events seen, \([0-9]*\) written.*/\1/p' "$work/$name.err")
         [ -n "$rows" ] || rows=0 ;;
     sstrace-*|ss-E)
         # Both see only the test namespace: every row but the header counts. (Matching the
@@ -484,10 +484,10 @@ run_one() {
     esac
     case "$run" in
     sstrace-*)
-        lost=$(sed -n 's/^sstrace: [0-9]* events seen, [0-9]* [a-z]*, \([0-9]*\) lost.*/\1/p' "$work/$name.err")
+        lost=$(sed -n 's/^[^ :]*: [0-9]* events seen, [0-9]* [a-z]*, \([0-9]*\) lost.*/\1/p' "$work/$name.err")
         [ -n "$lost" ] || lost="?(no summary)"
         # the split of the lost ones by cause, when sstrace gives one: " (...)" after "lost"
-        lost_split=$(sed -n 's/^sstrace: [0-9]* events seen, [0-9]* [a-z]*, [0-9]* lost (\(.*\))$/\1/p' \
+        lost_split=$(sed -n 's/^[^ :]*: [0-9]* events seen, [0-9]* [a-z]*, [0-9]* lost (\(.*\))$/\1/p' \
                      "$work/$name.err" | tr ' |' '_/') ;;
     tcpstates)
         lost=$(awk '/lost [0-9]+ events/ { for (i = 1; i <= NF; i++) if ($i == "lost") s += $(i + 1) } END { print s + 0 }' "$work/$name.err") ;;
@@ -520,7 +520,7 @@ run_one() {
     results+=("$round|$run|$rate|$conns|$expected|$rows|$lost|$skipped|$tool_cpu|$us_per_conn|$bpf_ns|$bpf_runs|tw=$tw twkilled=$twk twoverflow=$ovf fails=$fails resets=$resets rc=$(cat "$work/$name.rc" 2>/dev/null || echo -)$split_note$early_note")
     printf 'bench-events: %-12s %7s conn/s  %s\n' "$run" "$rate" "$(head -n 1 "$work/$name.churn")" >&2
     sed -n '2,$s/^/  /p' "$work/$name.churn" >&2
-    grep -v '^sstrace: [0-9]* events seen' "$work/$name.err" 2>/dev/null | sed "s/^/  $run stderr: /" | head -n 5 >&2 || true
+    grep -v '^[^ :]*: [0-9]* events seen' "$work/$name.err" 2>/dev/null | sed "s/^/  $run stderr: /" | head -n 5 >&2 || true
 }
 
 echo "bench-events: netns $ns, churn --mode $mode --family $family --threads $threads" \
