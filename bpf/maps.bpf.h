@@ -90,7 +90,8 @@ struct {
 
 /* The reader's wakeup: a writer that finds its ring's `wake` set, with at least
  * cfg_ring_wake[level] records waiting, writes one 8-byte record here, which wakes the reader's
- * epoll. The reader drops them unread. */
+ * epoll. The reader drops them unread. Sized by sstrace for a wakeup from every ring
+ * (doorbell_bytes()). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4096);

@@ -282,6 +282,18 @@ RingLayout ring_layout(const BpfConfig& cfg)
     return r;
 }
 
+// The doorbell's size: room for one wakeup from every ring, twice over. A writer rings only when
+// it finds its ring's request set, and clears it, so one sleep of the reader takes at most one
+// 16-byte record (8 of header) per ring: 4 KiB is 256 rings, 128 CPUs. A power of two of pages.
+std::uint32_t doorbell_bytes(std::size_t rings)
+{
+    std::uint32_t bytes = 4096;
+    while (bytes < rings * 16 * 2) {
+        bytes *= 2;
+    }
+    return bytes;
+}
+
 // Opens, configures and loads one variant, its rings made for `rings`. Returns the libbpf error
 // (negative errno) on failure.
 int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant variant,
@@ -343,6 +355,9 @@ int load_variant(const BpfConfig& cfg, const KernelFeatures& kf, BpfVariant vari
     if (err == 0) {
         err = bpf_map__set_value_size(skel->maps.ring_slots,
                                       static_cast<__u32>(rings.slot_bytes));
+    }
+    if (err == 0) {
+        err = bpf_map__set_max_entries(skel->maps.doorbell, doorbell_bytes(rings.rings()));
     }
     if (err != 0) {
         return err;
