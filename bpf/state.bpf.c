@@ -39,63 +39,6 @@ static __always_inline bool want_leave(int state)
  * one without got none (tcp_max_tw_buckets full, no memory). No state is kept between two hooks:
  * nothing to lose to a skipped run or a full map, and nothing for a nested event to overwrite. */
 
-/* A global (not inlined) function: the verifier checks it once, not once per path of each
- * program that calls it. Probe reads throughout: the chain is reached from a number, as the
- * classic variant reaches everything. */
-__noinline int sst_timewait_lookup(const struct tw_probe *p, struct tw_found *out)
-{
-	struct net *net;
-	struct inet_hashinfo *hi;
-	struct inet_ehash_bucket *eh;
-	struct hlist_nulls_node *n;
-	struct sock_common *sc;
-	__u32 mask;
-	int i;
-
-	if (!p || !out)
-		return TW_LOOKUP_NONE;
-	/* a local first: inside BPF_CORE_READ, p->net would get a relocation of its own */
-	net = (struct net *)p->net;
-	hi = tw_table(net);
-	if (!hi)
-		return TW_LOOKUP_NONE;
-	eh = BPF_CORE_READ(hi, ehash);
-	mask = BPF_CORE_READ(hi, ehash_mask);
-	eh = (void *)eh + (__u64)(p->hash & mask) * bpf_core_type_size(struct inet_ehash_bucket);
-	n = BPF_CORE_READ(eh, chain.first);
-	for (i = 0; i < TW_CHAIN_MAX; i++) {
-		/* a chain ends in a "nulls" marker: an odd value */
-		if (!n || ((__u64)n & 1))
-			return TW_LOOKUP_NONE;
-		sc = (void *)n - bpf_core_field_offset(struct sock_common, skc_nulls_node);
-		if (BPF_CORE_READ(sc, skc_state) == SSTRACE_TCP_TIME_WAIT &&
-		    BPF_CORE_READ(sc, skc_portpair) == p->portpair &&
-		    BPF_CORE_READ(sc, skc_family) == p->family &&
-		    (__u64)BPF_CORE_READ(sc, skc_net.net) == p->net) {
-			struct inet_timewait_sock *tw = (void *)sc;
-			__u64 a[2], b[2];
-			bool same;
-
-			if (p->family == AF_INET) {
-				same = BPF_CORE_READ(sc, skc_addrpair) == p->addrpair;
-			} else {
-				bpf_core_read(a, sizeof(a), &sc->skc_v6_daddr);
-				bpf_core_read(b, sizeof(b), &sc->skc_v6_rcv_saddr);
-				same = ((a[0] ^ p->v6_daddr[0]) | (a[1] ^ p->v6_daddr[1]) |
-					(b[0] ^ p->v6_saddr[0]) | (b[1] ^ p->v6_saddr[1])) == 0;
-			}
-			if (same) {
-				out->substate = BPF_CORE_READ(tw, tw_substate);
-				if (cfg_details & SSTRACE_DETAIL_TIMER)
-					out->expires = BPF_CORE_READ(tw, tw_timer.expires);
-				return TW_LOOKUP_FOUND;
-			}
-		}
-		n = BPF_CORE_READ(n, next);
-	}
-	return ((__u64)n & 1) ? TW_LOOKUP_NONE : TW_LOOKUP_CUT_SHORT;
-}
-
 /* Was this FIN-WAIT-2/CLOSING -> CLOSE the hand-over to a timewait socket? `expires`: its
  * timer's expiry (jiffies; with -o only). */
 static __always_inline bool took_timewait(const struct tcp_sock *tp, __u16 family, bool btf,

@@ -229,14 +229,43 @@ int BPF_PROG(sst_tw_expire, struct timer_list *timer)
 	return 0;
 }
 
-/* sst_timewait_lookup() for tp_btf programs: the same walk with plain loads (fault-safe: the
- * verifier makes each load through a pointer of bpf_rdonly_cast() one that cannot fault), where
- * the probe reads cost most of a TIME-WAIT entry's run. The chain's links stay probe reads: a
- * link is a pointer or a "nulls" marker (an odd number), and only a number can be tested for
- * that. */
-__noinline int sst_timewait_lookup_btf(const struct tw_probe *p, struct tw_found *out)
+/* The namespace's established hash. Some kernels around 6.0 held the death row through a
+ * pointer (earlier and later ones embed it): the flavour below reads that layout. Whether the
+ * flavour's pointer member exists in this kernel (a constant after relocation: a struct member
+ * does not match it) leaves the verifier only the branch this kernel's layout resolves; the
+ * other branch's relocation fails, harmlessly, in dead code. (The member's size cannot tell:
+ * its relocation fails on the other layout too.) */
+struct netns_ipv4___twdr_ptr {
+	struct inet_timewait_death_row *tcp_death_row;
+} __attribute__((preserve_access_index));
+
+struct net___twdr_ptr {
+	struct netns_ipv4___twdr_ptr ipv4;
+} __attribute__((preserve_access_index));
+
+/* A kernel object the walk reaches from a number: typed for plain loads (tp_btf: a bpf_rdonly_cast()
+ * pointer, whose loads cannot fault), or the bare address for KREAD's probe reads (classic). */
+#define TW_OBJ(btf, type, addr)                                                                   \
+	((btf) ? (type *)bpf_rdonly_cast((void *)(addr), bpf_core_type_id_kernel(type)) :           \
+		 (type *)(addr))
+
+/* The namespace's established hash table. */
+static __always_inline struct inet_hashinfo *tw_table(__u64 net_addr, bool btf)
 {
-	struct net *net;
+	struct net *net = TW_OBJ(btf, struct net, net_addr);
+
+	if (bpf_core_field_exists(struct netns_ipv4___twdr_ptr, tcp_death_row))
+		return BPF_CORE_READ((struct net___twdr_ptr *)net, ipv4.tcp_death_row, hashinfo);
+	return KREAD(btf, net, ipv4.tcp_death_row.hashinfo);
+}
+
+/* The walk of the connection's chain in the established hash, for a timewait socket of the same
+ * connection (state.bpf.c, took_timewait()). The chain's links are probe reads in both variants:
+ * a link is a pointer or a "nulls" marker (an odd number), and only a number can be tested for
+ * that. The tp_btf walk loads the rest directly: probe reads cost most of a TIME-WAIT entry's run
+ * (doc/events.md section 3). */
+static __always_inline int tw_walk(const struct tw_probe *p, struct tw_found *out, bool btf)
+{
 	struct inet_hashinfo *hi;
 	struct inet_ehash_bucket *eh;
 	struct sock_common *sc;
@@ -245,48 +274,62 @@ __noinline int sst_timewait_lookup_btf(const struct tw_probe *p, struct tw_found
 
 	if (!p || !out)
 		return TW_LOOKUP_NONE;
-	net = bpf_rdonly_cast((void *)p->net, bpf_core_type_id_kernel(struct net));
-	if (bpf_core_field_exists(struct netns_ipv4___twdr_ptr, tcp_death_row))
-		hi = BPF_CORE_READ((struct net___twdr_ptr *)net, ipv4.tcp_death_row, hashinfo);
-	else
-		hi = net->ipv4.tcp_death_row.hashinfo;
+	hi = tw_table(p->net, btf);
 	if (!hi)
 		return TW_LOOKUP_NONE;
-	hi = bpf_rdonly_cast(hi, bpf_core_type_id_kernel(struct inet_hashinfo));
-	bucket = (__u64)hi->ehash +
-		 (__u64)(p->hash & hi->ehash_mask) * bpf_core_type_size(struct inet_ehash_bucket);
-	eh = bpf_rdonly_cast((void *)bucket, bpf_core_type_id_kernel(struct inet_ehash_bucket));
+	hi = TW_OBJ(btf, struct inet_hashinfo, hi);
+	bucket = (__u64)KREAD(btf, hi, ehash) + (__u64)(p->hash & KREAD(btf, hi, ehash_mask)) *
+						     bpf_core_type_size(struct inet_ehash_bucket);
+	eh = (struct inet_ehash_bucket *)bucket;
 	bpf_core_read(&n, sizeof(n), &eh->chain.first);
 	for (i = 0; i < TW_CHAIN_MAX; i++) {
 		/* a chain ends in a "nulls" marker: an odd value */
 		if (!n || (n & 1))
 			return TW_LOOKUP_NONE;
-		sc = bpf_rdonly_cast((void *)(n - bpf_core_field_offset(struct sock_common,
-									  skc_nulls_node)),
-				     bpf_core_type_id_kernel(struct sock_common));
-		if (sc->skc_state == SSTRACE_TCP_TIME_WAIT && sc->skc_portpair == p->portpair &&
-		    sc->skc_family == p->family && (__u64)sc->skc_net.net == p->net) {
+		sc = TW_OBJ(btf, struct sock_common,
+			    n - bpf_core_field_offset(struct sock_common, skc_nulls_node));
+		if (KREAD(btf, sc, skc_state) == SSTRACE_TCP_TIME_WAIT &&
+		    KREAD(btf, sc, skc_portpair) == p->portpair &&
+		    KREAD(btf, sc, skc_family) == p->family &&
+		    (__u64)KREAD(btf, sc, skc_net.net) == p->net) {
 			struct inet_timewait_sock *tw;
+			__u64 a[2], b[2];
 			bool same;
 
 			if (p->family == AF_INET) {
-				same = sc->skc_addrpair == p->addrpair;
+				same = KREAD(btf, sc, skc_addrpair) == p->addrpair;
 			} else {
-				const __u64 *a = (const __u64 *)&sc->skc_v6_daddr;
-				const __u64 *b = (const __u64 *)&sc->skc_v6_rcv_saddr;
-
+				if (btf) {
+					copy_addr16(a, &sc->skc_v6_daddr);
+					copy_addr16(b, &sc->skc_v6_rcv_saddr);
+				} else {
+					bpf_core_read(a, sizeof(a), &sc->skc_v6_daddr);
+					bpf_core_read(b, sizeof(b), &sc->skc_v6_rcv_saddr);
+				}
 				same = ((a[0] ^ p->v6_daddr[0]) | (a[1] ^ p->v6_daddr[1]) |
 					(b[0] ^ p->v6_saddr[0]) | (b[1] ^ p->v6_saddr[1])) == 0;
 			}
 			if (same) {
-				tw = bpf_rdonly_cast(sc, bpf_core_type_id_kernel(struct inet_timewait_sock));
-				out->substate = tw->tw_substate;
+				tw = TW_OBJ(btf, struct inet_timewait_sock, sc);
+				out->substate = KREAD(btf, tw, tw_substate);
 				if (cfg_details & SSTRACE_DETAIL_TIMER)
-					out->expires = tw->tw_timer.expires;
+					out->expires = KREAD(btf, tw, tw_timer.expires);
 				return TW_LOOKUP_FOUND;
 			}
 		}
 		bpf_core_read(&n, sizeof(n), &sc->skc_nulls_node.next);
 	}
 	return (n & 1) ? TW_LOOKUP_NONE : TW_LOOKUP_CUT_SHORT;
+}
+
+/* Global (not inlined) functions: the verifier checks the walk once, not once per path of each
+ * program that calls it. */
+__noinline int sst_timewait_lookup_btf(const struct tw_probe *p, struct tw_found *out)
+{
+	return tw_walk(p, out, true);
+}
+
+__noinline int sst_timewait_lookup(const struct tw_probe *p, struct tw_found *out)
+{
+	return tw_walk(p, out, false);
 }

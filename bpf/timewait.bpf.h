@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The TIME-WAIT entry's lookup (state.bpf.c): what the state hook asks of the established hash,
- * and the namespace's table. Two walks share it: sst_timewait_lookup() (state.bpf.c, probe reads,
- * for the classic variant) and sst_timewait_lookup_btf() (timer.bpf.c, plain loads, for tp_btf
- * programs; there because it needs bpf_rdonly_cast(), and libbpf 1.1's linker cannot link one
- * kfunc declared in two objects).
+ * The TIME-WAIT entry's lookup (state.bpf.c): what the state hook asks of the established hash.
+ * The walk is in timer.bpf.c, as two global functions over one body: it needs bpf_rdonly_cast(),
+ * and libbpf 1.1's linker cannot link one kfunc declared in two objects.
  */
 #ifndef SSTRACE_TIMEWAIT_BPF_H
 #define SSTRACE_TIMEWAIT_BPF_H
 
 #include "maps.bpf.h"
-#include <bpf/bpf_core_read.h>
 
 /* The full socket's connection, as its timewait socket has it. */
 struct tw_probe {
@@ -39,27 +36,9 @@ struct tw_found {
  * since; the established hash has about one bucket per socket, so chains are short. */
 #define TW_CHAIN_MAX 8
 
-/* The namespace's established hash. Some kernels around 6.0 held the death row through a
- * pointer (earlier and later ones embed it): the flavour below reads that layout. Whether the
- * flavour's pointer member exists in this kernel (a constant after relocation: a struct member
- * does not match it) leaves the verifier only the branch this kernel's layout resolves; the
- * other branch's relocation fails, harmlessly, in dead code. (The member's size cannot tell:
- * its relocation fails on the other layout too.) */
-struct netns_ipv4___twdr_ptr {
-	struct inet_timewait_death_row *tcp_death_row;
-} __attribute__((preserve_access_index));
-
-struct net___twdr_ptr {
-	struct netns_ipv4___twdr_ptr ipv4;
-} __attribute__((preserve_access_index));
-
-static __always_inline struct inet_hashinfo *tw_table(struct net *net)
-{
-	if (bpf_core_field_exists(struct netns_ipv4___twdr_ptr, tcp_death_row))
-		return BPF_CORE_READ((struct net___twdr_ptr *)net, ipv4.tcp_death_row, hashinfo);
-	return BPF_CORE_READ(net, ipv4.tcp_death_row.hashinfo);
-}
-
+/* The walk (timer.bpf.c): with plain loads for tp_btf programs, with probe reads for the classic
+ * variant. TW_LOOKUP_*. */
 int sst_timewait_lookup_btf(const struct tw_probe *p, struct tw_found *out);
+int sst_timewait_lookup(const struct tw_probe *p, struct tw_found *out);
 
 #endif /* SSTRACE_TIMEWAIT_BPF_H */
