@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <utility>
 
 namespace sstrace {
 
@@ -25,9 +26,9 @@ std::uint64_t since(std::uint64_t now, std::uint64_t before)
 
 std::map<std::string, std::int64_t> read_tcp_counters()
 {
-    std::map<std::string, std::int64_t> out = read_mib_counters("/proc/self/net/snmp");
-    out.merge(read_mib_counters("/proc/self/net/netstat"));
-    return out;
+    KernelCounters k = read_tcp_counters_timed();
+    k.snmp.counters.merge(k.netstat.counters);
+    return std::move(k.snmp.counters);
 }
 
 KernelCounters read_tcp_counters_timed()
@@ -81,7 +82,7 @@ bool StreamAccounting::tally(Tally& t, const SocketEvent& ev, bool netstat) cons
     if (near(r0) || (stopped_ && near(r1))) {
         ++t.edge;
     }
-    if (ev.mono_ns < r0.mono_ns || (stopped_ && ev.mono_ns >= r1.mono_ns)) {
+    if (ev.mono_ns < r0.mid_ns() || (stopped_ && ev.mono_ns >= r1.mid_ns())) {
         return false;
     }
     ++t.n;
@@ -140,9 +141,9 @@ void StreamAccounting::compare(std::FILE* out, const char* what, std::int64_t ke
 {
     const std::int64_t diff = kernel - static_cast<std::int64_t>(ours.n);
     if (diff != 0 && static_cast<std::uint64_t>(diff < 0 ? -diff : diff) <= ours.edge) {
-        note += fmt::format("{}{} entries came within 2 ms of a read of the kernel's counters, "
+        note += fmt::format("{}{} entries came within {} ms of a read of the kernel's counters, "
                             "which may count them on the other side of it",
-                            note.empty() ? "" : "; ", ours.edge);
+                            note.empty() ? "" : "; ", ours.edge, kEdgeNs / 1'000'000);
     }
     fmt::print(out, "{0}: {1}: kernel {2} ({3}), {0} {4}{5}{6}\n", program_name(), what, kernel,
                counter, ours.n, note.empty() ? "" : "; ", note);
@@ -200,8 +201,8 @@ void StreamAccounting::finish(std::uint64_t printed, bool verbose, std::FILE* ou
         why_not = "kernel counters include both address families and the stream follows one";
     } else if (scope_.filtered) {
         why_not = "the filter selects part of the connections";
-    } else if (counters0_.netstat.mono_ns == 0 || counters1_.netstat.mono_ns == 0 ||
-               counters0_.snmp.mono_ns == 0 || counters1_.snmp.mono_ns == 0) {
+    } else if (!counters0_.netstat.read() || !counters1_.netstat.read() ||
+               !counters0_.snmp.read() || !counters1_.snmp.read()) {
         why_not = "/proc/net/snmp and /proc/net/netstat could not be read";
     }
     const struct {

@@ -13,17 +13,17 @@ namespace sstrace {
 // missing file gives an empty map.
 std::map<std::string, std::int64_t> read_mib_counters(const std::string& path);
 
-// The counters of one such file and when the kernel summed them: the middle of the read() that
-// made the file's text (CLOCK_MONOTONIC ns, the clock of the records' timestamps; 0 when the file
-// could not be read). A stream compares its records with the kernel's counters by time: a record
-// counts when it is at or after this moment, as the counter increment before it does not.
+// The counters of one such file, and the span of the read() that made its text (CLOCK_MONOTONIC
+// ns, the clock of the records' timestamps; both 0 when the file could not be read). The kernel
+// summed each counter at some moment within it (the read takes tens of microseconds).
 struct MibRead {
     std::map<std::string, std::int64_t> counters;
-    std::uint64_t mono_ns = 0;
-    // The read() itself (tens of microseconds): the kernel summed a given counter at a moment
-    // within it, so a record of this span may fall on either side of the counter's value.
     std::uint64_t begin_ns = 0;
     std::uint64_t end_ns = 0;
+
+    bool read() const { return end_ns != 0; }
+    // The moment that stands for the read: its middle.
+    std::uint64_t mid_ns() const { return begin_ns + (end_ns - begin_ns) / 2; }
 };
 MibRead read_mib_counters_timed(const std::string& path);
 

@@ -77,7 +77,6 @@ MibRead read_mib_counters_timed(const std::string& path)
         text.append(buf, static_cast<std::size_t>(n));
     }
     r.counters = parse_mib(text);
-    r.mono_ns = before + (after - before) / 2;
     r.begin_ns = before;
     r.end_ns = after;
     return r;
