@@ -11,7 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 
 #include <linux/magic.h>
@@ -81,11 +80,8 @@ std::vector<int> online_cpus()
 
 TracefsMount::TracefsMount()
 {
-    std::error_code ec;
-    for (const char* dir : kTracefsDirs) {
-        if (std::filesystem::exists(std::string(dir) + "/events", ec)) {
-            return;
-        }
+    if (tracefs_mounted()) {
+        return;
     }
     if (::mount("nodev", kTracefsDirs[0], "tracefs", 0, nullptr) != 0) {
         spdlog::info("cannot mount tracefs on {}: {}", kTracefsDirs[0], std::strerror(errno));
