@@ -64,7 +64,7 @@ cc -O2 -pthread -o "$work/churn" "$here/churn.c" || die "cannot build churn.c"
 ip netns add "$ns"
 ip -n "$ns" link set lo up
 
-names=(empty fill shared percpu staged perf array)
+names=(empty fill shared percpu staged perf array reads)
 churn="ip netns exec $ns $work/churn --seconds $seconds --threads $threads --servers 2"
 churn+=" --mode mix --family 46 >/dev/null 2>&1"
 printf '%-4s %-8s %10s %8s %7s %10s\n' rnd variant runs ns/run ratio records
