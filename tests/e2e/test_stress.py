@@ -246,9 +246,10 @@ class StressTest(unittest.TestCase):
         self.assert_exact("TIME-WAIT rows, own 256-bucket table", expected, t, churn, d)
 
     def test_time_wait_rows_under_rps_lose_nothing_silently(self):
-        """The same with RPS on lo: the kernel then runs no program for some hits of the
-        tracepoint (about 2 in 1000 here, not counted as skipped runs); a perf counter of the
-        tracepoint's hits makes them a counted loss."""
+        """The same with RPS on lo: this VM's kernel then runs no program for some hits of the
+        tracepoint, those in softirqs that interrupt PID 1's threads (about 2 in 1000 here, not
+        counted as skipped runs; doc/events.md section 5); a perf counter of the tracepoint's
+        hits makes them a counted loss."""
         t, churn, d = self.run_case(["-E", "state", "time-wait"], rps=True)
         expected = d["TcpExtTW"] + d["TcpExtTWKilled"]
         self.assert_exact("TIME-WAIT rows, RPS", expected, t, churn, d)

@@ -787,8 +787,9 @@ std::uint64_t BpfSession::Impl::not_run(const HookHits& h, std::uint64_t hit,
 }
 
 // The kernel may give a tracepoint's hit to none of the programs attached to it without
-// counting a skipped run (measured under RPS load: about 2 hits in 1000, each a row lost
-// without a trace). A perf counter of the tracepoint's hits is the kernel's own count: the
+// counting a skipped run (this VM's kernel does, when one of PID 1's threads is the current
+// task: under RPS load about 2 hits in 1000, each a row lost without a trace; doc/events.md
+// section 5). A perf counter of the tracepoint's hits is the kernel's own count: the
 // difference from the programs' invocations is that loss. Started after the programs are
 // attached; the invocations before that are the base.
 void BpfSession::Impl::count_hits()
